@@ -1,0 +1,63 @@
+//! Why a connection ended, and what the client is told.
+
+use std::fmt;
+
+/// The reason a connection closed. Logged once per connection and mapped to a close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed the connection with a close frame.
+    Normal,
+    /// The connection dropped without a close handshake (reset, EOF, I/O error).
+    Gone,
+    /// The client's outbound queue overflowed its byte budget.
+    Slow,
+    /// A write to the client did not complete within the write timeout.
+    WriteTimeout,
+    /// Nothing was heard from the client (no pong, no frame) within the pong timeout.
+    PongTimeout,
+    /// An inbound message exceeded the size limit.
+    TooLarge,
+    /// A text frame was not valid UTF-8.
+    InvalidUtf8,
+    /// The client broke the WebSocket protocol (unmasked frame, bad opcode, ...).
+    ProtocolError,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// The close frame to send, if one can and should be sent. `None` when the client already
+    /// closed (the library answers its close frame) or when the socket cannot take a write.
+    pub fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            CloseReason::Normal | CloseReason::Gone | CloseReason::WriteTimeout => None,
+            CloseReason::Slow => Some((1008, "client too slow to keep up")),
+            CloseReason::PongTimeout => Some((1008, "no pong within the timeout")),
+            CloseReason::TooLarge => Some((1009, "message too large")),
+            CloseReason::InvalidUtf8 => Some((1007, "text frame is not valid UTF-8")),
+            CloseReason::ProtocolError => Some((1002, "WebSocket protocol error")),
+            CloseReason::Shutdown => Some((1001, "server shutting down")),
+        }
+    }
+
+    /// Short name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Normal => "normal",
+            CloseReason::Gone => "gone",
+            CloseReason::Slow => "slow",
+            CloseReason::WriteTimeout => "write_timeout",
+            CloseReason::PongTimeout => "timeout",
+            CloseReason::TooLarge => "too_large",
+            CloseReason::InvalidUtf8 => "invalid_utf8",
+            CloseReason::ProtocolError => "protocol_error",
+            CloseReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,60 @@
+//! Command-line and environment configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Everything an operator can tune. Every flag can also come from the environment variable
+/// named beside it, which is how containers and service managers usually configure a server.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chat-server",
+    version,
+    about = "Real-time chat server over WebSocket"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Bytes of outgoing messages a client may have queued before it is dropped as too slow.
+    #[arg(long, env = "CHAT_CLIENT_BUFFER_BYTES", default_value_t = 1024 * 1024)]
+    pub client_buffer_bytes: usize,
+
+    /// How long one write to a client may take before the client is dropped (e.g. "10s").
+    #[arg(long, env = "CHAT_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+
+    /// How often the server pings each client.
+    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = "54s", value_parser = humantime::parse_duration)]
+    pub ping_interval: Duration,
+
+    /// Drop a client the server has heard nothing from (no pong, no frame) for this long.
+    #[arg(long, env = "CHAT_PONG_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub pong_timeout: Duration,
+
+    /// Largest inbound WebSocket message; a larger one closes the connection with code 1009.
+    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = 4096)]
+    pub max_frame_bytes: usize,
+
+    /// An extra origin (e.g. "https://chat.example.com") whose pages may connect, besides the
+    /// server's own. Repeat the flag, or separate origins with commas in the variable.
+    #[arg(
+        long = "allowed-origin",
+        env = "CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
+    #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The defaults live in one place: the clap attributes above.
+        Config::parse_from(["chat-server"])
+    }
+}

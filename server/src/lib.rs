@@ -1,0 +1,152 @@
+//! The chat server: an axum app whose hub broadcasts every message to every WebSocket client.
+//!
+//! [`router`] builds the HTTP app (tests call it too), [`run`] serves it until a shutdown
+//! signal and then closes every client politely.
+
+pub mod close;
+pub mod config;
+pub mod connection;
+pub mod hub;
+pub mod origin;
+pub mod outbound;
+pub mod shutdown;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::connection::{serve_client, ConnectionSettings};
+use crate::hub::Hub;
+use crate::origin::OriginPolicy;
+
+/// Per-connection read buffer. Client frames are small; a larger frame grows it as needed, so
+/// tungstenite's 128 KiB default would only waste memory on every idle connection.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// State shared by every request handler.
+#[derive(Debug)]
+pub struct AppState {
+    /// The broadcast hub.
+    pub hub: Arc<Hub>,
+    origins: OriginPolicy,
+    connection: Arc<ConnectionSettings>,
+    max_frame_bytes: usize,
+    client_buffer_bytes: usize,
+    shutdown_grace: Duration,
+}
+
+impl AppState {
+    /// Builds the state from validated configuration.
+    pub fn new(config: &Config) -> anyhow::Result<Arc<Self>> {
+        let origins = OriginPolicy::new(&config.allowed_origins)
+            .map_err(anyhow::Error::msg)
+            .context("invalid --allowed-origin")?;
+        anyhow::ensure!(
+            config.max_frame_bytes > 0,
+            "--max-frame-bytes must be positive"
+        );
+        anyhow::ensure!(
+            config.client_buffer_bytes > 0,
+            "--client-buffer-bytes must be positive"
+        );
+        anyhow::ensure!(
+            !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
+            "--ping-interval and --pong-timeout must be positive"
+        );
+        Ok(Arc::new(AppState {
+            hub: Hub::new(config.client_buffer_bytes),
+            origins,
+            connection: Arc::new(ConnectionSettings {
+                write_timeout: config.write_timeout,
+                ping_interval: config.ping_interval,
+                pong_timeout: config.pong_timeout,
+            }),
+            max_frame_bytes: config.max_frame_bytes,
+            client_buffer_bytes: config.client_buffer_bytes,
+            shutdown_grace: config.shutdown_grace,
+        }))
+    }
+}
+
+/// The HTTP app: `/ws` for the chat socket, `/` for the page.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/ws", get(websocket))
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+async fn websocket(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(rejected) = state.origins.check(&headers) {
+        warn!(%peer, reason = %rejected.0, "refused a cross-origin WebSocket");
+        return (StatusCode::FORBIDDEN, rejected.0).into_response();
+    }
+    // Join before answering, so a client that sees the socket open cannot miss a message.
+    let member = state.hub.join();
+    let settings = state.connection.clone();
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        // Room for a full queue plus one coalesced batch: past that, writes are failing.
+        .max_write_buffer_size(state.client_buffer_bytes + 2 * chat_shared::MAX_BATCH_BYTES)
+        .max_message_size(state.max_frame_bytes)
+        .max_frame_size(state.max_frame_bytes)
+        .on_upgrade(move |socket| serve_client(socket, member, settings, peer))
+}
+
+/// Serves until `shutdown` resolves, then sends every client close code 1001 and waits (up to
+/// the configured grace) for them to go.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let hub = state.hub.clone();
+    let grace = state.shutdown_grace;
+    let listener = listener.tap_io(|tcp| {
+        // Chat frames are small and latency matters more than packet count.
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop_hub = hub.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down: closing every client");
+            stop_hub.shutdown();
+        })
+        .await
+        .context("server failed")?;
+    if tokio::time::timeout(grace, hub.wait_until_empty())
+        .await
+        .is_err()
+    {
+        warn!(
+            clients = hub.client_count(),
+            "clients still open after the shutdown grace period"
+        );
+    }
+    Ok(())
+}
