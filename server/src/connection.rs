@@ -24,6 +24,11 @@ use crate::outbound::{Next, Outbound};
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// A reader yields to other tasks after this many frames in a row, so a client bursting into an
+/// already-filled socket buffer cannot keep the worker thread (and with it the writers of the
+/// clients it is sending to) busy for long.
+const FRAMES_PER_TURN: u32 = 16;
+
 /// Timing rules for every connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
@@ -75,7 +80,13 @@ async fn read_loop(
     member: &Membership,
     settings: &ConnectionSettings,
 ) -> CloseReason {
+    let mut frames_this_turn = 0;
     loop {
+        frames_this_turn += 1;
+        if frames_this_turn == FRAMES_PER_TURN {
+            frames_this_turn = 0;
+            tokio::task::yield_now().await;
+        }
         // Any frame, pongs included, proves the client is alive and restarts the clock.
         let message = match timeout(settings.pong_timeout, stream.next()).await {
             Err(_) => return CloseReason::PongTimeout,

@@ -35,10 +35,17 @@ const CLIENT_FRAME_TYPES: &[&str] = &["send"];
 impl ClientFrame {
     /// Parses one client frame, classifying failures so the client learns what it did wrong.
     pub fn parse(raw: &str) -> Result<Self, FrameError> {
-        match serde_json::from_str(raw) {
-            Ok(frame) => Ok(frame),
-            Err(err) => Err(classify_parse_error(raw, err)),
+        // serde would also accept the array form `["send","hi"]`; the protocol is objects only.
+        if !raw.trim_start().starts_with('{') {
+            return Err(match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(_) => FrameError::new(ErrorCode::InvalidFrame, "frame must be a JSON object"),
+                Err(err) => FrameError::new(
+                    ErrorCode::MalformedJson,
+                    format!("frame is not valid JSON: {err}"),
+                ),
+            });
         }
+        serde_json::from_str(raw).map_err(|err| classify_parse_error(raw, err))
     }
 }
 
@@ -205,7 +212,9 @@ pub fn push_to_batch(batch: &mut String, encoded: &str) {
 
 /// Splits a (possibly coalesced) server WebSocket frame into its frames, in order. Blank lines
 /// are skipped; each other line is parsed on its own, so one bad line does not hide the rest.
-pub fn split_batch(batch: &str) -> impl Iterator<Item = Result<ServerFrame, serde_json::Error>> + '_ {
+pub fn split_batch(
+    batch: &str,
+) -> impl Iterator<Item = Result<ServerFrame, serde_json::Error>> + '_ {
     batch
         .split(BATCH_SEPARATOR)
         .filter(|line| !line.trim().is_empty())
@@ -220,7 +229,10 @@ mod tests {
     fn send_frame_has_documented_shape() {
         let frame = ClientFrame::parse(r#"{"type":"send","text":"hi"}"#);
         assert_eq!(frame, Ok(ClientFrame::Send { text: "hi".into() }));
-        let json = encode_client(&ClientFrame::Send { text: "a\"b".into() }).unwrap();
+        let json = encode_client(&ClientFrame::Send {
+            text: "a\"b".into(),
+        })
+        .unwrap();
         assert_eq!(json, r#"{"type":"send","text":"a\"b"}"#);
     }
 
@@ -253,6 +265,8 @@ mod tests {
         assert_eq!(code(r#"{"text":"no type"}"#), ErrorCode::InvalidFrame);
         assert_eq!(code(r#"[1,2]"#), ErrorCode::InvalidFrame);
         assert_eq!(code(r#""send""#), ErrorCode::InvalidFrame);
+        assert_eq!(code(r#"["send","hi"]"#), ErrorCode::InvalidFrame);
+        assert_eq!(code("[1,"), ErrorCode::MalformedJson);
     }
 
     #[test]
@@ -279,14 +293,23 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_bounded() {
         assert_eq!(normalize_text("  hi \n"), Ok("hi"));
-        assert_eq!(normalize_text(" \t\n ").unwrap_err().code, ErrorCode::EmptyText);
+        assert_eq!(
+            normalize_text(" \t\n ").unwrap_err().code,
+            ErrorCode::EmptyText
+        );
         assert_eq!(normalize_text("").unwrap_err().code, ErrorCode::EmptyText);
         let max = "é".repeat(MAX_TEXT_CHARS);
         assert_eq!(normalize_text(&max), Ok(max.as_str()));
         let over = "a".repeat(MAX_TEXT_CHARS + 1);
-        assert_eq!(normalize_text(&over).unwrap_err().code, ErrorCode::TextTooLong);
+        assert_eq!(
+            normalize_text(&over).unwrap_err().code,
+            ErrorCode::TextTooLong
+        );
         let padded = format!("   {}   ", "a".repeat(MAX_TEXT_CHARS));
-        assert!(normalize_text(&padded).is_ok(), "the limit applies after trimming");
+        assert!(
+            normalize_text(&padded).is_ok(),
+            "the limit applies after trimming"
+        );
     }
 
     #[test]

@@ -1,0 +1,181 @@
+//! Broadcast semantics: everyone gets everything, in one order, and a slow reader hurts nobody.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chat_shared::ChatMessage;
+use common::{Client, TestServer, PATIENCE};
+use futures_util::future::join_all;
+use tokio::time::timeout;
+
+/// Checks one client's view: strictly increasing ids and plausible timestamps.
+fn assert_in_order(messages: &[ChatMessage]) {
+    for pair in messages.windows(2) {
+        assert!(pair[0].id < pair[1].id, "ids must increase: {pair:?}");
+        assert!(
+            pair[0].ts <= pair[1].ts,
+            "timestamps must not go back: {pair:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_receives_every_message_in_the_same_order() {
+    let server = TestServer::start().await;
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(server.connect().await);
+    }
+    server.wait_for_clients(8).await;
+
+    // Four clients send 25 messages each, all at once; every client (senders included) reads.
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut client)| {
+            tokio::spawn(async move {
+                let reading = tokio::spawn(async move { client.rx.messages(100).await });
+                if n < 4 {
+                    for i in 0..25 {
+                        client.tx.say(&format!("client {n} line {i}")).await;
+                    }
+                }
+                reading.await.unwrap()
+            })
+        })
+        .collect();
+    let views: Vec<Vec<ChatMessage>> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    for view in &views {
+        assert_in_order(view);
+        assert_eq!(view, &views[0], "every client sees the same sequence");
+    }
+    // Each sender's own lines arrive complete and in the order it sent them.
+    let mut per_sender: HashMap<String, Vec<usize>> = HashMap::new();
+    for message in &views[0] {
+        let (sender, line) = message.text.split_once(" line ").unwrap();
+        per_sender
+            .entry(sender.to_string())
+            .or_default()
+            .push(line.parse().unwrap());
+    }
+    assert_eq!(per_sender.len(), 4);
+    for lines in per_sender.values() {
+        assert_eq!(lines, &(0..25).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_20_senders_reaches_a_reader_without_loss() {
+    let server = TestServer::start().await;
+    let mut reader = server.connect().await;
+    let mut senders = Vec::new();
+    for _ in 0..20 {
+        senders.push(server.connect().await);
+    }
+    server.wait_for_clients(21).await;
+
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(n, Client { mut tx, mut rx })| {
+            tokio::spawn(async move {
+                let reading = tokio::spawn(async move {
+                    let count = rx.messages(2000).await.len();
+                    (count, rx)
+                });
+                for i in 0..100 {
+                    tx.say(&format!("burst {n}/{i}")).await;
+                }
+                let (count, rx) = reading.await.unwrap();
+                (count, Client { tx, rx })
+            })
+        })
+        .collect();
+    let received = reader.rx.messages(2000).await;
+    assert_in_order(&received);
+    let mut texts: Vec<&str> = received.iter().map(|m| m.text.as_str()).collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert_eq!(texts.len(), 2000, "no message lost or duplicated");
+    let mut senders = Vec::new();
+    for task in tasks {
+        let (count, sender) = task.await.unwrap();
+        assert_eq!(count, 2000);
+        senders.push(sender);
+    }
+    assert_eq!(
+        server.clients(),
+        21,
+        "nobody was dropped by a burst within budget"
+    );
+    assert!(
+        reader.rx.ws_frames <= 2000,
+        "queued frames are coalesced, never split"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
+    let server = TestServer::start_with(|config| {
+        config.client_buffer_bytes = 128 * 1024;
+        config.write_timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Connected but never read again: its 4 KiB receive window fills up almost at once.
+    let stalled = server.connect_small_buffer().await;
+    let reader = server.connect().await;
+    let Client {
+        tx: mut sender,
+        rx: mut sender_rx,
+    } = server.connect().await;
+    server.wait_for_clients(3).await;
+
+    let line = "x".repeat(1000);
+    let count = 600; // ~600 kB: far more than the stalled client's socket and queue can hold
+    let echo = tokio::spawn(async move { sender_rx.messages(count).await.len() });
+    let reading = tokio::spawn(async move {
+        let mut reader = reader;
+        reader.rx.messages(count).await
+    });
+    for i in 0..count {
+        sender.say(&format!("{i} {line}")).await;
+    }
+    let received = timeout(PATIENCE, reading).await.unwrap().unwrap();
+    assert_eq!(received.len(), count);
+    assert_in_order(&received);
+    assert_eq!(echo.await.unwrap(), count);
+
+    // The stalled client was evicted (long before the 30 s write timeout) and freed.
+    server.wait_for_clients(2).await;
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_clients_all_receive_a_broadcast() {
+    const CLIENTS: usize = 2000;
+    let server = TestServer::start().await;
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS / 200 {
+        let batch = join_all((0..200).map(|_| server.connect())).await;
+        clients.extend(batch);
+    }
+    server.wait_for_clients(CLIENTS).await;
+
+    clients[0].say("hello, everyone").await;
+    let received = join_all(clients.iter_mut().map(|client| async move {
+        let message = client.rx.message().await;
+        (message.id, message.text)
+    }))
+    .await;
+    assert!(received
+        .iter()
+        .all(|(id, text)| *id == 1 && text == "hello, everyone"));
+    assert_eq!(received.len(), CLIENTS);
+}

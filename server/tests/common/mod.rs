@@ -1,0 +1,308 @@
+//! Test harness: the real server on port 0, and WebSocket clients that speak the protocol.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_server::config::Config;
+use chat_server::{run, AppState};
+use chat_shared::{encode_client, split_batch, ChatMessage, ClientFrame, ErrorFrame, ServerFrame};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{client_async, connect_async, MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something that should happen at once on loopback.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The real server, serving on an ephemeral loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `tune` adjusts the configuration.
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        };
+        tune(&mut config);
+        let state = AppState::new(&config).unwrap();
+        let listener = TcpListener::bind(config.addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn clients(&self) -> usize {
+        self.state.hub.client_count()
+    }
+
+    /// Waits until exactly `n` clients are registered in the hub.
+    pub async fn wait_for_clients(&self, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.clients() != n {
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} clients, the hub has {}",
+                self.clients()
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Opens a polite client and waits until the hub has registered it.
+    pub async fn connect(&self) -> Client {
+        let (ws, _) = connect_async(self.ws_url()).await.expect("connect");
+        Client::new(ws)
+    }
+
+    /// Opens a client over a TCP socket with a tiny receive buffer, so that a client which
+    /// stops reading fills up quickly.
+    pub async fn connect_small_buffer(&self) -> WebSocketStream<TcpStream> {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let tcp = socket.connect(self.addr).await.unwrap();
+        let (ws, _) = client_async(self.ws_url(), tcp).await.expect("handshake");
+        ws
+    }
+
+    /// Sends a raw HTTP request and returns the response's status code.
+    pub async fn http_status(&self, request: &str) -> u16 {
+        let mut tcp = TcpStream::connect(self.addr).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        timeout(PATIENCE, tcp.read_to_end(&mut response))
+            .await
+            .expect("response in time")
+            .unwrap();
+        let head = String::from_utf8_lossy(&response);
+        head.split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"))
+    }
+
+    /// Triggers graceful shutdown and waits for the server to finish.
+    pub async fn shutdown(mut self) -> Duration {
+        let started = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("running");
+        timeout(PATIENCE, task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
+            .expect("server result");
+        started.elapsed()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A well-behaved client; split into halves so a test can send and read at the same time.
+pub struct Client {
+    pub tx: Sender,
+    pub rx: Receiver,
+}
+
+impl Client {
+    pub fn new(ws: Ws) -> Self {
+        let (sink, stream) = ws.split();
+        Client {
+            tx: Sender(sink),
+            rx: Receiver::new(stream),
+        }
+    }
+
+    pub async fn say(&mut self, text: &str) {
+        self.tx.say(text).await
+    }
+}
+
+/// The sending half of a client.
+pub struct Sender(pub SplitSink<Ws, Message>);
+
+impl Sender {
+    /// Sends a `send` frame built by the shared protocol crate.
+    pub async fn say(&mut self, text: &str) {
+        let frame = encode_client(&ClientFrame::Send { text: text.into() }).unwrap();
+        self.raw(&frame).await;
+    }
+
+    /// Sends an arbitrary text frame.
+    pub async fn raw(&mut self, text: &str) {
+        self.0.send(Message::text(text)).await.expect("send");
+    }
+
+    pub async fn message(&mut self, message: Message) {
+        self.0.send(message).await.expect("send");
+    }
+}
+
+/// What a client saw next.
+#[derive(Debug)]
+pub enum Event {
+    Frame(ServerFrame),
+    Ping,
+    Closed(Option<CloseFrame>),
+}
+
+/// The reading half of a client: splits coalesced frames and remembers the rest.
+pub struct Receiver {
+    stream: SplitStream<Ws>,
+    pending: VecDeque<ServerFrame>,
+    pub pings: usize,
+    pub ws_frames: usize,
+}
+
+impl Receiver {
+    fn new(stream: SplitStream<Ws>) -> Self {
+        Receiver {
+            stream,
+            pending: VecDeque::new(),
+            pings: 0,
+            ws_frames: 0,
+        }
+    }
+
+    /// The next event, or `None` if nothing arrives within `wait`.
+    pub async fn next_event(&mut self, wait: Duration) -> Option<Event> {
+        if let Some(frame) = self.pending.pop_front() {
+            return Some(Event::Frame(frame));
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            let message = match timeout(deadline - Instant::now(), self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) => return Some(Event::Closed(None)),
+                Ok(Some(Err(err))) => panic!("read failed: {err}"),
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                Message::Text(text) => {
+                    self.ws_frames += 1;
+                    for frame in split_batch(text.as_str()) {
+                        self.pending
+                            .push_back(frame.unwrap_or_else(|e| panic!("bad frame {text}: {e}")));
+                    }
+                    if let Some(frame) = self.pending.pop_front() {
+                        return Some(Event::Frame(frame));
+                    }
+                }
+                Message::Ping(_) => {
+                    self.pings += 1;
+                    return Some(Event::Ping);
+                }
+                Message::Close(frame) => return Some(Event::Closed(frame)),
+                other => panic!("unexpected message {other:?}"),
+            }
+        }
+    }
+
+    /// The next protocol frame, skipping pings; panics on close or silence.
+    pub async fn frame(&mut self) -> ServerFrame {
+        loop {
+            match self.next_event(PATIENCE).await {
+                Some(Event::Frame(frame)) => return frame,
+                Some(Event::Ping) => continue,
+                other => panic!("expected a frame, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn message(&mut self) -> ChatMessage {
+        match self.frame().await {
+            ServerFrame::Message(message) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    pub async fn messages(&mut self, n: usize) -> Vec<ChatMessage> {
+        let mut messages = Vec::with_capacity(n);
+        for _ in 0..n {
+            messages.push(self.message().await);
+        }
+        messages
+    }
+
+    pub async fn error(&mut self) -> ErrorFrame {
+        match self.frame().await {
+            ServerFrame::Error(error) => error,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// Reads until the server closes; returns the close code it sent (None: no close frame).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match self.next_event(PATIENCE).await {
+                Some(Event::Closed(frame)) => return frame.map(|f| u16::from(f.code)),
+                Some(_) => continue,
+                None => panic!("the server did not close the connection"),
+            }
+        }
+    }
+
+    /// Asserts that no protocol frame arrives for `wait` (pings are fine).
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        while let Some(event) = self.next_event(deadline - Instant::now()).await {
+            match event {
+                Event::Ping => continue,
+                other => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// A WebSocket request for `url` carrying `origin`.
+pub fn request_with_origin(
+    url: &str,
+    origin: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().unwrap());
+    request
+}
