@@ -20,7 +20,7 @@ use anyhow::Context;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
@@ -36,6 +36,10 @@ use crate::origin::OriginPolicy;
 /// tungstenite's 128 KiB default would only waste memory on every idle connection.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
+/// The bundle name in the workspace's `[package.metadata.leptos]`: /pkg/chat.js, chat.wasm, chat.css.
+#[cfg(feature = "ssr")]
+const SITE_NAME: &str = "chat";
+
 /// State shared by every request handler.
 #[derive(Debug)]
 pub struct AppState {
@@ -46,6 +50,8 @@ pub struct AppState {
     max_frame_bytes: usize,
     client_buffer_bytes: usize,
     shutdown_grace: Duration,
+    #[cfg(feature = "ssr")]
+    leptos: leptos::prelude::LeptosOptions,
 }
 
 impl AppState {
@@ -66,6 +72,15 @@ impl AppState {
             !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
             "--ping-interval and --pong-timeout must be positive"
         );
+        #[cfg(feature = "ssr")]
+        let mut leptos = leptos::prelude::get_configuration(None)
+            .context("reading the Leptos site configuration (LEPTOS_* variables)")?
+            .leptos_options;
+        // cargo-leptos names the bundle at build time; a binary built by plain cargo and run
+        // from the repository still finds the site cargo-leptos built under target/site.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = SITE_NAME.into();
+        }
         Ok(Arc::new(AppState {
             hub: Hub::new(config.client_buffer_bytes),
             origins,
@@ -77,20 +92,51 @@ impl AppState {
             max_frame_bytes: config.max_frame_bytes,
             client_buffer_bytes: config.client_buffer_bytes,
             shutdown_grace: config.shutdown_grace,
+            #[cfg(feature = "ssr")]
+            leptos,
         }))
     }
 }
 
-/// The HTTP app: `/ws` for the chat socket, `/` for the page.
+/// The HTTP app: `/ws` for the chat socket, everything else for the page and its files.
 pub fn router(state: Arc<AppState>) -> Router {
+    let site = site(&state);
     Router::new()
-        .route("/", get(index))
         .route("/ws", get(websocket))
         .with_state(state)
+        .merge(site)
 }
 
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
+/// The Leptos app: the server-rendered shell at `/`, and the compiled WASM, JS and CSS under
+/// `/pkg` (compressed, since the WASM is the bulk of a first visit).
+#[cfg(feature = "ssr")]
+fn site(state: &AppState) -> Router {
+    use chat_frontend::{shell, App};
+    use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+    use tower_http::compression::CompressionLayer;
+
+    let options = state.leptos.clone();
+    let routes = generate_route_list(App);
+    Router::new()
+        .leptos_routes(&options, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(file_and_error_handler(shell))
+        .with_state(options)
+        .layer(CompressionLayer::new())
+}
+
+/// Without the `ssr` feature the server is the WebSocket backend alone (for `trunk serve`),
+/// with a small page that says so.
+#[cfg(not(feature = "ssr"))]
+fn site(_state: &AppState) -> Router {
+    Router::new().route("/", get(index))
+}
+
+#[cfg(not(feature = "ssr"))]
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("index.html"))
 }
 
 async fn websocket(

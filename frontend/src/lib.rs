@@ -1,0 +1,52 @@
+//! The chat web app, written in Rust with Leptos and compiled to WebAssembly.
+//!
+//! Three builds of this crate exist: `ssr` (linked into the server, which renders the page
+//! shell), `hydrate` (the WASM that cargo-leptos serves and that takes over the server-rendered
+//! page) and `csr` (the WASM that `trunk serve` mounts into an empty page).
+
+pub mod app;
+#[cfg(feature = "browser")]
+mod socket;
+pub mod state;
+
+pub use app::App;
+
+/// The full HTML document the server renders around [`App`].
+#[cfg(feature = "ssr")]
+pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <title>"Chat"</title>
+                <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Entry point for cargo-leptos builds: take over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}
+
+/// Entry point for trunk builds: render the app into an empty page.
+#[cfg(feature = "csr")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

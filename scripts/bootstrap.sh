@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what is missing, and nothing else: exact tool versions, each only when absent.
+#   scripts/bootstrap.sh run   what `scripts/run.sh` needs
+#   scripts/bootstrap.sh test  also trunk and Chromium, for the whole test suite
+# Safe to run again; a machine that has everything spends a few seconds here.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$REPO"
+purpose="${1:-test}"
+
+CARGO_LEPTOS_VERSION=0.3.11
+TRUNK_VERSION=0.22.1
+# The wasm-bindgen CLI must equal the crate in Cargo.lock (pinned with `=` in Cargo.toml).
+WASM_BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+
+say() { printf '==> %s\n' "$*" >&2; }
+have_crate() { cargo install --list | grep -qx "$1 v$2:"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+command -v cargo >/dev/null || { say "cargo is missing: install Rust with rustup first (https://rustup.rs)"; exit 1; }
+[ -n "$WASM_BINDGEN_VERSION" ] || { say "no wasm-bindgen in Cargo.lock"; exit 1; }
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || {
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+}
+# --ignore-rust-version: both tools declare a newer rustc than stable 1.95 but build fine on it.
+have_crate cargo-leptos "$CARGO_LEPTOS_VERSION" || {
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 13 minutes on 2 cores, once)"
+  cargo install --locked --ignore-rust-version cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+}
+# Not --locked: its lock file names a webpki-roots release the registry does not have.
+have_crate wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || {
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+}
+if [ "$purpose" = test ]; then
+  have_crate trunk "$TRUNK_VERSION" || {
+    say "installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores, once)"
+    cargo install --locked --ignore-rust-version trunk --version "$TRUNK_VERSION"
+  }
+  command -v chromium >/dev/null || { say "installing Debian's chromium"; apt_install chromium; }
+fi
+command -v npm >/dev/null || { say "installing node and npm"; apt_install nodejs npm; }
+
+# npm binaryen 132 (wasm-opt) and Playwright; reinstalled only when the lock file changed.
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  say "installing end2end/node_modules (playwright, binaryen)"
+  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+fi
+wasm-opt --version | grep -q 'version 132' || {
+  say "wrong wasm-opt on PATH: $(command -v wasm-opt) ($(wasm-opt --version)); expected binaryen 132"
+  exit 1
+}
+cargo fetch --locked >/dev/null

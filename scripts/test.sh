@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing, then runs every check: format, lints, unit and integration tests,
+# both browser bundles, and the Playwright suite in Chromium against the release build.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+bash "$REPO/scripts/bootstrap.sh" test
+cd "$REPO"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+for port in 8080 8090; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
+    exit 1
+  fi
+done
+
+step "format"
+cargo fmt --all -- --check
+step "clippy (server, shared, frontend natively, and the frontend for wasm32)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --locked -- -D warnings
+cargo clippy -p chat-server --no-default-features --locked -- -D warnings
+step "unit and integration tests"
+cargo test --workspace --locked
+step "frontend-only bundle (trunk, release, offline)"
+trunk build --release --offline
+step "browser tests against the release build"
+mkdir -p docs
+cargo leptos end-to-end --release
