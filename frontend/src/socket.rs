@@ -168,7 +168,9 @@ fn open(this: &Rc<RefCell<Inner>>) {
         let weak = weak.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(this) = weak.upgrade() else { return };
-            let Some(data) = event.data().as_string() else { return };
+            let Some(data) = event.data().as_string() else {
+                return;
+            };
             let events = this.borrow().events.clone();
             // Unknown or broken lines are skipped: a newer server may send frames we do not know.
             for frame in split_batch(&data).flatten() {

@@ -223,7 +223,11 @@ mod tests {
 
     #[test]
     fn drafts_are_checked_like_the_server_checks_them() {
-        assert_eq!(draft_problem(""), None, "empty is not an error, just nothing to send");
+        assert_eq!(
+            draft_problem(""),
+            None,
+            "empty is not an error, just nothing to send"
+        );
         assert_eq!(draft_problem("hello"), None);
         assert_eq!(draft_problem(&"a".repeat(MAX_TEXT_CHARS)), None);
         // Past the character limit is the server's call (the input's maxlength stops typing).
@@ -237,9 +241,15 @@ mod tests {
     fn the_hint_appears_near_the_limit() {
         assert_eq!(remaining_hint("short"), None);
         let near = "a".repeat(MAX_TEXT_CHARS - 150);
-        assert_eq!(remaining_hint(&near).as_deref(), Some("150 characters left"));
+        assert_eq!(
+            remaining_hint(&near).as_deref(),
+            Some("150 characters left")
+        );
         let at = "a".repeat(MAX_TEXT_CHARS);
-        assert_eq!(remaining_hint(&at).as_deref(), Some("Character limit reached"));
+        assert_eq!(
+            remaining_hint(&at).as_deref(),
+            Some("Character limit reached")
+        );
     }
 
     #[test]
