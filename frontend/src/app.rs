@@ -7,9 +7,12 @@ use leptos::prelude::*;
 
 use crate::state::{draft_problem, remaining_hint, ChatLog, Entry, EntryKind, Status};
 
-/// Sends a message over the live socket; `false` when there is none (not connected).
+/// Sends one message; `false` when it could not be sent (not connected).
+type SendFn = Box<dyn Fn(&str) -> bool>;
+
+/// Sends a message over the live socket, once there is one.
 #[derive(Clone, Copy)]
-struct Outbox(StoredValue<Option<Box<dyn Fn(&str) -> bool>>, LocalStorage>);
+struct Outbox(StoredValue<Option<SendFn>, LocalStorage>);
 
 impl Outbox {
     fn send(&self, text: &str) -> bool {

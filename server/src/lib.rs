@@ -78,6 +78,7 @@ impl AppState {
             .leptos_options;
         // cargo-leptos names the bundle at build time; a binary built by plain cargo and run
         // from the repository still finds the site cargo-leptos built under target/site.
+        #[cfg(feature = "ssr")]
         if leptos.output_name.is_empty() {
             leptos.output_name = SITE_NAME.into();
         }
