@@ -153,7 +153,8 @@ mod tests {
 
     #[test]
     fn cpu_per_million() {
-        assert_eq!(core_seconds_per_million(0.6, 3_000_000), Some(0.2));
+        let per = core_seconds_per_million(0.6, 3_000_000).unwrap();
+        assert!((per - 0.2).abs() < 1e-12, "{per}");
         assert_eq!(core_seconds_per_million(1.0, 0), None);
     }
 }
