@@ -1,0 +1,77 @@
+"""Turns the JSON results of scripts/bench.sh into the table in BENCHMARKS.md."""
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+results, path = sys.argv[1], sys.argv[2]
+
+
+def load(name):
+    with open(os.path.join(results, name + ".json")) as f:
+        return json.load(f)
+
+
+def mib(b):
+    return f"{b / 1048576:.1f} MiB"
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+rows = []
+for name in ["fanout-1000x1-2M", "fanout-1000x1-3M", "fanout-5000x10-300k", "fanout-5000x10-1M"]:
+    r = load(name)
+    lat = r["latency"]
+    per = r.get("core_seconds_per_million")
+    per = f"{per:.3f}" if per is not None else "n/a"
+    rows.append(
+        f"| {name} | {r['clients']} | {r['senders']} x {r['rate_per_sender']:g}/s "
+        f"| {r['deliveries_per_sec'] / 1000:,.0f} k | {r['loss_percent']:.3f}% "
+        f"| {lat['p50_ms']:.1f} | {lat['p99_ms']:.1f} | {lat['p999_ms']:.1f} | {lat['max_ms']:.1f} "
+        f"| {per} |"
+    )
+
+slow = load("slow-1000x10")
+stall = slow["stalled"]
+idle = load("idle-18000")
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+commands = open(os.path.join(results, "commands.txt")).read().strip().splitlines()
+kernel = platform.release()
+
+block = f"""Run {now} by `scripts/bench.sh` on {os.cpu_count()} cores ({cpu_model()}), Linux {kernel}.
+Release builds; server pinned to core 0 (`taskset -c 0`), chat-bench to core 1; loopback;
+each scenario on a freshly started server with default flags. Latency is from the moment a
+message is written by its sender to the moment a receiver has read it, in ms.
+
+| scenario | clients | senders x rate | deliveries/s | loss | p50 | p99 | p99.9 | max | server core-s per M deliveries |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Slow client ({slow['clients']} clients, {slow['senders']} senders x {slow['rate_per_sender']:g}/s, {stall['stalled_clients']} stops reading at {stall['stall_after_s']:g} s, 20 s window):
+everyone else lost {slow['loss_percent']:.3f}% with p99 {slow['latency']['p99_ms']:.1f} ms (max {slow['latency']['max_ms']:.1f} ms);
+the server closed the stalled connection {('%.1f s after it stopped reading' % stall['dropped_after_s']) if stall['dropped_after_s'] is not None else 'NOT within the run'};
+server RSS grew by {mib(stall['rss_growth_bytes'] or 0)} after the stall (the stalled client's queue budget is 1 MiB).
+
+Idle: {idle['connections']} connections opened at {idle['connects_per_sec']:,.0f}/s; server RSS {mib(idle['server_rss_before_bytes'])} before,
+{mib(idle['server_rss_after_bytes'])} after: **{idle['bytes_per_connection'] / 1024:.2f} KiB per connection**, so 100,000
+connections would take about {mib(idle['projected_rss_100k_bytes'])} (plus kernel socket buffers, which RSS does not show).
+
+Commands (PID is the server's process id; the script fills it in):
+
+""" + "\n".join(f"- {c}" for c in commands)
+
+text = open(path).read()
+new = "<!-- bench:begin -->\n" + block + "\n<!-- bench:end -->"
+if "<!-- bench:begin -->" in text:
+    text = re.sub(r"<!-- bench:begin -->.*?<!-- bench:end -->", lambda _: new, text, flags=re.S)
+else:
+    text += "\n## Server: fan-out, slow clients, idle memory\n\n" + new + "\n"
+open(path, "w").write(text)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The benchmark suite: builds the release server and chat-bench, runs the standard scenarios
+# with the server pinned to core 0 and the load tool to core 1, and rewrites the results table
+# in BENCHMARKS.md. Loopback only; every run stops by itself.
+#   scripts/bench.sh            all scenarios
+#   QUICK=1 scripts/bench.sh    shorter windows (a smoke run; does not touch BENCHMARKS.md)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$REPO"
+command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "the suite needs 2 cores (server and load tool apart)" >&2; exit 1; }
+
+cargo build --release --locked -p chat-server -p chat-bench >&2
+SERVER="$CARGO_TARGET_DIR/release/chat-server"
+BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+PORT="${PORT:-9200}"
+URL="ws://127.0.0.1:$PORT/ws"
+DURATION="${DURATION:-10s}"
+[ -n "${QUICK:-}" ] && DURATION=3s
+results=$(mktemp -d)
+server_pid=
+stop_server() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  server_pid=
+}
+trap stop_server EXIT
+
+# Starts a fresh server (so memory baselines are clean) with extra flags.
+start_server() {
+  stop_server
+  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" "$@" >"$results/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server did not start" >&2; cat "$results/server.log" >&2; exit 1
+}
+
+# run NAME ARGS...: one scenario on core 1; its JSON goes to $results/NAME.json.
+commands=()
+run() {
+  local name=$1; shift
+  local cmd=(chat-bench --url "$URL" --pid PID --json "$@")
+  commands+=("$name: \`taskset -c 1 ${cmd[*]}\`")
+  printf '\n==> %s: %s\n' "$name" "$*" >&2
+  taskset -c 1 "$BENCH" --url "$URL" --pid "$server_pid" --json "$@" >"$results/$name.json"
+  cat "$results/$name.json" >&2
+}
+
+start_server
+run fanout-1000x1-2M fanout --clients 1000 --senders 1 --rate 2000 --duration "$DURATION"
+start_server
+run fanout-1000x1-3M fanout --clients 1000 --senders 1 --rate 3000 --duration "$DURATION"
+start_server
+run fanout-5000x10-300k fanout --clients 5000 --senders 10 --rate 6 --duration "$DURATION"
+start_server
+run fanout-5000x10-1M fanout --clients 5000 --senders 10 --rate 20 --duration "$DURATION"
+start_server
+run slow-1000x10 slow --clients 1000 --senders 10 --rate 20 --stalled 1 --stall-after 3s --duration 20s
+start_server
+run idle-18000 idle --connections 18000 --hold 3s
+stop_server
+
+[ -n "${QUICK:-}" ] && { echo "QUICK run: BENCHMARKS.md left as it was" >&2; exit 0; }
+printf '%s\n' "${commands[@]}" >"$results/commands.txt"
+python3 scripts/bench-table.py "$results" BENCHMARKS.md
+echo "BENCHMARKS.md updated" >&2
