@@ -57,7 +57,7 @@ run fanout-5000x10-300k fanout --clients 5000 --senders 10 --rate 6 --duration "
 start_server
 run fanout-5000x10-1M fanout --clients 5000 --senders 10 --rate 20 --duration "$DURATION"
 start_server
-run slow-1000x10 slow --clients 1000 --senders 10 --rate 20 --stalled 1 --stall-after 3s --duration 20s
+run slow-1000x10 slow --clients 1000 --senders 10 --rate 20 --size 1000 --stalled 1 --stall-after 3s --duration 20s
 start_server
 run idle-18000 idle --connections 18000 --hold 3s
 stop_server

@@ -205,3 +205,15 @@ test("a long-running tab keeps at most 500 messages", async ({ page }) => {
   await expect(page.locator("#messages li")).toHaveCount(500);
   await expect(messageTexts(page).first()).toHaveText(`${prefix} 20`);
 });
+
+test("follows the system's light or dark colour scheme", async ({ browser }) => {
+  const background = async (colorScheme) => {
+    const page = await (await browser.newContext({ colorScheme })).newPage();
+    await openChat(page);
+    return page.evaluate(() => getComputedStyle(document.querySelector(".app")).backgroundColor);
+  };
+  const light = await background("light");
+  const dark = await background("dark");
+  expect(light).toBe("rgb(255, 255, 255)");
+  expect(dark).not.toBe(light);
+});

@@ -32,9 +32,10 @@ use crate::connection::{serve_client, ConnectionSettings};
 use crate::hub::Hub;
 use crate::origin::OriginPolicy;
 
-/// Per-connection read buffer. Client frames are small; a larger frame grows it as needed, so
-/// tungstenite's 128 KiB default would only waste memory on every idle connection.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Per-connection read buffer. Clients send little and rarely; a larger frame grows the buffer
+/// as needed. tungstenite's 128 KiB default would cost every idle connection 128 KiB, and even
+/// 4 KiB doubles the server's memory per idle connection (see BENCHMARKS.md).
+const READ_BUFFER_BYTES: usize = 512;
 
 /// The bundle name in the workspace's `[package.metadata.leptos]`: /pkg/chat.js, chat.wasm, chat.css.
 #[cfg(feature = "ssr")]

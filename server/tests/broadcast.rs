@@ -133,7 +133,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
     let reader = server.connect().await;
     let Client {
         tx: mut sender,
-        rx: mut sender_rx,
+        rx: sender_rx,
     } = server.connect().await;
     server.wait_for_clients(3).await;
 
@@ -178,4 +178,51 @@ async fn two_thousand_concurrent_clients_all_receive_a_broadcast() {
         .iter()
         .all(|(id, text)| *id == 1 && text == "hello, everyone"));
     assert_eq!(received.len(), CLIENTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_stalls_past_the_write_timeout_drops_the_client() {
+    // A budget far larger than anything sent here: only the write timeout can drop anyone.
+    let server = TestServer::start_with(|config| {
+        config.client_buffer_bytes = 256 * 1024 * 1024;
+        config.write_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let stalled = server.connect_small_buffer().await;
+    let Client {
+        tx: mut sender,
+        rx: sender_rx,
+    } = server.connect().await;
+    let reader = server.connect().await;
+    server.wait_for_clients(3).await;
+
+    let read_until_done = |mut rx: common::Receiver| async move {
+        let mut count = 0;
+        loop {
+            let message = rx.message().await;
+            if message.text == "done" {
+                return count;
+            }
+            count += 1;
+        }
+    };
+    let echo = tokio::spawn(read_until_done(sender_rx));
+    let reading = tokio::spawn(async move { read_until_done(reader.rx).await });
+
+    // Keep sending until the stalled client's socket buffers are full and its pending write
+    // has waited out the timeout (bounded: at most ~20 MB).
+    let line = "y".repeat(1000);
+    let mut sent = 0;
+    while server.clients() == 3 && sent < 20_000 {
+        for _ in 0..100 {
+            sender.say(&format!("{sent} {line}")).await;
+            sent += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.wait_for_clients(2).await;
+    sender.say("done").await;
+    assert_eq!(timeout(PATIENCE, reading).await.unwrap().unwrap(), sent);
+    assert_eq!(timeout(PATIENCE, echo).await.unwrap().unwrap(), sent);
+    drop(stalled);
 }
