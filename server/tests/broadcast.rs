@@ -133,7 +133,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() 
     let reader = server.connect().await;
     let Client {
         tx: mut sender,
-        rx: sender_rx,
+        rx: mut sender_rx,
     } = server.connect().await;
     server.wait_for_clients(3).await;
 
