@@ -47,6 +47,12 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Kernel send buffer per client socket (SO_SNDBUF; Linux doubles it), 0 for the OS default.
+    /// Bounding it means a client that stops reading blocks our writes soon, so the write
+    /// timeout and queue budget apply promptly instead of after megabytes of kernel buffering.
+    #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 128 * 1024)]
+    pub socket_send_buffer: usize,
+
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -25,7 +25,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::connection::{serve_client, ConnectionSettings};
@@ -50,6 +50,7 @@ pub struct AppState {
     connection: Arc<ConnectionSettings>,
     max_frame_bytes: usize,
     client_buffer_bytes: usize,
+    socket_send_buffer: usize,
     shutdown_grace: Duration,
     #[cfg(feature = "ssr")]
     leptos: leptos::prelude::LeptosOptions,
@@ -93,6 +94,7 @@ impl AppState {
             }),
             max_frame_bytes: config.max_frame_bytes,
             client_buffer_bytes: config.client_buffer_bytes,
+            socket_send_buffer: config.socket_send_buffer,
             shutdown_grace: config.shutdown_grace,
             #[cfg(feature = "ssr")]
             leptos,
@@ -173,9 +175,17 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let hub = state.hub.clone();
     let grace = state.shutdown_grace;
-    let listener = listener.tap_io(|tcp| {
+    let send_buffer = state.socket_send_buffer;
+    let listener = listener.tap_io(move |tcp| {
         // Chat frames are small and latency matters more than packet count.
-        let _ = tcp.set_nodelay(true);
+        if let Err(err) = tcp.set_nodelay(true) {
+            debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+        if send_buffer > 0 {
+            if let Err(err) = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer) {
+                debug!(error = %err, "cannot set SO_SNDBUF");
+            }
+        }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop_hub = hub.clone();
