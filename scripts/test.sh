@@ -7,7 +7,7 @@ bash "$REPO/scripts/bootstrap.sh" test
 cd "$REPO"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
-for port in 8080 8090; do
+for port in 8000 8080 8090; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
     exit 1
@@ -27,3 +27,15 @@ trunk build --release --offline
 step "browser tests against the release build"
 mkdir -p docs
 cargo leptos end-to-end --release
+
+step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"
+cargo build -p chat-server --no-default-features --locked
+"$CARGO_TARGET_DIR/debug/chat-server" --allowed-origin http://127.0.0.1:8000 >"$CARGO_TARGET_DIR/ws-only.log" 2>&1 &
+backend=$!
+trunk serve --release --offline >"$CARGO_TARGET_DIR/trunk-serve.log" 2>&1 &
+frontend=$!
+trap 'kill $backend $frontend 2>/dev/null || true' EXIT
+(cd end2end && BASE_URL=http://127.0.0.1:8000 npx playwright test -g "two pages")
+kill $backend $frontend 2>/dev/null || true
+wait $backend $frontend 2>/dev/null || true
+trap - EXIT
