@@ -3,34 +3,17 @@
 // Every load uses a new browser context, so nothing is cached between loads.
 //   node measure-connect.js [url] [loads]
 const { chromium } = require("@playwright/test");
-const { execSync } = require("node:child_process");
+const { launchOptions } = require("./chromium");
 
 const url = process.argv[2] || "http://127.0.0.1:8080/";
 const loads = Number(process.argv[3] || 15);
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  return execSync("command -v chromium", { shell: "/bin/sh" }).toString().trim();
-}
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await chromium.launch(launchOptions);
   const times = [];
   for (let i = 0; i < loads + 1; i++) {
     const context = await browser.newContext();

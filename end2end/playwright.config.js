@@ -2,16 +2,7 @@
 // starts the release server on 127.0.0.1:8080 at the same moment as this command, so the global
 // setup waits for it to answer first.
 const { defineConfig } = require("@playwright/test");
-const { execSync } = require("node:child_process");
-
-function chromiumPath() {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execSync("command -v chromium", { shell: "/bin/sh" }).toString().trim();
-  } catch {
-    return "/usr/bin/chromium";
-  }
-}
+const { launchOptions } = require("./chromium");
 
 module.exports = defineConfig({
   testDir: "./tests",
@@ -25,18 +16,6 @@ module.exports = defineConfig({
   use: {
     browserName: "chromium",
     baseURL: process.env.BASE_URL || "http://127.0.0.1:8080",
-    launchOptions: {
-      executablePath: chromiumPath(),
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    },
+    launchOptions,
   },
 });
