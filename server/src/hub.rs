@@ -221,6 +221,21 @@ mod tests {
     }
 
     #[test]
+    fn deliver_shares_one_frame_with_every_member() {
+        let hub = Hub::new(1024);
+        let members: Vec<_> = (0..3).map(|_| hub.join()).collect();
+        let frame = Utf8Bytes::from(r#"{"type":"message","id":9,"text":"relayed","ts":1}"#);
+        hub.deliver(&frame);
+        for member in &members {
+            let Some(Next::Frame(got)) = member.outbound().try_next() else {
+                panic!("member got nothing");
+            };
+            // The same bytes, not a copy: every queue points at the one buffer.
+            assert_eq!(got.as_str().as_ptr(), frame.as_str().as_ptr());
+        }
+    }
+
+    #[test]
     fn shutdown_closes_members_and_refuses_new_ones() {
         let hub = Hub::new(1024);
         let a = hub.join();
