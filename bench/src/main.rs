@@ -209,7 +209,7 @@ async fn connect_all(
             batch_conns.push((i, conn.with_context(|| format!("connection {i}"))?));
         }
         batch_conns.sort_by_key(|(i, _)| *i);
-        conns.extend(batch_conns.into_iter().map(|(_, c)| c.stream));
+        conns.extend(batch_conns.into_iter().map(|(_, c)| c));
         started += batch;
     }
     Ok(conns)
@@ -227,7 +227,8 @@ struct Shared {
     sent_in_window: u64,
     sent_total: u64,
     closed_by_server: u64,
-    close_codes: Vec<u16>,
+    /// Bytes of message text sent, for the average size reported.
+    text_bytes_sent: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,6 +238,7 @@ struct FanoutReport {
     rate_per_sender: f64,
     warmup_s: f64,
     duration_s: f64,
+    /// Average text length actually sent (token plus padding).
     message_bytes: usize,
     #[serde(flatten)]
     delivery: Delivery,
@@ -291,15 +293,6 @@ async fn fanout(
     let window = (ns(args.warmup), ns(args.warmup + args.duration));
     let stop_sending = window.1;
     let shared = Rc::new(RefCell::new(Shared::default()));
-    let message_bytes = {
-        let token = Token {
-            sent_ns: 0,
-            sender: 0,
-            seq: 0,
-        };
-        token::encode(token, args.size).len()
-    };
-
     for (i, stream) in conns.into_iter().enumerate() {
         let (mut read, write) = stream.into_split();
         let write = Rc::new(Mutex::new(write));
@@ -328,17 +321,16 @@ async fn fanout(
             let mut reader = Reader::default();
             let scanner = Scanner::default();
             loop {
-                if is_stalled && stall_at.is_some_and(|at| Instant::now() >= at) {
-                    // Stop reading for good, but keep the socket open.
-                    std::future::pending::<()>().await;
-                }
-                let event = if let (true, Some(at)) = (is_stalled, stall_at) {
-                    match tokio::time::timeout_at(at.into(), reader.next(&mut read)).await {
-                        Ok(event) => event,
-                        Err(_) => continue,
+                // A stalled client reads until its stall time, then never again (but keeps
+                // the socket open).
+                let event = match (is_stalled, stall_at) {
+                    (true, Some(at)) => {
+                        match tokio::time::timeout_at(at.into(), reader.next(&mut read)).await {
+                            Ok(event) => event,
+                            Err(_) => std::future::pending().await,
+                        }
                     }
-                } else {
-                    reader.next(&mut read).await
+                    _ => reader.next(&mut read).await,
                 };
                 match event {
                     Ok(Event::Text(payload)) => {
@@ -358,13 +350,7 @@ async fn fanout(
                         let pong = wsclient::control_frame(0xA, &payload);
                         let _ = write.lock().await.write_all(&pong).await;
                     }
-                    Ok(Event::Closed(code)) => {
-                        let mut shared = shared.borrow_mut();
-                        shared.closed_by_server += 1;
-                        shared.close_codes.extend(code);
-                        return;
-                    }
-                    Err(_) => {
+                    Ok(Event::Closed) | Err(_) => {
                         shared.borrow_mut().closed_by_server += 1;
                         return;
                     }
@@ -448,7 +434,10 @@ async fn fanout(
         rate_per_sender: args.rate,
         warmup_s: args.warmup.as_secs_f64(),
         duration_s: args.duration.as_secs_f64(),
-        message_bytes,
+        message_bytes: shared
+            .text_bytes_sent
+            .checked_div(shared.sent_total)
+            .unwrap_or(0) as usize,
         delivery,
         latency: shared.latency.summary(),
         server_cpu_seconds: cpu,
@@ -494,6 +483,7 @@ async fn send_loop(
         buf.clear();
         let mut in_window = 0;
         let mut batch = 0;
+        let mut text_bytes = 0;
         loop {
             let due = ((seq as f64 + plan.phase) * interval) as u64;
             if due > now || due >= stop_ns {
@@ -514,6 +504,7 @@ async fn send_loop(
                 },
                 plan.size,
             );
+            text_bytes += text.len() as u64;
             let Ok(frame) = encode_client(&ClientFrame::Send { text }) else {
                 return;
             };
@@ -531,6 +522,7 @@ async fn send_loop(
             let mut shared = shared.borrow_mut();
             shared.sent_in_window += in_window;
             shared.sent_total += batch;
+            shared.text_bytes_sent += text_bytes;
         }
         let next_due = ((seq as f64 + plan.phase) * interval) as u64;
         if next_due >= stop_ns {

@@ -15,27 +15,22 @@ use crate::target::Target;
 /// A frame fits in this buffer: the server coalesces up to 64 KiB per frame, plus a header.
 pub const READ_BUFFER: usize = 64 * 1024 + 64;
 
-/// An open WebSocket connection.
-pub struct Conn {
-    pub stream: TcpStream,
-}
-
 /// What [`Reader::next`] found.
 pub enum Event<'a> {
     /// A text frame's payload.
     Text(&'a [u8]),
     /// A ping; the caller answers it with a pong carrying the same payload.
     Ping(Vec<u8>),
-    /// The server closed the connection (close frame or EOF), with the close code if any.
-    Closed(Option<u16>),
+    /// The server closed the connection (close frame, EOF or reset).
+    Closed,
 }
 
-/// Connects from `source` and performs the upgrade handshake.
+/// Connects from `source` and performs the upgrade handshake; the stream then carries frames.
 pub async fn connect(
     target: &Target,
     source: IpAddr,
     recv_buffer: Option<u32>,
-) -> anyhow::Result<Conn> {
+) -> anyhow::Result<TcpStream> {
     let socket = match target.addr {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
@@ -77,7 +72,7 @@ pub async fn connect(
             line.lines().next().unwrap_or_default()
         );
     }
-    Ok(Conn { stream })
+    Ok(stream)
 }
 
 /// Appends a masked text frame carrying `payload` to `out`. Clients must mask; the key is fixed
@@ -161,11 +156,7 @@ impl Reader {
                     self.start = to;
                     match opcode {
                         0x1 => return Ok(Event::Text(&self.buf[from..to])),
-                        0x8 => {
-                            let code = (to - from >= 2)
-                                .then(|| u16::from_be_bytes([self.buf[from], self.buf[from + 1]]));
-                            return Ok(Event::Closed(code));
-                        }
+                        0x8 => return Ok(Event::Closed),
                         0x9 => return Ok(Event::Ping(self.buf[from..to].to_vec())),
                         _ => {} // pong, binary, continuation: not used by the server
                     }
@@ -179,10 +170,10 @@ impl Reader {
                 self.start = 0;
             }
             let read = match stream.read(&mut self.buf[self.end..]).await {
-                Ok(0) => return Ok(Event::Closed(None)),
+                Ok(0) => return Ok(Event::Closed),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {
-                    return Ok(Event::Closed(None))
+                    return Ok(Event::Closed)
                 }
                 Err(err) => return Err(err.into()),
             };

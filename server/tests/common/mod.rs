@@ -192,7 +192,6 @@ pub struct Receiver {
     stream: SplitStream<Ws>,
     pending: VecDeque<ServerFrame>,
     pub pings: usize,
-    pub ws_frames: usize,
 }
 
 impl Receiver {
@@ -201,7 +200,6 @@ impl Receiver {
             stream,
             pending: VecDeque::new(),
             pings: 0,
-            ws_frames: 0,
         }
     }
 
@@ -220,7 +218,6 @@ impl Receiver {
             };
             match message {
                 Message::Text(text) => {
-                    self.ws_frames += 1;
                     for frame in split_batch(text.as_str()) {
                         self.pending
                             .push_back(frame.unwrap_or_else(|e| panic!("bad frame {text}: {e}")));
@@ -265,6 +262,18 @@ impl Receiver {
         messages
     }
 
+    /// Every message up to (not including) the first whose text is `marker`.
+    pub async fn messages_until(&mut self, marker: &str) -> Vec<ChatMessage> {
+        let mut messages = Vec::new();
+        loop {
+            let message = self.message().await;
+            if message.text == marker {
+                return messages;
+            }
+            messages.push(message);
+        }
+    }
+
     pub async fn error(&mut self) -> ErrorFrame {
         match self.frame().await {
             ServerFrame::Error(error) => error,
@@ -293,6 +302,28 @@ impl Receiver {
             }
         }
     }
+}
+
+/// Sends 1 kB messages until the hub has dropped someone (it had `clients`), then the text
+/// "done". Bounded at 20,000 messages (~20 MB). Returns how many messages came before "done".
+/// How much a stalled client's kernel buffers absorb varies, so the test sends until it shows.
+pub async fn flood_until_one_is_dropped(
+    server: &TestServer,
+    sender: &mut Sender,
+    clients: usize,
+) -> usize {
+    let line = "y".repeat(1000);
+    let mut sent = 0;
+    while server.clients() == clients && sent < 20_000 {
+        for _ in 0..100 {
+            sender.say(&format!("{sent} {line}")).await;
+            sent += 1;
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    server.wait_for_clients(clients - 1).await;
+    sender.say("done").await;
+    sent
 }
 
 /// A WebSocket request for `url` carrying `origin`.
