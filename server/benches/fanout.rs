@@ -1,10 +1,10 @@
 //! Micro-benchmarks of the per-message path without the network: encoding a message once,
-//! fanning it out to every member's queue, and each member coalescing its queue into one frame.
+//! appending it once to the feed, and each member taking what is new as one coalesced frame.
 //! Run with `cargo bench -p chat-server --bench fanout`.
 
 use axum::extract::ws::Utf8Bytes;
 use chat_server::hub::Hub;
-use chat_server::outbound::{Next, Outbound};
+use chat_server::outbound::Next;
 use divan::counter::ItemsCount;
 use divan::Bencher;
 
@@ -29,25 +29,26 @@ fn publish_and_coalesce(bencher: Bencher, members: usize) {
                 hub.publish(text.clone()).unwrap_or_default();
             }
             for member in &joined {
-                while let Some(Next::Frame(frame)) = member.outbound().try_next() {
+                while let Some(Next::Frame(frame)) = member.try_next() {
                     divan::black_box(frame);
                 }
             }
         });
 }
 
-/// One queue: push a burst of shared frames, take them as one coalesced frame.
+/// One member, far behind: take a burst of shared frames from the feed as one coalesced frame.
 #[divan::bench(args = [1, 8, 64])]
 fn coalesce(bencher: Bencher, burst: usize) {
-    let queue = Outbound::new(1 << 30);
+    let hub = Hub::new(1 << 30);
+    let member = hub.join();
     let frame = Utf8Bytes::from(
         r#"{"type":"message","id":123456,"text":"b 123456789 3 42","ts":1764000000000}"#
             .to_string(),
     );
     bencher.counter(ItemsCount::new(burst)).bench_local(|| {
         for _ in 0..burst {
-            let _ = queue.push(&frame);
+            hub.deliver(&frame);
         }
-        divan::black_box(queue.try_next());
+        divan::black_box(member.try_next());
     });
 }

@@ -18,7 +18,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// Bytes of outgoing messages a client may have queued before it is dropped as too slow.
+    /// How far, in bytes of messages, a client may fall behind the newest one before it is
+    /// dropped as too slow (at least 131072). The server keeps this much recent history once,
+    /// for all clients together.
     #[arg(long, env = "CHAT_CLIENT_BUFFER_BYTES", default_value_t = 1024 * 1024)]
     pub client_buffer_bytes: usize,
 
@@ -52,6 +54,13 @@ pub struct Config {
     /// timeout and queue budget apply promptly instead of after megabytes of kernel buffering.
     #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 128 * 1024)]
     pub socket_send_buffer: usize,
+
+    /// Least time between two writes to one client ("0ms" writes as soon as possible). A message
+    /// to an idle client goes out at once; under load, messages that arrive within the interval
+    /// are merged into one write, which is what keeps the server's core from saturating (see
+    /// BENCHMARKS.md for the trade-off between this delay and CPU).
+    #[arg(long, env = "CHAT_MIN_WRITE_INTERVAL", default_value = "20ms", value_parser = humantime::parse_duration)]
+    pub min_write_interval: Duration,
 
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]

@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::close::CloseReason;
 use crate::hub::Membership;
-use crate::outbound::{Next, Outbound};
+use crate::outbound::Next;
 
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -38,6 +38,8 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
     /// Drop the client after this long without hearing anything from it.
     pub pong_timeout: Duration,
+    /// Least time between two writes to one client. Frames queued meanwhile go out together.
+    pub min_write_interval: Duration,
 }
 
 /// Runs a client's connection to the end and logs how it ended.
@@ -54,7 +56,7 @@ pub async fn serve_client(
 
     let reason = {
         let reader = read_loop(&mut stream, &member, &settings);
-        let writer = write_loop(&mut sink, &outbound, &settings);
+        let writer = write_loop(&mut sink, &member, &settings);
         tokio::pin!(reader, writer);
         tokio::select! {
         reason = &mut reader => {
@@ -155,18 +157,29 @@ fn classify_read_error(client: u64, err: axum::Error) -> CloseReason {
 
 async fn write_loop(
     sink: &mut SplitSink<WebSocket, Message>,
-    outbound: &Outbound,
+    member: &Membership,
     settings: &ConnectionSettings,
 ) -> CloseReason {
+    let outbound = member.outbound();
     let mut ping = interval_at(
         Instant::now() + settings.ping_interval,
         settings.ping_interval,
     );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut next_write_at = Instant::now();
     loop {
         let message = tokio::select! {
-            next = outbound.next() => match next {
-                Next::Frame(frame) => Message::Text(frame),
+            next = next_at_the_earliest(member, next_write_at) => match next {
+                Next::Frame(frame) => {
+                    // More than a batch was waiting: write on at once, so the interval never
+                    // caps how fast a client can catch up.
+                    next_write_at = if member.is_behind() {
+                        Instant::now()
+                    } else {
+                        Instant::now() + settings.min_write_interval
+                    };
+                    Message::Text(frame)
+                }
                 Next::Close(reason) => {
                     send_close(sink, reason, settings.write_timeout).await;
                     return reason;
@@ -192,6 +205,19 @@ async fn write_loop(
             return reason;
         }
     }
+}
+
+/// The next thing to write, but a frame not before `not_before`: frames that arrive meanwhile
+/// are merged into the same write. A close is not held back.
+async fn next_at_the_earliest(member: &Membership, not_before: Instant) -> Next {
+    member.ready().await;
+    if Instant::now() < not_before {
+        tokio::select! {
+            _ = tokio::time::sleep_until(not_before) => {}
+            reason = member.outbound().closed() => return Next::Close(reason),
+        }
+    }
+    member.next().await
 }
 
 /// Sends the close frame that explains `reason`, if any, and flushes. Bounded, because the

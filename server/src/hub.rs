@@ -1,30 +1,38 @@
-//! The hub: orders accepted messages and fans them out to every connected client.
+//! The hub: orders accepted messages and offers them to every connected client.
 //!
-//! Ordering and fan-out happen under one short lock, so every client receives messages in the
-//! same order as their ids. The lock is a plain mutex held only for id assignment, one
-//! serialization and a non-blocking push per client; it is never held across an `.await`.
+//! A message is sequenced, encoded once and appended to the [`Feed`] under one short lock, so
+//! every client receives messages in the same order as their ids. Clients take from the feed at
+//! their own pace through a cursor; publishing never touches them one by one, except to wake
+//! the writers that were waiting, and to drop the clients that fell more than their budget
+//! behind whenever the feed is trimmed. The lock is never held across an `.await`.
 //!
 //! The seam for later work: [`Hub::publish`] is where a message is sequenced (and, later,
-//! persisted and rate limited), and [`Hub::deliver`] is the local fan-out of an encoded frame. A
-//! broker that shares rooms across nodes through Redis sequences on publish and calls
-//! `deliver` on every node for frames it receives.
+//! persisted and rate limited), and [`Hub::deliver`] appends an already encoded frame. A broker
+//! that shares rooms across nodes through Redis sequences on publish and calls `deliver` on
+//! every node for frames it receives.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::Utf8Bytes;
 use chat_shared::{encode, ChatMessage, ServerFrame};
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::close::CloseReason;
-use crate::outbound::Outbound;
+use crate::feed::{Feed, Lapped};
+use crate::outbound::{Next, Outbound};
 
 /// Shared state of all connected clients.
 #[derive(Debug)]
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// The feed's end, readable without the lock, so a writer can tell it has something new.
+    feed_end: AtomicU64,
+    /// Wakes the writers that have taken everything and wait for more.
+    appended: Notify,
     client_budget_bytes: usize,
     client_count: watch::Sender<usize>,
 }
@@ -34,11 +42,12 @@ struct Inner {
     next_message_id: u64,
     next_client_id: u64,
     clients: HashMap<u64, Arc<Outbound>>,
+    feed: Feed,
     shutting_down: bool,
 }
 
 /// A client's place in the hub. Dropping it removes the client, so a connection that fails at
-/// any point (even before the upgrade completes) never leaks its queue.
+/// any point (even before the upgrade completes) never leaks its place.
 #[derive(Debug)]
 pub struct Membership {
     id: u64,
@@ -52,7 +61,7 @@ impl Membership {
         self.id
     }
 
-    /// The client's outbound queue.
+    /// The client's own state: direct frames, close reason, feed position.
     pub fn outbound(&self) -> &Arc<Outbound> {
         &self.outbound
     }
@@ -60,6 +69,51 @@ impl Membership {
     /// The hub this client belongs to.
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Waits until there is something to write or the client is closed, without taking it.
+    pub async fn ready(&self) {
+        loop {
+            // Register for the next append before looking, so an append in between still
+            // wakes us.
+            let appended = self.hub.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
+            if self.has_work() {
+                return;
+            }
+            tokio::select! {
+                _ = appended => {}
+                _ = self.outbound.woken() => {}
+            }
+        }
+    }
+
+    /// Waits for, and takes, what to write next.
+    pub async fn next(&self) -> Next {
+        loop {
+            self.ready().await;
+            if let Some(next) = self.try_next() {
+                return next;
+            }
+        }
+    }
+
+    /// A close, a direct frame, or everything new in the feed (up to a batch) as one frame.
+    pub fn try_next(&self) -> Option<Next> {
+        self.outbound
+            .take_own()
+            .or_else(|| self.hub.take(&self.outbound))
+    }
+
+    /// Whether the feed holds frames this client has not taken yet.
+    pub fn is_behind(&self) -> bool {
+        self.outbound.cursor() < self.hub.feed_end.load(Ordering::Acquire)
+    }
+
+    fn has_work(&self) -> bool {
+        self.outbound.cursor() < self.hub.feed_end.load(Ordering::Acquire)
+            || self.outbound.has_own()
     }
 }
 
@@ -70,15 +124,20 @@ impl Drop for Membership {
 }
 
 impl Hub {
-    /// A hub whose clients may each queue up to `client_budget_bytes` of unwritten frames.
+    /// A hub whose clients may each fall up to `client_budget_bytes` behind the newest message
+    /// (counting [`crate::feed::FRAME_OVERHEAD_BYTES`] per message) before they are dropped.
+    /// The feed keeps about that much recent history for all clients together.
     pub fn new(client_budget_bytes: usize) -> Arc<Self> {
         Arc::new(Hub {
             inner: Mutex::new(Inner {
                 next_message_id: 1,
                 next_client_id: 1,
                 clients: HashMap::new(),
+                feed: Feed::default(),
                 shutting_down: false,
             }),
+            feed_end: AtomicU64::new(0),
+            appended: Notify::new(),
             client_budget_bytes,
             client_count: watch::Sender::new(0),
         })
@@ -87,8 +146,8 @@ impl Hub {
     /// Registers a client. From this moment it receives every message published, so a client
     /// registered before its upgrade response is sent cannot miss anything sent after it.
     pub fn join(self: &Arc<Self>) -> Membership {
-        let outbound = Arc::new(Outbound::new(self.client_budget_bytes));
         let mut inner = self.inner.lock();
+        let outbound = Arc::new(Outbound::new(inner.feed.end(), self.client_budget_bytes));
         let id = inner.next_client_id;
         inner.next_client_id += 1;
         if inner.shutting_down {
@@ -112,8 +171,8 @@ impl Hub {
         }
     }
 
-    /// Accepts a (validated) message: assigns the next id and timestamp and delivers it to
-    /// every client, the sender included. Returns the id.
+    /// Accepts a (validated) message: assigns the next id and timestamp and offers it to every
+    /// client, the sender included. Returns the id.
     pub fn publish(&self, text: String) -> Result<u64, serde_json::Error> {
         let mut inner = self.inner.lock();
         let id = inner.next_message_id;
@@ -123,25 +182,68 @@ impl Hub {
             ts: unix_millis(),
         }))?;
         inner.next_message_id += 1;
-        self.fan_out(&mut inner, &Utf8Bytes::from(frame));
+        self.append(&mut inner, Utf8Bytes::from(frame));
+        drop(inner);
+        self.appended.notify_waiters();
         Ok(id)
     }
 
-    /// Delivers one encoded frame to every connected client. The bytes are shared, not copied.
+    /// Offers one encoded frame to every connected client. The bytes are stored once and shared.
     pub fn deliver(&self, frame: &Utf8Bytes) {
         let mut inner = self.inner.lock();
-        self.fan_out(&mut inner, frame);
+        self.append(&mut inner, frame.clone());
+        drop(inner);
+        self.appended.notify_waiters();
     }
 
-    fn fan_out(&self, inner: &mut Inner, frame: &Utf8Bytes) {
+    fn append(&self, inner: &mut Inner, frame: Utf8Bytes) {
+        inner.feed.append(frame);
+        self.feed_end.store(inner.feed.end(), Ordering::Release);
+        // Trim in steps of a quarter budget, so the clients are visited once per many
+        // messages, not on every one.
+        let budget = self.client_budget_bytes;
+        if inner.feed.bytes() <= budget.saturating_add(budget / 4) {
+            return;
+        }
+        let start = inner.feed.trim(budget);
         let before = inner.clients.len();
-        // A client that overflows is closed by its queue and removed here, in the same pass.
-        inner
-            .clients
-            .retain(|_, outbound| outbound.push(frame).is_ok());
+        inner.clients.retain(|_, client| {
+            let lapped = client.cursor() < start;
+            if lapped {
+                client.close(CloseReason::Slow);
+            }
+            !lapped
+        });
         if inner.clients.len() != before {
             self.client_count.send_replace(inner.clients.len());
         }
+    }
+
+    /// Everything new in the feed for this client, as one frame, moving its cursor past it.
+    fn take(&self, client: &Outbound) -> Option<Next> {
+        let inner = self.inner.lock();
+        match inner.feed.take(client.cursor()) {
+            Ok(None) => None,
+            Ok(Some((frame, next))) => {
+                client.set_cursor(next);
+                Some(Next::Frame(frame))
+            }
+            Err(Lapped) => {
+                drop(inner);
+                client.close(CloseReason::Slow);
+                Some(Next::Close(CloseReason::Slow))
+            }
+        }
+    }
+
+    /// How far behind the newest message this client is, in feed bytes.
+    pub fn backlog_bytes(&self, client: &Outbound) -> usize {
+        self.inner.lock().feed.backlog_bytes(client.cursor())
+    }
+
+    /// Memory held by the feed: recent messages shared by every client's backlog.
+    pub fn feed_bytes(&self) -> usize {
+        self.inner.lock().feed.bytes()
     }
 
     /// Closes every client with "going away" and refuses new ones.
@@ -176,11 +278,10 @@ fn unix_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbound::Next;
 
-    fn texts(outbound: &Outbound) -> Vec<u64> {
+    fn texts(member: &Membership) -> Vec<u64> {
         let mut ids = Vec::new();
-        while let Some(Next::Frame(batch)) = outbound.try_next() {
+        while let Some(Next::Frame(batch)) = member.try_next() {
             for frame in chat_shared::split_batch(batch.as_str()) {
                 match frame.unwrap() {
                     ServerFrame::Message(m) => ids.push(m.id),
@@ -200,8 +301,8 @@ mod tests {
         for i in 0..5 {
             assert_eq!(hub.publish(format!("m{i}")).unwrap(), i + 1);
         }
-        assert_eq!(texts(a.outbound()), vec![1, 2, 3, 4, 5]);
-        assert_eq!(texts(b.outbound()), vec![1, 2, 3, 4, 5]);
+        assert_eq!(texts(&a), vec![1, 2, 3, 4, 5]);
+        assert_eq!(texts(&b), vec![1, 2, 3, 4, 5]);
         drop(a);
         assert_eq!(hub.client_count(), 1);
     }
@@ -213,7 +314,7 @@ mod tests {
         let fast = hub.join();
         for i in 0..10 {
             hub.publish(format!("message {i}")).unwrap();
-            texts(fast.outbound());
+            texts(&fast);
         }
         assert_eq!(slow.outbound().closed_reason(), Some(CloseReason::Slow));
         assert_eq!(fast.outbound().closed_reason(), None);
@@ -227,10 +328,10 @@ mod tests {
         let frame = Utf8Bytes::from(r#"{"type":"message","id":9,"text":"relayed","ts":1}"#);
         hub.deliver(&frame);
         for member in &members {
-            let Some(Next::Frame(got)) = member.outbound().try_next() else {
+            let Some(Next::Frame(got)) = member.try_next() else {
                 panic!("member got nothing");
             };
-            // The same bytes, not a copy: every queue points at the one buffer.
+            // The same bytes, not a copy: the feed stores the one buffer for everyone.
             assert_eq!(got.as_str().as_ptr(), frame.as_str().as_ptr());
         }
     }

@@ -6,6 +6,7 @@
 pub mod close;
 pub mod config;
 pub mod connection;
+pub mod feed;
 pub mod hub;
 pub mod origin;
 pub mod outbound;
@@ -37,6 +38,9 @@ use crate::origin::OriginPolicy;
 /// 4 KiB doubles the server's memory per idle connection (see BENCHMARKS.md).
 const READ_BUFFER_BYTES: usize = 512;
 
+/// Smallest accepted `--client-buffer-bytes`: two full batches.
+pub const MIN_CLIENT_BUFFER_BYTES: usize = 2 * chat_shared::MAX_BATCH_BYTES;
+
 /// The bundle name in the workspace's `[package.metadata.leptos]`: /pkg/chat.js, chat.wasm, chat.css.
 #[cfg(feature = "ssr")]
 const SITE_NAME: &str = "chat";
@@ -66,9 +70,11 @@ impl AppState {
             config.max_frame_bytes > 0,
             "--max-frame-bytes must be positive"
         );
+        // The feed is trimmed to this budget, so it must hold at least a full batch of the
+        // largest messages, or trimming alone would drop clients that keep up.
         anyhow::ensure!(
-            config.client_buffer_bytes > 0,
-            "--client-buffer-bytes must be positive"
+            config.client_buffer_bytes >= MIN_CLIENT_BUFFER_BYTES,
+            "--client-buffer-bytes must be at least {MIN_CLIENT_BUFFER_BYTES}"
         );
         anyhow::ensure!(
             !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
@@ -91,6 +97,7 @@ impl AppState {
                 write_timeout: config.write_timeout,
                 ping_interval: config.ping_interval,
                 pong_timeout: config.pong_timeout,
+                min_write_interval: config.min_write_interval,
             }),
             max_frame_bytes: config.max_frame_bytes,
             client_buffer_bytes: config.client_buffer_bytes,

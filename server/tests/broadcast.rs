@@ -120,7 +120,9 @@ async fn a_burst_from_20_senders_reaches_a_reader_without_loss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything() {
     let server = TestServer::start_with(|config| {
-        config.client_buffer_bytes = 128 * 1024;
+        // Well above what a healthy reader has pending while it waits out its write interval
+        // during the flood's 100 kB bursts, far below the 20 MB the flood may send.
+        config.client_buffer_bytes = 512 * 1024;
         config.write_timeout = Duration::from_secs(30);
     })
     .await;
@@ -197,4 +199,62 @@ async fn a_write_that_stalls_past_the_write_timeout_drops_the_client() {
     assert_eq!(timeout(PATIENCE, reading).await.unwrap().unwrap(), sent);
     assert_eq!(timeout(PATIENCE, echo).await.unwrap().unwrap(), sent);
     drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_within_the_write_interval_share_one_write_and_an_idle_client_waits_for_none() {
+    let server = TestServer::start_with(|config| {
+        config.min_write_interval = Duration::from_secs(3);
+    })
+    .await;
+    // Read raw WebSocket frames, to see how messages were grouped into writes.
+    let (mut watcher, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .unwrap();
+    let mut sender = server.connect().await;
+    server.wait_for_clients(2).await;
+
+    let started = std::time::Instant::now();
+    sender.say("first").await;
+    let first = next_text(&mut watcher).await;
+    assert_eq!(texts_of(&first), ["first"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a message to an idle client is not held back by the interval"
+    );
+    for text in ["second", "third", "fourth"] {
+        sender.say(text).await;
+    }
+    let batch = next_text(&mut watcher).await;
+    assert_eq!(
+        texts_of(&batch),
+        ["second", "third", "fourth"],
+        "messages arriving within the interval go out as one frame"
+    );
+}
+
+async fn next_text(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> String {
+    use futures_util::StreamExt;
+    loop {
+        match timeout(PATIENCE, ws.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                return text.to_string()
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+fn texts_of(frame: &str) -> Vec<String> {
+    chat_shared::split_batch(frame)
+        .map(|f| match f.unwrap() {
+            chat_shared::ServerFrame::Message(m) => m.text,
+            other => panic!("expected messages, got {other:?}"),
+        })
+        .collect()
 }
