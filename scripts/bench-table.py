@@ -27,19 +27,38 @@ def cpu_model():
 
 
 rows = []
-for name in ["fanout-1000x1-2M", "fanout-1000x1-3M", "fanout-5000x10-300k", "fanout-5000x10-1M"]:
+FANOUT = [
+    "fanout-1000x1-2M",
+    "fanout-1000x1-3M",
+    "fanout-5000x10-300k",
+    "fanout-5000x10-1M",
+    "fanout-1000x1-3M-interval-0",
+    "fanout-5000x10-300k-interval-0",
+    "fanout-5000x10-300k-interval-100",
+]
+
+
+def flags(name):
+    with open(os.path.join(results, name + ".flags")) as f:
+        return f.read().strip()
+
+
+for name in FANOUT:
     r = load(name)
+    server_flags = flags(name)
+    server_flags = f"`{server_flags}`" if server_flags else "defaults"
     lat = r["latency"]
     per = r.get("core_seconds_per_million")
     per = f"{per:.3f}" if per is not None else "n/a"
     rows.append(
-        f"| {name} | {r['clients']} | {r['senders']} x {r['rate_per_sender']:g}/s "
+        f"| {name} | {server_flags} | {r['clients']} | {r['senders']} x {r['rate_per_sender']:g}/s "
         f"| {r['deliveries_per_sec'] / 1000:,.0f} k | {r['loss_percent']:.3f}% "
         f"| {lat['p50_ms']:.1f} | {lat['p99_ms']:.1f} | {lat['p999_ms']:.1f} | {lat['max_ms']:.1f} "
         f"| {per} |"
     )
 
 slow = load("slow-1000x10")
+control = load("slow-1000x10-control")
 stall = slow["stalled"]
 idle = load("idle-18000")
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -48,17 +67,19 @@ kernel = platform.release()
 
 block = f"""Run {now} by `scripts/bench.sh` on {os.cpu_count()} cores ({cpu_model()}), Linux {kernel}.
 Release builds; server pinned to core 0 (`taskset -c 0`), chat-bench to core 1; loopback;
-each scenario on a freshly started server with default flags. Latency is from the moment a
+each scenario on a freshly started server (default flags unless the table says otherwise). Latency is from the moment a
 message is written by its sender to the moment a receiver has read it, in ms.
 
-| scenario | clients | senders x rate | deliveries/s | loss | p50 | p99 | p99.9 | max | server core-s per M deliveries |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| scenario | server flags | clients | senders x rate | deliveries/s | loss | p50 | p99 | p99.9 | max | server core-s per M deliveries |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
 Slow client ({slow['clients']} clients, {slow['senders']} senders x {slow['rate_per_sender']:g}/s, {stall['stalled_clients']} stops reading at {stall['stall_after_s']:g} s, 20 s window):
 everyone else lost {slow['loss_percent']:.3f}% with p99 {slow['latency']['p99_ms']:.1f} ms (max {slow['latency']['max_ms']:.1f} ms);
 the server closed the stalled connection {('%.1f s after it stopped reading' % stall['dropped_after_s']) if stall['dropped_after_s'] is not None else 'NOT within the run'};
-server RSS grew by {mib(stall['rss_growth_bytes'] or 0)} after the stall (the stalled client's queue budget is 1 MiB).
+server RSS grew by {mib(stall['rss_growth_bytes'] or 0)} after the stall; in the same run without a stalled client
+(control), by {mib(control['stalled']['rss_growth_bytes'] or 0)} over the same window, with p99 {control['latency']['p99_ms']:.1f} ms (the budget
+`--client-buffer-bytes` is 1 MiB).
 
 Idle: {idle['connections']} connections opened at {idle['connects_per_sec']:,.0f}/s; server RSS {mib(idle['server_rss_before_bytes'])} before,
 {mib(idle['server_rss_after_bytes'])} after: **{idle['bytes_per_connection'] / 1024:.2f} KiB per connection**, so 100,000

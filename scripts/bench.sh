@@ -28,6 +28,7 @@ trap stop_server EXIT
 # Starts a fresh server (so memory baselines are clean) with extra flags.
 start_server() {
   stop_server
+  server_flags="$*"
   RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" "$@" >"$results/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
@@ -42,7 +43,8 @@ commands=()
 run() {
   local name=$1; shift
   local cmd=(chat-bench --url "$URL" --pid PID --json "$@")
-  commands+=("$name: \`taskset -c 1 ${cmd[*]}\`")
+  commands+=("$name: server \`chat-server${server_flags:+ $server_flags}\`, load \`taskset -c 1 ${cmd[*]}\`")
+  printf '%s\n' "$server_flags" >"$results/$name.flags"
   printf '\n==> %s: %s\n' "$name" "$*" >&2
   taskset -c 1 "$BENCH" --url "$URL" --pid "$server_pid" --json "$@" >"$results/$name.json"
   cat "$results/$name.json" >&2
@@ -56,8 +58,18 @@ start_server
 run fanout-5000x10-300k fanout --clients 5000 --senders 10 --rate 6 --duration "$DURATION"
 start_server
 run fanout-5000x10-1M fanout --clients 5000 --senders 10 --rate 20 --duration "$DURATION"
+# The write-interval trade-off: every message written at once, and a longer interval.
+start_server --min-write-interval 0ms
+run fanout-1000x1-3M-interval-0 fanout --clients 1000 --senders 1 --rate 3000 --duration "$DURATION"
+start_server --min-write-interval 0ms
+run fanout-5000x10-300k-interval-0 fanout --clients 5000 --senders 10 --rate 6 --duration "$DURATION"
+start_server --min-write-interval 100ms
+run fanout-5000x10-300k-interval-100 fanout --clients 5000 --senders 10 --rate 6 --duration "$DURATION"
 start_server
 run slow-1000x10 slow --clients 1000 --senders 10 --rate 20 --size 1000 --stalled 1 --stall-after 3s --duration 20s
+# The same run without a stalled client: what the server's memory does anyway.
+start_server
+run slow-1000x10-control slow --clients 1000 --senders 10 --rate 20 --size 1000 --stalled 0 --stall-after 3s --duration 20s
 start_server
 run idle-18000 idle --connections 18000 --hold 3s
 stop_server

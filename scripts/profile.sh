@@ -14,9 +14,11 @@ PORT="${PORT:-9300}"
 work=$(mktemp -d)
 rows=()
 
+# profile NAME "SERVER FLAGS" CHAT-BENCH ARGS...
 profile() {
-  local name=$1; shift
-  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" >"$work/server.log" 2>&1 &
+  local name=$1 flags=$2; shift 2
+  # shellcheck disable=SC2086 # the flags are words
+  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" $flags >"$work/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
   taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server" --json "$@" \
@@ -37,27 +39,34 @@ profile() {
     | awk '/\[kernel.kallsyms\]/ && !done {gsub("%", "", $1); print $1; done = 1}')
   rx=$(perf report -i "$work/$name.data" --children --sort symbol --stdio 2>/dev/null \
     | awk '/\] net_rx_action/ && !done {gsub("%", "", $1); print $1; done = 1}')
-  rows+=("$(python3 - "$name" "$sends" "$deliveries" "$kernel" "${rx:-0}" <<'PY'
+  local per_million
+  per_million=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['core_seconds_per_million'])" "$work/$name.json")
+  rows+=("$(python3 - "$name" "$sends" "$deliveries" "$kernel" "${rx:-0}" "$per_million" "$flags" <<'PY'
 import sys
 name, sends, deliveries, kernel, rx = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+flags = f"`{sys.argv[7]}`" if sys.argv[7] else "defaults"
+busy = float(sys.argv[6]) * deliveries / 1e6  # server cores in use over the measured window
 per_s = sends / 4
-print(f"| {name} | {deliveries / 1000:,.0f} k | {per_s / 1000:,.0f} k | {deliveries / per_s:.1f} | {1e6 / per_s:.2f} | {kernel}% | {rx}% |")
+print(f"| {name} | {flags} | {deliveries / 1000:,.0f} k | {busy:.2f} | {per_s / 1000:,.0f} k | {deliveries / per_s:.1f} | {busy * 1e6 / per_s:.2f} | {kernel}% | {rx}% |")
 PY
 )")
   echo "${rows[-1]}" >&2
 }
 
-profile fanout-1000x1-3M fanout --clients 1000 --senders 1 --rate 3000
-profile fanout-5000x10-300k fanout --clients 5000 --senders 10 --rate 6
+profile fanout-1000x1-3M "" fanout --clients 1000 --senders 1 --rate 3000
+profile fanout-1000x1-3M "--min-write-interval 0ms" fanout --clients 1000 --senders 1 --rate 3000
+profile fanout-5000x10-300k "" fanout --clients 5000 --senders 10 --rate 6
+profile fanout-5000x10-300k "--min-write-interval 0ms" fanout --clients 5000 --senders 10 --rate 6
 
 block=$(cat <<MD
 Profiled $(date -u +%Y-%m-%d) by \`scripts/profile.sh\` (same build and pinning as the table above;
 syscalls counted with perf tracepoints and stacks sampled at 999 Hz, 4 s each, inside the
-measured window). "µs of core per write" is the server's whole core divided by its writes, since
-the core is saturated in both scenarios.
+measured window). "server cores busy" is the server's CPU over chat-bench's measured window;
+"µs of core per write" divides it by the server's writes, so it includes everything the server
+does per write (fan-out, wake-ups, the syscall).
 
-| scenario | deliveries/s | server writes/s | deliveries per write | µs of core per write | kernel share of server CPU | of which receiving side (\`net_rx_action\`) |
-| --- | --- | --- | --- | --- | --- | --- |
+| scenario | server flags | deliveries/s | server cores busy | server writes/s | deliveries per write | µs of core per write | kernel share of server CPU | of which receiving side (\`net_rx_action\`) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${rows[@]}")
 MD
 )
