@@ -27,13 +27,13 @@ profile() {
   # Connecting takes a few seconds; start sampling once the run's progress lines appear.
   until grep -q "^t=" "$work/$name.progress" 2>/dev/null; do sleep 0.2; done
   sleep 2
-  perf stat -x, -e syscalls:sys_enter_sendto,syscalls:sys_enter_write -p "$server" \
+  perf stat -x, -e syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev -p "$server" \
     -o "$work/$name.stat" -- sleep 4
   perf record -q -F 999 -g -p "$server" -o "$work/$name.data" -- sleep 4 2>/dev/null
   wait "$bench"
   kill "$server"; wait "$server" 2>/dev/null || true
   local sends deliveries kernel rx
-  sends=$(awk -F, '/sys_enter_(sendto|write)/ {n += $1} END {print n}' "$work/$name.stat")
+  sends=$(awk -F, '/sys_enter_(sendto|sendmsg|write|writev)/ {n += $1} END {print n}' "$work/$name.stat")
   deliveries=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['deliveries_per_sec'])" "$work/$name.json")
   kernel=$(perf report -i "$work/$name.data" --no-children --sort dso --stdio 2>/dev/null \
     | awk '/\[kernel.kallsyms\]/ && !done {gsub("%", "", $1); print $1; done = 1}')

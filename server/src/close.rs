@@ -9,7 +9,7 @@ pub enum CloseReason {
     Normal,
     /// The connection dropped without a close handshake (reset, EOF, I/O error).
     Gone,
-    /// The client's outbound queue overflowed its byte budget.
+    /// The client fell more than its byte budget behind.
     Slow,
     /// A write to the client did not complete within the write timeout.
     WriteTimeout,
@@ -26,11 +26,12 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    /// The close frame to send, if one can and should be sent. `None` when the client already
-    /// closed (the library answers its close frame) or when the socket cannot take a write.
+    /// The close frame to send, if one can be sent: `None` when the connection is gone or the
+    /// socket cannot take a write. A client's own close is answered with 1000.
     pub fn close_frame(self) -> Option<(u16, &'static str)> {
         match self {
-            CloseReason::Normal | CloseReason::Gone | CloseReason::WriteTimeout => None,
+            CloseReason::Gone | CloseReason::WriteTimeout => None,
+            CloseReason::Normal => Some((1000, "")),
             CloseReason::Slow => Some((1008, "client too slow to keep up")),
             CloseReason::PongTimeout => Some((1008, "no pong within the timeout")),
             CloseReason::TooLarge => Some((1009, "message too large")),

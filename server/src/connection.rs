@@ -1,25 +1,28 @@
-//! One client's WebSocket: reads its frames, writes its queue, keeps it honest.
+//! One client's WebSocket: reads its frames, writes what the hub has for it, keeps it honest.
 //!
-//! The reader and the writer run side by side in the connection's task. The reader parses and
-//! validates client frames and hands messages to the hub; the writer drains the client's
-//! [`Outbound`] queue, pings on a timer and bounds every write by the write timeout. Whichever
-//! side ends first decides the close reason, which is logged once.
+//! The reader and the writer run side by side in the connection's task, sharing the TCP
+//! socket by reference (readiness-based I/O needs no lock). The reader decodes and validates
+//! client frames and hands messages to the hub; the writer takes from the hub's feed, pings on a
+//! timer and bounds every write by the write timeout. Whichever side ends first decides the
+//! close reason, which is logged once.
 
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::Utf8Bytes;
 use chat_shared::{encode, normalize_text, ClientFrame, ErrorCode, FrameError};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use crate::close::CloseReason;
 use crate::hub::Membership;
 use crate::outbound::Next;
+use crate::ws::{self, opcode, Decoder, Incoming};
 
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -29,7 +32,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// clients it is sending to) busy for long.
 const FRAMES_PER_TURN: u32 = 16;
 
-/// Timing rules for every connection.
+/// Bytes read at a time. Clients send little; the buffer exists only while bytes are pending.
+const READ_CHUNK: usize = 1024;
+
+/// Timing and size rules for every connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
     /// Longest a single write may take before the client is dropped.
@@ -40,37 +46,38 @@ pub struct ConnectionSettings {
     pub pong_timeout: Duration,
     /// Least time between two writes to one client. Frames queued meanwhile go out together.
     pub min_write_interval: Duration,
+    /// Largest message a client may send (close code 1009 beyond it).
+    pub max_message_bytes: usize,
 }
 
-/// Runs a client's connection to the end and logs how it ended.
+/// Runs a client's connection to the end and logs how it ended. `early` holds bytes the client
+/// sent right behind its handshake, which the HTTP layer had already read.
 pub async fn serve_client(
-    socket: WebSocket,
+    stream: TcpStream,
+    early: Bytes,
     member: Membership,
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
     let id = member.id();
     info!(client = id, %peer, "connection open");
-    let outbound = member.outbound().clone();
-    let (mut sink, mut stream) = socket.split();
-
     let reason = {
-        let reader = read_loop(&mut stream, &member, &settings);
-        let writer = write_loop(&mut sink, &member, &settings);
+        let reader = read_loop(&stream, early.to_vec(), &member, &settings);
+        let writer = write_loop(&stream, &member, &settings);
         tokio::pin!(reader, writer);
         tokio::select! {
-        reason = &mut reader => {
-            // Let the writer send our close frame (or flush the reply to the client's).
-            outbound.close(reason);
-            let _ = timeout(CLOSE_GRACE, &mut writer).await;
-            reason
-        }
-        reason = &mut writer => {
-            // Our close frame is out (or could not be written): give the peer a moment to
-            // answer it, then hang up.
-            let _ = timeout(CLOSE_GRACE, &mut reader).await;
-            reason
-        }
+            reason = &mut reader => {
+                // Let the writer send our close frame (or answer the client's).
+                member.outbound().close(reason);
+                let _ = timeout(CLOSE_GRACE, &mut writer).await;
+                reason
+            }
+            reason = &mut writer => {
+                // Our close frame is out (or could not be written): give the peer a moment to
+                // answer it, then hang up.
+                let _ = timeout(CLOSE_GRACE, &mut reader).await;
+                reason
+            }
         }
     };
     drop(member);
@@ -78,35 +85,80 @@ pub async fn serve_client(
 }
 
 async fn read_loop(
-    stream: &mut SplitStream<WebSocket>,
+    stream: &TcpStream,
+    mut buf: Vec<u8>,
     member: &Membership,
     settings: &ConnectionSettings,
 ) -> CloseReason {
+    let mut decoder = Decoder::new(settings.max_message_bytes);
+    let mut last_heard = Instant::now();
+    // One timer for the whole connection: when it fires early (the client spoke since), it is
+    // moved to the new deadline instead of being re-armed on every frame.
+    let deadline = sleep(settings.pong_timeout);
+    tokio::pin!(deadline);
     let mut frames_this_turn = 0;
     loop {
-        frames_this_turn += 1;
-        if frames_this_turn == FRAMES_PER_TURN {
-            frames_this_turn = 0;
-            tokio::task::yield_now().await;
-        }
-        // Any frame, pongs included, proves the client is alive and restarts the clock.
-        let message = match timeout(settings.pong_timeout, stream.next()).await {
-            Err(_) => return CloseReason::PongTimeout,
-            Ok(None) => return CloseReason::Gone,
-            Ok(Some(Err(err))) => return classify_read_error(member.id(), err),
-            Ok(Some(Ok(message))) => message,
-        };
-        match message {
-            Message::Text(text) => handle_text(member, text.as_str()),
-            Message::Binary(_) => reply_error(
-                member,
-                FrameError::new(
-                    ErrorCode::BinaryUnsupported,
-                    "binary frames are not supported; send JSON text frames",
+        let mut used = 0;
+        loop {
+            let (n, message) = match decoder.decode(&mut buf[used..]) {
+                Err(reason) => return reason,
+                Ok(None) => break,
+                Ok(Some(frame)) => frame,
+            };
+            used += n;
+            // Any frame, pongs included, proves the client is alive.
+            last_heard = Instant::now();
+            match message {
+                None | Some(Incoming::Pong) => {}
+                Some(Incoming::Text(text)) => handle_text(member, &text),
+                Some(Incoming::Binary) => reply_error(
+                    member,
+                    FrameError::new(
+                        ErrorCode::BinaryUnsupported,
+                        "binary frames are not supported; send JSON text frames",
+                    ),
                 ),
-            ),
-            Message::Ping(_) | Message::Pong(_) => {}
-            Message::Close(_) => return CloseReason::Normal,
+                Some(Incoming::Ping(payload)) => member.outbound().push_pong(payload),
+                Some(Incoming::Close) => return CloseReason::Normal,
+            }
+            frames_this_turn += 1;
+            if frames_this_turn == FRAMES_PER_TURN {
+                frames_this_turn = 0;
+                tokio::task::yield_now().await;
+            }
+        }
+        buf.drain(..used);
+        if buf.is_empty() {
+            // Nothing pending: hold no memory while the client is quiet.
+            buf = Vec::new();
+        }
+        // Wait for more bytes.
+        loop {
+            tokio::select! {
+                ready = stream.readable() => {
+                    if ready.is_err() {
+                        return CloseReason::Gone;
+                    }
+                }
+                _ = &mut deadline => {
+                    let due = last_heard + settings.pong_timeout;
+                    if Instant::now() >= due {
+                        return CloseReason::PongTimeout;
+                    }
+                    deadline.as_mut().reset(due);
+                    continue;
+                }
+            }
+            buf.reserve(READ_CHUNK);
+            match stream.try_read_buf(&mut buf) {
+                Ok(0) => return CloseReason::Gone,
+                Ok(_) => break,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(err) => {
+                    debug!(client = member.id(), error = %err, "read failed");
+                    return CloseReason::Gone;
+                }
+            }
         }
     }
 }
@@ -131,36 +183,26 @@ fn reply_error(member: &Membership, err: FrameError) {
     debug!(client = member.id(), error = %err, "refused a client frame");
     match encode(&err.into_frame()) {
         Ok(frame) => {
-            // A closed queue means the client is leaving anyway.
+            // A closed client is leaving anyway.
             let _ = member.outbound().push(&Utf8Bytes::from(frame));
         }
         Err(err) => warn!(client = member.id(), error = %err, "could not encode an error"),
     }
 }
 
-fn classify_read_error(client: u64, err: axum::Error) -> CloseReason {
-    use tungstenite::error::{Error as WsError, ProtocolError};
-    let err = err.into_inner();
-    let reason = match err.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(_)) => CloseReason::TooLarge,
-        Some(WsError::Utf8(_)) => CloseReason::InvalidUtf8,
-        Some(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))
-        | Some(WsError::Io(_))
-        | Some(WsError::ConnectionClosed)
-        | Some(WsError::AlreadyClosed) => CloseReason::Gone,
-        Some(_) => CloseReason::ProtocolError,
-        None => CloseReason::Gone,
-    };
-    debug!(client, error = %err, reason = %reason, "read failed");
-    reason
+/// Why a write did not complete.
+enum WriteFailed {
+    /// The connection is gone, or the write timed out: nothing more can be sent.
+    Dead(CloseReason),
+    /// The client was closed (evicted, shutdown) while the write waited for the socket.
+    Closed(CloseReason),
 }
 
 async fn write_loop(
-    sink: &mut SplitSink<WebSocket, Message>,
+    stream: &TcpStream,
     member: &Membership,
     settings: &ConnectionSettings,
 ) -> CloseReason {
-    let outbound = member.outbound();
     let mut ping = interval_at(
         Instant::now() + settings.ping_interval,
         settings.ping_interval,
@@ -168,7 +210,7 @@ async fn write_loop(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut next_write_at = Instant::now();
     loop {
-        let message = tokio::select! {
+        let written = tokio::select! {
             next = next_at_the_earliest(member, next_write_at) => match next {
                 Next::Frame(frame) => {
                     // More than a batch was waiting: write on at once, so the interval never
@@ -178,31 +220,26 @@ async fn write_loop(
                     } else {
                         Instant::now() + settings.min_write_interval
                     };
-                    Message::Text(frame)
+                    write_frame(stream, member, opcode::TEXT, frame.as_bytes(), settings.write_timeout).await
+                }
+                Next::Pong(payload) => {
+                    write_frame(stream, member, opcode::PONG, &payload, settings.write_timeout).await
                 }
                 Next::Close(reason) => {
-                    send_close(sink, reason, settings.write_timeout).await;
+                    send_close(stream, reason).await;
                     return reason;
                 }
             },
-            _ = ping.tick() => Message::Ping(Bytes::new()),
+            _ = ping.tick() => write_frame(stream, member, opcode::PING, &[], settings.write_timeout).await,
         };
-        // A write stuck on a client that stopped reading must not hide its eviction (or a
-        // shutdown) until the write timeout: watch for closure while writing.
-        let written = tokio::select! {
-            written = timeout(settings.write_timeout, sink.send(message)) => match written {
-                Ok(Ok(())) => None,
-                Ok(Err(err)) => {
-                    debug!(error = %err, "write failed");
-                    return CloseReason::Gone;
-                }
-                Err(_) => return CloseReason::WriteTimeout,
-            },
-            reason = outbound.closed() => Some(reason),
-        };
-        if let Some(reason) = written {
-            send_close(sink, reason, settings.write_timeout).await;
-            return reason;
+        match written {
+            Ok(()) => {}
+            Err(WriteFailed::Dead(reason)) => return reason,
+            Err(WriteFailed::Closed(reason)) => {
+                // The interrupted frame was finished, so a close frame can still follow.
+                send_close(stream, reason).await;
+                return reason;
+            }
         }
     }
 }
@@ -213,29 +250,140 @@ async fn next_at_the_earliest(member: &Membership, not_before: Instant) -> Next 
     member.ready().await;
     if Instant::now() < not_before {
         tokio::select! {
-            _ = tokio::time::sleep_until(not_before) => {}
+            _ = sleep_until(not_before) => {}
             reason = member.outbound().closed() => return Next::Close(reason),
         }
     }
     member.next().await
 }
 
-/// Sends the close frame that explains `reason`, if any, and flushes. Bounded, because the
-/// peer may not be reading at all.
-async fn send_close(
-    sink: &mut SplitSink<WebSocket, Message>,
-    reason: CloseReason,
+/// Writes one frame: header and payload in one `writev`, straight from the shared bytes. The
+/// write timeout and the watch for closure only come into play if the socket is full.
+async fn write_frame(
+    stream: &TcpStream,
+    member: &Membership,
+    opcode: u8,
+    payload: &[u8],
     write_timeout: Duration,
-) {
-    let frame = reason.close_frame().map(|(code, text)| CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(text),
-    });
-    let close = async {
-        if let Some(frame) = frame {
-            sink.send(Message::Close(Some(frame))).await?;
-        }
-        sink.close().await
+) -> Result<(), WriteFailed> {
+    let (head, head_len) = ws::header(opcode, payload.len());
+    let mut pending = Pending {
+        head: &head[..head_len],
+        body: payload,
     };
-    let _ = timeout(write_timeout.min(CLOSE_GRACE), close).await;
+    match write_some(stream, &mut pending) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(_) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+    }
+    let deadline = Instant::now() + write_timeout;
+    let closed = member.outbound().closed();
+    tokio::pin!(closed);
+    let mut closed_reason = None;
+    loop {
+        tokio::select! {
+            ready = stream.writable() => {
+                if ready.is_err() {
+                    return Err(WriteFailed::Dead(CloseReason::Gone));
+                }
+            }
+            _ = sleep_until(deadline) => return Err(WriteFailed::Dead(CloseReason::WriteTimeout)),
+            reason = &mut closed, if closed_reason.is_none() => {
+                // Finish this frame (briefly) so a close frame can follow it.
+                closed_reason = Some(reason);
+                let grace = Instant::now() + CLOSE_GRACE;
+                if grace < deadline {
+                    return finish_within(stream, &mut pending, grace, reason).await;
+                }
+                continue;
+            }
+        }
+        match write_some(stream, &mut pending) {
+            Ok(true) => {
+                return match closed_reason {
+                    Some(reason) => Err(WriteFailed::Closed(reason)),
+                    None => Ok(()),
+                }
+            }
+            Ok(false) => {}
+            Err(_) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+        }
+    }
+}
+
+async fn finish_within(
+    stream: &TcpStream,
+    pending: &mut Pending<'_>,
+    deadline: Instant,
+    reason: CloseReason,
+) -> Result<(), WriteFailed> {
+    loop {
+        match tokio::time::timeout_at(deadline, stream.writable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+            // Still full: the peer is not reading, so no close frame could reach it either.
+            Err(_) => return Err(WriteFailed::Dead(reason)),
+        }
+        match write_some(stream, pending) {
+            Ok(true) => return Err(WriteFailed::Closed(reason)),
+            Ok(false) => {}
+            Err(_) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+        }
+    }
+}
+
+/// The unwritten rest of a frame.
+struct Pending<'a> {
+    head: &'a [u8],
+    body: &'a [u8],
+}
+
+/// Writes as much as the socket takes now. `Ok(true)` once the frame is complete.
+fn write_some(stream: &TcpStream, pending: &mut Pending<'_>) -> io::Result<bool> {
+    while !pending.head.is_empty() || !pending.body.is_empty() {
+        let slices = [IoSlice::new(pending.head), IoSlice::new(pending.body)];
+        // sendmsg rather than writev: a socket needs none of the file layer writev goes through.
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            socket2::SockRef::from(stream).send_vectored(&slices)
+        });
+        match sent {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(mut n) => {
+                let from_head = n.min(pending.head.len());
+                pending.head = &pending.head[from_head..];
+                n -= from_head;
+                pending.body = &pending.body[n..];
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(true)
+}
+
+/// Sends the close frame that explains `reason`, if any, then ends our side of the TCP stream
+/// (so the frame is followed by a FIN, not lost to a reset). Bounded, because the peer may not
+/// be reading at all.
+async fn send_close(stream: &TcpStream, reason: CloseReason) {
+    if let Some((code, text)) = reason.close_frame() {
+        let payload = ws::close_payload(code, text);
+        let (head, head_len) = ws::header(opcode::CLOSE, payload.len());
+        let mut pending = Pending {
+            head: &head[..head_len],
+            body: &payload,
+        };
+        let sent = async {
+            while !write_some(stream, &mut pending)? {
+                stream.writable().await?;
+            }
+            io::Result::Ok(())
+        };
+        if !matches!(timeout(CLOSE_GRACE, sent).await, Ok(Ok(()))) {
+            return;
+        }
+    }
+    if let Err(err) = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write) {
+        debug!(error = %err, "shutdown after close frame failed");
+    }
 }

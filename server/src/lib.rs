@@ -10,7 +10,10 @@ pub mod feed;
 pub mod hub;
 pub mod origin;
 pub mod outbound;
+pub mod server;
 pub mod shutdown;
+pub mod upgrade;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,13 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
+use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
@@ -32,11 +34,6 @@ use crate::config::Config;
 use crate::connection::{serve_client, ConnectionSettings};
 use crate::hub::Hub;
 use crate::origin::OriginPolicy;
-
-/// Per-connection read buffer. Clients send little and rarely; a larger frame grows the buffer
-/// as needed. tungstenite's 128 KiB default would cost every idle connection 128 KiB, and even
-/// 4 KiB doubles the server's memory per idle connection (see BENCHMARKS.md).
-const READ_BUFFER_BYTES: usize = 512;
 
 /// Smallest accepted `--client-buffer-bytes`: two full batches.
 pub const MIN_CLIENT_BUFFER_BYTES: usize = 2 * chat_shared::MAX_BATCH_BYTES;
@@ -52,8 +49,6 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     origins: OriginPolicy,
     connection: Arc<ConnectionSettings>,
-    max_frame_bytes: usize,
-    client_buffer_bytes: usize,
     socket_send_buffer: usize,
     shutdown_grace: Duration,
     #[cfg(feature = "ssr")]
@@ -98,9 +93,8 @@ impl AppState {
                 ping_interval: config.ping_interval,
                 pong_timeout: config.pong_timeout,
                 min_write_interval: config.min_write_interval,
+                max_message_bytes: config.max_frame_bytes,
             }),
-            max_frame_bytes: config.max_frame_bytes,
-            client_buffer_bytes: config.client_buffer_bytes,
             socket_send_buffer: config.socket_send_buffer,
             shutdown_grace: config.shutdown_grace,
             #[cfg(feature = "ssr")]
@@ -153,24 +147,34 @@ async fn index() -> axum::response::Html<&'static str> {
 async fn websocket(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    mut request: Request,
 ) -> Response {
-    if let Err(rejected) = state.origins.check(&headers) {
+    let headers = request.headers();
+    if let Err(rejected) = state.origins.check(headers) {
         warn!(%peer, reason = %rejected.0, "refused a cross-origin WebSocket");
         return (StatusCode::FORBIDDEN, rejected.0).into_response();
     }
+    let accept = match upgrade::check(headers) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "connection cannot be upgraded",
+        )
+            .into_response();
+    };
     // Join before answering, so a client that sees the socket open cannot miss a message.
     let member = state.hub.join();
     let settings = state.connection.clone();
-    upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        // Room for a full queue plus one coalesced batch: past that, writes are failing.
-        .max_write_buffer_size(state.client_buffer_bytes + 2 * chat_shared::MAX_BATCH_BYTES)
-        .max_message_size(state.max_frame_bytes)
-        .max_frame_size(state.max_frame_bytes)
-        .on_upgrade(move |socket| serve_client(socket, member, settings, peer))
+    tokio::spawn(async move {
+        match upgrade::take_stream(on_upgrade).await {
+            Ok((stream, early)) => serve_client(stream, early, member, settings, peer).await,
+            Err(err) => debug!(%peer, error = %err, "WebSocket upgrade failed"),
+        }
+    });
+    upgrade::switching_protocols(accept)
 }
 
 /// Serves until `shutdown` resolves, then sends every client close code 1001 and waits (up to
@@ -183,27 +187,13 @@ pub async fn run(
     let hub = state.hub.clone();
     let grace = state.shutdown_grace;
     let send_buffer = state.socket_send_buffer;
-    let listener = listener.tap_io(move |tcp| {
-        // Chat frames are small and latency matters more than packet count.
-        if let Err(err) = tcp.set_nodelay(true) {
-            debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-        if send_buffer > 0 {
-            if let Err(err) = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer) {
-                debug!(error = %err, "cannot set SO_SNDBUF");
-            }
-        }
-    });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop_hub = hub.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down: closing every client");
-            stop_hub.shutdown();
-        })
-        .await
-        .context("server failed")?;
+    server::serve(listener, router(state), send_buffer, grace, async move {
+        shutdown.await;
+        info!("shutting down: closing every client");
+        stop_hub.shutdown();
+    })
+    .await;
     if tokio::time::timeout(grace, hub.wait_until_empty())
         .await
         .is_err()

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -28,6 +29,8 @@ pub struct Outbound {
 
 #[derive(Debug, Default)]
 struct State {
+    /// The payload of the latest unanswered ping (only the latest needs an answer).
+    pong: Option<Bytes>,
     direct: VecDeque<Utf8Bytes>,
     direct_bytes: usize,
     closed: Option<CloseReason>,
@@ -42,6 +45,8 @@ pub struct Closed;
 pub enum Next {
     /// Write this frame: one frame as is, or several joined by the batch separator.
     Frame(Utf8Bytes),
+    /// Answer the client's ping with this payload.
+    Pong(Bytes),
     /// Stop writing and close the connection for this reason.
     Close(CloseReason),
 }
@@ -76,12 +81,24 @@ impl Outbound {
         Ok(())
     }
 
+    /// Asks the writer to answer a ping. A newer ping replaces an unanswered older one.
+    pub fn push_pong(&self, payload: Bytes) {
+        let mut state = self.state.lock();
+        if state.closed.is_some() {
+            return;
+        }
+        state.pong = Some(payload);
+        drop(state);
+        self.wake_writer.notify_one();
+    }
+
     /// Asks the writer to stop. The first reason wins; frames still queued are dropped, since a
     /// closing connection should not keep the server busy.
     pub fn close(&self, reason: CloseReason) {
         let mut state = self.state.lock();
         if state.closed.is_none() {
             state.closed = Some(reason);
+            state.pong = None;
             state.direct = VecDeque::new();
             state.direct_bytes = 0;
         }
@@ -110,21 +127,24 @@ impl Outbound {
         self.wake_writer.notified().await;
     }
 
-    /// A close, or the oldest direct frame, if there is one.
+    /// A close, a pong, or the oldest direct frame, if there is one.
     pub(crate) fn take_own(&self) -> Option<Next> {
         let mut state = self.state.lock();
         if let Some(reason) = state.closed {
             return Some(Next::Close(reason));
+        }
+        if let Some(payload) = state.pong.take() {
+            return Some(Next::Pong(payload));
         }
         let frame = state.direct.pop_front()?;
         state.direct_bytes -= frame.len();
         Some(Next::Frame(frame))
     }
 
-    /// Whether a close or a direct frame is waiting.
+    /// Whether a close, a pong or a direct frame is waiting.
     pub(crate) fn has_own(&self) -> bool {
         let state = self.state.lock();
-        state.closed.is_some() || !state.direct.is_empty()
+        state.closed.is_some() || state.pong.is_some() || !state.direct.is_empty()
     }
 
     pub(crate) fn cursor(&self) -> u64 {
@@ -168,6 +188,20 @@ mod tests {
             Err(Closed),
             "a closed client takes nothing"
         );
+    }
+
+    #[test]
+    fn only_the_latest_ping_is_answered_and_before_direct_frames() {
+        let client = Outbound::new(0, 1024);
+        client.push(&frame("a")).unwrap();
+        client.push_pong(Bytes::from_static(b"1"));
+        client.push_pong(Bytes::from_static(b"2"));
+        assert_eq!(
+            client.take_own(),
+            Some(Next::Pong(Bytes::from_static(b"2")))
+        );
+        assert_eq!(client.take_own(), Some(Next::Frame(frame("a"))));
+        assert_eq!(client.take_own(), None);
     }
 
     #[test]
