@@ -59,7 +59,7 @@ pub struct Config {
     /// to an idle client goes out at once; under load, messages that arrive within the interval
     /// are merged into one write, which is what keeps the server's core from saturating (see
     /// BENCHMARKS.md for the trade-off between this delay and CPU).
-    #[arg(long, env = "CHAT_MIN_WRITE_INTERVAL", default_value = "20ms", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "CHAT_MIN_WRITE_INTERVAL", default_value = "15ms", value_parser = humantime::parse_duration)]
     pub min_write_interval: Duration,
 
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.

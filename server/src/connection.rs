@@ -8,15 +8,15 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
 use chat_shared::{encode, normalize_text, ClientFrame, ErrorCode, FrameError};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
-use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
 use crate::close::CloseReason;
@@ -54,28 +54,31 @@ pub struct ConnectionSettings {
 /// sent right behind its handshake, which the HTTP layer had already read.
 pub async fn serve_client(
     stream: TcpStream,
-    early: Bytes,
+    early: Vec<u8>,
     member: Membership,
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
     let id = member.id();
     info!(client = id, %peer, "connection open");
+    let heard = LastHeard::new();
     let reason = {
-        let reader = read_loop(&stream, early.to_vec(), &member, &settings);
-        let writer = write_loop(&stream, &member, &settings);
+        let reader = read_loop(&stream, early, &member, &settings, &heard);
+        let writer = write_loop(&stream, &member, &settings, &heard);
         tokio::pin!(reader, writer);
         tokio::select! {
             reason = &mut reader => {
                 // Let the writer send our close frame (or answer the client's).
                 member.outbound().close(reason);
-                let _ = timeout(CLOSE_GRACE, &mut writer).await;
+                // Boxed, like every wait that only happens once: an idle connection's state
+                // should not carry its timer.
+                let _ = Box::pin(timeout(CLOSE_GRACE, &mut writer)).await;
                 reason
             }
             reason = &mut writer => {
                 // Our close frame is out (or could not be written): give the peer a moment to
                 // answer it, then hang up.
-                let _ = timeout(CLOSE_GRACE, &mut reader).await;
+                let _ = Box::pin(timeout(CLOSE_GRACE, &mut reader)).await;
                 reason
             }
         }
@@ -89,13 +92,9 @@ async fn read_loop(
     mut buf: Vec<u8>,
     member: &Membership,
     settings: &ConnectionSettings,
+    heard: &LastHeard,
 ) -> CloseReason {
     let mut decoder = Decoder::new(settings.max_message_bytes);
-    let mut last_heard = Instant::now();
-    // One timer for the whole connection: when it fires early (the client spoke since), it is
-    // moved to the new deadline instead of being re-armed on every frame.
-    let deadline = sleep(settings.pong_timeout);
-    tokio::pin!(deadline);
     let mut frames_this_turn = 0;
     loop {
         let mut used = 0;
@@ -107,7 +106,7 @@ async fn read_loop(
             };
             used += n;
             // Any frame, pongs included, proves the client is alive.
-            last_heard = Instant::now();
+            heard.now();
             match message {
                 None | Some(Incoming::Pong) => {}
                 Some(Incoming::Text(text)) => handle_text(member, &text),
@@ -132,22 +131,10 @@ async fn read_loop(
             // Nothing pending: hold no memory while the client is quiet.
             buf = Vec::new();
         }
-        // Wait for more bytes.
+        // Wait for more bytes. (The writer's heartbeat timer notices a client gone silent.)
         loop {
-            tokio::select! {
-                ready = stream.readable() => {
-                    if ready.is_err() {
-                        return CloseReason::Gone;
-                    }
-                }
-                _ = &mut deadline => {
-                    let due = last_heard + settings.pong_timeout;
-                    if Instant::now() >= due {
-                        return CloseReason::PongTimeout;
-                    }
-                    deadline.as_mut().reset(due);
-                    continue;
-                }
+            if stream.readable().await.is_err() {
+                return CloseReason::Gone;
             }
             buf.reserve(READ_CHUNK);
             match stream.try_read_buf(&mut buf) {
@@ -160,6 +147,32 @@ async fn read_loop(
                 }
             }
         }
+    }
+}
+
+/// When the client was last heard from, shared by the reader (which hears) and the writer
+/// (whose heartbeat timer judges). Kept as milliseconds since the connection opened, so that
+/// both sides of one task can share it without a lock.
+struct LastHeard {
+    opened: Instant,
+    millis: AtomicU64,
+}
+
+impl LastHeard {
+    fn new() -> Self {
+        LastHeard {
+            opened: Instant::now(),
+            millis: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) {
+        let millis = self.opened.elapsed().as_millis() as u64;
+        self.millis.store(millis, Ordering::Relaxed);
+    }
+
+    fn at(&self) -> Instant {
+        self.opened + Duration::from_millis(self.millis.load(Ordering::Relaxed))
     }
 }
 
@@ -202,63 +215,95 @@ async fn write_loop(
     stream: &TcpStream,
     member: &Membership,
     settings: &ConnectionSettings,
+    heard: &LastHeard,
 ) -> CloseReason {
-    let mut ping = interval_at(
-        Instant::now() + settings.ping_interval,
-        settings.ping_interval,
-    );
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // One timer serves both heartbeat duties: the next ping, and giving up on a silent client.
+    let mut next_ping = Instant::now() + settings.ping_interval;
+    let heartbeat = sleep_until(next_ping.min(heard.at() + settings.pong_timeout));
+    tokio::pin!(heartbeat);
     let mut next_write_at = Instant::now();
     loop {
-        let written = tokio::select! {
-            next = next_at_the_earliest(member, next_write_at) => match next {
-                Next::Frame(frame) => {
-                    // More than a batch was waiting: write on at once, so the interval never
-                    // caps how fast a client can catch up.
-                    next_write_at = if member.is_behind() {
-                        Instant::now()
-                    } else {
-                        Instant::now() + settings.min_write_interval
-                    };
-                    write_frame(stream, member, opcode::TEXT, frame.as_bytes(), settings.write_timeout).await
+        // Decide first, write after: the futures raced here are gone before any write waits,
+        // which keeps the connection's state small.
+        let due = tokio::select! {
+            next = next_at_the_earliest(member, next_write_at) => Some(next),
+            () = &mut heartbeat => None,
+        };
+        let written = match due {
+            Some(Next::Frame(frame)) => {
+                // More than a batch was waiting: write on at once, so the interval never caps
+                // how fast a client can catch up.
+                next_write_at = if member.is_behind() {
+                    Instant::now()
+                } else {
+                    Instant::now() + settings.min_write_interval
+                };
+                write_frame(
+                    stream,
+                    member,
+                    opcode::TEXT,
+                    frame.as_bytes(),
+                    settings.write_timeout,
+                )
+                .await
+            }
+            Some(Next::Pong(payload)) => {
+                write_frame(
+                    stream,
+                    member,
+                    opcode::PONG,
+                    &payload,
+                    settings.write_timeout,
+                )
+                .await
+            }
+            Some(Next::Close(reason)) => {
+                Box::pin(send_close(stream, reason)).await;
+                return reason;
+            }
+            None => {
+                let now = Instant::now();
+                let silent_until = heard.at() + settings.pong_timeout;
+                if now >= silent_until {
+                    Box::pin(send_close(stream, CloseReason::PongTimeout)).await;
+                    return CloseReason::PongTimeout;
                 }
-                Next::Pong(payload) => {
-                    write_frame(stream, member, opcode::PONG, &payload, settings.write_timeout).await
-                }
-                Next::Close(reason) => {
-                    send_close(stream, reason).await;
-                    return reason;
-                }
-            },
-            _ = ping.tick() => write_frame(stream, member, opcode::PING, &[], settings.write_timeout).await,
+                let written = if now >= next_ping {
+                    next_ping = now + settings.ping_interval;
+                    write_frame(stream, member, opcode::PING, &[], settings.write_timeout).await
+                } else {
+                    Ok(())
+                };
+                heartbeat.as_mut().reset(next_ping.min(silent_until));
+                written
+            }
         };
         match written {
             Ok(()) => {}
             Err(WriteFailed::Dead(reason)) => return reason,
             Err(WriteFailed::Closed(reason)) => {
                 // The interrupted frame was finished, so a close frame can still follow.
-                send_close(stream, reason).await;
+                Box::pin(send_close(stream, reason)).await;
                 return reason;
             }
         }
     }
 }
 
-/// The next thing to write, but a frame not before `not_before`: frames that arrive meanwhile
-/// are merged into the same write. A close is not held back.
+/// The next thing to write, but not before `not_before`: frames that arrive meanwhile are
+/// merged into the same write.
 async fn next_at_the_earliest(member: &Membership, not_before: Instant) -> Next {
     member.ready().await;
     if Instant::now() < not_before {
-        tokio::select! {
-            _ = sleep_until(not_before) => {}
-            reason = member.outbound().closed() => return Next::Close(reason),
-        }
+        // Boxed: only busy connections wait here, and idle ones should not carry a timer.
+        Box::pin(sleep_until(not_before)).await;
     }
     member.next().await
 }
 
-/// Writes one frame: header and payload in one `writev`, straight from the shared bytes. The
-/// write timeout and the watch for closure only come into play if the socket is full.
+/// Writes one frame: header and payload in one `sendmsg`, straight from the shared bytes. Only
+/// if the socket is full does it wait, with the write timeout and a watch for closure; that
+/// rare path is boxed, so the state of every idle connection stays small.
 async fn write_frame(
     stream: &TcpStream,
     member: &Membership,
@@ -272,10 +317,18 @@ async fn write_frame(
         body: payload,
     };
     match write_some(stream, &mut pending) {
-        Ok(true) => return Ok(()),
-        Ok(false) => {}
-        Err(_) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+        Ok(true) => Ok(()),
+        Ok(false) => Box::pin(write_when_writable(stream, member, pending, write_timeout)).await,
+        Err(_) => Err(WriteFailed::Dead(CloseReason::Gone)),
     }
+}
+
+async fn write_when_writable(
+    stream: &TcpStream,
+    member: &Membership,
+    mut pending: Pending<'_>,
+    write_timeout: Duration,
+) -> Result<(), WriteFailed> {
     let deadline = Instant::now() + write_timeout;
     let closed = member.outbound().closed();
     tokio::pin!(closed);

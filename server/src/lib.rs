@@ -168,12 +168,13 @@ async fn websocket(
     // Join before answering, so a client that sees the socket open cannot miss a message.
     let member = state.hub.join();
     let settings = state.connection.clone();
-    tokio::spawn(async move {
+    let task = async move {
         match upgrade::take_stream(on_upgrade).await {
             Ok((stream, early)) => serve_client(stream, early, member, settings, peer).await,
             Err(err) => debug!(%peer, error = %err, "WebSocket upgrade failed"),
         }
-    });
+    };
+    tokio::spawn(task);
     upgrade::switching_protocols(accept)
 }
 

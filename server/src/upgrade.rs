@@ -1,7 +1,7 @@
 //! The WebSocket opening handshake (RFC 6455, section 4.2) on an axum request, and taking over
 //! the TCP socket once hyper has sent the 101 response.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
@@ -83,10 +83,12 @@ pub fn switching_protocols(accept: HeaderValue) -> Response {
 
 /// Waits for hyper to hand the connection over after the 101 response, and returns the TCP
 /// socket with any bytes the client sent behind its handshake that hyper had already read.
-pub async fn take_stream(on_upgrade: OnUpgrade) -> anyhow::Result<(TcpStream, Bytes)> {
+/// Those are copied out (there are rarely any), so hyper's whole read buffer is freed now
+/// rather than kept alive by a slice of it for the life of the connection.
+pub async fn take_stream(on_upgrade: OnUpgrade) -> anyhow::Result<(TcpStream, Vec<u8>)> {
     let upgraded = on_upgrade.await?;
     match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf)),
+        Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf.to_vec())),
         Err(_) => anyhow::bail!(
             "the upgraded connection is not a plain TCP stream (served by crate::server only)"
         ),

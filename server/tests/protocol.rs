@@ -138,3 +138,116 @@ async fn invalid_utf8_closes_with_1007() {
     server.wait_for_clients(1).await;
     other.rx.expect_silence(QUIET).await;
 }
+
+/// Opens a WebSocket by hand over plain TCP, sending `after` in the same write as the request,
+/// and returns the socket positioned after the 101 response (plus any bytes read past it).
+async fn raw_handshake(server: &TestServer, after: &[u8]) -> (tokio::net::TcpStream, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut request = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    request.extend_from_slice(after);
+    tcp.write_all(&request).await.unwrap();
+    let mut got = Vec::new();
+    let end = loop {
+        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(common::PATIENCE, tcp.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed during the handshake");
+        got.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&got[..end]).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+    (tcp, got[end..].to_vec())
+}
+
+/// A masked client frame.
+fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [1u8, 2, 3, 4];
+    assert!(payload.len() < 126);
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// Reads until `want` bytes have arrived after the handshake.
+async fn read_at_least(tcp: &mut tokio::net::TcpStream, mut got: Vec<u8>, want: usize) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    while got.len() < want {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(common::PATIENCE, tcp.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed after {} bytes: {got:?}", got.len());
+        got.extend_from_slice(&chunk[..n]);
+    }
+    got
+}
+
+#[tokio::test]
+async fn a_message_sent_right_behind_the_handshake_is_not_lost() {
+    let server = TestServer::start().await;
+    let early = masked(0x1, br#"{"type":"send","text":"early"}"#);
+    let (mut tcp, got) = raw_handshake(&server, &early).await;
+    let got = read_at_least(&mut tcp, got, 2).await;
+    let len = usize::from(got[1]);
+    let frame = read_at_least(&mut tcp, got, 2 + len).await;
+    assert_eq!(frame[0], 0x81, "a final text frame");
+    let text = std::str::from_utf8(&frame[2..2 + len]).unwrap();
+    assert!(text.contains(r#""text":"early""#), "{text}");
+}
+
+#[tokio::test]
+async fn an_unmasked_client_frame_closes_with_1002() {
+    let server = TestServer::start().await;
+    let (mut tcp, got) = raw_handshake(&server, &[0x81, 0x01, b'a']).await;
+    let got = read_at_least(&mut tcp, got, 4).await;
+    assert_eq!(got[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([got[2], got[3]]), 1002);
+    server.wait_for_clients(0).await;
+}
+
+#[tokio::test]
+async fn a_client_ping_is_answered_with_its_payload() {
+    use futures_util::{SinkExt, StreamExt};
+    let server = TestServer::start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .unwrap();
+    ws.send(Message::Ping("are you there".into()))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(common::PATIENCE, ws.next()).await;
+    match answer {
+        Ok(Some(Ok(Message::Pong(payload)))) => assert_eq!(&payload[..], b"are you there"),
+        other => panic!("expected a pong, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_close_is_answered_with_1000_and_frees_the_client() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    server.wait_for_clients(1).await;
+    client
+        .tx
+        .message(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })))
+        .await;
+    assert_eq!(client.rx.close_code().await, Some(1000));
+    server.wait_for_clients(0).await;
+}
