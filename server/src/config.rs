@@ -51,7 +51,7 @@ pub struct Config {
 
     /// Kernel send buffer per client socket (SO_SNDBUF; Linux doubles it), 0 for the OS default.
     /// Bounding it means a client that stops reading blocks our writes soon, so the write
-    /// timeout and queue budget apply promptly instead of after megabytes of kernel buffering.
+    /// timeout and backlog budget apply promptly instead of after megabytes of kernel buffering.
     #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 128 * 1024)]
     pub socket_send_buffer: usize,
 
