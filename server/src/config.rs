@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_MIN_WRITE_INTERVAL", default_value = "15ms", value_parser = humantime::parse_duration)]
     pub min_write_interval: Duration,
 
+    /// Longest a client may take to send a request's headers (including a WebSocket handshake)
+    /// before the connection is closed, so idle half-open requests cannot pile up.
+    #[arg(long, env = "CHAT_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -18,7 +18,6 @@ pub mod ws;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request, State};
@@ -49,8 +48,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     origins: OriginPolicy,
     connection: Arc<ConnectionSettings>,
-    socket_send_buffer: usize,
-    shutdown_grace: Duration,
+    http: server::HttpSettings,
     #[cfg(feature = "ssr")]
     leptos: leptos::prelude::LeptosOptions,
 }
@@ -95,8 +93,11 @@ impl AppState {
                 min_write_interval: config.min_write_interval,
                 max_message_bytes: config.max_frame_bytes,
             }),
-            socket_send_buffer: config.socket_send_buffer,
-            shutdown_grace: config.shutdown_grace,
+            http: server::HttpSettings {
+                socket_send_buffer: config.socket_send_buffer,
+                header_timeout: config.header_timeout,
+                shutdown_grace: config.shutdown_grace,
+            },
             #[cfg(feature = "ssr")]
             leptos,
         }))
@@ -186,10 +187,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hub = state.hub.clone();
-    let grace = state.shutdown_grace;
-    let send_buffer = state.socket_send_buffer;
+    let http = state.http.clone();
+    let grace = http.shutdown_grace;
     let stop_hub = hub.clone();
-    server::serve(listener, router(state), send_buffer, grace, async move {
+    server::serve(listener, router(state), http, async move {
         shutdown.await;
         info!("shutting down: closing every client");
         stop_hub.shutdown();

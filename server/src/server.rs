@@ -10,7 +10,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower_service::Service;
@@ -19,14 +19,24 @@ use tracing::{debug, warn};
 /// Pause after a failed accept (typically out of file descriptors), instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How every accepted connection is handled.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// SO_SNDBUF for every socket, 0 for the OS default (see [`tune`]).
+    pub socket_send_buffer: usize,
+    /// Longest a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long to let open HTTP requests finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets open HTTP
-/// requests finish (waiting up to `grace`) and returns. Upgraded WebSocket connections are not
-/// waited for here: the hub closes them.
+/// requests finish (waiting up to the grace period) and returns. Upgraded WebSocket
+/// connections are not waited for here: the hub closes them.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    socket_send_buffer: usize,
-    grace: Duration,
+    settings: HttpSettings,
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop, stopped) = watch::channel(false);
@@ -43,14 +53,23 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        tune(&tcp, socket_send_buffer);
-        tokio::spawn(serve_http(tcp, peer, app.clone(), stopped.clone()));
+        tune(&tcp, settings.socket_send_buffer);
+        tokio::spawn(serve_http(
+            tcp,
+            peer,
+            app.clone(),
+            settings.header_timeout,
+            stopped.clone(),
+        ));
     }
     drop(listener);
     drop(stopped);
     stop.send_replace(true);
     // Every connection task holds a receiver; the channel closes when the last one ends.
-    if tokio::time::timeout(grace, stop.closed()).await.is_err() {
+    if tokio::time::timeout(settings.shutdown_grace, stop.closed())
+        .await
+        .is_err()
+    {
         warn!("HTTP requests still open after the shutdown grace period");
     }
 }
@@ -59,6 +78,7 @@ async fn serve_http(
     tcp: TcpStream,
     peer: SocketAddr,
     app: Router,
+    header_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -68,6 +88,8 @@ async fn serve_http(
         async move { app.call(request).await }
     });
     let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     tokio::pin!(connection);

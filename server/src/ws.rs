@@ -401,4 +401,61 @@ mod tests {
             Err(CloseReason::InvalidUtf8)
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn message() -> impl Strategy<Value = (u8, Vec<u8>)> {
+            prop_oneof![
+                ".{0,40}".prop_map(|text: String| (opcode::TEXT, text.into_bytes())),
+                proptest::collection::vec(any::<u8>(), 0..40).prop_map(|b| (BINARY, b)),
+                proptest::collection::vec(any::<u8>(), 0..20).prop_map(|b| (opcode::PING, b)),
+            ]
+        }
+
+        proptest! {
+            /// Whatever a client sends, decoding ends in a message, a wait or a close reason:
+            /// it never panics and never claims more bytes than it was given.
+            #[test]
+            fn arbitrary_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let mut decoder = Decoder::new(64);
+                let mut at = 0;
+                while let Ok(Some((used, _))) = decoder.decode(&mut bytes[at..]) {
+                    prop_assert!(used > 0 && at + used <= bytes.len());
+                    at += used;
+                }
+            }
+
+            /// Valid messages, however TCP splits them, decode to the same messages in order.
+            #[test]
+            fn messages_survive_any_split(messages in proptest::collection::vec(message(), 1..8), chunk in 1usize..20) {
+                let mut wire = Vec::new();
+                for (op, payload) in &messages {
+                    wire.extend(client_frame(true, *op, payload));
+                }
+                let mut decoder = Decoder::new(1000);
+                let (mut buf, mut got) = (Vec::new(), Vec::new());
+                for piece in wire.chunks(chunk) {
+                    buf.extend_from_slice(piece);
+                    let mut used = 0;
+                    while let Some((n, message)) = decoder.decode(&mut buf[used..]).unwrap() {
+                        used += n;
+                        got.extend(message);
+                    }
+                    buf.drain(..used);
+                }
+                prop_assert!(buf.is_empty());
+                let want: Vec<Incoming> = messages
+                    .into_iter()
+                    .map(|(op, payload)| match op {
+                        opcode::TEXT => Incoming::Text(String::from_utf8(payload).unwrap()),
+                        BINARY => Incoming::Binary,
+                        _ => Incoming::Ping(Bytes::from(payload)),
+                    })
+                    .collect();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
 }

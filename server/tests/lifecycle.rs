@@ -199,3 +199,28 @@ async fn sigterm_closes_clients_with_1001_and_exits() {
     // Drain the log so the child never blocks on a full pipe.
     while let Ok(Some(_)) = lines.next_line().await {}
 }
+
+#[tokio::test]
+async fn a_request_whose_headers_never_finish_is_cut_off() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start_with(|config| {
+        config.header_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: web")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    // Whatever the server says (if anything), it must then hang up.
+    timeout(PATIENCE, tcp.read_to_end(&mut rest))
+        .await
+        .expect("the server kept a half-sent request open")
+        .ok();
+    assert!(started.elapsed() >= Duration::from_millis(250));
+
+    let mut client = server.connect().await;
+    client.say("still serving").await;
+    assert_eq!(client.rx.message().await.text, "still serving");
+}
