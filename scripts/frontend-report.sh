@@ -42,11 +42,4 @@ median **$(field median_ms) ms** over $(field loads) loads (min $(field min_ms),
 MD
 )
 echo "$report"
-python3 - "$report" <<'PY'
-import re, sys
-path = "BENCHMARKS.md"
-text = open(path).read()
-block = "<!-- frontend:begin -->\n" + sys.argv[1] + "\n<!-- frontend:end -->"
-text = re.sub(r"<!-- frontend:begin -->.*?<!-- frontend:end -->", lambda _: block, text, flags=re.S)
-open(path, "w").write(text)
-PY
+python3 scripts/replace-block.py frontend BENCHMARKS.md "$report"

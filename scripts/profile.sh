@@ -71,11 +71,4 @@ $(printf '%s\n' "${rows[@]}")
 MD
 )
 echo "$block"
-python3 - "$block" <<'PY'
-import re, sys
-path = "BENCHMARKS.md"
-text = open(path).read()
-new = "<!-- profile:begin -->\n" + sys.argv[1] + "\n<!-- profile:end -->"
-text = re.sub(r"<!-- profile:begin -->.*?<!-- profile:end -->", lambda _: new, text, flags=re.S)
-open(path, "w").write(text)
-PY
+python3 scripts/replace-block.py profile BENCHMARKS.md "$block"
