@@ -35,11 +35,6 @@ impl Feed {
         self.start + self.frames.len() as u64
     }
 
-    /// The position of the oldest frame still kept.
-    pub fn start(&self) -> u64 {
-        self.start
-    }
-
     /// Memory held by the kept frames (see [`FRAME_OVERHEAD_BYTES`]).
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -61,16 +56,6 @@ impl Feed {
             self.start += 1;
         }
         self.start
-    }
-
-    /// Bytes between `cursor` and the end: how far behind a client at `cursor` is.
-    pub fn backlog_bytes(&self, cursor: u64) -> usize {
-        let skip = cursor.saturating_sub(self.start) as usize;
-        self.frames
-            .iter()
-            .skip(skip)
-            .map(|frame| frame.len() + FRAME_OVERHEAD_BYTES)
-            .sum()
     }
 
     /// Everything from `cursor` on, up to [`MAX_BATCH_BYTES`] (at least one frame), as one
@@ -186,6 +171,6 @@ mod tests {
         assert_eq!(feed.end(), 4);
         assert_eq!(feed.take(1), Err(Lapped));
         assert_eq!(feed.take(2).unwrap().unwrap().0.as_str(), "c\nd");
-        assert_eq!(feed.backlog_bytes(3), 1 + FRAME_OVERHEAD_BYTES);
+        assert_eq!(feed.bytes(), 2 * (1 + FRAME_OVERHEAD_BYTES));
     }
 }

@@ -236,16 +236,6 @@ impl Hub {
         }
     }
 
-    /// How far behind the newest message this client is, in feed bytes.
-    pub fn backlog_bytes(&self, client: &Outbound) -> usize {
-        self.inner.lock().feed.backlog_bytes(client.cursor())
-    }
-
-    /// Memory held by the feed: recent messages shared by every client's backlog.
-    pub fn feed_bytes(&self) -> usize {
-        self.inner.lock().feed.bytes()
-    }
-
     /// Closes every client with "going away" and refuses new ones.
     pub fn shutdown(&self) {
         let mut inner = self.inner.lock();
@@ -305,6 +295,20 @@ mod tests {
         assert_eq!(texts(&b), vec![1, 2, 3, 4, 5]);
         drop(a);
         assert_eq!(hub.client_count(), 1);
+    }
+
+    #[test]
+    fn a_member_starts_with_the_messages_published_after_it_joined() {
+        let hub = Hub::new(1 << 20);
+        let early = hub.join();
+        hub.publish("before".into()).unwrap();
+        let late = hub.join();
+        assert!(!late.is_behind());
+        hub.publish("after".into()).unwrap();
+        assert!(late.is_behind());
+        assert_eq!(texts(&early), vec![1, 2]);
+        assert_eq!(texts(&late), vec![2]);
+        assert!(!late.is_behind());
     }
 
     #[test]
