@@ -2,11 +2,11 @@
 //! appending it once to the feed, and each member taking what is new as one coalesced frame.
 //! Run with `cargo bench -p chat-server --bench fanout`.
 
-use axum::extract::ws::Utf8Bytes;
 use chat_server::hub::Hub;
 use chat_server::outbound::Next;
 use divan::counter::ItemsCount;
 use divan::Bencher;
+use tungstenite::Utf8Bytes;
 
 fn main() {
     divan::main();

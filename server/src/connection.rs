@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use chat_shared::{encode, normalize_text, ClientFrame, ErrorCode, FrameError};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
+use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
 use crate::hub::Membership;

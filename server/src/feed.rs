@@ -8,8 +8,8 @@
 
 use std::collections::VecDeque;
 
-use axum::extract::ws::Utf8Bytes;
 use chat_shared::{BATCH_SEPARATOR, MAX_BATCH_BYTES};
+use tungstenite::Utf8Bytes;
 
 /// What a stored frame costs beyond its text: the shared-bytes handle, its heap header and the
 /// allocator's rounding. Counted so the feed's byte budget is close to the memory it really uses.

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::Utf8Bytes;
 use chat_shared::{encode, ChatMessage, ServerFrame};
 use parking_lot::Mutex;
 use tokio::sync::{watch, Notify};
+use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
 use crate::feed::{Feed, Lapped};
