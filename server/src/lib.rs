@@ -74,15 +74,7 @@ impl AppState {
             "--ping-interval and --pong-timeout must be positive"
         );
         #[cfg(feature = "ssr")]
-        let mut leptos = leptos::prelude::get_configuration(None)
-            .context("reading the Leptos site configuration (LEPTOS_* variables)")?
-            .leptos_options;
-        // cargo-leptos names the bundle at build time; a binary built by plain cargo and run
-        // from the repository still finds the site cargo-leptos built under target/site.
-        #[cfg(feature = "ssr")]
-        if leptos.output_name.is_empty() {
-            leptos.output_name = SITE_NAME.into();
-        }
+        let leptos = site_options()?;
         Ok(Arc::new(AppState {
             hub: Hub::new(config.client_buffer_bytes),
             origins,
@@ -102,6 +94,26 @@ impl AppState {
             leptos,
         }))
     }
+}
+
+/// Where the site's files are and what the bundle is called. cargo-leptos says so through
+/// `LEPTOS_*` variables (at build time and when it runs the server); a binary built by plain
+/// cargo and run without it (tests, `cargo run`) uses the workspace's bundle name and the site
+/// cargo-leptos last built under `target/site`.
+#[cfg(feature = "ssr")]
+fn site_options() -> anyhow::Result<leptos::prelude::LeptosOptions> {
+    let named = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some()
+        || option_env!("LEPTOS_OUTPUT_NAME").is_some();
+    if named {
+        return Ok(leptos::prelude::get_configuration(None)
+            .context("reading the Leptos site configuration (LEPTOS_* variables)")?
+            .leptos_options);
+    }
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    Ok(leptos::prelude::LeptosOptions::builder()
+        .output_name(SITE_NAME)
+        .site_root(site_root)
+        .build())
 }
 
 /// The HTTP app: `/ws` for the chat socket, everything else for the page and its files.
