@@ -73,6 +73,9 @@ pub async fn serve_client(
                 // Boxed, like every wait that only happens once: an idle connection's state
                 // should not carry its timer.
                 let _ = Box::pin(timeout(CLOSE_GRACE, &mut writer)).await;
+                // Closing a socket with unread input sends a reset, which can destroy our close
+                // frame before the client reads it (say, the rest of an oversized message).
+                discard_pending(&stream);
                 reason
             }
             reason = &mut writer => {
@@ -173,6 +176,18 @@ impl LastHeard {
 
     fn at(&self) -> Instant {
         self.opened + Duration::from_millis(self.millis.load(Ordering::Relaxed))
+    }
+}
+
+/// Reads and drops input that has already arrived (up to 64 KiB, so a client still flooding
+/// cannot hold us here), without waiting for more.
+fn discard_pending(stream: &TcpStream) {
+    let mut sink = [0u8; 1024];
+    for _ in 0..64 {
+        match stream.try_read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
     }
 }
 
