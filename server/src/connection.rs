@@ -361,7 +361,12 @@ async fn write_when_writable(
                 closed_reason = Some(reason);
                 let grace = Instant::now() + CLOSE_GRACE;
                 if grace < deadline {
-                    return finish_within(stream, &mut pending, grace, reason).await;
+                    return match write_rest_by(stream, &mut pending, grace).await {
+                        Ok(true) => Err(WriteFailed::Closed(reason)),
+                        // Still full: the peer is not reading, so no close frame could reach it.
+                        Ok(false) => Err(WriteFailed::Dead(reason)),
+                        Err(_) => Err(WriteFailed::Dead(CloseReason::Gone)),
+                    };
                 }
                 continue;
             }
@@ -379,23 +384,20 @@ async fn write_when_writable(
     }
 }
 
-async fn finish_within(
+/// Writes the rest of `pending`, waiting for the socket as needed, until `deadline`.
+/// `Ok(false)` when the deadline came first.
+async fn write_rest_by(
     stream: &TcpStream,
     pending: &mut Pending<'_>,
     deadline: Instant,
-    reason: CloseReason,
-) -> Result<(), WriteFailed> {
+) -> io::Result<bool> {
     loop {
-        match tokio::time::timeout_at(deadline, stream.writable()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(WriteFailed::Dead(CloseReason::Gone)),
-            // Still full: the peer is not reading, so no close frame could reach it either.
-            Err(_) => return Err(WriteFailed::Dead(reason)),
+        if write_some(stream, pending)? {
+            return Ok(true);
         }
-        match write_some(stream, pending) {
-            Ok(true) => return Err(WriteFailed::Closed(reason)),
-            Ok(false) => {}
-            Err(_) => return Err(WriteFailed::Dead(CloseReason::Gone)),
+        match tokio::time::timeout_at(deadline, stream.writable()).await {
+            Ok(ready) => ready?,
+            Err(_) => return Ok(false),
         }
     }
 }
@@ -441,13 +443,8 @@ async fn send_close(stream: &TcpStream, reason: CloseReason) {
             head: &head[..head_len],
             body: &payload,
         };
-        let sent = async {
-            while !write_some(stream, &mut pending)? {
-                stream.writable().await?;
-            }
-            io::Result::Ok(())
-        };
-        if !matches!(timeout(CLOSE_GRACE, sent).await, Ok(Ok(()))) {
+        let sent = write_rest_by(stream, &mut pending, Instant::now() + CLOSE_GRACE).await;
+        if !matches!(sent, Ok(true)) {
             return;
         }
     }

@@ -112,8 +112,7 @@ impl Membership {
     }
 
     fn has_work(&self) -> bool {
-        self.outbound.cursor() < self.hub.feed_end.load(Ordering::Acquire)
-            || self.outbound.has_own()
+        self.is_behind() || self.outbound.has_own()
     }
 }
 

@@ -142,7 +142,7 @@ async fn invalid_utf8_closes_with_1007() {
 /// Opens a WebSocket by hand over plain TCP, sending `after` in the same write as the request,
 /// and returns the socket positioned after the 101 response (plus any bytes read past it).
 async fn raw_handshake(server: &TestServer, after: &[u8]) -> (tokio::net::TcpStream, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let mut request = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
@@ -155,13 +155,7 @@ async fn raw_handshake(server: &TestServer, after: &[u8]) -> (tokio::net::TcpStr
         if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
         }
-        let mut chunk = [0u8; 1024];
-        let n = tokio::time::timeout(common::PATIENCE, tcp.read(&mut chunk))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0, "closed during the handshake");
-        got.extend_from_slice(&chunk[..n]);
+        read_more(&mut tcp, &mut got).await;
     };
     let head = String::from_utf8_lossy(&got[..end]).to_string();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
@@ -179,17 +173,22 @@ fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// Reads whatever arrives next (at least one byte) onto `got`.
+async fn read_more(tcp: &mut tokio::net::TcpStream, got: &mut Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 1024];
+    let n = tokio::time::timeout(common::PATIENCE, tcp.read(&mut chunk))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(n > 0, "closed after {} bytes: {got:?}", got.len());
+    got.extend_from_slice(&chunk[..n]);
+}
+
 /// Reads until `want` bytes have arrived after the handshake.
 async fn read_at_least(tcp: &mut tokio::net::TcpStream, mut got: Vec<u8>, want: usize) -> Vec<u8> {
-    use tokio::io::AsyncReadExt;
     while got.len() < want {
-        let mut chunk = [0u8; 1024];
-        let n = tokio::time::timeout(common::PATIENCE, tcp.read(&mut chunk))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0, "closed after {} bytes: {got:?}", got.len());
-        got.extend_from_slice(&chunk[..n]);
+        read_more(tcp, &mut got).await;
     }
     got
 }
