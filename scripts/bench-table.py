@@ -3,9 +3,10 @@ import datetime
 import json
 import os
 import platform
-import re
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from replace_block import replace_block  # noqa: E402
 
 results, path = sys.argv[1], sys.argv[2]
 
@@ -89,10 +90,4 @@ Commands (PID is the server's process id; the script fills it in):
 
 """ + "\n".join(f"- {c}" for c in commands)
 
-text = open(path).read()
-new = "<!-- bench:begin -->\n" + block + "\n<!-- bench:end -->"
-if "<!-- bench:begin -->" in text:
-    text = re.sub(r"<!-- bench:begin -->.*?<!-- bench:end -->", lambda _: new, text, flags=re.S)
-else:
-    text += "\n## Server: fan-out, slow clients, idle memory\n\n" + new + "\n"
-open(path, "w").write(text)
+replace_block("bench", path, block)

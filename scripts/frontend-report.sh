@@ -42,4 +42,4 @@ median **$(field median_ms) ms** over $(field loads) loads (min $(field min_ms),
 MD
 )
 echo "$report"
-python3 scripts/replace-block.py frontend BENCHMARKS.md "$report"
+python3 scripts/replace_block.py frontend BENCHMARKS.md "$report"

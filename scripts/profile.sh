@@ -14,24 +14,35 @@ PORT="${PORT:-9300}"
 work=$(mktemp -d)
 rows=()
 
-# profile NAME "SERVER FLAGS" CHAT-BENCH ARGS...
-profile() {
-  local name=$1 flags=$2; shift 2
+# start_load NAME CPUS "SERVER FLAGS" CHAT-BENCH ARGS...: starts the server on CPUS and
+# chat-bench on core 1, and returns once the measured window has begun (sets $server, $bench).
+start_load() {
+  local name=$1 cpus=$2 flags=$3; shift 3
   # shellcheck disable=SC2086 # the flags are words
-  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" $flags >"$work/server.log" 2>&1 &
-  local server=$!
+  RUST_LOG=warn taskset -c "$cpus" "$SERVER" --addr "127.0.0.1:$PORT" $flags >"$work/server.log" 2>&1 &
+  server=$!
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
   taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server" --json "$@" \
     --warmup 2s --duration 12s >"$work/$name.json" 2>"$work/$name.progress" &
-  local bench=$!
+  bench=$!
   # Connecting takes a few seconds; start sampling once the run's progress lines appear.
   until grep -q "^t=" "$work/$name.progress" 2>/dev/null; do sleep 0.2; done
   sleep 2
+}
+
+stop_load() {
+  wait "$bench"
+  kill "$server"; wait "$server" 2>/dev/null || true
+}
+
+# profile NAME "SERVER FLAGS" CHAT-BENCH ARGS...
+profile() {
+  local name=$1 flags=$2; shift 2
+  start_load "$name" 0 "$flags" "$@"
   perf stat -x, -e syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev -p "$server" \
     -o "$work/$name.stat" -- sleep 4
   perf record -q -F 999 -g -p "$server" -o "$work/$name.data" -- sleep 4 2>/dev/null
-  wait "$bench"
-  kill "$server"; wait "$server" 2>/dev/null || true
+  stop_load
   local sends deliveries kernel rx
   sends=$(awk -F, '/sys_enter_(sendto|sendmsg|write|writev)/ {n += $1} END {print n}' "$work/$name.stat")
   deliveries=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['deliveries_per_sec'])" "$work/$name.json")
@@ -61,17 +72,9 @@ profile fanout-5000x10-300k "--min-write-interval 0ms" fanout --clients 5000 --s
 # Lock contention between readers (publishing) and writers (taking from the feed): the server
 # on both cores, so its worker threads really run in parallel, 10 senders into 1000 clients.
 # parking_lot's slow path runs only when a lock is held by another thread (spin, then park).
-RUST_LOG=warn taskset -c 0,1 "$SERVER" --addr "127.0.0.1:$PORT" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server" --json fanout --clients 1000 \
-  --senders 10 --rate 300 --warmup 2s --duration 12s >"$work/contention.json" 2>"$work/contention.progress" &
-bench=$!
-until grep -q "^t=" "$work/contention.progress" 2>/dev/null; do sleep 0.2; done
-sleep 2
+start_load contention 0,1 "" fanout --clients 1000 --senders 10 --rate 300
 perf record -q -F 999 -g -p "$server" -o "$work/contention.data" -- sleep 4 2>/dev/null
-wait "$bench"
-kill "$server"; wait "$server" 2>/dev/null || true
+stop_load
 contention=$(perf script -i "$work/contention.data" 2>/dev/null | awk 'BEGIN {RS = ""} {n++} /lock_slow/ {l++}
   END {printf "%d of %d samples (%.2f%%)", l, n, 100 * l / n}')
 echo "contention: $contention" >&2
@@ -94,4 +97,4 @@ was in $contention of the server's stacks.
 MD
 )
 echo "$block"
-python3 scripts/replace-block.py profile BENCHMARKS.md "$block"
+python3 scripts/replace_block.py profile BENCHMARKS.md "$block"
