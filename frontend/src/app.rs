@@ -112,6 +112,8 @@ fn connect(
                     server_error.set(Some(error.message));
                     draft.restore();
                 }
+                // Rooms, names, presence and history come to this page with the web app issue.
+                _ => {}
             }),
         },
     );
@@ -219,7 +221,7 @@ fn MessageLog(log: RwSignal<ChatLog>) -> impl IntoView {
 #[component]
 fn LogLine(entry: Entry) -> impl IntoView {
     match entry.kind {
-        EntryKind::Message(ChatMessage { id, text, ts }) => {
+        EntryKind::Message(ChatMessage { id, text, ts, .. }) => {
             let (clock, iso) = clock(ts);
             // `text` becomes a text node: markup in a message is shown, never interpreted.
             view! {

@@ -94,7 +94,11 @@ impl ChatSocket {
         if open.ws.ready_state() != WebSocket::OPEN {
             return false;
         }
-        let Ok(frame) = encode_client(&ClientFrame::Send { text: text.into() }) else {
+        let Ok(frame) = encode_client(&ClientFrame::Send {
+            room: None,
+            text: text.into(),
+            cid: None,
+        }) else {
             return false;
         };
         open.ws.send_with_str(&frame).is_ok()

@@ -149,9 +149,13 @@ pub fn draft_problem(draft: &str) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    let frame_bytes = encode_client(&ClientFrame::Send { text: text.into() })
-        .map(|json| json.len())
-        .unwrap_or(usize::MAX);
+    let frame_bytes = encode_client(&ClientFrame::Send {
+        room: None,
+        text: text.into(),
+        cid: None,
+    })
+    .map(|json| json.len())
+    .unwrap_or(usize::MAX);
     (frame_bytes > MAX_FRAME_BYTES).then(|| {
         format!(
             "Message is too long to send ({frame_bytes} bytes encoded; the limit is {MAX_FRAME_BYTES})"

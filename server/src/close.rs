@@ -21,6 +21,8 @@ pub enum CloseReason {
     InvalidUtf8,
     /// The client broke the WebSocket protocol (unmasked frame, bad opcode, ...).
     ProtocolError,
+    /// The client kept sending far above its rate limit.
+    RateLimited,
     /// The server is shutting down.
     Shutdown,
 }
@@ -37,6 +39,7 @@ impl CloseReason {
             CloseReason::TooLarge => Some((1009, "message too large")),
             CloseReason::InvalidUtf8 => Some((1007, "text frame is not valid UTF-8")),
             CloseReason::ProtocolError => Some((1002, "WebSocket protocol error")),
+            CloseReason::RateLimited => Some((1008, "rate_limited")),
             CloseReason::Shutdown => Some((1001, "server shutting down")),
         }
     }
@@ -52,6 +55,7 @@ impl CloseReason {
             CloseReason::TooLarge => "too_large",
             CloseReason::InvalidUtf8 => "invalid_utf8",
             CloseReason::ProtocolError => "protocol_error",
+            CloseReason::RateLimited => "rate_limited",
             CloseReason::Shutdown => "shutdown",
         }
     }

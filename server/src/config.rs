@@ -1,6 +1,7 @@
 //! Command-line and environment configuration.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -70,6 +71,34 @@ pub struct Config {
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Folder for the SQLite database (history, rooms, name reservations); created if missing.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Messages kept per room (0 keeps all). Older ones are deleted as new ones arrive.
+    #[arg(long, env = "CHAT_HISTORY_PER_ROOM", default_value_t = 0)]
+    pub history_per_room: u64,
+
+    /// Messages sent with `joined` when a client joins without resuming (at most 1000).
+    #[arg(long, env = "CHAT_JOIN_HISTORY", default_value_t = 50)]
+    pub join_history: u32,
+
+    /// Rooms one connection may be in at once.
+    #[arg(long, env = "CHAT_MAX_ROOMS_PER_CONNECTION", default_value_t = 50)]
+    pub max_rooms_per_connection: usize,
+
+    /// Rooms the server holds; joining a new room beyond it is refused with `room_limit`.
+    #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = 10_000)]
+    pub max_rooms: usize,
+
+    /// Sustained `send` and `typing` frames per second per connection (0 turns the limit off).
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = 5)]
+    pub rate_limit_per_sec: u32,
+
+    /// How many `send`/`typing` frames a connection may send at once above the sustained rate.
+    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
 }
 
 impl Default for Config {

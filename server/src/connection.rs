@@ -1,10 +1,10 @@
-//! One client's WebSocket: reads its frames, writes what the hub has for it, keeps it honest.
+//! One client's WebSocket: reads its frames, writes what its rooms have for it, keeps it honest.
 //!
 //! The reader and the writer run side by side in the connection's task, sharing the TCP
-//! socket by reference (readiness-based I/O needs no lock). The reader decodes and validates
-//! client frames and hands messages to the hub; the writer takes from the hub's feed, pings on a
-//! timer and bounds every write by the write timeout. Whichever side ends first decides the
-//! close reason, which is logged once.
+//! socket by reference (readiness-based I/O needs no lock). The reader decodes frames and hands
+//! each text to the session, which knows the chat; the writer takes from the connection's own
+//! queue and its rooms' feeds, pings on a timer and bounds every write by the write timeout.
+//! Whichever side ends first decides the close reason, which is logged once.
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -12,16 +12,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_shared::{encode, normalize_text, ClientFrame, ErrorCode, FrameError};
+use chat_shared::{ErrorCode, FrameError};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
-use tracing::{debug, info, warn};
-use tungstenite::Utf8Bytes;
+use tracing::{debug, info};
 
 use crate::close::CloseReason;
-use crate::hub::Membership;
-use crate::outbound::Next;
+use crate::connections::Registration;
+use crate::outbound::{Next, Outbound};
+use crate::session::{PendingJoin, Session};
 use crate::ws::{self, opcode, Decoder, Incoming};
 
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
@@ -51,25 +51,32 @@ pub struct ConnectionSettings {
 }
 
 /// Runs a client's connection to the end and logs how it ended. `early` holds bytes the client
-/// sent right behind its handshake, which the HTTP layer had already read.
+/// sent right behind its handshake, which the HTTP layer had already read; `join` is the room
+/// the URL named, attached before the handshake was answered.
 pub async fn serve_client(
     stream: TcpStream,
     early: Vec<u8>,
-    member: Membership,
+    registration: Registration,
+    mut session: Session,
+    join: Option<PendingJoin>,
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
-    let id = member.id();
-    info!(client = id, %peer, "connection open");
+    let outbound = registration.outbound().clone();
+    let id = outbound.id();
+    info!(client = id, %peer, name = session.name(), "connection open");
+    if let Some(join) = join {
+        session.answer_join(join, None, None).await;
+    }
     let heard = LastHeard::new();
     let reason = {
-        let reader = read_loop(&stream, early, &member, &settings, &heard);
-        let writer = write_loop(&stream, &member, &settings, &heard);
+        let reader = read_loop(&stream, early, &mut session, &settings, &heard);
+        let writer = write_loop(&stream, &outbound, &settings, &heard);
         tokio::pin!(reader, writer);
         tokio::select! {
             reason = &mut reader => {
                 // Let the writer send our close frame (or answer the client's).
-                member.outbound().close(reason);
+                outbound.close(reason);
                 // Boxed, like every wait that only happens once: an idle connection's state
                 // should not carry its timer.
                 let _ = Box::pin(timeout(CLOSE_GRACE, &mut writer)).await;
@@ -86,14 +93,15 @@ pub async fn serve_client(
             }
         }
     };
-    drop(member);
+    drop(session);
+    drop(registration);
     info!(client = id, %peer, reason = %reason, "connection closed");
 }
 
 async fn read_loop(
     stream: &TcpStream,
     mut buf: Vec<u8>,
-    member: &Membership,
+    session: &mut Session,
     settings: &ConnectionSettings,
     heard: &LastHeard,
 ) -> CloseReason {
@@ -112,15 +120,16 @@ async fn read_loop(
             heard.now();
             match message {
                 None | Some(Incoming::Pong) => {}
-                Some(Incoming::Text(text)) => handle_text(member, &text),
-                Some(Incoming::Binary) => reply_error(
-                    member,
-                    FrameError::new(
-                        ErrorCode::BinaryUnsupported,
-                        "binary frames are not supported; send JSON text frames",
-                    ),
-                ),
-                Some(Incoming::Ping(payload)) => member.outbound().push_pong(payload),
+                Some(Incoming::Text(text)) => {
+                    if let Some(reason) = session.handle(&text).await {
+                        return reason;
+                    }
+                }
+                Some(Incoming::Binary) => session.reply_error(FrameError::new(
+                    ErrorCode::BinaryUnsupported,
+                    "binary frames are not supported; send JSON text frames",
+                )),
+                Some(Incoming::Ping(payload)) => session.outbound().push_pong(payload),
                 Some(Incoming::Close) => return CloseReason::Normal,
             }
             frames_this_turn += 1;
@@ -145,7 +154,7 @@ async fn read_loop(
                 Ok(_) => break,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(err) => {
-                    debug!(client = member.id(), error = %err, "read failed");
+                    debug!(client = session.outbound().id(), error = %err, "read failed");
                     return CloseReason::Gone;
                 }
             }
@@ -191,33 +200,6 @@ fn discard_pending(stream: &TcpStream) {
     }
 }
 
-fn handle_text(member: &Membership, raw: &str) {
-    let text = match ClientFrame::parse(raw) {
-        Ok(ClientFrame::Send { text }) => text,
-        Err(err) => return reply_error(member, err),
-    };
-    let text = match normalize_text(&text) {
-        Ok(trimmed) if trimmed.len() == text.len() => text,
-        Ok(trimmed) => trimmed.to_owned(),
-        Err(err) => return reply_error(member, err),
-    };
-    if let Err(err) = member.hub().publish(text) {
-        warn!(client = member.id(), error = %err, "could not encode a message");
-    }
-}
-
-/// Tells only the offending client what was wrong; the connection stays open.
-fn reply_error(member: &Membership, err: FrameError) {
-    debug!(client = member.id(), error = %err, "refused a client frame");
-    match encode(&err.into_frame()) {
-        Ok(frame) => {
-            // A closed client is leaving anyway.
-            let _ = member.outbound().push(&Utf8Bytes::from(frame));
-        }
-        Err(err) => warn!(client = member.id(), error = %err, "could not encode an error"),
-    }
-}
-
 /// Why a write did not complete.
 enum WriteFailed {
     /// The connection is gone, or the write timed out: nothing more can be sent.
@@ -228,7 +210,7 @@ enum WriteFailed {
 
 async fn write_loop(
     stream: &TcpStream,
-    member: &Membership,
+    member: &Outbound,
     settings: &ConnectionSettings,
     heard: &LastHeard,
 ) -> CloseReason {
@@ -307,8 +289,8 @@ async fn write_loop(
 
 /// The next thing to write, but not before `not_before`: frames that arrive meanwhile are
 /// merged into the same write.
-async fn next_at_the_earliest(member: &Membership, not_before: Instant) -> Next {
-    member.ready().await;
+async fn next_at_the_earliest(member: &Outbound, not_before: Instant) -> Next {
+    member.wait_for_work().await;
     if Instant::now() < not_before {
         // Boxed: only busy connections wait here, and idle ones should not carry a timer.
         Box::pin(sleep_until(not_before)).await;
@@ -321,7 +303,7 @@ async fn next_at_the_earliest(member: &Membership, not_before: Instant) -> Next 
 /// rare path is boxed, so the state of every idle connection stays small.
 async fn write_frame(
     stream: &TcpStream,
-    member: &Membership,
+    member: &Outbound,
     opcode: u8,
     payload: &[u8],
     write_timeout: Duration,
@@ -340,12 +322,12 @@ async fn write_frame(
 
 async fn write_when_writable(
     stream: &TcpStream,
-    member: &Membership,
+    member: &Outbound,
     mut pending: Pending<'_>,
     write_timeout: Duration,
 ) -> Result<(), WriteFailed> {
     let deadline = Instant::now() + write_timeout;
-    let closed = member.outbound().closed();
+    let closed = member.closed();
     tokio::pin!(closed);
     let mut closed_reason = None;
     loop {

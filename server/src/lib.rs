@@ -1,17 +1,23 @@
-//! The chat server: an axum app whose hub broadcasts every message to every WebSocket client.
+//! The chat server: names, rooms, presence and history over WebSocket, with an axum app for
+//! the page.
 //!
-//! [`router`] builds the HTTP app (tests call it too), [`run`] serves it until a shutdown
-//! signal and then closes every client politely.
+//! A message travels one way: socket ([`connection`], [`ws`]) -> [`session`] -> [`broker`]
+//! (sequenced, stored by [`store`] before anyone sees it) -> its room's feed ([`rooms`]) ->
+//! every member's writer -> socket. [`router`] builds the HTTP app (tests call it too), [`run`]
+//! serves it until a shutdown signal and then closes every client politely.
 
+pub mod broker;
 pub mod close;
 pub mod config;
 pub mod connection;
-pub mod feed;
-pub mod hub;
+pub mod connections;
 pub mod origin;
 pub mod outbound;
+pub mod rooms;
 pub mod server;
+pub mod session;
 pub mod shutdown;
+pub mod store;
 pub mod upgrade;
 pub mod ws;
 
@@ -29,10 +35,14 @@ use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::broker::LocalBroker;
 use crate::config::Config;
 use crate::connection::{serve_client, ConnectionSettings};
-use crate::hub::Hub;
+use crate::connections::Connections;
 use crate::origin::OriginPolicy;
+use crate::rooms::RoomRegistry;
+use crate::session::{ChatContext, Session, SessionSettings};
+use crate::store::{HistoryStore, StoreSettings};
 
 /// Smallest accepted `--client-buffer-bytes`: two full batches.
 pub const MIN_CLIENT_BUFFER_BYTES: usize = 2 * chat_shared::MAX_BATCH_BYTES;
@@ -44,8 +54,10 @@ const SITE_NAME: &str = "chat";
 /// State shared by every request handler.
 #[derive(Debug)]
 pub struct AppState {
-    /// The broadcast hub.
-    pub hub: Arc<Hub>,
+    /// Every open connection (for shutdown).
+    pub connections: Arc<Connections>,
+    /// Rooms, broker, store and the chat rules, shared by every session.
+    pub chat: Arc<ChatContext>,
     origins: OriginPolicy,
     connection: Arc<ConnectionSettings>,
     http: server::HttpSettings,
@@ -73,10 +85,36 @@ impl AppState {
             !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
             "--ping-interval and --pong-timeout must be positive"
         );
+        anyhow::ensure!(
+            config.join_history as u64 <= chat_shared::MAX_RECOVERY_MESSAGES,
+            "--join-history must be at most {}",
+            chat_shared::MAX_RECOVERY_MESSAGES
+        );
         #[cfg(feature = "ssr")]
         let leptos = site_options()?;
+        let rooms = Arc::new(RoomRegistry::new(config.client_buffer_bytes));
+        let store = Arc::new(HistoryStore::open(
+            &config.data_dir,
+            rooms.clone(),
+            StoreSettings {
+                history_per_room: config.history_per_room,
+                max_rooms: config.max_rooms,
+            },
+        )?);
+        let chat = Arc::new(ChatContext {
+            rooms,
+            broker: Arc::new(LocalBroker::new(store.clone())),
+            store,
+            settings: SessionSettings {
+                join_history: config.join_history,
+                max_rooms_per_connection: config.max_rooms_per_connection,
+                rate_limit_per_sec: config.rate_limit_per_sec,
+                rate_limit_burst: config.rate_limit_burst,
+            },
+        });
         Ok(Arc::new(AppState {
-            hub: Hub::new(config.client_buffer_bytes),
+            connections: Connections::new(config.client_buffer_bytes),
+            chat,
             origins,
             connection: Arc::new(ConnectionSettings {
                 write_timeout: config.write_timeout,
@@ -178,17 +216,46 @@ async fn websocket(
         )
             .into_response();
     };
-    // Join before answering, so a client that sees the socket open cannot miss a message.
-    let member = state.hub.join();
+    let registration = state.connections.open();
+    let mut session = Session::new(state.chat.clone(), registration.outbound().clone());
+    // Attach to the URL's room before answering, so a client that sees the socket open cannot
+    // miss a message sent after that.
+    let join = match start_room(request.uri().query()) {
+        Some(room) => match session.attach(&room).await {
+            Ok(pending) => Some(pending),
+            Err(err) => {
+                session.reply_error(err);
+                None
+            }
+        },
+        None => None,
+    };
     let settings = state.connection.clone();
     let task = async move {
         match upgrade::take_stream(on_upgrade).await {
-            Ok((stream, early)) => serve_client(stream, early, member, settings, peer).await,
+            Ok((stream, early)) => {
+                serve_client(stream, early, registration, session, join, settings, peer).await
+            }
             Err(err) => debug!(%peer, error = %err, "WebSocket upgrade failed"),
         }
     };
     tokio::spawn(task);
     upgrade::switching_protocols(accept)
+}
+
+/// The room a new connection starts in: `?room=NAME`, [`chat_shared::DEFAULT_ROOM`] without
+/// the parameter, none with `?room=` (empty). Room names need no percent-decoding: a name with
+/// `%` in it is invalid and refused as it is.
+fn start_room(query: Option<&str>) -> Option<String> {
+    let value = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("room="));
+    match value {
+        None => Some(chat_shared::DEFAULT_ROOM.to_string()),
+        Some("") => None,
+        Some(room) => Some(room.to_string()),
+    }
 }
 
 /// Serves until `shutdown` resolves, then sends every client close code 1001 and waits (up to
@@ -198,22 +265,22 @@ pub async fn run(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let hub = state.hub.clone();
+    let connections = state.connections.clone();
     let http = state.http.clone();
     let grace = http.shutdown_grace;
-    let stop_hub = hub.clone();
+    let closing = connections.clone();
     server::serve(listener, router(state), http, async move {
         shutdown.await;
         info!("shutting down: closing every client");
-        stop_hub.shutdown();
+        closing.shutdown();
     })
     .await;
-    if tokio::time::timeout(grace, hub.wait_until_empty())
+    if tokio::time::timeout(grace, connections.wait_until_empty())
         .await
         .is_err()
     {
         warn!(
-            clients = hub.client_count(),
+            clients = connections.count(),
             "clients still open after the shutdown grace period"
         );
     }

@@ -1,13 +1,15 @@
-//! One client's side of the broadcast: where it is in the feed, frames meant for it alone, and
+//! One connection's side of the broadcast: the rooms it reads, frames meant for it alone, and
 //! whether it is closing.
 //!
-//! Broadcast frames are not queued per client: they live once in the hub's feed and the client
-//! keeps a cursor into it (see [`crate::feed`]). What is queued here is only what concerns this
-//! client (error replies), bounded in bytes like the feed backlog. Nothing here ever waits: a
-//! client that cannot keep up is closed, so it never slows the hub or anyone else.
+//! Room frames are not queued per connection: they live once in each room's feed and the
+//! connection keeps a cursor there (see [`crate::rooms::feed`]). What is queued here is only
+//! what concerns this connection (answers, errors), bounded in bytes like a feed backlog.
+//! Nothing here ever waits: a connection that cannot keep up is closed, so it never slows a
+//! room or anyone else. However many rooms it is in, its writer waits on one wake-up.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use parking_lot::Mutex;
@@ -15,14 +17,19 @@ use tokio::sync::Notify;
 use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
+use crate::rooms::Subscription;
 
-/// The state shared between the hub, the client's reader and the client's writer.
+/// The state shared between the rooms, the connection's reader and the connection's writer.
 #[derive(Debug)]
 pub struct Outbound {
+    id: u64,
     state: Mutex<State>,
-    /// Feed position of the next broadcast frame this client has not taken. Only changed while
-    /// the hub's lock is held, so the hub sees it consistently when it trims the feed.
-    cursor: AtomicU64,
+    /// The rooms whose feeds the writer reads. Changed by the session on join and leave.
+    rooms: Mutex<Vec<Arc<Subscription>>>,
+    /// Which room the writer looks at first next time, so a busy room cannot starve the others.
+    next_room: AtomicUsize,
+    /// Set by the writer just before it sleeps; rooms wake it only then (see `wake_if_waiting`).
+    waiting: AtomicBool,
     wake_writer: Notify,
     budget_bytes: usize,
 }
@@ -52,14 +59,130 @@ pub enum Next {
 }
 
 impl Outbound {
-    /// A client starting at feed position `cursor`, with `budget_bytes` for frames of its own.
-    pub fn new(cursor: u64, budget_bytes: usize) -> Self {
+    /// Connection `id` (at least 1, unique on this node), with `budget_bytes` for frames of its
+    /// own.
+    pub fn new(id: u64, budget_bytes: usize) -> Self {
         Outbound {
+            id,
             state: Mutex::new(State::default()),
-            cursor: AtomicU64::new(cursor),
+            rooms: Mutex::new(Vec::new()),
+            next_room: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
             wake_writer: Notify::new(),
             budget_bytes,
         }
+    }
+
+    /// The connection's id, for logs and for the feeds' "not for this one" marks.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Starts reading a room's feed (after the `joined` answer was queued, so it goes first).
+    pub fn add_room(&self, sub: Arc<Subscription>) {
+        self.rooms.lock().push(sub);
+        self.wake_writer.notify_one();
+    }
+
+    /// Stops reading a room's feed; returns the subscription if there was one.
+    pub fn remove_room(&self, room: &str) -> Option<Arc<Subscription>> {
+        let mut rooms = self.rooms.lock();
+        let at = rooms.iter().position(|sub| sub.room.name == room)?;
+        Some(rooms.swap_remove(at))
+    }
+
+    /// The subscription to `room`, if this connection reads it.
+    pub fn room(&self, room: &str) -> Option<Arc<Subscription>> {
+        self.rooms
+            .lock()
+            .iter()
+            .find(|sub| sub.room.name == room)
+            .cloned()
+    }
+
+    /// Every room this connection reads.
+    pub fn rooms(&self) -> Vec<Arc<Subscription>> {
+        self.rooms.lock().clone()
+    }
+
+    /// How many rooms this connection reads.
+    pub fn room_count(&self) -> usize {
+        self.rooms.lock().len()
+    }
+
+    /// Stops reading every room; returns their subscriptions.
+    pub fn take_rooms(&self) -> Vec<Arc<Subscription>> {
+        std::mem::take(&mut *self.rooms.lock())
+    }
+
+    /// Wakes the writer if it is asleep waiting for work. Called by a room for each member on
+    /// every append, so it must cost next to nothing when the writer is busy anyway.
+    pub fn wake_if_waiting(&self) {
+        if self.waiting.load(Ordering::SeqCst) && self.waiting.swap(false, Ordering::SeqCst) {
+            self.wake_writer.notify_one();
+        }
+    }
+
+    /// Waits until there is something to write or the connection is closed.
+    pub async fn wait_for_work(&self) {
+        loop {
+            // Announce the wait before looking: a room that appends after our look sees the
+            // flag (both sides use SeqCst) and wakes us; Notify keeps that wake as a permit.
+            self.waiting.store(true, Ordering::SeqCst);
+            if self.has_work() {
+                self.waiting.store(false, Ordering::Relaxed);
+                return;
+            }
+            self.wake_writer.notified().await;
+        }
+    }
+
+    /// A close, a pong, a direct frame, or everything new in one room's feed (up to a batch).
+    pub fn try_next(&self) -> Option<Next> {
+        if let Some(own) = self.take_own() {
+            return Some(own);
+        }
+        let rooms = self.rooms.lock();
+        let count = rooms.len();
+        let first = self.next_room.load(Ordering::Relaxed);
+        for i in 0..count {
+            let sub = &rooms[(first + i) % count];
+            if !sub.is_behind() {
+                continue;
+            }
+            match sub.room.take(sub, self.id) {
+                Ok(Some(frame)) => {
+                    self.next_room.store(first + i + 1, Ordering::Relaxed);
+                    return Some(Next::Frame(frame));
+                }
+                Ok(None) => {}
+                Err(_lapped) => {
+                    drop(rooms);
+                    self.close(CloseReason::Slow);
+                    return Some(Next::Close(CloseReason::Slow));
+                }
+            }
+        }
+        None
+    }
+
+    /// Waits for, and takes, what to write next.
+    pub async fn next(&self) -> Next {
+        loop {
+            self.wait_for_work().await;
+            if let Some(next) = self.try_next() {
+                return next;
+            }
+        }
+    }
+
+    /// Whether some room's feed holds frames this connection has not taken.
+    pub fn is_behind(&self) -> bool {
+        self.rooms.lock().iter().any(|sub| sub.is_behind())
+    }
+
+    fn has_work(&self) -> bool {
+        self.has_own() || self.is_behind()
     }
 
     /// Queues a frame for this client alone, without waiting. If the budget would overflow,
@@ -122,11 +245,6 @@ impl Outbound {
         }
     }
 
-    /// Waits for a wake-up: a direct frame or a close (broadcast frames wake through the hub).
-    pub(crate) async fn woken(&self) {
-        self.wake_writer.notified().await;
-    }
-
     /// A close, a pong, or the oldest direct frame, if there is one.
     pub(crate) fn take_own(&self) -> Option<Next> {
         let mut state = self.state.lock();
@@ -146,14 +264,6 @@ impl Outbound {
         let state = self.state.lock();
         state.closed.is_some() || state.pong.is_some() || !state.direct.is_empty()
     }
-
-    pub(crate) fn cursor(&self) -> u64 {
-        self.cursor.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set_cursor(&self, cursor: u64) {
-        self.cursor.store(cursor, Ordering::Relaxed);
-    }
 }
 
 #[cfg(test)]
@@ -166,7 +276,7 @@ mod tests {
 
     #[test]
     fn direct_frames_come_out_in_order() {
-        let client = Outbound::new(0, 1024);
+        let client = Outbound::new(1, 1024);
         client.push(&frame("a")).unwrap();
         client.push(&frame("b")).unwrap();
         assert!(client.has_own());
@@ -178,7 +288,7 @@ mod tests {
 
     #[test]
     fn overflow_closes_as_slow_and_frees_the_queue() {
-        let client = Outbound::new(0, 10);
+        let client = Outbound::new(1, 10);
         client.push(&frame("12345")).unwrap();
         client.push(&frame("12345")).unwrap();
         assert_eq!(client.push(&frame("1")), Err(Closed));
@@ -192,7 +302,7 @@ mod tests {
 
     #[test]
     fn only_the_latest_ping_is_answered_and_before_direct_frames() {
-        let client = Outbound::new(0, 1024);
+        let client = Outbound::new(1, 1024);
         client.push(&frame("a")).unwrap();
         client.push_pong(Bytes::from_static(b"1"));
         client.push_pong(Bytes::from_static(b"2"));
@@ -206,7 +316,7 @@ mod tests {
 
     #[test]
     fn first_close_reason_wins() {
-        let client = Outbound::new(0, 10);
+        let client = Outbound::new(1, 10);
         client.close(CloseReason::Shutdown);
         client.close(CloseReason::Normal);
         assert_eq!(client.closed_reason(), Some(CloseReason::Shutdown));
@@ -214,7 +324,7 @@ mod tests {
 
     #[tokio::test]
     async fn closed_resolves_when_another_task_closes() {
-        let client = std::sync::Arc::new(Outbound::new(0, 1024));
+        let client = std::sync::Arc::new(Outbound::new(1, 1024));
         let waiter = {
             let client = client.clone();
             tokio::spawn(async move { client.closed().await })

@@ -207,12 +207,16 @@ async fn messages_within_the_write_interval_share_one_write_and_an_idle_client_w
         config.min_write_interval = Duration::from_secs(3);
     })
     .await;
+    let mut sender = server.connect().await;
     // Read raw WebSocket frames, to see how messages were grouped into writes.
     let (mut watcher, _) = tokio_tungstenite::connect_async(server.ws_url())
         .await
         .unwrap();
-    let mut sender = server.connect().await;
     server.wait_for_clients(2).await;
+    let joined = next_text(&mut watcher).await;
+    assert!(joined.starts_with(r#"{"type":"joined""#), "{joined}");
+    // The `joined` answer was a write: let its interval pass, so the watcher is idle again.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
 
     let started = std::time::Instant::now();
     sender.say("first").await;

@@ -2,12 +2,11 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{request_with_origin, Client, TestServer, PATIENCE};
+use common::{request_with_origin, spawn_server, Client, TestServer, PATIENCE};
 use socket2::SockRef;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::Error as WsError;
@@ -155,27 +154,8 @@ async fn graceful_shutdown_sends_1001_to_every_client() {
 
 #[tokio::test]
 async fn sigterm_closes_clients_with_1001_and_exits() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--addr", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chat-server");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                return rest.trim_end_matches('/').to_string();
-            }
-        }
-        panic!("server exited before listening");
-    })
-    .await
-    .expect("server starts");
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, addr, mut lines) = spawn_server(data.path(), &[]).await;
 
     let (ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
     let mut client = Client::new(ws);

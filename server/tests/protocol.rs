@@ -141,13 +141,19 @@ async fn invalid_utf8_closes_with_1007() {
 
 /// Opens a WebSocket by hand over plain TCP, sending `after` in the same write as the request,
 /// and returns the socket positioned after the 101 response (plus any bytes read past it).
-async fn raw_handshake(server: &TestServer, after: &[u8]) -> (tokio::net::TcpStream, Vec<u8>) {
+async fn raw_handshake(
+    server: &TestServer,
+    path: &str,
+    after: &[u8],
+) -> (tokio::net::TcpStream, Vec<u8>) {
     use tokio::io::AsyncWriteExt;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let mut request = b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
         Sec-WebSocket-Version: 13\r\n\r\n"
-        .to_vec();
+    )
+    .into_bytes();
     request.extend_from_slice(after);
     tcp.write_all(&request).await.unwrap();
     let mut got = Vec::new();
@@ -197,19 +203,29 @@ async fn read_at_least(tcp: &mut tokio::net::TcpStream, mut got: Vec<u8>, want: 
 async fn a_message_sent_right_behind_the_handshake_is_not_lost() {
     let server = TestServer::start().await;
     let early = masked(0x1, br#"{"type":"send","text":"early"}"#);
-    let (mut tcp, got) = raw_handshake(&server, &early).await;
-    let got = read_at_least(&mut tcp, got, 2).await;
-    let len = usize::from(got[1]);
-    let frame = read_at_least(&mut tcp, got, 2 + len).await;
-    assert_eq!(frame[0], 0x81, "a final text frame");
-    let text = std::str::from_utf8(&frame[2..2 + len]).unwrap();
-    assert!(text.contains(r#""text":"early""#), "{text}");
+    let (mut tcp, mut got) = raw_handshake(&server, "/ws", &early).await;
+    // First the `joined` answer for the lobby, then the message.
+    for expected in [r#""type":"joined""#, r#""text":"early""#] {
+        got = read_at_least(&mut tcp, got, 2).await;
+        let (start, len) = match got[1] {
+            126 => {
+                got = read_at_least(&mut tcp, got, 4).await;
+                (4, usize::from(u16::from_be_bytes([got[2], got[3]])))
+            }
+            len => (2, usize::from(len)),
+        };
+        got = read_at_least(&mut tcp, got, start + len).await;
+        assert_eq!(got[0], 0x81, "a final text frame");
+        let text = std::str::from_utf8(&got[start..start + len]).unwrap();
+        assert!(text.contains(expected), "{text}");
+        got.drain(..start + len);
+    }
 }
 
 #[tokio::test]
 async fn an_unmasked_client_frame_closes_with_1002() {
     let server = TestServer::start().await;
-    let (mut tcp, got) = raw_handshake(&server, &[0x81, 0x01, b'a']).await;
+    let (mut tcp, got) = raw_handshake(&server, "/ws?room=", &[0x81, 0x01, b'a']).await;
     let got = read_at_least(&mut tcp, got, 4).await;
     assert_eq!(got[0], 0x88, "a close frame");
     assert_eq!(u16::from_be_bytes([got[2], got[3]]), 1002);
@@ -220,9 +236,9 @@ async fn an_unmasked_client_frame_closes_with_1002() {
 async fn a_client_ping_is_answered_with_its_payload() {
     use futures_util::{SinkExt, StreamExt};
     let server = TestServer::start().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
-        .await
-        .unwrap();
+    // In no room, so the pong is the first thing the server sends.
+    let url = format!("{}?room=", server.ws_url());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     ws.send(Message::Ping("are you there".into()))
         .await
         .unwrap();

@@ -5,10 +5,17 @@
 //! `wasm32-unknown-unknown` as well as for the server. PROTOCOL.md describes the same format for
 //! people writing other clients.
 
+mod error;
+mod rules;
+
 use serde::{Deserialize, Serialize};
 
-/// Longest accepted message, in Unicode scalar values (`char`s) after trimming.
-pub const MAX_TEXT_CHARS: usize = 2000;
+pub use error::{ErrorCode, FrameError};
+pub use rules::{
+    name_key, normalize_name, normalize_text, validate_cid, validate_room, DEFAULT_ROOM,
+    GUEST_PREFIX, MAX_CID_CHARS, MAX_HISTORY_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES,
+    MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+};
 
 /// Largest coalesced server frame the server aims for. A batch holds at least one message even
 /// if that message alone is larger.
@@ -22,15 +29,61 @@ pub const BATCH_SEPARATOR: char = '\n';
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Post a chat message to everyone.
+    /// Take a display name; `token` reclaims a name this client was given before.
+    Hello {
+        /// The wanted name, checked with [`normalize_name`].
+        name: String,
+        /// The secret from an earlier `welcome` for this name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Become a member of a room (created on first join), optionally resuming after `since`.
+    Join {
+        /// The room, checked with [`validate_room`].
+        room: String,
+        /// The last message id this client has of the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+        /// The room's epoch that `since` belongs to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        epoch: Option<String>,
+    },
+    /// Stop being a member of a room.
+    Leave {
+        /// The room to leave.
+        room: String,
+    },
+    /// Post a chat message to a joined room.
     Send {
+        /// The room; [`DEFAULT_ROOM`] when absent, so the first protocol's clients still chat.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
         /// The message; the server trims it and checks it with [`normalize_text`].
         text: String,
+        /// Client-chosen id that makes a resend safe (see [`validate_cid`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
+    },
+    /// Tell the room's other members that this client is typing.
+    Typing {
+        /// The joined room.
+        room: String,
+    },
+    /// Ask for older messages of a joined room, for scrolling back.
+    History {
+        /// The joined room.
+        room: String,
+        /// Only messages with a smaller id; the newest when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// How many, at most [`MAX_HISTORY_LIMIT`] (larger values are capped).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
     },
 }
 
 /// The `type` values of [`ClientFrame`], used to tell an unknown frame from a broken one.
-const CLIENT_FRAME_TYPES: &[&str] = &["send"];
+const CLIENT_FRAME_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
 
 impl ClientFrame {
     /// Parses one client frame, classifying failures so the client learns what it did wrong.
@@ -79,21 +132,90 @@ fn classify_parse_error(raw: &str, err: serde_json::Error) -> FrameError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// A chat message accepted by the server, delivered to every client including its sender.
+    /// A chat message accepted by the server, delivered to every member of its room, the
+    /// sender included (its copy is the confirmation).
     Message(ChatMessage),
     /// A client frame was refused; the connection stays open.
     Error(ErrorFrame),
+    /// The answer to `hello`: the name is this client's now, and `token` reclaims it later.
+    Welcome {
+        /// The name as it will be shown.
+        name: String,
+        /// Secret that reclaims the name; keep it private.
+        token: String,
+    },
+    /// The answer to a join: what the client missed or the latest page, and who is here.
+    Joined(Joined),
+    /// The answer to `leave`.
+    Left {
+        /// The room left.
+        room: String,
+    },
+    /// Who arrived in or left a room since the last `joined` or `presence`.
+    Presence {
+        /// The room.
+        room: String,
+        /// Names that arrived.
+        joined: Vec<String>,
+        /// Names whose last connection left.
+        left: Vec<String>,
+    },
+    /// Another member of the room is typing.
+    Typing {
+        /// The room.
+        room: String,
+        /// Who is typing.
+        name: String,
+    },
+    /// The answer to a `history` request.
+    History {
+        /// The room.
+        room: String,
+        /// Oldest first.
+        messages: Vec<ChatMessage>,
+        /// Whether still older messages exist.
+        more: bool,
+    },
 }
 
 /// One chat message as every client sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    /// Assigned by the server, strictly increasing: all clients see the same order.
+    /// Assigned by the server, strictly increasing per room and never reused.
     pub id: u64,
+    /// The room the message belongs to.
+    #[serde(default)]
+    pub room: String,
+    /// Who sent it.
+    #[serde(default)]
+    pub name: String,
     /// Plain text, already trimmed. Never markup.
     pub text: String,
     /// When the server accepted it, in milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The sender's `cid`, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+/// The answer to a join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Joined {
+    /// The room joined.
+    pub room: String,
+    /// Identifies the room's history; it changes if the history was lost, so ids of another
+    /// epoch mean nothing here.
+    pub epoch: String,
+    /// The newest message id when the join was answered (0: none yet). Every later message
+    /// arrives live.
+    pub last_id: u64,
+    /// `true`: `messages` are exactly those after the client's `since`. `false`: they are the
+    /// latest page, and there may be a gap before them.
+    pub recovered: bool,
+    /// Oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Everyone in the room now, each name once.
+    pub members: Vec<String>,
 }
 
 /// Why a client frame was refused.
@@ -103,93 +225,15 @@ pub struct ErrorFrame {
     pub code: ErrorCode,
     /// Human-readable explanation; wording may change, unlike `code`.
     pub message: String,
-}
-
-/// Stable error codes. Clients match on these, so existing names never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The frame is not valid JSON.
-    MalformedJson,
-    /// Valid JSON with a `type` this server does not know.
-    UnknownType,
-    /// A known `type` with missing or mistyped fields, or not a JSON object at all.
-    InvalidFrame,
-    /// A binary WebSocket frame; the protocol is text only.
-    BinaryUnsupported,
-    /// The text was empty after trimming whitespace.
-    EmptyText,
-    /// The text was longer than [`MAX_TEXT_CHARS`] after trimming.
-    TextTooLong,
-}
-
-impl ErrorCode {
-    /// The code as it appears on the wire, for logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::MalformedJson => "malformed_json",
-            ErrorCode::UnknownType => "unknown_type",
-            ErrorCode::InvalidFrame => "invalid_frame",
-            ErrorCode::BinaryUnsupported => "binary_unsupported",
-            ErrorCode::EmptyText => "empty_text",
-            ErrorCode::TextTooLong => "text_too_long",
-        }
-    }
-}
-
-/// A refused client frame: what goes back to the client as [`ServerFrame::Error`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrameError {
-    /// Stable reason.
-    pub code: ErrorCode,
-    /// Explanation for people.
-    pub message: String,
-}
-
-impl FrameError {
-    /// Builds an error with its human-readable text.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        FrameError {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The frame that tells the client about this error.
-    pub fn into_frame(self) -> ServerFrame {
-        ServerFrame::Error(ErrorFrame {
-            code: self.code,
-            message: self.message,
-        })
-    }
-}
-
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
-    }
-}
-
-impl std::error::Error for FrameError {}
-
-/// Trims surrounding whitespace and enforces the length limit. Both the browser (before
-/// sending) and the server (before accepting) call this, so they agree on what is valid.
-pub fn normalize_text(raw: &str) -> Result<&str, FrameError> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(FrameError::new(ErrorCode::EmptyText, "message is empty"));
-    }
-    // Cheap bound first: a string of at most MAX_TEXT_CHARS bytes has at most that many chars.
-    if text.len() > MAX_TEXT_CHARS {
-        let chars = text.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(FrameError::new(
-                ErrorCode::TextTooLong,
-                format!("message is {chars} characters long; the limit is {MAX_TEXT_CHARS}"),
-            ));
-        }
-    }
-    Ok(text)
+    /// The room the refused frame concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// With `rate_limited`: how long until a send would be accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The refused message's `cid`, so a client can tell which pending message failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// Serializes one server frame as compact JSON (no raw newlines).
@@ -222,107 +266,4 @@ pub fn split_batch(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn send_frame_has_documented_shape() {
-        let frame = ClientFrame::parse(r#"{"type":"send","text":"hi"}"#);
-        assert_eq!(frame, Ok(ClientFrame::Send { text: "hi".into() }));
-        let json = encode_client(&ClientFrame::Send {
-            text: "a\"b".into(),
-        })
-        .unwrap();
-        assert_eq!(json, r#"{"type":"send","text":"a\"b"}"#);
-    }
-
-    #[test]
-    fn message_frame_has_documented_shape() {
-        let frame = ServerFrame::Message(ChatMessage {
-            id: 7,
-            text: "hi\nthere".into(),
-            ts: 1_700_000_000_000,
-        });
-        assert_eq!(
-            encode(&frame).unwrap(),
-            r#"{"type":"message","id":7,"text":"hi\nthere","ts":1700000000000}"#
-        );
-        let error = FrameError::new(ErrorCode::TextTooLong, "too long").into_frame();
-        assert_eq!(
-            encode(&error).unwrap(),
-            r#"{"type":"error","code":"text_too_long","message":"too long"}"#
-        );
-    }
-
-    #[test]
-    fn parse_errors_are_classified() {
-        let code = |raw: &str| ClientFrame::parse(raw).unwrap_err().code;
-        assert_eq!(code("{not json"), ErrorCode::MalformedJson);
-        assert_eq!(code(""), ErrorCode::MalformedJson);
-        assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
-        assert_eq!(code(r#"{"type":"send"}"#), ErrorCode::InvalidFrame);
-        assert_eq!(code(r#"{"type":"send","text":5}"#), ErrorCode::InvalidFrame);
-        assert_eq!(code(r#"{"text":"no type"}"#), ErrorCode::InvalidFrame);
-        assert_eq!(code(r#"[1,2]"#), ErrorCode::InvalidFrame);
-        assert_eq!(code(r#""send""#), ErrorCode::InvalidFrame);
-        assert_eq!(code(r#"["send","hi"]"#), ErrorCode::InvalidFrame);
-        assert_eq!(code("[1,"), ErrorCode::MalformedJson);
-    }
-
-    #[test]
-    fn unknown_fields_are_ignored_for_forward_compatibility() {
-        let frame = ClientFrame::parse(r#"{"type":"send","text":"x","room":"later"}"#);
-        assert_eq!(frame, Ok(ClientFrame::Send { text: "x".into() }));
-    }
-
-    #[test]
-    fn error_code_names_match_serde() {
-        for code in [
-            ErrorCode::MalformedJson,
-            ErrorCode::UnknownType,
-            ErrorCode::InvalidFrame,
-            ErrorCode::BinaryUnsupported,
-            ErrorCode::EmptyText,
-            ErrorCode::TextTooLong,
-        ] {
-            let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, format!("\"{}\"", code.as_str()));
-        }
-    }
-
-    #[test]
-    fn text_is_trimmed_and_bounded() {
-        assert_eq!(normalize_text("  hi \n"), Ok("hi"));
-        assert_eq!(
-            normalize_text(" \t\n ").unwrap_err().code,
-            ErrorCode::EmptyText
-        );
-        assert_eq!(normalize_text("").unwrap_err().code, ErrorCode::EmptyText);
-        let max = "é".repeat(MAX_TEXT_CHARS);
-        assert_eq!(normalize_text(&max), Ok(max.as_str()));
-        let over = "a".repeat(MAX_TEXT_CHARS + 1);
-        assert_eq!(
-            normalize_text(&over).unwrap_err().code,
-            ErrorCode::TextTooLong
-        );
-        let padded = format!("   {}   ", "a".repeat(MAX_TEXT_CHARS));
-        assert!(
-            normalize_text(&padded).is_ok(),
-            "the limit applies after trimming"
-        );
-    }
-
-    #[test]
-    fn batch_skips_blank_lines_and_reports_bad_lines_alone() {
-        let good = encode(&ServerFrame::Message(ChatMessage {
-            id: 1,
-            text: "a".into(),
-            ts: 2,
-        }))
-        .unwrap();
-        let batch = format!("{good}\n\nnot json\n{good}\n");
-        let parsed: Vec<_> = split_batch(&batch).collect();
-        assert_eq!(parsed.len(), 3);
-        assert!(parsed[0].is_ok() && parsed[1].is_err() && parsed[2].is_ok());
-    }
-}
+mod tests;

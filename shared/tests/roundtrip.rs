@@ -2,7 +2,7 @@
 
 use chat_shared::{
     encode, encode_client, push_to_batch, split_batch, ChatMessage, ClientFrame, ErrorCode,
-    ErrorFrame, ServerFrame,
+    ErrorFrame, Joined, ServerFrame,
 };
 use proptest::prelude::*;
 
@@ -27,29 +27,71 @@ fn tricky_text() -> impl Strategy<Value = String> {
 }
 
 fn error_code() -> impl Strategy<Value = ErrorCode> {
-    prop_oneof![
-        Just(ErrorCode::MalformedJson),
-        Just(ErrorCode::UnknownType),
-        Just(ErrorCode::InvalidFrame),
-        Just(ErrorCode::BinaryUnsupported),
-        Just(ErrorCode::EmptyText),
-        Just(ErrorCode::TextTooLong),
-    ]
+    prop::sample::select(ErrorCode::ALL.to_vec())
+}
+
+fn message() -> impl Strategy<Value = ChatMessage> {
+    (
+        any::<u64>(),
+        "[a-z0-9_-]{1,64}",
+        tricky_text(),
+        tricky_text(),
+        any::<u64>(),
+        prop::option::of(tricky_text()),
+    )
+        .prop_map(|(id, room, name, text, ts, cid)| ChatMessage {
+            id,
+            room,
+            name,
+            text,
+            ts,
+            cid,
+        })
 }
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
-        (any::<u64>(), tricky_text(), any::<u64>())
-            .prop_map(|(id, text, ts)| ServerFrame::Message(ChatMessage { id, text, ts })),
-        (error_code(), tricky_text())
-            .prop_map(|(code, message)| ServerFrame::Error(ErrorFrame { code, message })),
+        message().prop_map(ServerFrame::Message),
+        (
+            error_code(),
+            tricky_text(),
+            prop::option::of("[a-z]{1,8}"),
+            prop::option::of(any::<u64>())
+        )
+            .prop_map(|(code, message, room, retry_after_ms)| {
+                ServerFrame::Error(ErrorFrame {
+                    code,
+                    message,
+                    room,
+                    retry_after_ms,
+                    cid: None,
+                })
+            }),
+        (
+            "[a-z]{1,8}",
+            tricky_text(),
+            any::<u64>(),
+            any::<bool>(),
+            prop::collection::vec(message(), 0..4),
+            prop::collection::vec(tricky_text(), 0..4)
+        )
+            .prop_map(|(room, epoch, last_id, recovered, messages, members)| {
+                ServerFrame::Joined(Joined {
+                    room,
+                    epoch,
+                    last_id,
+                    recovered,
+                    messages,
+                    members,
+                })
+            }),
     ]
 }
 
 proptest! {
     #[test]
-    fn client_frames_round_trip(text in tricky_text()) {
-        let frame = ClientFrame::Send { text };
+    fn client_frames_round_trip(text in tricky_text(), cid in prop::option::of(tricky_text())) {
+        let frame = ClientFrame::Send { room: Some("lobby".into()), text, cid };
         let json = encode_client(&frame).unwrap();
         prop_assert_eq!(ClientFrame::parse(&json), Ok(frame));
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chat_server::config::Config;
 use chat_server::{run, AppState};
-use chat_shared::{encode_client, split_batch, ChatMessage, ClientFrame, ErrorFrame, ServerFrame};
+use chat_shared::{
+    encode_client, split_batch, ChatMessage, ClientFrame, ErrorFrame, Joined, ServerFrame,
+};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,10 +26,13 @@ use tokio_tungstenite::{client_async, connect_async, MaybeTlsStream, WebSocketSt
 /// How long a test waits for something that should happen at once on loopback.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// The real server, serving on an ephemeral loopback port.
+/// The real server, serving on an ephemeral loopback port, with its database in a temporary
+/// folder (kept while any server started on it lives, so a restart finds it again).
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
+    pub data: Arc<tempfile::TempDir>,
+    config: Config,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -38,13 +43,21 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// Starts a server after `tune` adjusts the configuration.
+    /// Starts a server after `tune` adjusts the configuration. The rate limit is off unless
+    /// `tune` turns it on, so tests can send at machine speed.
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
+        let data = Arc::new(tempfile::tempdir().expect("temporary data folder"));
         let mut config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data.path().to_path_buf(),
+            rate_limit_per_sec: 0,
             ..Config::default()
         };
         tune(&mut config);
+        Self::start_on(config, data).await
+    }
+
+    async fn start_on(config: Config, data: Arc<tempfile::TempDir>) -> Self {
         let state = AppState::new(&config).unwrap();
         let listener = TcpListener::bind(config.addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -55,9 +68,18 @@ impl TestServer {
         TestServer {
             addr,
             state,
+            data,
+            config,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Shuts the server down and starts a new one on the same data folder and settings.
+    pub async fn restart(self) -> Self {
+        let (config, data) = (self.config.clone(), self.data.clone());
+        self.shutdown().await;
+        Self::start_on(config, data).await
     }
 
     pub fn ws_url(&self) -> String {
@@ -65,7 +87,7 @@ impl TestServer {
     }
 
     pub fn clients(&self) -> usize {
-        self.state.hub.client_count()
+        self.state.connections.count()
     }
 
     /// Waits until exactly `n` clients are registered in the hub.
@@ -81,10 +103,23 @@ impl TestServer {
         }
     }
 
-    /// Opens a polite client and waits until the hub has registered it.
+    /// Opens a polite client in `lobby` and reads its `joined` answer.
     pub async fn connect(&self) -> Client {
-        let (ws, _) = connect_async(self.ws_url()).await.expect("connect");
-        Client::new(ws)
+        self.connect_to("").await.0
+    }
+
+    /// Opens a client with `query` after `/ws?` (e.g. `room=rust`), and reads the `joined`
+    /// answer when it starts in a room.
+    pub async fn connect_to(&self, query: &str) -> (Client, Option<Joined>) {
+        let url = format!("{}?{query}", self.ws_url());
+        let (ws, _) = connect_async(url).await.expect("connect");
+        let mut client = Client::new(ws);
+        let joined = if query.contains("room=&") || query.ends_with("room=") {
+            None
+        } else {
+            Some(client.rx.joined().await)
+        };
+        (client, joined)
     }
 
     /// Opens a client over a TCP socket with a tiny receive buffer, so that a client which
@@ -157,16 +192,69 @@ impl Client {
     pub async fn say(&mut self, text: &str) {
         self.tx.say(text).await
     }
+
+    /// Sends a frame and waits for its answer frame (skipping messages and presence).
+    pub async fn ask(&mut self, frame: ClientFrame) -> ServerFrame {
+        self.tx.send(&frame).await;
+        self.rx.answer().await
+    }
+
+    /// Takes a name; panics unless welcomed. Returns the token.
+    pub async fn hello(&mut self, name: &str, token: Option<&str>) -> String {
+        let frame = ClientFrame::Hello {
+            name: name.into(),
+            token: token.map(Into::into),
+        };
+        match self.ask(frame).await {
+            ServerFrame::Welcome { name: got, token } => {
+                assert_eq!(got, name.trim());
+                token
+            }
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// Joins a room (optionally resuming) and returns the answer.
+    pub async fn join(&mut self, room: &str, since: Option<u64>, epoch: Option<&str>) -> Joined {
+        self.tx
+            .send(&ClientFrame::Join {
+                room: room.into(),
+                since,
+                epoch: epoch.map(Into::into),
+            })
+            .await;
+        self.rx.joined().await
+    }
+
+    /// Sends `text` to `room`.
+    pub async fn say_in(&mut self, room: &str, text: &str) {
+        self.tx
+            .send(&ClientFrame::Send {
+                room: Some(room.into()),
+                text: text.into(),
+                cid: None,
+            })
+            .await
+    }
 }
 
 /// The sending half of a client.
 pub struct Sender(pub SplitSink<Ws, Message>);
 
 impl Sender {
-    /// Sends a `send` frame built by the shared protocol crate.
+    /// Sends a `send` frame (to the default room) built by the shared protocol crate.
     pub async fn say(&mut self, text: &str) {
-        let frame = encode_client(&ClientFrame::Send { text: text.into() }).unwrap();
-        self.raw(&frame).await;
+        self.send(&ClientFrame::Send {
+            room: None,
+            text: text.into(),
+            cid: None,
+        })
+        .await;
+    }
+
+    /// Sends any client frame.
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.raw(&encode_client(frame).unwrap()).await;
     }
 
     /// Sends an arbitrary text frame.
@@ -187,11 +275,14 @@ pub enum Event {
     Closed(Option<CloseFrame>),
 }
 
-/// The reading half of a client: splits coalesced frames and remembers the rest.
+/// The reading half of a client: splits coalesced frames and remembers the rest. Presence and
+/// typing notices are passed over unless `notices` is set, so tests about messages are not
+/// disturbed by other clients coming and going.
 pub struct Receiver {
     stream: SplitStream<Ws>,
     pending: VecDeque<ServerFrame>,
     pub pings: usize,
+    pub notices: bool,
 }
 
 impl Receiver {
@@ -200,6 +291,30 @@ impl Receiver {
             stream,
             pending: VecDeque::new(),
             pings: 0,
+            notices: false,
+        }
+    }
+
+    /// The next `joined` answer (messages and notices before it are skipped).
+    pub async fn joined(&mut self) -> Joined {
+        loop {
+            match self.frame().await {
+                ServerFrame::Joined(joined) => return joined,
+                ServerFrame::Error(error) => panic!("expected joined, got {error:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame that is not a chat message or a notice: an answer or an error.
+    pub async fn answer(&mut self) -> ServerFrame {
+        loop {
+            match self.frame().await {
+                ServerFrame::Message(_)
+                | ServerFrame::Presence { .. }
+                | ServerFrame::Typing { .. } => continue,
+                other => return other,
+            }
         }
     }
 
@@ -219,8 +334,14 @@ impl Receiver {
             match message {
                 Message::Text(text) => {
                     for frame in split_batch(text.as_str()) {
-                        self.pending
-                            .push_back(frame.unwrap_or_else(|e| panic!("bad frame {text}: {e}")));
+                        let frame = frame.unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
+                        let notice = matches!(
+                            frame,
+                            ServerFrame::Presence { .. } | ServerFrame::Typing { .. }
+                        );
+                        if self.notices || !notice {
+                            self.pending.push_back(frame);
+                        }
                     }
                     if let Some(frame) = self.pending.pop_front() {
                         return Some(Event::Frame(frame));
@@ -247,10 +368,14 @@ impl Receiver {
         }
     }
 
+    /// The next chat message (a `joined` greeting before it is passed over).
     pub async fn message(&mut self) -> ChatMessage {
-        match self.frame().await {
-            ServerFrame::Message(message) => message,
-            other => panic!("expected a message, got {other:?}"),
+        loop {
+            match self.frame().await {
+                ServerFrame::Message(message) => return message,
+                ServerFrame::Joined(_) => continue,
+                other => panic!("expected a message, got {other:?}"),
+            }
         }
     }
 
@@ -336,4 +461,43 @@ pub fn request_with_origin(
         .headers_mut()
         .insert("Origin", origin.parse().unwrap());
     request
+}
+
+/// Runs the real `chat-server` binary on a free loopback port with its data in `data_dir`.
+/// Returns the process, its address and its log lines (read them, or the pipe may fill).
+pub async fn spawn_server(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--addr", "127.0.0.1:0", "--rate-limit-per-sec", "0"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chat-server");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let addr = timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.trim_end_matches('/').to_string();
+            }
+        }
+        panic!("server exited before listening");
+    })
+    .await
+    .expect("server starts");
+    (child, addr, lines)
 }

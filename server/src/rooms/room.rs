@@ -1,0 +1,332 @@
+//! One room: its feed, its members and who is present.
+//!
+//! Everything about a room sits behind the room's own lock, so rooms never wait for each other:
+//! there is no lock shared by all rooms on the per-message path. The lock is held only for
+//! in-memory work (append, take, attach, detach), never across an `.await` or a database call.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat_shared::{encode, ServerFrame};
+use parking_lot::Mutex;
+use tracing::warn;
+use tungstenite::Utf8Bytes;
+
+use crate::close::CloseReason;
+use crate::outbound::Outbound;
+use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
+
+/// A typing notice per name and room at most this often.
+pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
+
+/// How many appends pass between two sweeps that forget frames every member has taken. A sweep
+/// visits every member once, so this spreads its cost over many messages.
+const SWEEP_EVERY: u32 = 64;
+
+/// A chat room as this node holds it.
+#[derive(Debug)]
+pub struct Room {
+    /// The room's name, as clients write it.
+    pub name: String,
+    /// The room's key in the store.
+    pub store_id: i64,
+    /// Identifies this room's history: a new epoch means old ids mean nothing.
+    pub epoch: String,
+    /// Ids up to this one were deleted by `--history-per-room` (0: none).
+    pruned_through: AtomicU64,
+    /// The id the next stored message gets, minus one. Only the store's writer moves it.
+    sequenced: AtomicU64,
+    state: Mutex<RoomState>,
+    /// The feed's end, readable without the lock, so a writer can tell it has something new.
+    feed_end: AtomicU64,
+    budget_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct RoomState {
+    feed: Feed,
+    /// The newest message id in the feed (and so in the store).
+    last_id: u64,
+    members: Vec<Member>,
+    /// Who is here: name key -> shown name and how many of this name's connections are in.
+    present: HashMap<String, Presence>,
+    /// Name key -> when its last typing notice went out.
+    typing: HashMap<String, Instant>,
+    appends_since_sweep: u32,
+}
+
+#[derive(Debug)]
+struct Presence {
+    name: String,
+    connections: u32,
+}
+
+#[derive(Debug)]
+struct Member {
+    sub: Arc<Subscription>,
+    outbound: Arc<Outbound>,
+}
+
+/// One connection's membership of one room: the room and the connection's cursor in its feed.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The room.
+    pub room: Arc<Room>,
+    /// Feed position of the next frame this connection has not taken. Changed only under the
+    /// room's lock, so trimming sees it consistently.
+    cursor: AtomicU64,
+}
+
+impl Subscription {
+    /// Whether the feed holds frames this connection has not looked at.
+    pub fn is_behind(&self) -> bool {
+        self.cursor.load(Ordering::Relaxed) < self.room.feed_end.load(Ordering::SeqCst)
+    }
+}
+
+/// What a connection learns when it attaches to a room.
+#[derive(Debug)]
+pub struct Attached {
+    /// Its membership; give it to the connection's writer once the `joined` answer is queued.
+    pub sub: Arc<Subscription>,
+    /// The newest message id at the moment of attaching: older ones come from the store,
+    /// newer ones through the feed.
+    pub last_id: u64,
+    /// Everyone present, the newcomer included.
+    pub members: Vec<String>,
+}
+
+impl Room {
+    /// A room whose messages so far end at `last_id`; members may fall `budget_bytes` behind.
+    pub fn new(
+        name: String,
+        store_id: i64,
+        epoch: String,
+        last_id: u64,
+        pruned_through: u64,
+        budget_bytes: usize,
+    ) -> Self {
+        Room {
+            name,
+            store_id,
+            epoch,
+            pruned_through: AtomicU64::new(pruned_through),
+            sequenced: AtomicU64::new(last_id),
+            state: Mutex::new(RoomState {
+                last_id,
+                ..RoomState::default()
+            }),
+            feed_end: AtomicU64::new(0),
+            budget_bytes,
+        }
+    }
+
+    /// Ids up to this one are no longer kept.
+    pub fn pruned_through(&self) -> u64 {
+        self.pruned_through.load(Ordering::Acquire)
+    }
+
+    /// Records that ids up to `id` were deleted (store writer only).
+    pub fn set_pruned_through(&self, id: u64) {
+        self.pruned_through.fetch_max(id, Ordering::AcqRel);
+    }
+
+    /// The last id handed out by the sequencer (store writer only).
+    pub fn sequenced(&self) -> u64 {
+        self.sequenced.load(Ordering::Acquire)
+    }
+
+    /// Moves the sequencer (store writer only; also to roll back a failed batch).
+    pub fn set_sequenced(&self, id: u64) {
+        self.sequenced.store(id, Ordering::Release);
+    }
+
+    /// The newest message id released to the feed.
+    pub fn last_id(&self) -> u64 {
+        self.state.lock().last_id
+    }
+
+    /// Adds a connection under `name`. From here on, every frame appended to the feed is kept
+    /// for it; `last_id` says which messages it must read from the store instead.
+    pub fn attach(self: &Arc<Self>, outbound: &Arc<Outbound>, name: &str) -> Attached {
+        let mut state = self.state.lock();
+        if self.arrive(&mut state, name) {
+            let frame = self.presence_frame(vec![name.to_string()], vec![]);
+            self.append(&mut state, frame, SKIP_NONE);
+        }
+        // After our own arrival notice: the newcomer learns of itself from `members`.
+        let sub = Arc::new(Subscription {
+            room: self.clone(),
+            cursor: AtomicU64::new(state.feed.end()),
+        });
+        state.members.push(Member {
+            sub: sub.clone(),
+            outbound: outbound.clone(),
+        });
+        let mut members: Vec<String> = state.present.values().map(|p| p.name.clone()).collect();
+        members.sort_unstable();
+        Attached {
+            sub,
+            last_id: state.last_id,
+            members,
+        }
+    }
+
+    /// Removes a connection; its name leaves the room when this was its last connection here.
+    pub fn detach(&self, sub: &Arc<Subscription>, name: &str) {
+        let mut state = self.state.lock();
+        let Some(at) = state.members.iter().position(|m| Arc::ptr_eq(&m.sub, sub)) else {
+            return;
+        };
+        state.members.swap_remove(at);
+        if self.depart(&mut state, name) {
+            let frame = self.presence_frame(vec![], vec![name.to_string()]);
+            self.append(&mut state, frame, SKIP_NONE);
+        }
+        if state.members.is_empty() {
+            // Nobody reads the feed any more: free it now rather than at the next sweep.
+            let end = state.feed.end();
+            state.feed.trim_before(end);
+        }
+    }
+
+    /// A connection of this room changed its name.
+    pub fn rename(&self, old: &str, new: &str) {
+        let mut state = self.state.lock();
+        let left = self.depart(&mut state, old);
+        let joined = self.arrive(&mut state, new);
+        if left || joined {
+            let frame = self.presence_frame(
+                joined.then(|| new.to_string()).into_iter().collect(),
+                left.then(|| old.to_string()).into_iter().collect(),
+            );
+            self.append(&mut state, frame, SKIP_NONE);
+        }
+    }
+
+    /// Tells the other members that `name` is typing, unless it did within [`TYPING_INTERVAL`].
+    /// Returns whether a notice went out.
+    pub fn typing(&self, conn: u64, name: &str) -> bool {
+        let key = chat_shared::name_key(name);
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        if let Some(last) = state.typing.get(&key) {
+            if now.duration_since(*last) < TYPING_INTERVAL {
+                return false;
+            }
+        }
+        state
+            .typing
+            .retain(|_, at| now.duration_since(*at) < TYPING_INTERVAL);
+        state.typing.insert(key, now);
+        let frame = ServerFrame::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        };
+        match encode(&frame) {
+            Ok(json) => {
+                self.append(&mut state, Utf8Bytes::from(json), conn);
+                true
+            }
+            Err(err) => {
+                warn!(error = %err, "could not encode a typing notice");
+                false
+            }
+        }
+    }
+
+    /// Offers a stored message (already encoded once) to every member. Ids arrive in order:
+    /// only the store's writer calls this, after the message is committed.
+    pub fn release(&self, id: u64, frame: Utf8Bytes) {
+        let mut state = self.state.lock();
+        state.last_id = id;
+        self.append(&mut state, frame, SKIP_NONE);
+    }
+
+    /// Everything new in the feed for this subscription, as one frame, moving its cursor.
+    pub(crate) fn take(&self, sub: &Subscription, conn: u64) -> Result<Option<Utf8Bytes>, Lapped> {
+        let state = self.state.lock();
+        let taken = state.feed.take(sub.cursor.load(Ordering::Relaxed), conn)?;
+        sub.cursor.store(taken.next, Ordering::Relaxed);
+        Ok(taken.frame)
+    }
+
+    /// Names present now, each once.
+    pub fn members(&self) -> Vec<String> {
+        let state = self.state.lock();
+        let mut names: Vec<String> = state.present.values().map(|p| p.name.clone()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Counts a connection of `name`; true if the name was not here before.
+    fn arrive(&self, state: &mut RoomState, name: &str) -> bool {
+        let entry = state
+            .present
+            .entry(chat_shared::name_key(name))
+            .or_insert_with(|| Presence {
+                name: name.to_string(),
+                connections: 0,
+            });
+        entry.connections += 1;
+        entry.connections == 1
+    }
+
+    /// Uncounts a connection of `name`; true if that was its last one here.
+    fn depart(&self, state: &mut RoomState, name: &str) -> bool {
+        let key = chat_shared::name_key(name);
+        let Some(entry) = state.present.get_mut(&key) else {
+            return false;
+        };
+        entry.connections -= 1;
+        if entry.connections > 0 {
+            return false;
+        }
+        state.present.remove(&key);
+        true
+    }
+
+    fn presence_frame(&self, joined: Vec<String>, left: Vec<String>) -> Utf8Bytes {
+        let frame = ServerFrame::Presence {
+            room: self.name.clone(),
+            joined,
+            left,
+        };
+        // Names and room names are plain strings: encoding cannot fail.
+        Utf8Bytes::from(encode(&frame).unwrap_or_default())
+    }
+
+    fn append(&self, state: &mut RoomState, frame: Utf8Bytes, skip: u64) {
+        state.feed.append(frame, skip);
+        // SeqCst pairs with the writer's `waiting` flag (see Outbound::wait_for_work).
+        self.feed_end.store(state.feed.end(), Ordering::SeqCst);
+        for member in &state.members {
+            member.outbound.wake_if_waiting();
+        }
+        let budget = self.budget_bytes;
+        if state.feed.bytes() > budget.saturating_add(budget / 4) {
+            // Someone is far behind: drop whoever the trimmed feed leaves behind.
+            let start = state.feed.trim(budget);
+            for member in &state.members {
+                if member.sub.cursor.load(Ordering::Relaxed) < start {
+                    member.outbound.close(CloseReason::Slow);
+                }
+            }
+            state.appends_since_sweep = 0;
+            return;
+        }
+        state.appends_since_sweep += 1;
+        if state.appends_since_sweep >= SWEEP_EVERY {
+            state.appends_since_sweep = 0;
+            let slowest = state
+                .members
+                .iter()
+                .map(|m| m.sub.cursor.load(Ordering::Relaxed))
+                .min()
+                .unwrap_or(state.feed.end());
+            state.feed.trim_before(slowest);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Joining a room, resuming after a gap, and reading history.
+//!
+//! A join attaches the connection to the room's feed first (under the room's lock, which also
+//! fixes `last_id`), then reads from the store every message up to `last_id`, then queues
+//! `joined` and only after it lets the writer read the feed. Messages up to `last_id` therefore
+//! come from the store, later ones from the feed: none missed, none twice, in order.
+
+use std::sync::Arc;
+
+use chat_shared::{
+    validate_room, ErrorCode, FrameError, Joined, ServerFrame, MAX_HISTORY_LIMIT,
+    MAX_RECOVERY_MESSAGES,
+};
+
+use crate::rooms::{Room, Subscription};
+use crate::session::Session;
+use crate::store::schema;
+
+/// A connection attached to a room whose `joined` answer is not queued yet. Dropped unanswered
+/// (the connection died meanwhile), it detaches again.
+#[derive(Debug)]
+pub struct PendingJoin {
+    room: Arc<Room>,
+    sub: Option<Arc<Subscription>>,
+    name: Arc<str>,
+    last_id: u64,
+    members: Vec<String>,
+}
+
+impl Drop for PendingJoin {
+    fn drop(&mut self) {
+        if let Some(sub) = self.sub.take() {
+            self.room.detach(&sub, &self.name);
+        }
+    }
+}
+
+impl Session {
+    /// Attaches this connection to `room` (opening it if needed), leaving the answer for
+    /// [`Session::answer_join`]. Replaces an earlier membership of the same room.
+    pub async fn attach(&mut self, room: &str) -> Result<PendingJoin, FrameError> {
+        validate_room(room).map_err(|err| err.in_room(room))?;
+        if let Some(old) = self.outbound.remove_room(room) {
+            old.room.detach(&old, &self.name);
+        } else if self.outbound.room_count() >= self.ctx.settings.max_rooms_per_connection {
+            return Err(FrameError::new(
+                ErrorCode::TooManyRooms,
+                format!(
+                    "a connection may be in {} rooms at once; leave one first",
+                    self.ctx.settings.max_rooms_per_connection
+                ),
+            )
+            .in_room(room));
+        }
+        let room = match self.ctx.rooms.get(room) {
+            Some(open) => open,
+            None => self.ctx.broker.open_room(room).await?,
+        };
+        let attached = room.attach(&self.outbound, &self.name);
+        Ok(PendingJoin {
+            room,
+            sub: Some(attached.sub),
+            name: self.name.clone(),
+            last_id: attached.last_id,
+            members: attached.members,
+        })
+    }
+
+    /// Reads what the client missed (or the latest page), queues `joined`, then starts
+    /// delivering the room's live frames.
+    pub async fn answer_join(
+        &mut self,
+        mut pending: PendingJoin,
+        since: Option<u64>,
+        epoch: Option<String>,
+    ) {
+        let room = pending.room.clone();
+        let last_id = pending.last_id;
+        let resume = since.filter(|since| {
+            epoch.as_deref() == Some(room.epoch.as_str())
+                && *since <= last_id
+                && *since >= room.pruned_through()
+        });
+        let store_id = room.store_id;
+        let name = room.name.clone();
+        let (messages, recovered) = match resume {
+            Some(since) => {
+                let read = self
+                    .ctx
+                    .store
+                    .read("read a room's missed messages", move |conn| {
+                        schema::messages_after(
+                            conn,
+                            store_id,
+                            &name,
+                            since,
+                            last_id,
+                            MAX_RECOVERY_MESSAGES + 1,
+                        )
+                    })
+                    .await;
+                match read {
+                    Ok(gap) if gap.len() as u64 <= MAX_RECOVERY_MESSAGES => (Ok(gap), true),
+                    Ok(_) => (self.latest(&room, last_id).await, false),
+                    Err(err) => (Err(err), false),
+                }
+            }
+            None => (self.latest(&room, last_id).await, false),
+        };
+        let messages = messages.unwrap_or_else(|err| {
+            self.reply_error(err.in_room(&room.name));
+            Vec::new()
+        });
+        self.reply(&ServerFrame::Joined(Joined {
+            room: room.name.clone(),
+            epoch: room.epoch.clone(),
+            last_id,
+            recovered,
+            messages,
+            members: std::mem::take(&mut pending.members),
+        }));
+        if let Some(sub) = pending.sub.take() {
+            self.outbound.add_room(sub);
+        }
+    }
+
+    async fn latest(
+        &self,
+        room: &Room,
+        last_id: u64,
+    ) -> Result<Vec<chat_shared::ChatMessage>, FrameError> {
+        let (store_id, name) = (room.store_id, room.name.clone());
+        let count = u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES);
+        if count == 0 || last_id == 0 {
+            return Ok(Vec::new());
+        }
+        self.ctx
+            .store
+            .read("read a room's latest messages", move |conn| {
+                schema::messages_before(conn, store_id, &name, last_id.saturating_add(1), count)
+            })
+            .await
+    }
+
+    pub(super) async fn join(&mut self, room: String, since: Option<u64>, epoch: Option<String>) {
+        match self.attach(&room).await {
+            Ok(pending) => self.answer_join(pending, since, epoch).await,
+            Err(err) => self.reply_error(err),
+        }
+    }
+
+    pub(super) async fn history(&mut self, room: &str, before: Option<u64>, limit: Option<u32>) {
+        let Some(sub) = self.joined(room, None) else {
+            return;
+        };
+        let limit = u64::from(limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT));
+        let before = before.unwrap_or(u64::MAX);
+        let (store_id, name) = (sub.room.store_id, sub.room.name.clone());
+        let read = self
+            .ctx
+            .store
+            .read("read a room's history", move |conn| {
+                schema::messages_before(conn, store_id, &name, before, limit + 1)
+            })
+            .await;
+        match read {
+            Ok(mut messages) => {
+                let more = messages.len() as u64 > limit;
+                if more {
+                    messages.remove(0);
+                }
+                self.reply(&ServerFrame::History {
+                    room: room.to_string(),
+                    messages,
+                    more,
+                });
+            }
+            Err(err) => self.reply_error(err.in_room(room)),
+        }
+    }
+}

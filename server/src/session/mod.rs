@@ -1,0 +1,254 @@
+//! One client's chat state, and what each of its frames does.
+//!
+//! The socket code hands every text frame to [`Session::handle`] and learns only whether to go
+//! on; the session knows names, rooms, limits and the protocol's rules, and nothing of bytes
+//! or sockets. Answers and errors go to the connection's own queue; messages go to the broker.
+
+mod join;
+pub mod rate;
+
+use std::sync::Arc;
+
+use chat_shared::{
+    normalize_name, normalize_text, validate_cid, validate_room, ClientFrame, ErrorCode,
+    FrameError, ServerFrame, DEFAULT_ROOM,
+};
+use tracing::debug;
+
+use crate::broker::Broker;
+use crate::close::CloseReason;
+use crate::outbound::Outbound;
+use crate::rooms::{RoomRegistry, Subscription};
+use crate::store::writer::push_frame;
+use crate::store::{HistoryStore, Post};
+pub use join::PendingJoin;
+use rate::{RateLimit, Verdict};
+
+/// The chat rules every session follows.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Messages in `joined` for a client that does not resume.
+    pub join_history: u32,
+    /// Rooms one connection may be in.
+    pub max_rooms_per_connection: usize,
+    /// Sustained `send`/`typing` frames per second (0: no limit).
+    pub rate_limit_per_sec: u32,
+    /// Burst above the sustained rate.
+    pub rate_limit_burst: u32,
+}
+
+/// What every session shares: rooms, the broker, the store, the rules.
+#[derive(Debug)]
+pub struct ChatContext {
+    /// Every open room.
+    pub rooms: Arc<RoomRegistry>,
+    /// Where messages go to be sequenced and delivered.
+    pub broker: Arc<dyn Broker>,
+    /// History and names.
+    pub store: Arc<HistoryStore>,
+    /// The rules.
+    pub settings: SessionSettings,
+}
+
+/// One connection's chat state.
+#[derive(Debug)]
+pub struct Session {
+    ctx: Arc<ChatContext>,
+    outbound: Arc<Outbound>,
+    name: Arc<str>,
+    /// Whether `name` is a generated guest name (to be released when it changes or ends).
+    guest: bool,
+    limit: Option<RateLimit>,
+}
+
+impl Session {
+    /// A new connection's session, under a fresh guest name.
+    pub fn new(ctx: Arc<ChatContext>, outbound: Arc<Outbound>) -> Self {
+        let name = ctx.rooms.new_guest_name();
+        let settings = &ctx.settings;
+        let limit = RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst);
+        Session {
+            ctx,
+            outbound,
+            name: name.into(),
+            guest: true,
+            limit,
+        }
+    }
+
+    /// The connection's outbound queue and room feeds.
+    pub fn outbound(&self) -> &Arc<Outbound> {
+        &self.outbound
+    }
+
+    /// The name this connection chats under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Handles one text frame. `Some` closes the connection with that reason.
+    pub async fn handle(&mut self, raw: &str) -> Option<CloseReason> {
+        let frame = match ClientFrame::parse(raw) {
+            Ok(frame) => frame,
+            Err(err) => {
+                self.reply_error(err);
+                return None;
+            }
+        };
+        match frame {
+            ClientFrame::Send { room, text, cid } => {
+                let room = room.unwrap_or_else(|| DEFAULT_ROOM.to_string());
+                return self.send(room, text, cid);
+            }
+            ClientFrame::Typing { room } => return self.typing(room),
+            ClientFrame::Hello { name, token } => self.hello(&name, token).await,
+            ClientFrame::Join { room, since, epoch } => self.join(room, since, epoch).await,
+            ClientFrame::Leave { room } => self.leave(&room),
+            ClientFrame::History {
+                room,
+                before,
+                limit,
+            } => self.history(&room, before, limit).await,
+        }
+        None
+    }
+
+    /// Tells only this client what was wrong; the connection stays open.
+    pub fn reply_error(&self, err: FrameError) {
+        debug!(client = self.outbound.id(), error = %err, "refused a client frame");
+        self.reply(&err.into_frame());
+    }
+
+    fn reply(&self, frame: &ServerFrame) {
+        push_frame(&self.outbound, frame);
+    }
+
+    /// Counts a `send` or `typing` against the rate limit.
+    fn within_limit(
+        &mut self,
+        room: &str,
+        cid: Option<&String>,
+    ) -> Result<(), Option<CloseReason>> {
+        let Some(limit) = self.limit.as_mut() else {
+            return Ok(());
+        };
+        match limit.check() {
+            Verdict::Allowed => Ok(()),
+            Verdict::Flooding => Err(Some(CloseReason::RateLimited)),
+            Verdict::Refused(wait) => {
+                let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+                self.reply_error(
+                    FrameError::new(ErrorCode::RateLimited, "too many messages; slow down")
+                        .in_room(room)
+                        .for_cid(cid.cloned())
+                        .retry_after(millis),
+                );
+                Err(None)
+            }
+        }
+    }
+
+    fn send(&mut self, room: String, text: String, cid: Option<String>) -> Option<CloseReason> {
+        if let Err(close) = self.within_limit(&room, cid.as_ref()) {
+            return close;
+        }
+        let checked = cid
+            .as_deref()
+            .map_or(Ok(()), validate_cid)
+            .and_then(|()| normalize_text(&text).map(|t| t.len() != text.len()));
+        let trimmed = match checked {
+            Ok(trimmed) => trimmed,
+            Err(err) => {
+                self.reply_error(err.in_room(&room).for_cid(cid));
+                return None;
+            }
+        };
+        let text = if trimmed {
+            text.trim().to_string()
+        } else {
+            text
+        };
+        let sub = self.joined(&room, cid.as_ref())?;
+        let post = Post {
+            room: sub.room.clone(),
+            name: self.name.clone(),
+            text,
+            cid,
+            sender: self.outbound.clone(),
+        };
+        if let Err(err) = self.ctx.broker.publish(post) {
+            self.reply_error(err);
+        }
+        None
+    }
+
+    fn typing(&mut self, room: String) -> Option<CloseReason> {
+        if let Err(close) = self.within_limit(&room, None) {
+            return close;
+        }
+        if let Some(sub) = self.joined(&room, None) {
+            sub.room.typing(self.outbound.id(), &self.name);
+        }
+        None
+    }
+
+    /// The subscription to `room`, or a `not_joined` error (or `invalid_room`) sent back.
+    fn joined(&self, room: &str, cid: Option<&String>) -> Option<Arc<Subscription>> {
+        let found = self.outbound.room(room);
+        if found.is_none() {
+            let err = match validate_room(room) {
+                Err(err) => err,
+                Ok(()) => FrameError::new(
+                    ErrorCode::NotJoined,
+                    format!("join the room {room:?} first"),
+                ),
+            };
+            self.reply_error(err.in_room(room).for_cid(cid.cloned()));
+        }
+        found
+    }
+
+    async fn hello(&mut self, name: &str, token: Option<String>) {
+        let name = match normalize_name(name) {
+            Ok(name) => name.to_string(),
+            Err(err) => return self.reply_error(err),
+        };
+        let token = match self.ctx.store.claim_name(&name, token).await {
+            Ok(token) => token,
+            Err(err) => return self.reply_error(err),
+        };
+        let old = std::mem::replace(&mut self.name, Arc::from(name.as_str()));
+        if *old != *name {
+            for sub in self.outbound.rooms() {
+                sub.room.rename(&old, &name);
+            }
+        }
+        if self.guest {
+            self.ctx.rooms.release_guest(&old);
+            self.guest = false;
+        }
+        self.reply(&ServerFrame::Welcome { name, token });
+    }
+
+    fn leave(&mut self, room: &str) {
+        let Some(sub) = self.joined(room, None) else {
+            return;
+        };
+        self.outbound.remove_room(room);
+        sub.room.detach(&sub, &self.name);
+        self.reply(&ServerFrame::Left {
+            room: room.to_string(),
+        });
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for sub in self.outbound.take_rooms() {
+            sub.room.detach(&sub, &self.name);
+        }
+        if self.guest {
+            self.ctx.rooms.release_guest(&self.name);
+        }
+    }
+}

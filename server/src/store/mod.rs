@@ -1,0 +1,163 @@
+//! The store: history, rooms (ids, epochs) and name reservations in SQLite.
+//!
+//! Writes go to one writer thread ([`writer`]) that commits in groups; reads run on a small
+//! pool of read connections on tokio's blocking threads. Neither ever runs on a socket task or
+//! under a room's lock. Every failure becomes `history_unavailable` for the client concerned and
+//! an error in the log; the server keeps serving and the next statement tries again.
+
+pub mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use chat_shared::{ErrorCode, FrameError};
+use parking_lot::Mutex;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::rooms::{Room, RoomRegistry};
+pub use writer::Post;
+use writer::{store_failed, Command, Writer};
+
+/// Posts and requests that may wait for the writer; beyond it a send is refused at once.
+const WRITER_QUEUE: usize = 65_536;
+
+/// The database file's name inside `--data-dir`.
+pub const DATABASE_FILE: &str = "chat.sqlite3";
+
+/// What the store needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// Messages kept per room (0: all).
+    pub history_per_room: u64,
+    /// Rooms the store may hold.
+    pub max_rooms: usize,
+}
+
+/// The handle every part of the server uses to reach the database.
+#[derive(Debug)]
+pub struct HistoryStore {
+    commands: mpsc::Sender<Command>,
+    path: PathBuf,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl HistoryStore {
+    /// Opens (creating it if needed) the database in `dir` and starts the writer thread.
+    /// Fails if the folder or the database cannot be opened: a server that cannot keep
+    /// history should not start as if it could.
+    pub fn open(
+        dir: &Path,
+        registry: Arc<RoomRegistry>,
+        settings: StoreSettings,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+        let path = dir.join(DATABASE_FILE);
+        let conn = schema::open_writer(&path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let writer = Writer::new(conn, registry, settings)
+            .with_context(|| format!("cannot read the database {}", path.display()))?;
+        let (commands, queue) = mpsc::channel(WRITER_QUEUE);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer.run(queue))
+            .context("cannot start the store's writer thread")?;
+        Ok(HistoryStore {
+            commands,
+            path,
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues a message to be stored, then released to its room. Never waits: if the writer
+    /// is far behind, the message is refused at once (and so never seen by anyone).
+    pub fn append(&self, post: Post) -> Result<(), FrameError> {
+        let refused = match self.commands.try_send(Command::Post(post)) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Full(command)) => (command, "the store is overloaded"),
+            Err(mpsc::error::TrySendError::Closed(command)) => {
+                (command, "the store is not running")
+            }
+        };
+        let error = FrameError::new(ErrorCode::HistoryUnavailable, refused.1);
+        Err(match refused.0 {
+            Command::Post(post) => error.in_room(&post.room.name).for_cid(post.cid),
+            _ => error,
+        })
+    }
+
+    /// The room called `name`, created (with a new epoch) if it does not exist yet.
+    pub async fn open_room(&self, name: &str) -> Result<Arc<Room>, FrameError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Command::OpenRoom {
+            name: name.to_string(),
+            reply,
+        })
+        .await?;
+        answer.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// Reserves `name` for whoever holds `token` (a new token if the name was free); returns
+    /// the token, or `name_taken`.
+    pub async fn claim_name(
+        &self,
+        name: &str,
+        token: Option<String>,
+    ) -> Result<String, FrameError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Command::ClaimName {
+            name: name.to_string(),
+            token,
+            reply,
+        })
+        .await?;
+        answer.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    async fn ask(&self, command: Command) -> Result<(), FrameError> {
+        self.commands.send(command).await.map_err(|_| writer_gone())
+    }
+
+    /// Runs a read on a pooled read connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, FrameError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => schema::open_reader(&path).map_err(|e| store_failed(what, &e))?,
+            };
+            let result = query(&conn).map_err(|e| store_failed(what, &e));
+            readers.lock().push(conn);
+            result
+        })
+        .await;
+        done.unwrap_or_else(|_| Err(writer_gone()))
+    }
+}
+
+fn writer_gone() -> FrameError {
+    FrameError::new(ErrorCode::HistoryUnavailable, "the store is not running")
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,283 @@
+//! The SQLite schema and the queries on it. Plain functions on a connection, so the writer
+//! thread and the readers share one definition of every table.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chat_shared::ChatMessage;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// How long a statement waits for another connection's lock before failing with "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rooms (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    epoch TEXT NOT NULL,
+    pruned_through INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    room_id INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    cid TEXT,
+    PRIMARY KEY (room_id, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
+CREATE TABLE IF NOT EXISTS names (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+";
+
+/// Opens (creating if needed) the database at `path` for the writer: WAL, so readers never
+/// block it nor it them; `synchronous = NORMAL`, under which a committed transaction survives
+/// a crash of the process (it is in the WAL file), which is the promise we make.
+pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Opens a read connection (the writer must have created the schema already).
+pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRow {
+    /// Key of the room.
+    pub id: i64,
+    /// Random, fixed for the life of the room's history.
+    pub epoch: String,
+    /// The largest id ever given in the room (kept or pruned).
+    pub last_id: u64,
+    /// Ids up to this were pruned.
+    pub pruned_through: u64,
+}
+
+/// Finds a room by name.
+pub fn find_room(conn: &Connection, name: &str) -> rusqlite::Result<Option<RoomRow>> {
+    let row = conn
+        .query_row(
+            "SELECT id, epoch, pruned_through FROM rooms WHERE name = ?1",
+            params![name],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((id, epoch, pruned)) = row else {
+        return Ok(None);
+    };
+    let max: Option<i64> = conn.query_row(
+        "SELECT max(id) FROM messages WHERE room_id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    let pruned_through = pruned.max(0) as u64;
+    Ok(Some(RoomRow {
+        id,
+        epoch,
+        last_id: (max.unwrap_or(0).max(0) as u64).max(pruned_through),
+        pruned_through,
+    }))
+}
+
+/// Creates a room.
+pub fn create_room(
+    conn: &Connection,
+    name: &str,
+    epoch: &str,
+    now_ms: u64,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO rooms (name, epoch, created_ms) VALUES (?1, ?2, ?3)",
+        params![name, epoch, now_ms as i64],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// How many rooms exist.
+pub fn count_rooms(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("SELECT count(*) FROM rooms", [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as usize)
+}
+
+/// Stores one message.
+pub fn insert_message(
+    conn: &Connection,
+    room_id: i64,
+    message: &ChatMessage,
+) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO messages (room_id, id, name, text, ts, cid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    insert.execute(params![
+        room_id,
+        message.id as i64,
+        message.name,
+        message.text,
+        message.ts as i64,
+        message.cid
+    ])?;
+    Ok(())
+}
+
+/// Deletes a room's messages with ids up to `through` and records it.
+pub fn prune(conn: &Connection, room_id: i64, through: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND id <= ?2")?
+        .execute(params![room_id, through as i64])?;
+    conn.prepare_cached("UPDATE rooms SET pruned_through = max(pruned_through, ?2) WHERE id = ?1")?
+        .execute(params![room_id, through as i64])?;
+    Ok(())
+}
+
+fn message_from_row(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: row.get::<_, i64>(0)?.max(0) as u64,
+        room: room.to_string(),
+        name: row.get(1)?,
+        text: row.get(2)?,
+        ts: row.get::<_, i64>(3)?.max(0) as u64,
+        cid: row.get(4)?,
+    })
+}
+
+/// Messages with `after < id <= upto`, oldest first, at most `limit`.
+pub fn messages_after(
+    conn: &Connection,
+    room_id: i64,
+    room: &str,
+    after: u64,
+    upto: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut query = conn.prepare_cached(
+        "SELECT id, name, text, ts, cid FROM messages
+         WHERE room_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4",
+    )?;
+    let rows = query.query_map(
+        params![room_id, clamp(after), clamp(upto), clamp(limit)],
+        |row| message_from_row(room, row),
+    )?;
+    rows.collect()
+}
+
+/// The newest `limit` messages with `id < before`, oldest first.
+pub fn messages_before(
+    conn: &Connection,
+    room_id: i64,
+    room: &str,
+    before: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut query = conn.prepare_cached(
+        "SELECT id, name, text, ts, cid FROM messages
+         WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = query.query_map(params![room_id, clamp(before), clamp(limit)], |row| {
+        message_from_row(room, row)
+    })?;
+    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// One message by id.
+pub fn message(
+    conn: &Connection,
+    room_id: i64,
+    room: &str,
+    id: u64,
+) -> rusqlite::Result<Option<ChatMessage>> {
+    conn.query_row(
+        "SELECT id, name, text, ts, cid FROM messages WHERE room_id = ?1 AND id = ?2",
+        params![room_id, clamp(id)],
+        |row| message_from_row(room, row),
+    )
+    .optional()
+}
+
+/// A message sent with a `cid`, as remembered to answer a resend.
+#[derive(Debug)]
+pub struct CidRow {
+    /// Who sent it.
+    pub name: String,
+    /// Its `cid`.
+    pub cid: String,
+    /// Its room's key.
+    pub room_id: i64,
+    /// Its id.
+    pub id: u64,
+    /// When it was stored.
+    pub ts: u64,
+}
+
+/// Messages sent with a `cid` since `since_ms`, oldest first.
+pub fn recent_cids(conn: &Connection, since_ms: u64) -> rusqlite::Result<Vec<CidRow>> {
+    let mut query = conn.prepare(
+        "SELECT name, cid, room_id, id, ts FROM messages
+         WHERE cid IS NOT NULL AND ts >= ?1 ORDER BY ts",
+    )?;
+    let rows = query.query_map(params![clamp(since_ms)], |r| {
+        Ok(CidRow {
+            name: r.get(0)?,
+            cid: r.get(1)?,
+            room_id: r.get(2)?,
+            id: r.get::<_, i64>(3)?.max(0) as u64,
+            ts: r.get::<_, i64>(4)?.max(0) as u64,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The token hash and shown name that hold a name key.
+pub fn name_holder(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.query_row(
+        "SELECT token_hash FROM names WHERE key = ?1",
+        params![key],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Reserves (or updates the shown form of) a name for a token hash.
+pub fn hold_name(
+    conn: &Connection,
+    key: &str,
+    name: &str,
+    token_hash: &[u8],
+    now_ms: u64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO names (key, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET name = excluded.name",
+        params![key, name, token_hash, now_ms as i64],
+    )?;
+    Ok(())
+}
+
+/// SQLite integers are signed: anything a client names beyond i64 is treated as i64::MAX.
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

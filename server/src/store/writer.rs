@@ -1,0 +1,407 @@
+//! The store's one writer thread: sequences messages, commits them in groups, then releases
+//! them to their rooms.
+//!
+//! Every write goes through here, so SQLite never sees two writers, and a message gets its id
+//! in the same order as it is committed and released: a room's feed receives ids strictly in
+//! order without any lock spanning rooms. A message is released only after its transaction has
+//! committed, so whatever any client has seen is in the database. Under load, everything that
+//! queued up while the last transaction committed goes into the next one (group commit).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use chat_shared::{encode, name_key, ChatMessage, ErrorCode, FrameError, ServerFrame};
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, warn};
+use tungstenite::Utf8Bytes;
+
+use crate::outbound::Outbound;
+use crate::rooms::{random_hex, Room, RoomRegistry};
+use crate::store::schema;
+use crate::store::{unix_millis, StoreSettings};
+
+/// Most messages committed in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// How long a `cid` makes a resend safe.
+pub const CID_WINDOW_MS: u64 = 10 * 60 * 1000;
+
+/// Most remembered `cid`s; the oldest are forgotten first beyond it.
+const MAX_CIDS: usize = 1 << 20;
+
+/// A message on its way to the store and its room.
+#[derive(Debug)]
+pub struct Post {
+    /// Where it goes.
+    pub room: Arc<Room>,
+    /// Who sent it, as shown.
+    pub name: Arc<str>,
+    /// The validated, trimmed text.
+    pub text: String,
+    /// The sender's resend key.
+    pub cid: Option<String>,
+    /// The sender's connection, told if the message cannot be stored.
+    pub sender: Arc<Outbound>,
+}
+
+/// What the writer can be asked.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Post(Post),
+    OpenRoom {
+        name: String,
+        reply: oneshot::Sender<Result<Arc<Room>, FrameError>>,
+    },
+    ClaimName {
+        name: String,
+        token: Option<String>,
+        reply: oneshot::Sender<Result<String, FrameError>>,
+    },
+}
+
+/// Recently used `cid`s: (name key, cid) -> the stored message.
+#[derive(Debug, Default)]
+struct RecentCids {
+    by_key: HashMap<String, (Arc<Room>, u64)>,
+    by_age: VecDeque<(u64, String)>,
+}
+
+impl RecentCids {
+    fn key(name: &str, cid: &str) -> String {
+        format!("{}\u{0}{cid}", name_key(name))
+    }
+
+    fn get(&self, key: &str) -> Option<&(Arc<Room>, u64)> {
+        self.by_key.get(key)
+    }
+
+    fn insert(&mut self, key: String, room: Arc<Room>, id: u64, ts: u64) {
+        self.by_age.push_back((ts, key.clone()));
+        self.by_key.insert(key, (room, id));
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.by_key.remove(key);
+    }
+
+    fn expire(&mut self, now_ms: u64) {
+        while let Some((ts, _)) = self.by_age.front() {
+            let old = now_ms.saturating_sub(*ts) > CID_WINDOW_MS;
+            if !old && self.by_age.len() <= MAX_CIDS {
+                break;
+            }
+            if let Some((_, key)) = self.by_age.pop_front() {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    conn: Connection,
+    registry: Arc<RoomRegistry>,
+    settings: StoreSettings,
+    rooms_in_store: usize,
+    cids: RecentCids,
+}
+
+impl Writer {
+    /// Prepares the writer on an open connection: counts rooms, reloads recent `cid`s.
+    pub(crate) fn new(
+        conn: Connection,
+        registry: Arc<RoomRegistry>,
+        settings: StoreSettings,
+    ) -> rusqlite::Result<Self> {
+        let rooms_in_store = schema::count_rooms(&conn)?;
+        let mut writer = Writer {
+            conn,
+            registry,
+            settings,
+            rooms_in_store,
+            cids: RecentCids::default(),
+        };
+        let since = unix_millis().saturating_sub(CID_WINDOW_MS);
+        for (name, cid, room_id, id, ts) in schema::recent_cids(&writer.conn, since)? {
+            if let Some(room) = writer.room_by_id(room_id)? {
+                writer
+                    .cids
+                    .insert(RecentCids::key(&name, &cid), room, id, ts);
+            }
+        }
+        Ok(writer)
+    }
+
+    fn room_by_id(&mut self, room_id: i64) -> rusqlite::Result<Option<Arc<Room>>> {
+        let name: Option<String> = rusqlite::OptionalExtension::optional(self.conn.query_row(
+            "SELECT name FROM rooms WHERE id = ?1",
+            [room_id],
+            |r| r.get(0),
+        ))?;
+        match name {
+            Some(name) => self.open_room(&name).map(Some).or(Ok(None)),
+            None => Ok(None),
+        }
+    }
+
+    /// Serves commands until every sender is gone.
+    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut posts = Vec::new();
+        while let Some(first) = commands.blocking_recv() {
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                match command {
+                    Command::Post(post) => posts.push(post),
+                    other => {
+                        self.commit(&mut posts);
+                        self.answer(other);
+                    }
+                }
+                if posts.len() < MAX_BATCH {
+                    next = commands.try_recv().ok();
+                }
+            }
+            self.commit(&mut posts);
+        }
+    }
+
+    fn answer(&mut self, command: Command) {
+        match command {
+            Command::Post(_) => {}
+            Command::OpenRoom { name, reply } => {
+                let _ = reply.send(self.open_room(&name).map_err(|err| {
+                    match err {
+                        OpenError::Limit => FrameError::new(
+                            ErrorCode::RoomLimit,
+                            "the server holds as many rooms as it may; join an existing one",
+                        )
+                        .in_room(&name),
+                        OpenError::Store(err) => store_failed("open a room", &err).in_room(&name),
+                    }
+                }));
+            }
+            Command::ClaimName { name, token, reply } => {
+                let claimed = self.claim_name(&name, token);
+                let _ = reply.send(claimed);
+            }
+        }
+    }
+
+    fn open_room(&mut self, name: &str) -> Result<Arc<Room>, OpenError> {
+        if let Some(room) = self.registry.get(name) {
+            return Ok(room);
+        }
+        let budget = self.registry.member_budget_bytes;
+        let row = match schema::find_room(&self.conn, name)? {
+            Some(row) => row,
+            None => {
+                if self.rooms_in_store >= self.settings.max_rooms {
+                    return Err(OpenError::Limit);
+                }
+                let epoch = random_hex(16);
+                let id = schema::create_room(&self.conn, name, &epoch, unix_millis())?;
+                self.rooms_in_store += 1;
+                schema::RoomRow {
+                    id,
+                    epoch,
+                    last_id: 0,
+                    pruned_through: 0,
+                }
+            }
+        };
+        Ok(self.registry.insert(Room::new(
+            name.to_string(),
+            row.id,
+            row.epoch,
+            row.last_id,
+            row.pruned_through,
+            budget,
+        )))
+    }
+
+    fn claim_name(&mut self, name: &str, token: Option<String>) -> Result<String, FrameError> {
+        let key = name_key(name);
+        let held =
+            schema::name_holder(&self.conn, &key).map_err(|e| store_failed("claim a name", &e))?;
+        let token = match (held, token) {
+            (Some(hash), Some(token)) if hash == hash_token(&token) => token,
+            (Some(_), _) => {
+                return Err(FrameError::new(
+                    ErrorCode::NameTaken,
+                    format!("the name {name:?} is taken"),
+                ))
+            }
+            (None, _) => new_token().map_err(|err| {
+                error!(error = %err, "no random source for a name token");
+                FrameError::new(
+                    ErrorCode::HistoryUnavailable,
+                    "cannot issue a token right now",
+                )
+            })?,
+        };
+        schema::hold_name(&self.conn, &key, name, &hash_token(&token), unix_millis())
+            .map_err(|e| store_failed("claim a name", &e))?;
+        Ok(token)
+    }
+
+    /// Stores `posts` in one transaction and releases them to their rooms once committed.
+    fn commit(&mut self, posts: &mut Vec<Post>) {
+        if posts.is_empty() {
+            return;
+        }
+        let now = unix_millis();
+        self.cids.expire(now);
+        let mut fresh: Vec<(Post, ChatMessage)> = Vec::with_capacity(posts.len());
+        let mut repeats: Vec<(Post, Arc<Room>, u64)> = Vec::new();
+        // Each touched room and its sequencer before this batch, to roll back on failure.
+        let mut touched: Vec<(Arc<Room>, u64)> = Vec::new();
+        let mut new_cids: Vec<String> = Vec::new();
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self.conn.transaction()?;
+            for mut post in posts.drain(..) {
+                let cid_key = post
+                    .cid
+                    .as_deref()
+                    .map(|cid| RecentCids::key(&post.name, cid));
+                if let Some(key) = &cid_key {
+                    if let Some((room, id)) = self.cids.get(key) {
+                        repeats.push((post, room.clone(), *id));
+                        continue;
+                    }
+                }
+                let room = &post.room;
+                if !touched.iter().any(|(r, _)| Arc::ptr_eq(r, room)) {
+                    touched.push((room.clone(), room.sequenced()));
+                }
+                let id = room.sequenced() + 1;
+                room.set_sequenced(id);
+                let message = ChatMessage {
+                    id,
+                    room: room.name.clone(),
+                    name: post.name.to_string(),
+                    text: std::mem::take(&mut post.text),
+                    ts: now,
+                    cid: post.cid.clone(),
+                };
+                schema::insert_message(&tx, room.store_id, &message)?;
+                if let Some(key) = cid_key {
+                    self.cids.insert(key.clone(), room.clone(), id, now);
+                    new_cids.push(key);
+                }
+                fresh.push((post, message));
+            }
+            let keep = self.settings.history_per_room;
+            if keep > 0 {
+                for (room, _) in &touched {
+                    let through = room.sequenced().saturating_sub(keep);
+                    if through > room.pruned_through() {
+                        schema::prune(&tx, room.store_id, through)?;
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        match result {
+            Ok(()) => {
+                if self.settings.history_per_room > 0 {
+                    for (room, _) in &touched {
+                        let keep = self.settings.history_per_room;
+                        room.set_pruned_through(room.sequenced().saturating_sub(keep));
+                    }
+                }
+                for (post, message) in fresh {
+                    let id = message.id;
+                    match encode(&ServerFrame::Message(message)) {
+                        Ok(json) => post.room.release(id, Utf8Bytes::from(json)),
+                        Err(err) => warn!(error = %err, "could not encode a message"),
+                    }
+                }
+                for (post, room, id) in repeats {
+                    self.answer_repeat(post, &room, id);
+                }
+            }
+            Err(err) => {
+                let refusal = store_failed("store a message", &err);
+                for (room, before) in touched {
+                    room.set_sequenced(before);
+                }
+                for key in new_cids {
+                    self.cids.remove(&key);
+                }
+                let refused = fresh.into_iter().map(|(post, _)| post);
+                for post in refused.chain(repeats.into_iter().map(|(post, _, _)| post)) {
+                    let frame = refusal
+                        .clone()
+                        .in_room(&post.room.name)
+                        .for_cid(post.cid.clone());
+                    push_frame(&post.sender, &frame.into_frame());
+                }
+                // Whatever was left unprocessed after the failing statement is refused too.
+                for post in posts.drain(..) {
+                    let frame = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
+                    push_frame(&post.sender, &frame.into_frame());
+                }
+            }
+        }
+    }
+
+    /// A resend of a stored message: the sender alone gets the stored copy again.
+    fn answer_repeat(&self, post: Post, room: &Arc<Room>, id: u64) {
+        match schema::message(&self.conn, room.store_id, &room.name, id) {
+            Ok(Some(message)) => push_frame(&post.sender, &ServerFrame::Message(message)),
+            // Pruned meanwhile: nothing to show, and storing it again would duplicate it.
+            Ok(None) => {}
+            Err(err) => push_frame(
+                &post.sender,
+                &store_failed("read a message", &err)
+                    .in_room(&room.name)
+                    .for_cid(post.cid)
+                    .into_frame(),
+            ),
+        }
+    }
+}
+
+/// Why a room could not be opened.
+enum OpenError {
+    Limit,
+    Store(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(err: rusqlite::Error) -> Self {
+        OpenError::Store(err)
+    }
+}
+
+/// Logs a database failure loudly and turns it into what the client is told.
+pub(crate) fn store_failed(what: &str, err: &rusqlite::Error) -> FrameError {
+    error!(error = %err, "database failure: could not {what}");
+    FrameError::new(
+        ErrorCode::HistoryUnavailable,
+        format!("the server could not {what} (database error); nothing was stored, try again"),
+    )
+}
+
+/// Queues a frame for one connection (a closed one is leaving anyway).
+pub(crate) fn push_frame(to: &Outbound, frame: &ServerFrame) {
+    match encode(frame) {
+        Ok(json) => {
+            let _ = to.push(&Utf8Bytes::from(json));
+        }
+        Err(err) => warn!(error = %err, "could not encode a reply"),
+    }
+}
+
+/// A fresh name token: 128 random bits, hex.
+fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Only hashes of tokens are stored, so a copy of the database reclaims no name.
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}

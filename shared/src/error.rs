@@ -1,0 +1,144 @@
+//! Why a client frame was refused: stable codes for programs, sentences for people.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorFrame, ServerFrame};
+
+/// Stable error codes. Clients match on these, so existing names never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON.
+    MalformedJson,
+    /// Valid JSON with a `type` this server does not know.
+    UnknownType,
+    /// A known `type` with missing or mistyped fields, or not a JSON object at all.
+    InvalidFrame,
+    /// A binary WebSocket frame; the protocol is text only.
+    BinaryUnsupported,
+    /// The text was empty after trimming whitespace.
+    EmptyText,
+    /// The text was longer than [`crate::MAX_TEXT_CHARS`] after trimming.
+    TextTooLong,
+    /// A name that breaks the naming rules.
+    InvalidName,
+    /// The name is held by another client's token.
+    NameTaken,
+    /// A room name that breaks the room naming rules.
+    InvalidRoom,
+    /// The frame concerns a room this connection has not joined.
+    NotJoined,
+    /// This connection is in as many rooms as the server allows.
+    TooManyRooms,
+    /// The server holds as many rooms as it allows; a new one cannot be created.
+    RoomLimit,
+    /// Too many frames too fast; see `retry_after_ms`.
+    RateLimited,
+    /// History could not be read or written; a refused message was neither stored nor sent.
+    HistoryUnavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidFrame => "invalid_frame",
+            ErrorCode::BinaryUnsupported => "binary_unsupported",
+            ErrorCode::EmptyText => "empty_text",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::RoomLimit => "room_limit",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::HistoryUnavailable => "history_unavailable",
+        }
+    }
+
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::UnknownType,
+        ErrorCode::InvalidFrame,
+        ErrorCode::BinaryUnsupported,
+        ErrorCode::EmptyText,
+        ErrorCode::TextTooLong,
+        ErrorCode::InvalidName,
+        ErrorCode::NameTaken,
+        ErrorCode::InvalidRoom,
+        ErrorCode::NotJoined,
+        ErrorCode::TooManyRooms,
+        ErrorCode::RoomLimit,
+        ErrorCode::RateLimited,
+        ErrorCode::HistoryUnavailable,
+    ];
+}
+
+/// A refused client frame: what goes back to the client as [`ServerFrame::Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    /// Stable reason.
+    pub code: ErrorCode,
+    /// Explanation for people.
+    pub message: String,
+    /// The room concerned, if any.
+    pub room: Option<String>,
+    /// For `rate_limited`: milliseconds until the next frame would be accepted.
+    pub retry_after_ms: Option<u64>,
+    /// The `cid` of the refused message, if it had one.
+    pub cid: Option<String>,
+}
+
+impl FrameError {
+    /// Builds an error with its human-readable text.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        FrameError {
+            code,
+            message: message.into(),
+            room: None,
+            retry_after_ms: None,
+            cid: None,
+        }
+    }
+
+    /// Names the room the error concerns.
+    pub fn in_room(mut self, room: impl Into<String>) -> Self {
+        self.room = Some(room.into());
+        self
+    }
+
+    /// Names the refused message's `cid`.
+    pub fn for_cid(mut self, cid: Option<String>) -> Self {
+        self.cid = cid;
+        self
+    }
+
+    /// Says when to try again.
+    pub fn retry_after(mut self, millis: u64) -> Self {
+        self.retry_after_ms = Some(millis);
+        self
+    }
+
+    /// The frame that tells the client about this error.
+    pub fn into_frame(self) -> ServerFrame {
+        ServerFrame::Error(ErrorFrame {
+            code: self.code,
+            message: self.message,
+            room: self.room,
+            retry_after_ms: self.retry_after_ms,
+            cid: self.cid,
+        })
+    }
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for FrameError {}

@@ -1,0 +1,101 @@
+//! What makes a text, a name, a room name or a `cid` acceptable. Both the browser (before
+//! sending) and the server (before accepting) call these, so they agree on what is valid.
+
+use crate::{ErrorCode, FrameError};
+
+/// Longest accepted message, in Unicode scalar values (`char`s) after trimming.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest display name, in `char`s after trimming.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Longest room name, in bytes (room names are ASCII).
+pub const MAX_ROOM_CHARS: usize = 64;
+/// Longest `cid`, in `char`s.
+pub const MAX_CID_CHARS: usize = 64;
+/// Most messages one `history` answer carries.
+pub const MAX_HISTORY_LIMIT: u32 = 100;
+/// Most missed messages a join with `since` recovers; a longer gap gets the latest page.
+pub const MAX_RECOVERY_MESSAGES: u64 = 1000;
+/// The room a connection joins when its URL names none, and where `send` without `room` goes.
+pub const DEFAULT_ROOM: &str = "lobby";
+/// Generated names start with this; nobody may take such a name with `hello`.
+pub const GUEST_PREFIX: &str = "guest-";
+
+/// Trims surrounding whitespace and enforces the length limit.
+pub fn normalize_text(raw: &str) -> Result<&str, FrameError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(FrameError::new(ErrorCode::EmptyText, "message is empty"));
+    }
+    // Cheap bound first: a string of at most MAX_TEXT_CHARS bytes has at most that many chars.
+    if text.len() > MAX_TEXT_CHARS {
+        let chars = text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(FrameError::new(
+                ErrorCode::TextTooLong,
+                format!("message is {chars} characters long; the limit is {MAX_TEXT_CHARS}"),
+            ));
+        }
+    }
+    Ok(text)
+}
+
+/// Trims a wanted display name and checks it: 1 to [`MAX_NAME_CHARS`] characters, no control
+/// characters, not starting with [`GUEST_PREFIX`] (those are the server's generated names).
+pub fn normalize_name(raw: &str) -> Result<&str, FrameError> {
+    let name = raw.trim();
+    let invalid = |why: String| Err(FrameError::new(ErrorCode::InvalidName, why));
+    if name.is_empty() {
+        return invalid("a name cannot be empty".into());
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return invalid(format!(
+            "a name has at most {MAX_NAME_CHARS} characters; this one has {chars}"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return invalid("a name cannot contain control characters".into());
+    }
+    if name_key(name).starts_with(GUEST_PREFIX) {
+        return invalid(format!(
+            "names starting with \"{GUEST_PREFIX}\" are given to guests by the server"
+        ));
+    }
+    Ok(name)
+}
+
+/// The form in which names are compared: two names are the same name when their keys match.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Checks a room name: 1 to [`MAX_ROOM_CHARS`] of `a-z`, `0-9`, `-` and `_`.
+pub fn validate_room(room: &str) -> Result<(), FrameError> {
+    let ok = !room.is_empty()
+        && room.len() <= MAX_ROOM_CHARS
+        && room
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = room.chars().take(MAX_ROOM_CHARS + 1).collect();
+        Err(FrameError::new(
+            ErrorCode::InvalidRoom,
+            format!(
+                "room names are 1 to {MAX_ROOM_CHARS} of a-z, 0-9, '-' and '_'; {shown:?} is not"
+            ),
+        ))
+    }
+}
+
+/// Checks a client-chosen message id: 1 to [`MAX_CID_CHARS`] characters.
+pub fn validate_cid(cid: &str) -> Result<(), FrameError> {
+    if cid.is_empty() || cid.chars().count() > MAX_CID_CHARS {
+        return Err(FrameError::new(
+            ErrorCode::InvalidFrame,
+            format!("cid must be 1 to {MAX_CID_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}

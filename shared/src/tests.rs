@@ -1,0 +1,255 @@
+use super::*;
+
+fn message(id: u64) -> ChatMessage {
+    ChatMessage {
+        id,
+        room: "lobby".into(),
+        name: "alice".into(),
+        text: "a".into(),
+        ts: 2,
+        cid: None,
+    }
+}
+
+#[test]
+fn send_frame_has_documented_shape() {
+    let frame = ClientFrame::parse(r#"{"type":"send","text":"hi"}"#);
+    assert_eq!(
+        frame,
+        Ok(ClientFrame::Send {
+            room: None,
+            text: "hi".into(),
+            cid: None
+        })
+    );
+    let json = encode_client(&ClientFrame::Send {
+        room: Some("rust".into()),
+        text: "a\"b".into(),
+        cid: Some("c1".into()),
+    })
+    .unwrap();
+    assert_eq!(
+        json,
+        r#"{"type":"send","room":"rust","text":"a\"b","cid":"c1"}"#
+    );
+}
+
+#[test]
+fn client_frames_parse_from_their_documented_json() {
+    let parse = |raw: &str| ClientFrame::parse(raw).unwrap();
+    assert_eq!(
+        parse(r#"{"type":"hello","name":"alice","token":"t"}"#),
+        ClientFrame::Hello {
+            name: "alice".into(),
+            token: Some("t".into())
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"join","room":"rust","since":41,"epoch":"e"}"#),
+        ClientFrame::Join {
+            room: "rust".into(),
+            since: Some(41),
+            epoch: Some("e".into())
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"leave","room":"rust"}"#),
+        ClientFrame::Leave {
+            room: "rust".into()
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"typing","room":"rust"}"#),
+        ClientFrame::Typing {
+            room: "rust".into()
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"history","room":"rust","before":57,"limit":50}"#),
+        ClientFrame::History {
+            room: "rust".into(),
+            before: Some(57),
+            limit: Some(50)
+        }
+    );
+}
+
+#[test]
+fn server_frames_have_documented_shapes() {
+    let frame = ServerFrame::Message(ChatMessage {
+        text: "hi\nthere".into(),
+        ts: 1_700_000_000_000,
+        ..message(7)
+    });
+    assert_eq!(
+        encode(&frame).unwrap(),
+        r#"{"type":"message","id":7,"room":"lobby","name":"alice","text":"hi\nthere","ts":1700000000000}"#
+    );
+    let error = FrameError::new(ErrorCode::TextTooLong, "too long").into_frame();
+    assert_eq!(
+        encode(&error).unwrap(),
+        r#"{"type":"error","code":"text_too_long","message":"too long"}"#
+    );
+    let limited = FrameError::new(ErrorCode::RateLimited, "slow down")
+        .in_room("rust")
+        .retry_after(200)
+        .into_frame();
+    assert_eq!(
+        encode(&limited).unwrap(),
+        r#"{"type":"error","code":"rate_limited","message":"slow down","room":"rust","retry_after_ms":200}"#
+    );
+    let joined = ServerFrame::Joined(Joined {
+        room: "rust".into(),
+        epoch: "e1".into(),
+        last_id: 57,
+        recovered: true,
+        messages: vec![],
+        members: vec!["bob".into()],
+    });
+    assert_eq!(
+        encode(&joined).unwrap(),
+        r#"{"type":"joined","room":"rust","epoch":"e1","last_id":57,"recovered":true,"messages":[],"members":["bob"]}"#
+    );
+    let presence = ServerFrame::Presence {
+        room: "rust".into(),
+        joined: vec!["bob".into()],
+        left: vec![],
+    };
+    assert_eq!(
+        encode(&presence).unwrap(),
+        r#"{"type":"presence","room":"rust","joined":["bob"],"left":[]}"#
+    );
+}
+
+#[test]
+fn a_message_from_the_first_protocol_still_parses() {
+    let old = r#"{"type":"message","id":1,"text":"x","ts":2}"#;
+    let Ok(ServerFrame::Message(m)) = serde_json::from_str::<ServerFrame>(old) else {
+        panic!("old message frame must parse");
+    };
+    assert_eq!((m.id, m.room.as_str(), m.text.as_str()), (1, "", "x"));
+}
+
+#[test]
+fn parse_errors_are_classified() {
+    let code = |raw: &str| ClientFrame::parse(raw).unwrap_err().code;
+    assert_eq!(code("{not json"), ErrorCode::MalformedJson);
+    assert_eq!(code(""), ErrorCode::MalformedJson);
+    assert_eq!(code(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
+    assert_eq!(code(r#"{"type":"send"}"#), ErrorCode::InvalidFrame);
+    assert_eq!(code(r#"{"type":"send","text":5}"#), ErrorCode::InvalidFrame);
+    assert_eq!(code(r#"{"type":"join"}"#), ErrorCode::InvalidFrame);
+    assert_eq!(
+        code(r#"{"type":"join","room":"a","since":-1}"#),
+        ErrorCode::InvalidFrame
+    );
+    assert_eq!(code(r#"{"text":"no type"}"#), ErrorCode::InvalidFrame);
+    assert_eq!(code(r#"[1,2]"#), ErrorCode::InvalidFrame);
+    assert_eq!(code(r#""send""#), ErrorCode::InvalidFrame);
+    assert_eq!(code(r#"["send","hi"]"#), ErrorCode::InvalidFrame);
+    assert_eq!(code("[1,"), ErrorCode::MalformedJson);
+}
+
+#[test]
+fn unknown_fields_are_ignored_for_forward_compatibility() {
+    let frame = ClientFrame::parse(r#"{"type":"send","text":"x","mood":"later"}"#);
+    assert_eq!(
+        frame,
+        Ok(ClientFrame::Send {
+            room: None,
+            text: "x".into(),
+            cid: None
+        })
+    );
+}
+
+#[test]
+fn error_code_names_match_serde() {
+    for code in ErrorCode::ALL {
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+    }
+}
+
+#[test]
+fn text_is_trimmed_and_bounded() {
+    assert_eq!(normalize_text("  hi \n"), Ok("hi"));
+    assert_eq!(
+        normalize_text(" \t\n ").unwrap_err().code,
+        ErrorCode::EmptyText
+    );
+    assert_eq!(normalize_text("").unwrap_err().code, ErrorCode::EmptyText);
+    let max = "é".repeat(MAX_TEXT_CHARS);
+    assert_eq!(normalize_text(&max), Ok(max.as_str()));
+    let over = "a".repeat(MAX_TEXT_CHARS + 1);
+    assert_eq!(
+        normalize_text(&over).unwrap_err().code,
+        ErrorCode::TextTooLong
+    );
+    let padded = format!("   {}   ", "a".repeat(MAX_TEXT_CHARS));
+    assert!(
+        normalize_text(&padded).is_ok(),
+        "the limit applies after trimming"
+    );
+}
+
+#[test]
+fn names_follow_the_rules() {
+    assert_eq!(normalize_name("  Alice "), Ok("Alice"));
+    assert_eq!(normalize_name("😀 Zoë"), Ok("😀 Zoë"));
+    let max = "é".repeat(MAX_NAME_CHARS);
+    assert_eq!(normalize_name(&max), Ok(max.as_str()));
+    for bad in [
+        "",
+        "   ",
+        "a\u{0}b",
+        "tab\there",
+        "Guest-1234",
+        &"x".repeat(MAX_NAME_CHARS + 1),
+    ] {
+        assert_eq!(
+            normalize_name(bad).unwrap_err().code,
+            ErrorCode::InvalidName,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(name_key("ALICE"), name_key("alice"));
+}
+
+#[test]
+fn room_names_follow_the_rules() {
+    for good in ["lobby", "a", "rust-lang_2", &"z".repeat(MAX_ROOM_CHARS)] {
+        assert!(validate_room(good).is_ok(), "{good:?}");
+    }
+    for bad in [
+        "",
+        "Rust",
+        "with space",
+        "ünï",
+        "a/b",
+        &"z".repeat(MAX_ROOM_CHARS + 1),
+    ] {
+        assert_eq!(
+            validate_room(bad).unwrap_err().code,
+            ErrorCode::InvalidRoom,
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn cids_are_bounded() {
+    assert!(validate_cid("abc").is_ok());
+    assert!(validate_cid(&"é".repeat(MAX_CID_CHARS)).is_ok());
+    assert!(validate_cid("").is_err());
+    assert!(validate_cid(&"x".repeat(MAX_CID_CHARS + 1)).is_err());
+}
+
+#[test]
+fn batch_skips_blank_lines_and_reports_bad_lines_alone() {
+    let good = encode(&ServerFrame::Message(message(1))).unwrap();
+    let batch = format!("{good}\n\nnot json\n{good}\n");
+    let parsed: Vec<_> = split_batch(&batch).collect();
+    assert_eq!(parsed.len(), 3);
+    assert!(parsed[0].is_ok() && parsed[1].is_err() && parsed[2].is_ok());
+}
