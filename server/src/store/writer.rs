@@ -123,11 +123,10 @@ impl Writer {
             cids: RecentCids::default(),
         };
         let since = unix_millis().saturating_sub(CID_WINDOW_MS);
-        for (name, cid, room_id, id, ts) in schema::recent_cids(&writer.conn, since)? {
-            if let Some(room) = writer.room_by_id(room_id)? {
-                writer
-                    .cids
-                    .insert(RecentCids::key(&name, &cid), room, id, ts);
+        for row in schema::recent_cids(&writer.conn, since)? {
+            if let Some(room) = writer.room_by_id(row.room_id)? {
+                let key = RecentCids::key(&row.name, &row.cid);
+                writer.cids.insert(key, room, row.id, row.ts);
             }
         }
         Ok(writer)
