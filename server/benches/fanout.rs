@@ -1,9 +1,12 @@
-//! Micro-benchmarks of the per-message path without the network: encoding a message once,
-//! appending it once to the feed, and each member taking what is new as one coalesced frame.
-//! Run with `cargo bench -p chat-server --bench fanout`.
+//! Micro-benchmarks of the per-message path without the network or the database: encoding a
+//! message once, appending it once to its room's feed, and each member taking what is new as
+//! one coalesced frame. Run with `cargo bench -p chat-server --bench fanout`.
 
-use chat_server::hub::Hub;
-use chat_server::outbound::Next;
+use std::sync::Arc;
+
+use chat_server::outbound::{Next, Outbound};
+use chat_server::rooms::Room;
+use chat_shared::{encode, ChatMessage, ServerFrame};
 use divan::counter::ItemsCount;
 use divan::Bencher;
 use tungstenite::Utf8Bytes;
@@ -15,20 +18,45 @@ fn main() {
 /// Messages published between two drains: how far writers lag behind under load.
 const BURST: usize = 32;
 
-/// Publish a burst, then let every member take its coalesced batch, as writers do. Counted in
-/// deliveries (messages x members).
+fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
+    let room = Arc::new(Room::new("bench".into(), 1, "e".into(), 0, 0, 1 << 30));
+    let outbounds: Vec<_> = (0..members)
+        .map(|i| {
+            let outbound = Arc::new(Outbound::new(i as u64 + 1, 1 << 20));
+            let attached = room.attach(&outbound, &format!("member{i}"));
+            outbound.add_room(attached.sub);
+            outbound
+        })
+        .collect();
+    (room, outbounds)
+}
+
+fn message_frame(id: u64) -> Utf8Bytes {
+    let message = ChatMessage {
+        id,
+        room: "bench".into(),
+        name: "alice".into(),
+        text: "b 123456789 3 42".into(),
+        ts: 1_764_000_000_000,
+        cid: None,
+    };
+    Utf8Bytes::from(encode(&ServerFrame::Message(message)).unwrap_or_default())
+}
+
+/// Encode and release a burst, then let every member take its coalesced batch, as writers do.
+/// Counted in deliveries (messages x members).
 #[divan::bench(args = [100, 1000, 5000])]
 fn publish_and_coalesce(bencher: Bencher, members: usize) {
-    let hub = Hub::new(1 << 30);
-    let joined: Vec<_> = (0..members).map(|_| hub.join()).collect();
-    let text = "b 123456789 3 42".to_string();
+    let (room, outbounds) = room_with(members);
+    let mut id = 0;
     bencher
         .counter(ItemsCount::new(BURST * members))
         .bench_local(|| {
             for _ in 0..BURST {
-                hub.publish(text.clone()).unwrap_or_default();
+                id += 1;
+                room.release(id, message_frame(id));
             }
-            for member in &joined {
+            for member in &outbounds {
                 while let Some(Next::Frame(frame)) = member.try_next() {
                     divan::black_box(frame);
                 }
@@ -39,16 +67,14 @@ fn publish_and_coalesce(bencher: Bencher, members: usize) {
 /// One member, far behind: take a burst of shared frames from the feed as one coalesced frame.
 #[divan::bench(args = [1, 8, 64])]
 fn coalesce(bencher: Bencher, burst: usize) {
-    let hub = Hub::new(1 << 30);
-    let member = hub.join();
-    let frame = Utf8Bytes::from(
-        r#"{"type":"message","id":123456,"text":"b 123456789 3 42","ts":1764000000000}"#
-            .to_string(),
-    );
+    let (room, outbounds) = room_with(1);
+    let frame = message_frame(1);
+    let mut id = 0;
     bencher.counter(ItemsCount::new(burst)).bench_local(|| {
         for _ in 0..burst {
-            hub.deliver(&frame);
+            id += 1;
+            room.release(id, frame.clone());
         }
-        divan::black_box(member.try_next());
+        divan::black_box(outbounds[0].try_next());
     });
 }
