@@ -80,6 +80,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_HISTORY_PER_ROOM", default_value_t = 0)]
     pub history_per_room: u64,
 
+    /// Largest size the database may grow to, in bytes (0: no limit). When it is full, new
+    /// messages are refused with `history_unavailable` until space is freed.
+    #[arg(long, env = "CHAT_MAX_DATABASE_BYTES", default_value_t = 0)]
+    pub max_database_bytes: u64,
+
     /// Messages sent with `joined` when a client joins without resuming (at most 1000).
     #[arg(long, env = "CHAT_JOIN_HISTORY", default_value_t = 50)]
     pub join_history: u32,

@@ -99,6 +99,7 @@ impl AppState {
             StoreSettings {
                 history_per_room: config.history_per_room,
                 max_rooms: config.max_rooms,
+                max_database_bytes: config.max_database_bytes,
             },
         )?);
         let chat = Arc::new(ChatContext {

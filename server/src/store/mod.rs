@@ -35,6 +35,8 @@ pub struct StoreSettings {
     pub history_per_room: u64,
     /// Rooms the store may hold.
     pub max_rooms: usize,
+    /// Largest database size in bytes (0: no limit).
+    pub max_database_bytes: u64,
 }
 
 /// The handle every part of the server uses to reach the database.
@@ -57,7 +59,7 @@ impl HistoryStore {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
         let path = dir.join(DATABASE_FILE);
-        let conn = schema::open_writer(&path)
+        let conn = schema::open_writer(&path, settings.max_database_bytes)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         let writer = Writer::new(conn, registry, settings)
             .with_context(|| format!("cannot read the database {}", path.display()))?;

@@ -39,12 +39,22 @@ CREATE TABLE IF NOT EXISTS names (
 /// Opens (creating if needed) the database at `path` for the writer: WAL, so readers never
 /// block it nor it them; `synchronous = NORMAL`, under which a committed transaction survives
 /// a crash of the process (it is in the WAL file), which is the promise we make.
-pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+/// `max_bytes` (0: none) caps the database file; beyond it writes fail with "full".
+pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    if max_bytes > 0 {
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (max_bytes / page.max(512) as u64).max(1);
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )?;
+    }
     Ok(conn)
 }
 

@@ -283,12 +283,16 @@ impl Writer {
                     ts: now,
                     cid: post.cid.clone(),
                 };
-                schema::insert_message(&tx, room.store_id, &message)?;
                 if let Some(key) = cid_key {
                     self.cids.insert(key.clone(), room.clone(), id, now);
                     new_cids.push(key);
                 }
+                // Kept before the insert, so that a failing insert still answers its sender.
+                let store_id = room.store_id;
                 fresh.push((post, message));
+                if let Some((_, message)) = fresh.last() {
+                    schema::insert_message(&tx, store_id, message)?;
+                }
             }
             let keep = self.settings.history_per_room;
             if keep > 0 {

@@ -328,7 +328,8 @@ impl Receiver {
             let message = match timeout(deadline - Instant::now(), self.stream.next()).await {
                 Err(_) => return None,
                 Ok(None) => return Some(Event::Closed(None)),
-                Ok(Some(Err(err))) => panic!("read failed: {err}"),
+                // A reset (say, the server was killed) ends the connection like a close.
+                Ok(Some(Err(_))) => return Some(Event::Closed(None)),
                 Ok(Some(Ok(message))) => message,
             };
             match message {
