@@ -6,6 +6,7 @@
 
 mod limits;
 mod procfs;
+mod resume;
 mod stats;
 mod target;
 mod token;
@@ -66,6 +67,25 @@ struct Common {
     /// Print the result as one JSON object instead of a summary.
     #[arg(long, global = true)]
     json: bool,
+    /// Spread the clients over this many rooms (`r0`, `r1`, ...; client i in room i mod N).
+    /// With 1, every client stays in the server's default room.
+    #[arg(long, global = true, default_value_t = 1)]
+    rooms: usize,
+}
+
+impl Common {
+    /// The room client `i` is in, when there are several.
+    fn room_of(&self, i: usize) -> Option<String> {
+        (self.rooms > 1).then(|| format!("r{}", i % self.rooms))
+    }
+
+    /// The request path (with the room) for client `i`.
+    fn path_of(&self, target: &Target, i: usize) -> String {
+        match self.room_of(i) {
+            Some(room) => format!("{}?room={room}", target.path),
+            None => target.path.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +96,9 @@ enum Scenario {
     Idle(IdleArgs),
     /// Like fanout, but some clients stop reading part-way.
     Slow(SlowArgs),
+    /// Clients leave, messages are posted, all come back with `since`: is each gap exact, and
+    /// how long until everyone has caught up?
+    Resume(resume::ResumeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,6 +197,12 @@ async fn run(cli: Cli) -> anyhow::Result<Report> {
             limits::check_fits(args.connections, limit)?;
             idle(&cli.common, &target, &args).await.map(Report::Idle)
         }
+        Scenario::Resume(args) => {
+            limits::check_fits(args.clients, limit)?;
+            resume::run(&cli.common, &target, &args)
+                .await
+                .map(Report::Resume)
+        }
     }
 }
 
@@ -201,7 +230,8 @@ async fn connect_all(
             let target = target.clone();
             let source = source_address(&target, i, common.sources);
             let rcvbuf = rcvbuf(i);
-            pending.spawn_local(async move { (i, connect(&target, source, rcvbuf).await) });
+            let path = common.path_of(&target, i);
+            pending.spawn_local(async move { (i, connect(&target, &path, source, rcvbuf).await) });
         }
         let mut batch_conns = Vec::with_capacity(batch);
         while let Some(done) = pending.join_next().await {
@@ -279,6 +309,10 @@ async fn fanout(
         args.senders + stalled <= args.clients,
         "senders and stalled clients must be different clients"
     );
+    anyhow::ensure!(
+        common.rooms > 0 && args.clients % common.rooms == 0 && args.senders <= args.clients,
+        "--clients must be a multiple of --rooms"
+    );
     let first_stalled = args.clients - stalled;
     eprintln!("connecting {} clients to {} ...", args.clients, target.addr);
     let conns = connect_all(common, target, args.clients, |i| {
@@ -313,6 +347,7 @@ async fn fanout(
                     rate,
                     size,
                     phase,
+                    room: common.room_of(i),
                 },
             ));
         }
@@ -359,8 +394,10 @@ async fn fanout(
         });
     }
 
-    // Watch the server: CPU over the window, memory and open files throughout.
-    let receivers = (args.clients - stalled) as u64;
+    // Watch the server: CPU over the window, memory and open files throughout. Every message
+    // goes to the members of its room (the stalled ones excluded, which the slow scenario only
+    // runs with one room).
+    let receivers = ((args.clients - stalled) / common.rooms) as u64;
     let mut cpu_start = None;
     let mut cpu_end = None;
     let start_sample = server_sample(common.pid)?;
@@ -463,6 +500,8 @@ struct SendPlan {
     size: usize,
     /// Offset within one interval, in [0, 1), so senders do not fire in lockstep.
     phase: f64,
+    /// The room it sends to (`None`: the server's default room).
+    room: Option<String>,
 }
 
 /// Sends on a fixed schedule, whatever the replies do (open loop). Each message carries its
@@ -505,7 +544,12 @@ async fn send_loop(
                 plan.size,
             );
             text_bytes += text.len() as u64;
-            let Ok(frame) = encode_client(&ClientFrame::Send { text }) else {
+            let send = ClientFrame::Send {
+                room: plan.room.clone(),
+                text,
+                cid: None,
+            };
+            let Ok(frame) = encode_client(&send) else {
                 return;
             };
             push_text_frame(&mut buf, frame.as_bytes());
@@ -585,6 +629,7 @@ enum Report {
     Fanout(FanoutReport),
     Slow(FanoutReport),
     Idle(IdleReport),
+    Resume(resume::ResumeReport),
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -643,6 +688,7 @@ impl Report {
                 }
                 out
             }
+            Report::Resume(r) => r.human(),
             Report::Idle(r) => {
                 let mut out = format!(
                     "{} connections opened in {:.2} s ({:.0}/s)\n",

@@ -15,6 +15,9 @@ use crate::target::Target;
 /// A frame fits in this buffer: the server coalesces up to 64 KiB per frame, plus a header.
 pub const READ_BUFFER: usize = 64 * 1024 + 64;
 
+/// Largest server frame accepted at all (the buffer grows for it).
+const MAX_FRAME: usize = 16 << 20;
+
 /// What [`Reader::next`] found.
 pub enum Event<'a> {
     /// A text frame's payload.
@@ -25,9 +28,11 @@ pub enum Event<'a> {
     Closed,
 }
 
-/// Connects from `source` and performs the upgrade handshake; the stream then carries frames.
+/// Connects from `source` and performs the upgrade handshake for `path` (the target's path and
+/// query); the stream then carries frames.
 pub async fn connect(
     target: &Target,
+    path: &str,
     source: IpAddr,
     recv_buffer: Option<u32>,
 ) -> anyhow::Result<TcpStream> {
@@ -50,7 +55,7 @@ pub async fn connect(
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        target.path, target.host
+        path, target.host
     );
     stream.write_all(request.as_bytes()).await?;
     // Read the response byte by byte up to the blank line, so no frame bytes are swallowed.
@@ -148,7 +153,11 @@ impl Reader {
         loop {
             if let Some((opcode, body, end)) = parse_header(&self.buf[self.start..self.end]) {
                 if end > self.buf.len() {
-                    bail!("server frame of {end} bytes exceeds the read buffer");
+                    // Only answers such as a `joined` with a long history are this large.
+                    if end > MAX_FRAME {
+                        bail!("server frame of {end} bytes exceeds {MAX_FRAME} bytes");
+                    }
+                    self.buf.resize(end, 0);
                 }
                 if self.start + end <= self.end {
                     let from = self.start + body;
