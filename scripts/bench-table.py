@@ -36,6 +36,9 @@ FANOUT = [
     "fanout-1000x1-3M-interval-0",
     "fanout-5000x10-300k-interval-0",
     "fanout-5000x10-300k-interval-100",
+    "rooms-1000x10",
+    "rooms-100x100",
+    "ingest-100x2",
 ]
 
 
@@ -51,8 +54,10 @@ for name in FANOUT:
     lat = r["latency"]
     per = r.get("core_seconds_per_million")
     per = f"{per:.3f}" if per is not None else "n/a"
+    rooms = r.get("rooms", 1)
+    clients = f"{r['clients']} in {rooms} rooms" if rooms > 1 else f"{r['clients']}"
     rows.append(
-        f"| {name} | {server_flags} | {r['clients']} | {r['senders']} x {r['rate_per_sender']:g}/s "
+        f"| {name} | {server_flags} | {clients} | {r['senders']} x {r['rate_per_sender']:g}/s "
         f"| {r['deliveries_per_sec'] / 1000:,.0f} k | {r['loss_percent']:.3f}% "
         f"| {lat['p50_ms']:.1f} | {lat['p99_ms']:.1f} | {lat['p999_ms']:.1f} | {lat['max_ms']:.1f} "
         f"| {per} |"
@@ -62,14 +67,20 @@ slow = load("slow-1000x10")
 control = load("slow-1000x10-control")
 stall = slow["stalled"]
 idle = load("idle-18000")
+ingest = load("ingest-100x2")
+stored = int(open(os.path.join(results, "ingest-stored.txt")).read().strip())
+resume = load("resume-1000x10")
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 commands = open(os.path.join(results, "commands.txt")).read().strip().splitlines()
 kernel = platform.release()
 
 block = f"""Run {now} by `scripts/bench.sh` on {os.cpu_count()} cores ({cpu_model()}), Linux {kernel}.
 Release builds; server pinned to core 0 (`taskset -c 0`), chat-bench to core 1; loopback;
-each scenario on a freshly started server (default flags unless the table says otherwise). Latency is from the moment a
-message is written by its sender to the moment a receiver has read it, in ms.
+each scenario on a freshly started server with an empty database (history on, as by default;
+the rate limit off with `--rate-limit-per-sec 0`; other flags default unless the table says otherwise).
+In the rooms and ingest rows, client i is in room i mod N and each sender posts to its own room.
+Latency is from the moment a message is written by its sender to the moment a receiver has read
+it, in ms; every message is in the database before any receiver gets it.
 
 | scenario | server flags | clients | senders x rate | deliveries/s | loss | p50 | p99 | p99.9 | max | server core-s per M deliveries |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -82,7 +93,15 @@ server RSS grew by {mib(stall['rss_growth_bytes'] or 0)} after the stall; in the
 (control), by {mib(control['stalled']['rss_growth_bytes'] or 0)} over the same window, with p99 {control['latency']['p99_ms']:.1f} ms (the budget
 `--client-buffer-bytes` is 1 MiB).
 
-Idle: {idle['connections']} connections opened at {idle['connects_per_sec']:,.0f}/s; server RSS {mib(idle['server_rss_before_bytes'])} before,
+Ingest: {ingest['sent_total']:,} messages sent in all (warm-up and drain included), {stored:,} in the
+database afterwards ({'all of them' if stored == ingest['sent_total'] else 'MISSING ' + str(ingest['sent_total'] - stored)}).
+
+Resume: {resume['clients']} clients in {resume['rooms']} rooms disconnect, {resume['messages_posted']:,} messages are posted
+({resume['gap_per_client']} missed by each), all reconnect at once with `since`: {resume['exact']} got exactly their gap
+(`recovered`, every id once, in order), {resume['wrong']} did not; all caught up **{resume['all_caught_up_s']:.2f} s** after the
+first reconnect (per client p50 {resume['per_client']['p50_ms']:.0f} ms, p99 {resume['per_client']['p99_ms']:.0f} ms).
+
+Idle: {idle['connections']} connections (each with a guest name, in rooms of 10) opened at {idle['connects_per_sec']:,.0f}/s; server RSS {mib(idle['server_rss_before_bytes'])} before,
 {mib(idle['server_rss_after_bytes'])} after: **{idle['bytes_per_connection'] / 1024:.2f} KiB per connection**, so 100,000
 connections would take about {mib(idle['projected_rss_100k_bytes'])} (plus kernel socket buffers, which RSS does not show).
 

@@ -25,11 +25,16 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Starts a fresh server (so memory baselines are clean) with extra flags.
+# Starts a fresh server (so memory baselines are clean) with extra flags, on an empty database
+# (history on, as by default) and with the rate limit off (the load is the point).
+data_dirs=0
 start_server() {
   stop_server
   server_flags="$*"
-  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" "$@" >"$results/server.log" 2>&1 &
+  data_dirs=$((data_dirs + 1))
+  data="$results/data-$data_dirs"
+  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" --data-dir "$data" \
+    --rate-limit-per-sec 0 "$@" >"$results/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
@@ -70,8 +75,24 @@ run slow-1000x10 slow --clients 1000 --senders 10 --rate 20 --size 1000 --stalle
 # The same run without a stalled client: what the server's memory does anyway.
 start_server
 run slow-1000x10-control slow --clients 1000 --senders 10 --rate 20 --size 1000 --stalled 0 --stall-after 3s --duration 20s
+# Rooms: one sender per room at 10 msg/s; small rooms and larger ones.
 start_server
-run idle-18000 idle --connections 18000 --hold 3s
+run rooms-1000x10 fanout --rooms 1000 --clients 10000 --senders 1000 --rate 10 --duration "$DURATION"
+start_server
+run rooms-100x100 fanout --rooms 100 --clients 10000 --senders 100 --rate 10 --duration "$DURATION"
+# Ingest: 200 clients in 100 rooms of 2, each sending 250 msg/s = 50,000 stored messages/s.
+start_server
+run ingest-100x2 fanout --rooms 100 --clients 200 --senders 200 --rate 250 --duration "$DURATION"
+stop_server
+python3 - "$data/chat.sqlite3" >"$results/ingest-stored.txt" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM messages").fetchone()[0])
+PY
+start_server
+run resume-1000x10 resume --rooms 10 --clients 1000 --messages 10000
+# Idle: every connection with a (guest) name, in a room of 10.
+start_server
+run idle-18000 idle --rooms 1800 --connections 18000 --hold 3s
 stop_server
 
 [ -n "${QUICK:-}" ] && { echo "QUICK run: BENCHMARKS.md left as it was" >&2; exit 0; }

@@ -264,12 +264,15 @@ struct Shared {
 #[derive(Debug, Serialize)]
 struct FanoutReport {
     clients: usize,
+    rooms: usize,
     senders: usize,
     rate_per_sender: f64,
     warmup_s: f64,
     duration_s: f64,
     /// Average text length actually sent (token plus padding).
     message_bytes: usize,
+    /// Messages sent over the whole run, warm-up and drain included.
+    sent_total: u64,
     #[serde(flatten)]
     delivery: Delivery,
     latency: LatencySummary,
@@ -467,10 +470,12 @@ async fn fanout(
     );
     Ok(FanoutReport {
         clients: args.clients,
+        rooms: common.rooms,
         senders: args.senders,
         rate_per_sender: args.rate,
         warmup_s: args.warmup.as_secs_f64(),
         duration_s: args.duration.as_secs_f64(),
+        sent_total: shared.sent_total,
         message_bytes: shared
             .text_bytes_sent
             .checked_div(shared.sent_total)
@@ -641,10 +646,11 @@ impl Report {
         match self {
             Report::Fanout(r) | Report::Slow(r) => {
                 let mut out = format!(
-                    "{} clients, {} senders x {} msg/s, {} s measured ({} B texts)\n\
+                    "{} clients in {} room(s), {} senders x {} msg/s, {} s measured ({} B texts)\n\
                      sent {}  expected {}  delivered {}  loss {:.3}%  {:.0} deliveries/s\n\
                      latency p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms\n",
                     r.clients,
+                    r.rooms,
                     r.senders,
                     r.rate_per_sender,
                     r.duration_s,

@@ -168,16 +168,16 @@ pub async fn run(
             }
             stream.write_all(&buf).await?;
             let mut echoed = 0;
-            read_until(&mut stream, &mut reader, |frame| match frame {
+            let done = read_until(&mut stream, &mut reader, |frame| match frame {
                 ServerFrame::Message(_) => {
                     echoed += 1;
-                    (echoed == per_room).then_some(())
+                    (echoed == per_room).then_some(Ok(()))
                 }
-                ServerFrame::Error(error) => Some(eprintln!("refused: {}", error.message)),
+                ServerFrame::Error(error) => Some(Err(error.message)),
                 _ => None,
             })
             .await?;
-            anyhow::Ok(())
+            done.map_err(|refused| anyhow::anyhow!("the server refused a message: {refused}"))
         });
     }
     while let Some(done) = posters.join_next().await {

@@ -106,8 +106,11 @@ mod tests {
     fn frame(id: u64, text: &str) -> String {
         encode_frame(&ServerFrame::Message(ChatMessage {
             id,
+            room: "lobby".into(),
+            name: "b 1 2 3".into(),
             text: text.into(),
             ts: 1,
+            cid: None,
         }))
         .unwrap()
     }

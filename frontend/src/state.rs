@@ -193,8 +193,11 @@ mod tests {
     fn message(id: u64) -> ChatMessage {
         ChatMessage {
             id,
+            room: "lobby".into(),
+            name: "alice".into(),
             text: format!("m{id}"),
             ts: 0,
+            cid: None,
         }
     }
 

@@ -254,7 +254,7 @@ impl Writer {
         let mut fresh: Vec<(Post, ChatMessage)> = Vec::with_capacity(posts.len());
         let mut repeats: Vec<(Post, Arc<Room>, u64)> = Vec::new();
         // Each touched room and its sequencer before this batch, to roll back on failure.
-        let mut touched: Vec<(Arc<Room>, u64)> = Vec::new();
+        let mut touched: HashMap<i64, (Arc<Room>, u64)> = HashMap::new();
         let mut new_cids: Vec<String> = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
@@ -270,9 +270,9 @@ impl Writer {
                     }
                 }
                 let room = &post.room;
-                if !touched.iter().any(|(r, _)| Arc::ptr_eq(r, room)) {
-                    touched.push((room.clone(), room.sequenced()));
-                }
+                touched
+                    .entry(room.store_id)
+                    .or_insert_with(|| (room.clone(), room.sequenced()));
                 let id = room.sequenced() + 1;
                 room.set_sequenced(id);
                 let message = ChatMessage {
@@ -296,7 +296,7 @@ impl Writer {
             }
             let keep = self.settings.history_per_room;
             if keep > 0 {
-                for (room, _) in &touched {
+                for (room, _) in touched.values() {
                     let through = room.sequenced().saturating_sub(keep);
                     if through > room.pruned_through() {
                         schema::prune(&tx, room.store_id, through)?;
@@ -308,7 +308,7 @@ impl Writer {
         match result {
             Ok(()) => {
                 if self.settings.history_per_room > 0 {
-                    for (room, _) in &touched {
+                    for (room, _) in touched.values() {
                         let keep = self.settings.history_per_room;
                         room.set_pruned_through(room.sequenced().saturating_sub(keep));
                     }
@@ -326,7 +326,7 @@ impl Writer {
             }
             Err(err) => {
                 let refusal = store_failed("store a message", &err);
-                for (room, before) in touched {
+                for (room, before) in touched.into_values() {
                     room.set_sequenced(before);
                 }
                 for key in new_cids {
