@@ -98,6 +98,7 @@ async fn resume_works_across_a_restart_and_ids_continue() {
         6,
         "ids continue above the old ones"
     );
+    assert_eq!(writer.rx.message().await.id, 7);
     let (mut back, _) = server.connect_to("room=").await;
     let joined = back.join("keep", Some(3), Some(&epoch)).await;
     assert!(joined.recovered);
