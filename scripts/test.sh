@@ -26,6 +26,11 @@ step "frontend-only bundle (trunk, release, offline)"
 trunk build --release --offline
 step "browser tests against the release build"
 mkdir -p docs
+# A fresh database for every run, and no rate limit: some tests send hundreds of messages at
+# machine speed to test the page itself (the limit has its own tests in server/tests).
+export CHAT_DATA_DIR="$CARGO_TARGET_DIR/e2e-data"
+rm -rf "$CHAT_DATA_DIR"
+export CHAT_RATE_LIMIT_PER_SEC=0
 cargo leptos end-to-end --release
 
 step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"

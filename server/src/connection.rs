@@ -66,7 +66,8 @@ pub async fn serve_client(
     let id = outbound.id();
     info!(client = id, %peer, name = session.name(), "connection open");
     if let Some(join) = join {
-        session.answer_join(join, None, None).await;
+        // Boxed: a wait that happens once should not weigh on the connection's state.
+        Box::pin(session.answer_join(join, None, None)).await;
     }
     let heard = LastHeard::new();
     let reason = {

@@ -256,6 +256,10 @@ impl Outbound {
         }
         let frame = state.direct.pop_front()?;
         state.direct_bytes -= frame.len();
+        if state.direct.is_empty() {
+            // Answers are rare: an idle connection should not keep their queue's memory.
+            state.direct = VecDeque::new();
+        }
         Some(Next::Frame(frame))
     }
 

@@ -25,6 +25,9 @@ pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
 /// visits every member once, so this spreads its cost over many messages.
 const SWEEP_EVERY: u32 = 64;
 
+/// Rooms with at most this many members sweep on every append.
+const SMALL_ROOM: usize = 16;
+
 /// A chat room as this node holds it.
 #[derive(Debug)]
 pub struct Room {
@@ -318,7 +321,8 @@ impl Room {
             return;
         }
         state.appends_since_sweep += 1;
-        if state.appends_since_sweep >= SWEEP_EVERY {
+        // Small rooms sweep on every append (a handful of loads); large ones every so often.
+        if state.appends_since_sweep >= SWEEP_EVERY || state.members.len() <= SMALL_ROOM {
             state.appends_since_sweep = 0;
             let slowest = state
                 .members

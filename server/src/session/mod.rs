@@ -101,14 +101,18 @@ impl Session {
                 return self.send(room, text, cid);
             }
             ClientFrame::Typing { room } => return self.typing(room),
-            ClientFrame::Hello { name, token } => self.hello(&name, token).await,
-            ClientFrame::Join { room, since, epoch } => self.join(room, since, epoch).await,
+            // The answers that wait for the store are boxed: their state would otherwise be part
+            // of every connection's task, idle or not.
+            ClientFrame::Hello { name, token } => Box::pin(self.hello(&name, token)).await,
+            ClientFrame::Join { room, since, epoch } => {
+                Box::pin(self.join(room, since, epoch)).await
+            }
             ClientFrame::Leave { room } => self.leave(&room),
             ClientFrame::History {
                 room,
                 before,
                 limit,
-            } => self.history(&room, before, limit).await,
+            } => Box::pin(self.history(&room, before, limit)).await,
         }
         None
     }
