@@ -58,7 +58,7 @@ pub async fn serve_client(
     early: Vec<u8>,
     registration: Registration,
     mut session: Session,
-    join: Option<PendingJoin>,
+    join: Option<Box<PendingJoin>>,
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
@@ -67,7 +67,7 @@ pub async fn serve_client(
     info!(client = id, %peer, name = session.name(), "connection open");
     if let Some(join) = join {
         // Boxed: a wait that happens once should not weigh on the connection's state.
-        Box::pin(session.answer_join(join, None, None)).await;
+        Box::pin(session.answer_join(*join, None, None)).await;
     }
     let heard = LastHeard::new();
     let reason = {

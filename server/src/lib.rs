@@ -223,7 +223,8 @@ async fn websocket(
     // miss a message sent after that.
     let join = match start_room(request.uri().query()) {
         Some(room) => match session.attach(&room).await {
-            Ok(pending) => Some(pending),
+            // Boxed: it is held in the connection's task until the first thing it does.
+            Ok(pending) => Some(Box::new(pending)),
             Err(err) => {
                 session.reply_error(err);
                 None

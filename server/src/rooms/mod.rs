@@ -20,7 +20,8 @@ pub use room::{Attached, Room, Subscription};
 #[derive(Debug)]
 pub struct RoomRegistry {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
-    guests: Mutex<HashSet<String>>,
+    /// The hex suffixes of the guest names in use (a number is a quarter of a string's size).
+    guests: Mutex<HashSet<(u8, u64)>>,
     /// How far (bytes of frames) a member may fall behind in a room before it is dropped.
     pub member_budget_bytes: usize,
 }
@@ -63,21 +64,36 @@ impl RoomRegistry {
     pub fn new_guest_name(&self) -> String {
         let mut guests = self.guests.lock();
         // Four hex digits while they last; longer names once many guests are online.
-        for digits in [4usize, 4, 4, 4, 6, 6, 6, 6, 12] {
-            let name = format!("{GUEST_PREFIX}{}", random_hex(digits));
-            if guests.insert(name.clone()) {
-                return name;
+        for digits in [4u8, 4, 4, 4, 6, 6, 6, 6, 8, 8, 8, 8, 12, 12, 12, 12, 16] {
+            let value = random_u64() >> (64 - 4 * u32::from(digits));
+            if guests.insert((digits, value)) {
+                return format!(
+                    "{GUEST_PREFIX}{value:0width$x}",
+                    width = usize::from(digits)
+                );
             }
         }
-        let name = format!("{GUEST_PREFIX}{}", random_hex(32));
-        guests.insert(name.clone());
-        name
+        // 17 collisions in a row, the last among 2^64 values: the random source is broken.
+        // A name shared by two guests only merges their presence; it breaks nothing else.
+        format!("{GUEST_PREFIX}{:016x}", random_u64())
     }
 
     /// Frees a guest name for reuse.
     pub fn release_guest(&self, name: &str) {
-        self.guests.lock().remove(name);
+        let Some(hex) = name.strip_prefix(GUEST_PREFIX) else {
+            return;
+        };
+        if let (Ok(digits), Ok(value)) = (u8::try_from(hex.len()), u64::from_str_radix(hex, 16)) {
+            self.guests.lock().remove(&(digits, value));
+        }
     }
+}
+
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // See random_hex: a failure here only makes names less random.
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
 }
 
 /// `digits` random lowercase hex digits (at most 32), from the OS's random source.
@@ -92,4 +108,22 @@ pub fn random_hex(digits: usize) -> String {
     }
     hex.truncate(digits.min(32));
     hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_names_are_unique_among_those_online_and_freed_when_released() {
+        let registry = RoomRegistry::new(1 << 20);
+        let names: Vec<String> = (0..5000).map(|_| registry.new_guest_name()).collect();
+        let distinct: HashSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+        assert!(names[0].starts_with(GUEST_PREFIX) && names[0].len() == GUEST_PREFIX.len() + 4);
+        for name in &names {
+            registry.release_guest(name);
+        }
+        assert!(registry.guests.lock().is_empty());
+    }
 }

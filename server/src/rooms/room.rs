@@ -62,7 +62,8 @@ struct RoomState {
 
 #[derive(Debug)]
 struct Presence {
-    name: String,
+    /// The name as shown, when it differs from its key (most names are lowercase already).
+    shown: Option<String>,
     connections: u32,
 }
 
@@ -168,8 +169,7 @@ impl Room {
             sub: sub.clone(),
             outbound: outbound.clone(),
         });
-        let mut members: Vec<String> = state.present.values().map(|p| p.name.clone()).collect();
-        members.sort_unstable();
+        let members = present_names(&state);
         Attached {
             sub,
             last_id: state.last_id,
@@ -258,21 +258,17 @@ impl Room {
 
     /// Names present now, each once.
     pub fn members(&self) -> Vec<String> {
-        let state = self.state.lock();
-        let mut names: Vec<String> = state.present.values().map(|p| p.name.clone()).collect();
-        names.sort_unstable();
-        names
+        present_names(&self.state.lock())
     }
 
     /// Counts a connection of `name`; true if the name was not here before.
     fn arrive(&self, state: &mut RoomState, name: &str) -> bool {
-        let entry = state
-            .present
-            .entry(chat_shared::name_key(name))
-            .or_insert_with(|| Presence {
-                name: name.to_string(),
-                connections: 0,
-            });
+        let key = chat_shared::name_key(name);
+        let shown = (key != name).then(|| name.to_string());
+        let entry = state.present.entry(key).or_insert(Presence {
+            shown,
+            connections: 0,
+        });
         entry.connections += 1;
         entry.connections == 1
     }
@@ -333,4 +329,15 @@ impl Room {
             state.feed.trim_before(slowest);
         }
     }
+}
+
+/// Everyone present, sorted, each once.
+fn present_names(state: &RoomState) -> Vec<String> {
+    let mut names: Vec<String> = state
+        .present
+        .iter()
+        .map(|(key, p)| p.shown.clone().unwrap_or_else(|| key.clone()))
+        .collect();
+    names.sort_unstable();
+    names
 }

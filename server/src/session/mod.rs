@@ -58,7 +58,8 @@ pub struct Session {
     name: Arc<str>,
     /// Whether `name` is a generated guest name (to be released when it changes or ends).
     guest: bool,
-    limit: Option<RateLimit>,
+    /// Boxed: most of a connection's life is idle, and its state should be small then.
+    limit: Option<Box<RateLimit>>,
 }
 
 impl Session {
@@ -66,7 +67,8 @@ impl Session {
     pub fn new(ctx: Arc<ChatContext>, outbound: Arc<Outbound>) -> Self {
         let name = ctx.rooms.new_guest_name();
         let settings = &ctx.settings;
-        let limit = RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst);
+        let limit =
+            RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst).map(Box::new);
         Session {
             ctx,
             outbound,
