@@ -50,16 +50,6 @@ impl RoomRegistry {
             .clone()
     }
 
-    /// Rooms open on this node.
-    pub fn len(&self) -> usize {
-        self.rooms.lock().len()
-    }
-
-    /// Whether no room is open.
-    pub fn is_empty(&self) -> bool {
-        self.rooms.lock().is_empty()
-    }
-
     /// A `guest-XXXX` name no connected guest has. Released by [`RoomRegistry::release_guest`].
     pub fn new_guest_name(&self) -> String {
         let mut guests = self.guests.lock();

@@ -147,11 +147,6 @@ impl Room {
         self.sequenced.store(id, Ordering::Release);
     }
 
-    /// The newest message id released to the feed.
-    pub fn last_id(&self) -> u64 {
-        self.state.lock().last_id
-    }
-
     /// Adds a connection under `name`. From here on, every frame appended to the feed is kept
     /// for it; `last_id` says which messages it must read from the store instead.
     pub fn attach(self: &Arc<Self>, outbound: &Arc<Outbound>, name: &str) -> Attached {
@@ -254,11 +249,6 @@ impl Room {
         let taken = state.feed.take(sub.cursor.load(Ordering::Relaxed), conn)?;
         sub.cursor.store(taken.next, Ordering::Relaxed);
         Ok(taken.frame)
-    }
-
-    /// Names present now, each once.
-    pub fn members(&self) -> Vec<String> {
-        present_names(&self.state.lock())
     }
 
     /// Counts a connection of `name`; true if the name was not here before.
