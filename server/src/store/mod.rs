@@ -25,6 +25,10 @@ use writer::{store_failed, Command, Writer};
 /// Posts and requests that may wait for the writer; beyond it a send is refused at once.
 const WRITER_QUEUE: usize = 65_536;
 
+/// Reads running at once. More would only add threads and connections competing for the same
+/// cores (a burst of 1000 resuming clients otherwise opens hundreds of read connections).
+const MAX_CONCURRENT_READS: usize = 2;
+
 /// The database file's name inside `--data-dir`.
 pub const DATABASE_FILE: &str = "chat.sqlite3";
 
@@ -45,6 +49,7 @@ pub struct HistoryStore {
     commands: mpsc::Sender<Command>,
     path: PathBuf,
     readers: Arc<Mutex<Vec<Connection>>>,
+    reading: tokio::sync::Semaphore,
 }
 
 impl HistoryStore {
@@ -72,6 +77,7 @@ impl HistoryStore {
             commands,
             path,
             readers: Arc::new(Mutex::new(Vec::new())),
+            reading: tokio::sync::Semaphore::new(MAX_CONCURRENT_READS),
         })
     }
 
@@ -135,6 +141,8 @@ impl HistoryStore {
         what: &'static str,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, FrameError> {
+        // The semaphore is never closed, so acquiring only fails if it were.
+        let _permit = self.reading.acquire().await.map_err(|_| writer_gone())?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         let done = tokio::task::spawn_blocking(move || {
