@@ -215,18 +215,18 @@ async fn a_rename_shows_as_presence() {
     let (mut watcher, _) = server.connect_to("room=team").await;
     watcher.rx.notices = true;
     let (mut carol, joined) = server.connect_to("room=team").await;
-    let guest = joined
-        .unwrap()
-        .members
-        .into_iter()
-        .find(|n| n.starts_with(GUEST_PREFIX));
-    let arrived = presence(&mut watcher).await;
+    let (arrived, left) = presence(&mut watcher).await;
+    assert!(left.is_empty());
+    let [carol_guest] = arrived.as_slice() else {
+        panic!("one arrival expected, got {arrived:?}");
+    };
+    assert!(carol_guest.starts_with(GUEST_PREFIX));
+    assert!(joined.unwrap().members.contains(carol_guest));
     carol.hello("carol", None).await;
     assert_eq!(
         presence(&mut watcher).await,
-        (vec!["carol".into()], arrived.0.clone())
+        (vec!["carol".into()], vec![carol_guest.clone()])
     );
-    assert!(guest.is_some());
 }
 
 async fn presence(client: &mut Client) -> (Vec<String>, Vec<String>) {

@@ -173,7 +173,7 @@ async fn a_full_database_refuses_messages_and_keeps_serving() {
     }
     let refused = refused.expect("a 64 KiB database fills up");
     assert_eq!(refused.code, ErrorCode::HistoryUnavailable);
-    // Still serving: reads work, and other rooms' members still hear about it.
+    // Still serving: joins still read history, and typing still reaches the room.
     client.rx.notices = true;
     let (mut other, joined) = server.connect_to("room=full").await;
     assert!(!joined.unwrap().messages.is_empty());
