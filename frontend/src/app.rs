@@ -1,320 +1,399 @@
-//! The page: a status badge, the message log and the composer.
+//! The page: a top bar, the sidebar of rooms, and the room on screen. [`PageState`] is shared
+//! through context; the views in [`crate::views`] read it and call its actions, and
+//! [`crate::connect`] feeds it the socket's frames.
 
-use chat_shared::{ChatMessage, MAX_TEXT_CHARS};
-use leptos::ev::SubmitEvent;
-use leptos::html;
+use std::rc::Rc;
+
+use chat_shared::{validate_room, ClientFrame, DEFAULT_ROOM};
 use leptos::prelude::*;
 
-use crate::state::{draft_problem, remaining_hint, ChatLog, Entry, EntryKind, Status};
+use crate::chat::{Chat, InitialPage};
+use crate::layout::Zone;
+use crate::room::Pending;
+use crate::state::Status;
+use crate::views::{Composer, MessageLog, RoomHeader, Sidebar, StatusBadge};
 
-/// Sends one message; `false` when it could not be sent (not connected).
-type SendFn = Box<dyn Fn(&str) -> bool>;
+/// Sends one frame; `false` when there is no open socket.
+pub type SendFn = Rc<dyn Fn(&ClientFrame) -> bool>;
 
-/// Sends a message over the live socket, once there is one.
+/// Everything the page's views share. `Copy`: every field is a handle.
 #[derive(Clone, Copy)]
-struct Outbox(StoredValue<Option<SendFn>, LocalStorage>);
+pub struct PageState {
+    /// Rooms, messages, presence and the reader's name.
+    pub chat: RwSignal<Chat>,
+    /// The connection, as the badge shows it.
+    pub status: RwSignal<Status>,
+    /// UTC until the browser has taken over the server's HTML, then local time.
+    pub zone: RwSignal<Zone>,
+    /// The clock (ms since the epoch), ticking once a second, for typing notices.
+    pub now: RwSignal<u64>,
+    /// What the reader is typing.
+    pub draft: RwSignal<String>,
+    /// Why the last message was refused, or another problem from the server.
+    pub composer_error: RwSignal<Option<String>>,
+    /// Why the last name change was refused.
+    pub name_error: RwSignal<Option<String>>,
+    /// The sidebar, as a drawer on narrow screens.
+    pub drawer_open: RwSignal<bool>,
+    /// The scrolling log.
+    pub log: crate::views::LogView,
+    socket: StoredValue<Option<SendFn>, LocalStorage>,
+    /// When a typing notice last went out, and for which room.
+    last_typing: StoredValue<(u64, String)>,
+}
 
-impl Outbox {
-    fn send(&self, text: &str) -> bool {
-        self.0
-            .with_value(|send| send.as_ref().is_some_and(|send| send(text)))
+/// How often a typing notice may go out while the reader types (the server's throttle too).
+const TYPING_EVERY_MS: u64 = 3_000;
+
+/// How many older messages one scroll to the top loads.
+const HISTORY_PAGE: u32 = 50;
+
+impl PageState {
+    fn new(initial: InitialPage) -> Self {
+        PageState {
+            chat: RwSignal::new(Chat::new(initial)),
+            status: RwSignal::new(Status::Connecting),
+            zone: RwSignal::new(Zone::Utc),
+            now: RwSignal::new(0),
+            draft: RwSignal::new(String::new()),
+            composer_error: RwSignal::new(None),
+            name_error: RwSignal::new(None),
+            drawer_open: RwSignal::new(false),
+            log: crate::views::LogView::new(),
+            socket: StoredValue::new_local(None),
+            last_typing: StoredValue::new((0, String::new())),
+        }
+    }
+
+    /// Uses `send` for every frame from now on.
+    pub fn set_socket(&self, send: SendFn) {
+        self.socket.set_value(Some(send));
+    }
+
+    /// Sends a frame if connected.
+    pub fn send(&self, frame: &ClientFrame) -> bool {
+        self.socket
+            .with_value(|socket| socket.as_ref().is_some_and(|send| send(frame)))
+    }
+
+    /// The room on screen.
+    pub fn current(&self) -> String {
+        self.chat.with_untracked(|chat| chat.current.clone())
+    }
+
+    /// Sends `text` to the room on screen. It shows as pending at once; it goes out now if the
+    /// room is joined, or after the next (re)join otherwise, with the same `cid` either way.
+    pub fn send_message(&self, text: String) {
+        let cid = new_cid();
+        let room = self.current();
+        let joined = self.chat.try_update(|chat| {
+            let room = chat.room_mut(&room)?;
+            room.pending.push(Pending {
+                cid: cid.clone(),
+                text: text.clone(),
+            });
+            Some(room.joined)
+        });
+        if joined.flatten() == Some(true) {
+            self.send(&ClientFrame::Send {
+                room: Some(room.clone()),
+                text,
+                cid: Some(cid),
+            });
+        }
+        self.last_typing.set_value((0, String::new()));
+        self.log.follow();
+    }
+
+    /// The reader typed: tell the room, at most every 3 s.
+    pub fn typing(&self) {
+        let room = self.current();
+        let now = now_ms();
+        let due = self
+            .last_typing
+            .with_value(|(at, last_room)| *last_room != room || now >= at + TYPING_EVERY_MS);
+        if due && self.send(&ClientFrame::Typing { room: room.clone() }) {
+            self.last_typing.set_value((now, room));
+        }
+    }
+
+    /// Puts `room` on screen (joining it first if this tab is not in it), keeping the scroll
+    /// position of the room left and restoring that of the room shown.
+    pub fn show_room(&self, room: &str, push_url: bool) {
+        let from = self.current();
+        if from == room {
+            self.drawer_open.set(false);
+            return;
+        }
+        self.log.save_position(&from);
+        let added = self.chat.try_update(|chat| {
+            let added = chat.add_room(room);
+            chat.switch_to(room);
+            added
+        });
+        if added == Some(true) {
+            self.join(room);
+        }
+        self.after_switch(push_url);
+    }
+
+    fn after_switch(&self, push_url: bool) {
+        let room = self.current();
+        self.log.restore_position(&room);
+        self.drawer_open.set(false);
+        self.composer_error.set(None);
+        self.save_rooms();
+        if push_url {
+            set_url(&room);
+        }
+    }
+
+    /// Joins a room by name from the join field. Returns why not, in words.
+    pub fn join_by_name(&self, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        validate_room(name).map_err(|err| err.message)?;
+        self.show_room(name, true);
+        Ok(())
+    }
+
+    /// Sends `join` for a room, resuming from what this tab has seen of it.
+    pub fn join(&self, room: &str) {
+        let resume = self
+            .chat
+            .with_untracked(|chat| chat.room(room).and_then(|r| r.resume_point()));
+        let (since, epoch) = match resume {
+            Some((since, epoch)) => (Some(since), Some(epoch)),
+            None => (None, None),
+        };
+        self.send(&ClientFrame::Join {
+            room: room.to_string(),
+            since,
+            epoch,
+        });
+    }
+
+    /// Leaves a room and removes it from the sidebar.
+    pub fn leave(&self, room: &str) {
+        self.send(&ClientFrame::Leave {
+            room: room.to_string(),
+        });
+        let was_current = self.current() == room;
+        let added_lobby = self.chat.try_update(|chat| {
+            let had_lobby = chat.room(DEFAULT_ROOM).is_some();
+            chat.remove_room(room);
+            !had_lobby && chat.room(DEFAULT_ROOM).is_some()
+        });
+        if added_lobby == Some(true) {
+            self.join(DEFAULT_ROOM);
+        }
+        if was_current {
+            self.after_switch(true);
+        } else {
+            self.save_rooms();
+        }
+    }
+
+    /// Asks the server for the page of messages above the oldest one shown.
+    pub fn load_older(&self) {
+        let request = self.chat.try_update(|chat| {
+            let room = chat.room_mut(&chat.current.clone())?;
+            if !room.joined || room.at_beginning || room.loading_older {
+                return None;
+            }
+            room.loading_older = true;
+            Some((room.name.clone(), room.oldest_id()))
+        });
+        if let Some(Some((room, before))) = request {
+            if !self.send(&ClientFrame::History {
+                room: room.clone(),
+                before,
+                limit: Some(HISTORY_PAGE),
+            }) {
+                self.chat.update(|chat| {
+                    if let Some(room) = chat.room_mut(&room) {
+                        room.loading_older = false;
+                    }
+                });
+            }
+        }
+    }
+
+    /// Asks for a new display name.
+    pub fn change_name(&self, name: &str) {
+        let name = name.trim();
+        if let Err(err) = chat_shared::normalize_name(name) {
+            self.name_error.set(Some(err.message));
+            return;
+        }
+        if self.chat.with_untracked(|chat| chat.me.as_deref() == Some(name)) {
+            self.name_error.set(None);
+            return;
+        }
+        #[cfg(feature = "browser")]
+        let token = crate::storage::token_for(name);
+        #[cfg(not(feature = "browser"))]
+        let token = None;
+        let sent = self.send(&ClientFrame::Hello {
+            name: name.to_string(),
+            token,
+        });
+        self.name_error.set(if sent {
+            None
+        } else {
+            Some("Not connected: try again once the connection is back.".into())
+        });
+    }
+
+    fn save_rooms(&self) {
+        #[cfg(feature = "browser")]
+        self.chat.with_untracked(|chat| {
+            let rooms: Vec<String> = chat.rooms.iter().map(|r| r.name.clone()).collect();
+            crate::storage::save_rooms(&rooms);
+        });
     }
 }
 
-/// What the reader is typing, and what they sent last (restored if the server refuses it).
-#[derive(Clone, Copy)]
-struct Draft {
-    text: RwSignal<String>,
-    last_sent: StoredValue<String>,
+/// The page's address for a room: `/` for the lobby, `/r/<room>` otherwise.
+pub fn room_path(room: &str) -> String {
+    if room == DEFAULT_ROOM {
+        "/".to_string()
+    } else {
+        format!("/r/{room}")
+    }
 }
 
-impl Draft {
-    /// Puts refused text back into an empty input, so a refusal never loses what was typed.
-    #[cfg_attr(not(feature = "browser"), allow(dead_code))]
-    fn restore(&self) {
-        if self.text.with_untracked(|text| text.is_empty()) {
-            self.text.set(self.last_sent.get_value());
+/// The room named by a page address.
+pub fn room_from_path(path: &str) -> String {
+    path.strip_prefix("/r/")
+        .map(|room| room.trim_end_matches('/'))
+        .filter(|room| validate_room(room).is_ok())
+        .unwrap_or(DEFAULT_ROOM)
+        .to_string()
+}
+
+fn set_url(room: &str) {
+    #[cfg(feature = "browser")]
+    if let Ok(history) = window().history() {
+        let _ = history.push_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&room_path(room)),
+        );
+    }
+    #[cfg(not(feature = "browser"))]
+    let _ = room;
+}
+
+/// Milliseconds since the Unix epoch (0 on the server, which never needs it).
+pub fn now_ms() -> u64 {
+    #[cfg(feature = "browser")]
+    return js_sys::Date::now() as u64;
+    #[cfg(not(feature = "browser"))]
+    0
+}
+
+/// A random client id for a message, so a resend after a reconnect is stored once.
+fn new_cid() -> String {
+    #[cfg(feature = "browser")]
+    {
+        let part = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
+        format!("{:08x}{:08x}{:08x}", part(), part(), part())
+    }
+    #[cfg(not(feature = "browser"))]
+    String::new()
+}
+
+/// What the page starts from: on the server, the context the request handler provided; in the
+/// browser, the copy of it embedded in the page (or just the URL's room, for `trunk serve`).
+fn initial_page() -> InitialPage {
+    if let Some(initial) = use_context::<InitialPage>() {
+        return initial;
+    }
+    #[cfg(feature = "browser")]
+    {
+        let embedded = document()
+            .get_element_by_id(crate::INITIAL_PAGE_ID)
+            .and_then(|script| script.text_content())
+            .and_then(|json| serde_json::from_str::<InitialPage>(&json).ok());
+        if let Some(initial) = embedded {
+            return initial;
         }
+        let path = window().location().pathname().unwrap_or_default();
+        InitialPage {
+            room: room_from_path(&path),
+            snapshot: None,
+        }
+    }
+    #[cfg(not(feature = "browser"))]
+    InitialPage {
+        room: DEFAULT_ROOM.to_string(),
+        snapshot: None,
     }
 }
 
 /// The whole chat page.
 #[component]
 pub fn App() -> impl IntoView {
-    let status = RwSignal::new(Status::Connecting);
-    let log = RwSignal::new(ChatLog::default());
-    let server_error = RwSignal::new(None::<String>);
-    let draft = Draft {
-        text: RwSignal::new(String::new()),
-        last_sent: StoredValue::new(String::new()),
-    };
-    let outbox = Outbox(StoredValue::new_local(None));
+    let page = PageState::new(initial_page());
+    provide_context(page);
 
-    // Effects run only in the browser, so the socket is never opened during server rendering.
+    // Effects run only in the browser, after hydration: the socket is never opened while the
+    // server renders.
     Effect::new(move |_| {
         #[cfg(feature = "browser")]
-        connect(status, log, server_error, draft, outbox);
+        crate::connect::start(page);
+    });
+    Effect::new(move |_| {
+        let room = page.chat.with(|chat| chat.current.clone());
+        #[cfg(feature = "browser")]
+        document().set_title(&format!("#{room} · Chat"));
+        #[cfg(not(feature = "browser"))]
+        let _ = room;
     });
 
     view! {
-        <div class="app">
+        <div class="app" data-drawer=move || if page.drawer_open.get() { "open" } else { "closed" }>
             <header class="topbar">
-                <h1>"Chat"</h1>
-                <StatusBadge status/>
-            </header>
-            <noscript>
-                <p class="notice-banner">"This chat needs JavaScript and WebAssembly."</p>
-            </noscript>
-            <MessageLog log/>
-            <Composer status server_error draft outbox/>
-        </div>
-    }
-}
-
-/// Opens the socket and wires its events to the page's signals.
-#[cfg(feature = "browser")]
-fn connect(
-    status: RwSignal<Status>,
-    log: RwSignal<ChatLog>,
-    server_error: RwSignal<Option<String>>,
-    draft: Draft,
-    outbox: Outbox,
-) {
-    use crate::socket::{endpoint, supported, ChatSocket, Events};
-    use chat_shared::ServerFrame;
-
-    if !supported() {
-        status.set(Status::Unsupported);
-        log.update(|log| log.push_notice("Your browser does not support WebSockets."));
-        return;
-    }
-    let socket = ChatSocket::start(
-        endpoint(),
-        Events {
-            status: Box::new(move |new| status.set(new)),
-            opened: Box::new(move |reconnect| {
-                // Ids restart when the server restarts; until history exists, accept them.
-                log.update(|log| {
-                    log.reset_ids();
-                    if reconnect {
-                        log.push_notice("Reconnected.");
-                    }
-                });
-            }),
-            lost: Box::new(move || log.update(|log| log.push_notice("Connection closed."))),
-            frame: Box::new(move |frame| match frame {
-                ServerFrame::Message(message) => {
-                    log.update(|log| {
-                        log.push_message(message);
-                    });
-                }
-                ServerFrame::Error(error) => {
-                    server_error.set(Some(error.message));
-                    draft.restore();
-                }
-                // Rooms, names, presence and history come to this page with the web app issue.
-                _ => {}
-            }),
-        },
-    );
-    let sender = socket.clone();
-    outbox
-        .0
-        .set_value(Some(Box::new(move |text: &str| sender.send(text))));
-
-    // Retry at once when the network comes back instead of waiting out the backoff.
-    let retry = socket.clone();
-    let online = window_event_listener(leptos::ev::online, move |_| retry.retry_now());
-    let socket = send_wrapper::SendWrapper::new(socket);
-    on_cleanup(move || {
-        online.remove();
-        socket.stop();
-    });
-}
-
-#[component]
-fn StatusBadge(status: RwSignal<Status>) -> impl IntoView {
-    view! {
-        <p id="status" class="status" role="status" data-state=move || status.get().key()>
-            <span class="dot" aria-hidden="true"></span>
-            <span class="label">{move || status.get().label()}</span>
-        </p>
-    }
-}
-
-/// The scrolling log. New lines scroll into view only if the reader was already at the bottom;
-/// a reader who scrolled up stays put and sees a "new messages" button instead.
-#[component]
-fn MessageLog(log: RwSignal<ChatLog>) -> impl IntoView {
-    let list = NodeRef::<html::Ol>::new();
-    // Whether the reader is at the bottom, as of their last scroll; content growth does not
-    // change it, so it still describes the moment before a new line arrived.
-    let pinned = StoredValue::new(true);
-    let unseen = RwSignal::new(0u64);
-
-    let scroll_to_bottom = move || {
-        if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
-    };
-    let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - 2;
-            pinned.set_value(at_bottom);
-            if at_bottom {
-                unseen.set(0);
-            }
-        }
-    };
-    Effect::new(move |previous: Option<u64>| {
-        let pushed = log.with(|log| log.pushed());
-        if pinned.get_value() {
-            // After the list has rendered the new lines.
-            request_animation_frame(scroll_to_bottom);
-        } else if let Some(previous) = previous {
-            unseen.update(|n| *n += pushed.saturating_sub(previous));
-        }
-        pushed
-    });
-
-    view! {
-        <div class="log-area">
-            <ol
-                id="messages"
-                class="log"
-                node_ref=list
-                role="log"
-                aria-live="polite"
-                aria-label="Messages"
-                tabindex="0"
-                on:scroll=on_scroll
-            >
-                <For
-                    each=move || log.with(|log| log.entries().cloned().collect::<Vec<_>>())
-                    key=|entry| entry.key
-                    let(entry)
-                >
-                    <LogLine entry/>
-                </For>
-            </ol>
-            <Show when=move || { unseen.get() > 0 }>
                 <button
                     type="button"
-                    id="new-messages"
-                    class="jump"
-                    on:click=move |_| {
-                        scroll_to_bottom();
-                        pinned.set_value(true);
-                        unseen.set(0);
-                    }
+                    id="rooms-toggle"
+                    class="rooms-toggle"
+                    aria-controls="sidebar"
+                    aria-expanded=move || page.drawer_open.get().to_string()
+                    on:click=move |_| page.drawer_open.update(|open| *open = !*open)
                 >
-                    {move || match unseen.get() {
-                        1 => "1 new message ↓".to_string(),
-                        n => format!("{n} new messages ↓"),
-                    }}
+                    "Rooms"
                 </button>
-            </Show>
+                <h1>"Chat"</h1>
+                <StatusBadge/>
+            </header>
+            <Sidebar/>
+            <main class="room" id="room">
+                <noscript>
+                    <p class="notice-banner">
+                        "You are reading a snapshot: live updates need JavaScript and WebAssembly."
+                    </p>
+                </noscript>
+                <RoomHeader/>
+                <MessageLog/>
+                <Composer/>
+            </main>
         </div>
     }
 }
 
-#[component]
-fn LogLine(entry: Entry) -> impl IntoView {
-    match entry.kind {
-        EntryKind::Message(ChatMessage { id, text, ts, .. }) => {
-            let (clock, iso) = clock(ts);
-            // `text` becomes a text node: markup in a message is shown, never interpreted.
-            view! {
-                <li class="message" data-id=id.to_string()>
-                    <time datetime=iso.clone() title=iso>{clock}</time>
-                    " "
-                    <span class="text">{text}</span>
-                </li>
-            }
-            .into_any()
-        }
-        EntryKind::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Local wall-clock time `HH:MM` and the ISO-8601 instant of a server timestamp.
-#[cfg(feature = "browser")]
-fn clock(ts: u64) -> (String, String) {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
-    let clock = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
-    (clock, String::from(date.to_iso_string()))
-}
-
-/// On the server (which renders no messages) the same, in UTC.
-#[cfg(not(feature = "browser"))]
-fn clock(ts: u64) -> (String, String) {
-    let minutes = ts / 60_000;
-    let clock = format!("{:02}:{:02}", (minutes / 60) % 24, minutes % 60);
-    (clock.clone(), format!("{ts} ms since epoch"))
-}
-
-#[component]
-fn Composer(
-    status: RwSignal<Status>,
-    server_error: RwSignal<Option<String>>,
-    draft: Draft,
-    outbox: Outbox,
-) -> impl IntoView {
-    let Draft {
-        text: draft,
-        last_sent,
-    } = draft;
-    let problem = Memo::new(move |_| draft.with(|draft| draft_problem(draft)));
-    let hint = Memo::new(move |_| draft.with(|draft| remaining_hint(draft)));
-    let connected = move || status.get() == Status::Connected;
-
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let text = draft.get_untracked();
-        let text = text.trim();
-        if text.is_empty() || problem.get_untracked().is_some() {
-            return;
-        }
-        // Not connected: nothing is sent and the draft stays for when the socket is back.
-        if outbox.send(text) {
-            last_sent.set_value(text.to_string());
-            draft.set(String::new());
-            server_error.set(None);
-        }
-    };
-
-    view! {
-        <form class="composer" on:submit=on_submit>
-            <label for="composer-input" class="visually-hidden">
-                "Message"
-            </label>
-            <input
-                id="composer-input"
-                type="text"
-                name="message"
-                autocomplete="off"
-                placeholder="Write a message…"
-                maxlength=MAX_TEXT_CHARS.to_string()
-                aria-describedby="composer-feedback"
-                bind:value=draft
-            />
-            <button type="submit" disabled=move || !connected() || problem.get().is_some()>
-                "Send"
-            </button>
-            <div id="composer-feedback" class="feedback">
-                <p id="composer-error" class="error" role="alert">
-                    {move || problem.get().or_else(|| server_error.get())}
-                </p>
-                <p id="composer-hint" class="hint">
-                    {move || {
-                        if !connected() && !draft.with(|d| d.trim().is_empty()) {
-                            Some("Not connected: your message will be kept until you can send it.".to_string())
-                        } else {
-                            hint.get()
-                        }
-                    }}
-                </p>
-            </div>
-        </form>
+    #[test]
+    fn room_addresses_round_trip() {
+        assert_eq!(room_path("lobby"), "/");
+        assert_eq!(room_path("rust"), "/r/rust");
+        assert_eq!(room_from_path("/"), "lobby");
+        assert_eq!(room_from_path("/r/rust"), "rust");
+        assert_eq!(room_from_path("/r/rust/"), "rust");
+        assert_eq!(room_from_path("/r/Not%20valid"), "lobby");
+        assert_eq!(room_from_path("/pkg/chat.js"), "lobby");
     }
 }

@@ -5,16 +5,40 @@
 //! page) and `csr` (the WASM that `trunk serve` mounts into an empty page).
 
 pub mod app;
+pub mod chat;
+#[cfg(feature = "browser")]
+mod connect;
+pub mod layout;
+pub mod room;
 #[cfg(feature = "browser")]
 mod socket;
 pub mod state;
+#[cfg(feature = "browser")]
+mod storage;
+mod views;
 
 pub use app::App;
+pub use chat::InitialPage;
+
+/// The `id` of the `<script type="application/json">` that carries the [`InitialPage`] from the
+/// server's render to the WebAssembly that takes it over.
+pub const INITIAL_PAGE_ID: &str = "chat-initial";
+
+/// The [`InitialPage`] as JSON that is safe inside a `<script>` element: every `<` (which could
+/// start `</script>` in a message) is written as `\u003c`, which JSON reads back the same.
+pub fn initial_page_json(initial: &InitialPage) -> String {
+    serde_json::to_string(initial)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+}
 
 /// The full HTML document the server renders around [`App`].
 #[cfg(feature = "ssr")]
 pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
     use leptos::prelude::*;
+    let initial = use_context::<InitialPage>()
+        .map(|initial| initial_page_json(&initial))
+        .unwrap_or_default();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -24,6 +48,11 @@ pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <title>"Chat"</title>
                 <link rel="icon" href="data:,"/>
+                <script
+                    type="application/json"
+                    id=INITIAL_PAGE_ID
+                    inner_html=initial
+                ></script>
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>

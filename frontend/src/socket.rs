@@ -22,8 +22,8 @@ pub struct Events {
     pub opened: Box<dyn Fn(bool)>,
     /// An open connection was lost.
     pub lost: Box<dyn Fn()>,
-    /// The server sent a frame.
-    pub frame: Box<dyn Fn(ServerFrame)>,
+    /// The server sent frames (all those of one WebSocket message, which may batch many).
+    pub frames: Box<dyn Fn(Vec<ServerFrame>)>,
 }
 
 /// A self-healing connection. Cloning shares it.
@@ -56,7 +56,8 @@ pub fn supported() -> bool {
     js_sys::Reflect::has(&window(), &"WebSocket".into()).unwrap_or(false)
 }
 
-/// `ws://host/ws`, or `wss://` when the page itself came over HTTPS.
+/// `ws://host/ws?room=` (the page joins its rooms itself), or `wss://` when the page itself
+/// came over HTTPS.
 pub fn endpoint() -> String {
     let location = window().location();
     let scheme = match location.protocol().as_deref() {
@@ -64,7 +65,7 @@ pub fn endpoint() -> String {
         _ => "ws",
     };
     let host = location.host().unwrap_or_default();
-    format!("{scheme}://{host}/ws")
+    format!("{scheme}://{host}/ws?room=")
 }
 
 impl ChatSocket {
@@ -84,9 +85,9 @@ impl ChatSocket {
         socket
     }
 
-    /// Sends a message if the socket is open. Returns `false` (and sends nothing) otherwise,
-    /// so the caller can keep the text.
-    pub fn send(&self, text: &str) -> bool {
+    /// Sends a frame if the socket is open. Returns `false` (and sends nothing) otherwise, so
+    /// the caller can keep what it wanted to send.
+    pub fn send(&self, frame: &ClientFrame) -> bool {
         let inner = self.0.borrow();
         let Some(open) = inner.socket.as_ref() else {
             return false;
@@ -94,11 +95,7 @@ impl ChatSocket {
         if open.ws.ready_state() != WebSocket::OPEN {
             return false;
         }
-        let Ok(frame) = encode_client(&ClientFrame::Send {
-            room: None,
-            text: text.into(),
-            cid: None,
-        }) else {
+        let Ok(frame) = encode_client(frame) else {
             return false;
         };
         open.ws.send_with_str(&frame).is_ok()
@@ -177,9 +174,7 @@ fn open(this: &Rc<RefCell<Inner>>) {
             };
             let events = this.borrow().events.clone();
             // Unknown or broken lines are skipped: a newer server may send frames we do not know.
-            for frame in split_batch(&data).flatten() {
-                (events.frame)(frame);
-            }
+            (events.frames)(split_batch(&data).flatten().collect());
         })
     };
     let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {

@@ -13,6 +13,8 @@ pub mod connection;
 pub mod connections;
 pub mod origin;
 pub mod outbound;
+#[cfg(feature = "ssr")]
+pub mod page;
 pub mod rooms;
 pub mod server;
 pub mod session;
@@ -164,30 +166,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(site)
 }
 
-/// The Leptos app: the server-rendered shell at `/`, and the compiled WASM, JS and CSS under
-/// `/pkg` (compressed, since the WASM is the bulk of a first visit).
+/// The Leptos app: the server-rendered room pages ([`page`]), and the compiled WASM, JS and CSS
+/// under `/pkg` (compressed, since the WASM is the bulk of a first visit).
 #[cfg(feature = "ssr")]
-fn site(state: &AppState) -> Router {
-    use chat_frontend::{shell, App};
-    use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+fn site(state: &Arc<AppState>) -> Router {
+    use chat_frontend::shell;
+    use leptos_axum::file_and_error_handler;
     use tower_http::compression::CompressionLayer;
 
-    let options = state.leptos.clone();
-    let routes = generate_route_list(App);
-    Router::new()
-        .leptos_routes(&options, routes, {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
+    let pages = Router::new()
+        .route("/", get(page::lobby))
+        .route("/r/{room}", get(page::room))
+        .with_state(state.clone());
+    let files = Router::new()
         .fallback(file_and_error_handler(shell))
-        .with_state(options)
-        .layer(CompressionLayer::new())
+        .with_state(state.leptos.clone());
+    pages.merge(files).layer(CompressionLayer::new())
 }
 
 /// Without the `ssr` feature the server is the WebSocket backend alone (for `trunk serve`),
 /// with a small page that says so.
 #[cfg(not(feature = "ssr"))]
-fn site(_state: &AppState) -> Router {
+fn site(_state: &Arc<AppState>) -> Router {
     Router::new().route("/", get(index))
 }
 

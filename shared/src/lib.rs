@@ -216,6 +216,10 @@ pub struct Joined {
     pub messages: Vec<ChatMessage>,
     /// Everyone in the room now, each name once.
     pub members: Vec<String>,
+    /// The name this connection appears under in the room (its generated guest name until it
+    /// says `hello`), so a page can tell its own messages apart. Empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub you: String,
 }
 
 /// Why a client frame was refused.

@@ -105,10 +105,11 @@ fn server_frames_have_documented_shapes() {
         recovered: true,
         messages: vec![],
         members: vec!["bob".into()],
+        you: "guest-1a2b".into(),
     });
     assert_eq!(
         encode(&joined).unwrap(),
-        r#"{"type":"joined","room":"rust","epoch":"e1","last_id":57,"recovered":true,"messages":[],"members":["bob"]}"#
+        r#"{"type":"joined","room":"rust","epoch":"e1","last_id":57,"recovered":true,"messages":[],"members":["bob"],"you":"guest-1a2b"}"#
     );
     let presence = ServerFrame::Presence {
         room: "rust".into(),

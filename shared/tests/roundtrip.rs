@@ -73,9 +73,10 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             any::<u64>(),
             any::<bool>(),
             prop::collection::vec(message(), 0..4),
-            prop::collection::vec(tricky_text(), 0..4)
+            prop::collection::vec(tricky_text(), 0..4),
+            tricky_text()
         )
-            .prop_map(|(room, epoch, last_id, recovered, messages, members)| {
+            .prop_map(|(room, epoch, last_id, recovered, messages, members, you)| {
                 ServerFrame::Joined(Joined {
                     room,
                     epoch,
@@ -83,6 +84,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                     recovered,
                     messages,
                     members,
+                    you,
                 })
             }),
     ]

@@ -118,6 +118,7 @@ impl Session {
             recovered,
             messages,
             members: std::mem::take(&mut pending.members),
+            you: self.name.to_string(),
         }));
         if let Some(sub) = pending.sub.take() {
             self.outbound.add_room(sub);

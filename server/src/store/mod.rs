@@ -131,6 +131,37 @@ impl HistoryStore {
         answer.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
+    /// The newest `limit` messages of `room` as a page would show them before its socket is
+    /// open (server-side rendering), without creating the room: `None` if it does not exist.
+    /// Everything read is committed, so a page that resumes from it misses nothing.
+    pub async fn latest_page(
+        &self,
+        room: &str,
+        limit: u64,
+    ) -> Result<Option<chat_shared::Joined>, FrameError> {
+        let room = room.to_string();
+        self.read("read a room's latest page", move |conn| {
+            let Some(row) = schema::find_room(conn, &room)? else {
+                return Ok(None);
+            };
+            let messages = if limit == 0 {
+                Vec::new()
+            } else {
+                schema::messages_before(conn, row.id, &room, row.last_id.saturating_add(1), limit)?
+            };
+            Ok(Some(chat_shared::Joined {
+                room,
+                epoch: row.epoch,
+                last_id: row.last_id,
+                recovered: false,
+                messages,
+                members: Vec::new(),
+                you: String::new(),
+            }))
+        })
+        .await
+    }
+
     async fn ask(&self, command: Command) -> Result<(), FrameError> {
         self.commands.send(command).await.map_err(|_| writer_gone())
     }

@@ -1,0 +1,394 @@
+//! Every room this tab has joined, which one is on screen, and who "I" am: the state behind the
+//! whole page, changed only by the server's frames and the reader's actions. Plain Rust, tested
+//! natively; the app turns the returned [`Reaction`]s into socket sends and storage writes.
+
+use chat_shared::{name_key, ErrorCode, Joined, ServerFrame, DEFAULT_ROOM};
+use serde::{Deserialize, Serialize};
+
+use crate::room::{Pending, RoomState};
+
+/// What the server knows when it renders a page: the room in the URL and, if the room exists,
+/// its latest messages. The same value is embedded in the page for the WebAssembly to start from,
+/// so the hydrated page shows exactly what the server rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitialPage {
+    /// The room named by the URL.
+    pub room: String,
+    /// Its latest page, as of the render.
+    pub snapshot: Option<Joined>,
+}
+
+/// Something the page must do because of a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reaction {
+    /// Send these again in `room` (after a reconnect), with their original `cid`.
+    Resend {
+        /// Where.
+        room: String,
+        /// What, oldest first.
+        pending: Vec<Pending>,
+    },
+    /// The server gave us this name; keep the token for it.
+    Welcome {
+        /// The name as claimed.
+        name: String,
+        /// Its secret.
+        token: String,
+    },
+    /// A name change was refused.
+    NameRefused(String),
+    /// A message was refused: back into the composer with the reason.
+    Refused {
+        /// The refused text.
+        text: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Any other error, for the composer's error line.
+    Problem(String),
+    /// Messages arrived in the room on screen (`mine`: at least one was ours).
+    Arrived {
+        /// How many.
+        count: usize,
+        /// One of them was sent by this name.
+        mine: bool,
+    },
+    /// An older page was put above the room on screen.
+    OlderLoaded,
+}
+
+/// The page's chat state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// Joined rooms in sidebar order.
+    pub rooms: Vec<RoomState>,
+    /// The room on screen.
+    pub current: String,
+    /// The name the server knows this connection by (a guest name until `hello`).
+    pub me: Option<String>,
+}
+
+impl Chat {
+    /// The state a page starts with: its room, with what the server rendered into it.
+    pub fn new(initial: InitialPage) -> Self {
+        let room = if chat_shared::validate_room(&initial.room).is_ok() {
+            initial.room
+        } else {
+            DEFAULT_ROOM.to_string()
+        };
+        let mut state = RoomState::new(room.clone());
+        if let Some(snapshot) = initial.snapshot.filter(|s| s.room == room) {
+            state.apply_joined(snapshot);
+            // Rendered, not joined: the socket still has to join (and resumes from here).
+            state.joined = false;
+        }
+        Chat {
+            rooms: vec![state],
+            current: room,
+            me: None,
+        }
+    }
+
+    /// The room on screen.
+    pub fn current_room(&self) -> Option<&RoomState> {
+        self.room(&self.current)
+    }
+
+    /// A joined room by name.
+    pub fn room(&self, name: &str) -> Option<&RoomState> {
+        self.rooms.iter().find(|room| room.name == name)
+    }
+
+    /// A joined room by name, to change it.
+    pub fn room_mut(&mut self, name: &str) -> Option<&mut RoomState> {
+        self.rooms.iter_mut().find(|room| room.name == name)
+    }
+
+    /// Adds a room to the list (at the end) unless it is there. Returns true if it was added.
+    pub fn add_room(&mut self, name: &str) -> bool {
+        if self.room(name).is_some() {
+            return false;
+        }
+        self.rooms.push(RoomState::new(name));
+        true
+    }
+
+    /// Puts `name` on screen (adding it if needed); its unread count is cleared.
+    pub fn switch_to(&mut self, name: &str) {
+        self.add_room(name);
+        self.current = name.to_string();
+        if let Some(room) = self.room_mut(name) {
+            room.unread = 0;
+        }
+    }
+
+    /// Removes a room from the list. If it was on screen, the next one (or the lobby) is.
+    pub fn remove_room(&mut self, name: &str) {
+        let Some(at) = self.rooms.iter().position(|room| room.name == name) else {
+            return;
+        };
+        self.rooms.remove(at);
+        if self.current == name {
+            let next = self
+                .rooms
+                .get(at.min(self.rooms.len().saturating_sub(1)))
+                .map(|room| room.name.clone())
+                .unwrap_or_else(|| DEFAULT_ROOM.to_string());
+            self.switch_to(&next);
+        }
+    }
+
+    /// True if `name` is this tab's own name.
+    pub fn is_me(&self, name: &str) -> bool {
+        self.me
+            .as_deref()
+            .is_some_and(|me| name_key(me) == name_key(name))
+    }
+
+    /// The connection dropped.
+    pub fn disconnected(&mut self) {
+        for room in &mut self.rooms {
+            room.disconnected();
+        }
+    }
+
+    /// Applies one server frame at `now_ms`; returns what the page must do about it.
+    pub fn apply(&mut self, frame: ServerFrame, now_ms: u64) -> Option<Reaction> {
+        match frame {
+            ServerFrame::Message(message) => {
+                let mine = self.is_me(&message.name);
+                let on_screen = message.room == self.current;
+                let room = self.room_mut(&message.room)?;
+                if !room.push_message(message) {
+                    return None;
+                }
+                if on_screen {
+                    Some(Reaction::Arrived { count: 1, mine })
+                } else {
+                    room.unread = room.unread.saturating_add(1);
+                    None
+                }
+            }
+            ServerFrame::Joined(joined) => {
+                if !joined.you.is_empty() {
+                    self.me = Some(joined.you.clone());
+                }
+                let on_screen = joined.room == self.current;
+                let name = joined.room.clone();
+                let room = self.room_mut(&name)?;
+                let pending = room.apply_joined(joined);
+                if !pending.is_empty() {
+                    return Some(Reaction::Resend {
+                        room: name,
+                        pending,
+                    });
+                }
+                on_screen.then_some(Reaction::Arrived {
+                    count: 0,
+                    mine: false,
+                })
+            }
+            ServerFrame::Presence { room, joined, left } => {
+                self.room_mut(&room)?.apply_presence(joined, left);
+                None
+            }
+            ServerFrame::Typing { room, name } => {
+                if !self.is_me(&name) {
+                    self.room_mut(&room)?.set_typing(name, now_ms);
+                }
+                None
+            }
+            ServerFrame::History {
+                room,
+                messages,
+                more,
+            } => {
+                let on_screen = room == self.current;
+                self.room_mut(&room)?.prepend_history(messages, more);
+                on_screen.then_some(Reaction::OlderLoaded)
+            }
+            ServerFrame::Welcome { name, token } => {
+                self.me = Some(name.clone());
+                Some(Reaction::Welcome { name, token })
+            }
+            ServerFrame::Error(error) => {
+                if matches!(error.code, ErrorCode::InvalidName | ErrorCode::NameTaken) {
+                    return Some(Reaction::NameRefused(error.message));
+                }
+                let refused = match (&error.room, &error.cid) {
+                    (Some(room), Some(cid)) => self
+                        .room_mut(room)
+                        .and_then(|room| room.take_pending(cid)),
+                    _ => None,
+                };
+                Some(match refused {
+                    Some(pending) => Reaction::Refused {
+                        text: pending.text,
+                        reason: error.message,
+                    },
+                    None => Reaction::Problem(error.message),
+                })
+            }
+            ServerFrame::Left { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_shared::{ChatMessage, ErrorFrame};
+
+    fn message(room: &str, id: u64, name: &str) -> ServerFrame {
+        ServerFrame::Message(ChatMessage {
+            id,
+            room: room.into(),
+            name: name.into(),
+            text: format!("{room} {id}"),
+            ts: 0,
+            cid: None,
+        })
+    }
+
+    fn joined(room: &str, you: &str) -> ServerFrame {
+        ServerFrame::Joined(Joined {
+            room: room.into(),
+            epoch: "e".into(),
+            last_id: 0,
+            recovered: false,
+            messages: vec![],
+            members: vec![you.into()],
+            you: you.into(),
+        })
+    }
+
+    #[test]
+    fn messages_go_to_their_room_and_count_as_unread_elsewhere() {
+        let mut chat = Chat::new(InitialPage {
+            room: "lobby".into(),
+            snapshot: None,
+        });
+        chat.add_room("rust");
+        chat.apply(joined("lobby", "guest-1a2b"), 0);
+        chat.apply(joined("rust", "guest-1a2b"), 0);
+        assert_eq!(
+            chat.apply(message("lobby", 1, "guest-1a2b"), 0),
+            Some(Reaction::Arrived {
+                count: 1,
+                mine: true
+            })
+        );
+        assert_eq!(chat.apply(message("rust", 1, "bob"), 0), None);
+        chat.apply(message("rust", 2, "bob"), 0);
+        assert_eq!(chat.room("rust").unwrap().unread, 2);
+        assert_eq!(chat.room("lobby").unwrap().unread, 0);
+        chat.switch_to("rust");
+        assert_eq!(chat.room("rust").unwrap().unread, 0);
+        // A message for a room this tab left is dropped.
+        chat.remove_room("lobby");
+        assert_eq!(chat.apply(message("lobby", 2, "bob"), 0), None);
+        assert_eq!(chat.rooms.len(), 1);
+    }
+
+    #[test]
+    fn leaving_the_room_on_screen_shows_the_next_one() {
+        let mut chat = Chat::new(InitialPage {
+            room: "a".into(),
+            snapshot: None,
+        });
+        chat.add_room("b");
+        chat.add_room("c");
+        chat.switch_to("b");
+        chat.remove_room("b");
+        assert_eq!(chat.current, "c");
+        chat.remove_room("c");
+        chat.remove_room("a");
+        assert_eq!(chat.current, DEFAULT_ROOM, "never nowhere");
+        assert_eq!(chat.rooms.len(), 1);
+    }
+
+    #[test]
+    fn a_rendered_page_resumes_from_its_snapshot() {
+        let snapshot = Joined {
+            room: "rust".into(),
+            epoch: "e9".into(),
+            last_id: 7,
+            recovered: false,
+            messages: vec![],
+            members: vec![],
+            you: String::new(),
+        };
+        let chat = Chat::new(InitialPage {
+            room: "rust".into(),
+            snapshot: Some(snapshot),
+        });
+        let room = chat.current_room().unwrap();
+        assert_eq!(room.resume_point(), Some((7, "e9".into())));
+        assert!(!room.joined);
+        // A URL with an invalid room falls back to the lobby.
+        let chat = Chat::new(InitialPage {
+            room: "Not A Room".into(),
+            snapshot: None,
+        });
+        assert_eq!(chat.current, DEFAULT_ROOM);
+    }
+
+    #[test]
+    fn refusals_go_back_to_whoever_asked() {
+        let mut chat = Chat::new(InitialPage {
+            room: "lobby".into(),
+            snapshot: None,
+        });
+        chat.room_mut("lobby").unwrap().pending.push(Pending {
+            cid: "c1".into(),
+            text: "hello".into(),
+        });
+        let refusal = |code, cid: Option<&str>| {
+            ServerFrame::Error(ErrorFrame {
+                code,
+                message: "no".into(),
+                room: Some("lobby".into()),
+                retry_after_ms: None,
+                cid: cid.map(Into::into),
+            })
+        };
+        assert_eq!(
+            chat.apply(refusal(ErrorCode::RateLimited, Some("c1")), 0),
+            Some(Reaction::Refused {
+                text: "hello".into(),
+                reason: "no".into()
+            })
+        );
+        assert!(chat.room("lobby").unwrap().pending.is_empty());
+        assert_eq!(
+            chat.apply(refusal(ErrorCode::NameTaken, None), 0),
+            Some(Reaction::NameRefused("no".into()))
+        );
+        assert_eq!(
+            chat.apply(refusal(ErrorCode::NotJoined, None), 0),
+            Some(Reaction::Problem("no".into()))
+        );
+    }
+
+    #[test]
+    fn own_typing_is_not_shown() {
+        let mut chat = Chat::new(InitialPage {
+            room: "lobby".into(),
+            snapshot: None,
+        });
+        chat.apply(
+            ServerFrame::Welcome {
+                name: "Alice".into(),
+                token: "t".into(),
+            },
+            0,
+        );
+        let typing = |name: &str| ServerFrame::Typing {
+            room: "lobby".into(),
+            name: name.into(),
+        };
+        chat.apply(typing("alice"), 0);
+        chat.apply(typing("bob"), 0);
+        assert_eq!(chat.current_room().unwrap().typing_names(1), vec!["bob"]);
+    }
+}

@@ -1,0 +1,179 @@
+//! Browser start-up: restores what this browser remembers, opens the socket and turns its
+//! frames into changes of the [`PageState`] (and the reactions into sends and storage writes).
+
+use chat_shared::{ClientFrame, ServerFrame};
+use leptos::prelude::*;
+
+use crate::app::{now_ms, room_from_path, PageState};
+use crate::chat::Reaction;
+use crate::layout::Zone;
+use crate::socket::{endpoint, supported, ChatSocket, Events};
+use crate::state::Status;
+use crate::storage;
+
+/// Runs once, after hydration.
+pub fn start(page: PageState) {
+    // From here on times are the reader's own; rows re-render once.
+    page.zone.set(Zone::Local);
+    page.now.set(now_ms());
+    page.chat.update(|chat| {
+        for room in storage::saved_rooms() {
+            chat.add_room(&room);
+        }
+    });
+    page.chat.with_untracked(|chat| {
+        let rooms: Vec<String> = chat.rooms.iter().map(|r| r.name.clone()).collect();
+        storage::save_rooms(&rooms);
+    });
+    page.log.follow();
+
+    if !supported() {
+        page.status.set(Status::Unsupported);
+        page.chat.update(|chat| {
+            let current = chat.current.clone();
+            if let Some(room) = chat.room_mut(&current) {
+                room.push_notice("Your browser does not support WebSockets.");
+            }
+        });
+        return;
+    }
+
+    let socket = ChatSocket::start(
+        endpoint(),
+        Events {
+            status: Box::new(move |new| page.status.set(new)),
+            opened: Box::new(move |reconnect| opened(page, reconnect)),
+            lost: Box::new(move || {
+                let stick = page.log.should_stick();
+                page.chat.update(|chat| {
+                    chat.disconnected();
+                    for room in &mut chat.rooms {
+                        room.push_notice("Connection closed.");
+                    }
+                });
+                if stick {
+                    page.log.follow();
+                }
+            }),
+            frames: Box::new(move |frames| on_frames(page, frames)),
+        },
+    );
+    let sender = socket.clone();
+    page.set_socket(std::rc::Rc::new(move |frame: &ClientFrame| {
+        sender.send(frame)
+    }));
+
+    // Retry at once when the network comes back instead of waiting out the backoff.
+    let retry = socket.clone();
+    let online = window_event_listener(leptos::ev::online, move |_| retry.retry_now());
+    // Back and forward between rooms.
+    let popstate = window_event_listener(leptos::ev::popstate, move |_| {
+        let path = window().location().pathname().unwrap_or_default();
+        page.show_room(&room_from_path(&path), false);
+    });
+    let clock = set_interval_with_handle(
+        move || page.now.set(now_ms()),
+        std::time::Duration::from_secs(1),
+    )
+    .ok();
+    let socket = send_wrapper::SendWrapper::new(socket);
+    on_cleanup(move || {
+        online.remove();
+        popstate.remove();
+        if let Some(clock) = clock {
+            clock.clear();
+        }
+        socket.stop();
+    });
+}
+
+/// The socket is open: take the name, then (re)join every room from where this tab left it.
+fn opened(page: PageState, reconnect: bool) {
+    if reconnect {
+        let stick = page.log.should_stick();
+        page.chat.update(|chat| {
+            for room in &mut chat.rooms {
+                room.push_notice("Reconnected.");
+            }
+        });
+        if stick {
+            page.log.follow();
+        }
+    }
+    if let Some(name) = storage::saved_name() {
+        let token = storage::token_for(&name);
+        page.send(&ClientFrame::Hello { name, token });
+    }
+    let rooms: Vec<String> = page
+        .chat
+        .with_untracked(|chat| chat.rooms.iter().map(|r| r.name.clone()).collect());
+    for room in rooms {
+        page.join(&room);
+    }
+}
+
+/// Applies the frames of one WebSocket message in one update, then scrolls once.
+fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
+    // Decided before anything is appended, and true while an earlier follow is still pending,
+    // so a burst of messages cannot make the reader look "scrolled up".
+    let stick = page.log.should_stick();
+    let anchor = page.log.anchor();
+    let now = now_ms();
+    let mut reactions = Vec::new();
+    page.chat.update(|chat| {
+        for frame in frames {
+            if let Some(reaction) = chat.apply(frame, now) {
+                reactions.push(reaction);
+            }
+        }
+    });
+    let (mut arrived, mut shown, mut mine, mut older) = (0u32, false, false, false);
+    for reaction in reactions {
+        match reaction {
+            Reaction::Resend { room, pending } => {
+                for message in pending {
+                    page.send(&ClientFrame::Send {
+                        room: Some(room.clone()),
+                        text: message.text,
+                        cid: Some(message.cid),
+                    });
+                }
+            }
+            Reaction::Welcome { name, token } => {
+                storage::save_welcome(&name, &token);
+                page.name_error.set(None);
+            }
+            Reaction::NameRefused(reason) => page.name_error.set(Some(reason)),
+            Reaction::Refused { text, reason } => {
+                page.composer_error.set(Some(reason));
+                // Nothing typed is lost: the refused text goes back into the composer.
+                page.draft.update(|draft| {
+                    *draft = if draft.trim().is_empty() {
+                        text
+                    } else {
+                        format!("{text} {draft}")
+                    }
+                });
+            }
+            Reaction::Problem(reason) => page.composer_error.set(Some(reason)),
+            Reaction::Arrived { count, mine: ours } => {
+                arrived += count as u32;
+                shown = true;
+                mine |= ours;
+                if ours {
+                    page.composer_error.set(None);
+                }
+            }
+            Reaction::OlderLoaded => older = true,
+        }
+    }
+    if older {
+        page.log.keep_anchor(anchor);
+    } else if shown {
+        if stick || mine {
+            page.log.follow();
+        } else {
+            page.log.unseen.update(|n| *n += arrived);
+        }
+    }
+}

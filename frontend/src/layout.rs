@@ -1,0 +1,219 @@
+//! How a room's entries are laid out: consecutive messages from one person are grouped under one
+//! name, and a day separator starts each new day. Times are shown in the reader's time zone once
+//! the page runs in the browser; the server (and the page before hydration) uses UTC, so the
+//! hydrated page starts out identical to the HTML it takes over.
+
+use chat_shared::name_key;
+
+use crate::room::{Entry, EntryKind};
+
+/// Messages from one person closer together than this share one name line.
+pub const GROUP_WINDOW_MS: u64 = 5 * 60_000;
+
+/// One entry with what the layout adds to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The entry.
+    pub entry: Entry,
+    /// Shown under the previous message's name (same sender, same day, within 5 minutes).
+    pub grouped: bool,
+    /// The day separator above it, if it starts a new day.
+    pub day: Option<String>,
+    /// Sent under this tab's name.
+    pub mine: bool,
+}
+
+/// A time zone: the reader's (in the browser, once hydrated) or UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// UTC, as the server renders.
+    Utc,
+    /// The browser's local time.
+    Local,
+}
+
+/// Lays out `entries`. `is_me` says whether a name is this tab's.
+pub fn rows<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    zone: Zone,
+    is_me: impl Fn(&str) -> bool,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    // (sender key, ts, day) of the previous message.
+    let mut previous: Option<(String, u64, i64)> = None;
+    for entry in entries {
+        match &entry.kind {
+            EntryKind::Message(message) => {
+                let key = name_key(&message.name);
+                let day = day_number(message.ts, zone);
+                let new_day = previous.as_ref().is_none_or(|(_, _, d)| *d != day);
+                let grouped = !new_day
+                    && previous.as_ref().is_some_and(|(sender, ts, _)| {
+                        *sender == key && message.ts.saturating_sub(*ts) < GROUP_WINDOW_MS
+                    });
+                rows.push(Row {
+                    entry: entry.clone(),
+                    grouped,
+                    day: new_day.then(|| day_label(message.ts, zone)),
+                    mine: is_me(&message.name),
+                });
+                previous = Some((key, message.ts, day));
+            }
+            EntryKind::Notice(_) => {
+                rows.push(Row {
+                    entry: entry.clone(),
+                    grouped: false,
+                    day: None,
+                    mine: false,
+                });
+                // A notice breaks a group, not a day.
+                if let Some(previous) = previous.as_mut() {
+                    previous.0.clear();
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// `HH:MM` of a timestamp, and its ISO-8601 form for `<time datetime>`.
+pub fn clock(ts: u64, zone: Zone) -> (String, String) {
+    #[cfg(feature = "browser")]
+    if zone == Zone::Local {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
+        let clock = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+        return (clock, String::from(date.to_iso_string()));
+    }
+    let _ = zone;
+    let (y, m, d) = civil(ts);
+    let minutes = ts / 60_000;
+    let (h, min) = ((minutes / 60) % 24, minutes % 60);
+    let secs = (ts / 1000) % 60;
+    (
+        format!("{h:02}:{min:02}"),
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{secs:02}Z"),
+    )
+}
+
+/// Days since the Unix epoch in `zone`.
+fn day_number(ts: u64, zone: Zone) -> i64 {
+    #[cfg(feature = "browser")]
+    if zone == Zone::Local {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
+        let offset_ms = date.get_timezone_offset() * 60_000.0;
+        return ((ts as f64 - offset_ms) / 86_400_000.0).floor() as i64;
+    }
+    let _ = zone;
+    (ts / 86_400_000) as i64
+}
+
+/// The day separator's text, such as "Thursday 26 November 2026".
+fn day_label(ts: u64, zone: Zone) -> String {
+    #[cfg(feature = "browser")]
+    if zone == Zone::Local {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
+        return format!(
+            "{} {} {} {}",
+            WEEKDAYS[date.get_day() as usize % 7],
+            date.get_date(),
+            MONTHS[date.get_month() as usize % 12],
+            date.get_full_year()
+        );
+    }
+    let _ = zone;
+    let (y, m, d) = civil(ts);
+    // 1970-01-01 was a Thursday.
+    let weekday = ((ts / 86_400_000 + 4) % 7) as usize;
+    format!("{} {d} {} {y}", WEEKDAYS[weekday], MONTHS[(m - 1) as usize])
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// (year, month 1-12, day 1-31) of a UTC timestamp (Howard Hinnant's days-to-civil).
+fn civil(ts: u64) -> (i64, u32, u32) {
+    let z = (ts / 86_400_000) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::RoomState;
+    use chat_shared::ChatMessage;
+
+    const DAY: u64 = 86_400_000;
+    // 2026-11-26T09:00:00Z, a Thursday.
+    const T0: u64 = 1_795_683_600_000;
+
+    fn say(room: &mut RoomState, id: u64, name: &str, ts: u64) {
+        room.push_message(ChatMessage {
+            id,
+            room: "r".into(),
+            name: name.into(),
+            text: "x".into(),
+            ts,
+            cid: None,
+        });
+    }
+
+    #[test]
+    fn consecutive_messages_group_and_days_separate() {
+        let mut room = RoomState::new("r");
+        say(&mut room, 1, "alice", T0);
+        say(&mut room, 2, "Alice", T0 + 60_000);
+        say(&mut room, 3, "bob", T0 + 120_000);
+        say(&mut room, 4, "bob", T0 + 120_000 + GROUP_WINDOW_MS);
+        room.push_notice("Connection closed.");
+        say(&mut room, 5, "bob", T0 + 400_000 + GROUP_WINDOW_MS);
+        say(&mut room, 6, "bob", T0 + DAY);
+        let rows = rows(room.entries(), Zone::Utc, |name| name == "bob");
+        let grouped: Vec<bool> = rows.iter().map(|r| r.grouped).collect();
+        assert_eq!(grouped, vec![false, true, false, false, false, false, false]);
+        let days: Vec<Option<&str>> = rows.iter().map(|r| r.day.as_deref()).collect();
+        assert_eq!(days[0], Some("Thursday 26 November 2026"));
+        assert!(days[1..6].iter().all(|d| d.is_none()));
+        assert_eq!(days[6], Some("Friday 27 November 2026"));
+        assert!(!rows[0].mine && rows[2].mine);
+    }
+
+    #[test]
+    fn utc_clock_and_dates() {
+        assert_eq!(
+            clock(T0 + 61_000, Zone::Utc),
+            ("09:01".to_string(), "2026-11-26T09:01:01Z".to_string())
+        );
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(951_782_400_000), (2000, 2, 29));
+        assert_eq!(day_label(0, Zone::Utc), "Thursday 1 January 1970");
+    }
+}

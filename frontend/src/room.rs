@@ -1,0 +1,442 @@
+//! One room as this tab knows it: its log, what it has seen (for resume), who is here, who is
+//! typing and what is still on its way. Plain Rust, free of the DOM, so it is tested natively.
+
+use std::collections::VecDeque;
+
+use chat_shared::{name_key, ChatMessage, Joined};
+
+/// Most log entries a room keeps as messages arrive; older ones are dropped (and come back by
+/// scrolling up), so a tab left open for days stays fast.
+pub const MAX_LOG_ENTRIES: usize = 500;
+
+/// How long "alice is typing…" stays after her last typing notice. The server relays at most
+/// one per 3 s while she types, so this outlasts the gap between two.
+pub const TYPING_SHOWN_MS: u64 = 5_000;
+
+/// One line of a room's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Unique within the room; the list's key.
+    pub key: u64,
+    /// What the line shows.
+    pub kind: EntryKind,
+}
+
+/// A chat message or a note from the page itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A message from the server.
+    Message(ChatMessage),
+    /// A line about the connection or the history, such as "Connection closed."
+    Notice(String),
+}
+
+/// A message this tab sent (or tried to) that the room has not confirmed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The client id that makes resending it safe.
+    pub cid: String,
+    /// The text as sent.
+    pub text: String,
+}
+
+/// What the page shows when history could not be resumed.
+pub const NOT_RECOVERED: &str =
+    "Could not recover the messages sent while you were away; showing the latest ones.";
+
+/// A room's state in this tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomState {
+    /// The room's name.
+    pub name: String,
+    entries: VecDeque<Entry>,
+    next_key: u64,
+    /// The room's history epoch, once known: resuming is only possible within it.
+    pub epoch: Option<String>,
+    /// The newest message id seen (0: none).
+    pub last_id: u64,
+    /// Nothing older is left to load: the log shows the beginning of the room.
+    pub at_beginning: bool,
+    /// A `history` request is on its way.
+    pub loading_older: bool,
+    /// Messages that arrived while another room was on screen.
+    pub unread: u32,
+    /// Who is here now, each name once, sorted.
+    pub members: Vec<String>,
+    typing: Vec<(String, u64)>,
+    /// Sent or waiting to be sent, not yet confirmed, oldest first.
+    pub pending: Vec<Pending>,
+    /// Joined on the current connection (messages can be sent now).
+    pub joined: bool,
+}
+
+impl RoomState {
+    /// A room this tab has not heard anything about yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        RoomState {
+            name: name.into(),
+            entries: VecDeque::new(),
+            next_key: 0,
+            epoch: None,
+            last_id: 0,
+            at_beginning: false,
+            loading_older: false,
+            unread: 0,
+            members: Vec::new(),
+            typing: Vec::new(),
+            pending: Vec::new(),
+            joined: false,
+        }
+    }
+
+    /// Entries, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// Number of entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the log is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The oldest message id held, where older history would be loaded from.
+    pub fn oldest_id(&self) -> Option<u64> {
+        self.entries.iter().find_map(|entry| match &entry.kind {
+            EntryKind::Message(message) => Some(message.id),
+            EntryKind::Notice(_) => None,
+        })
+    }
+
+    /// The `since` to resume from, when the epoch is known.
+    pub fn resume_point(&self) -> Option<(u64, String)> {
+        self.epoch.clone().map(|epoch| (self.last_id, epoch))
+    }
+
+    /// Applies the server's answer to a join: either exactly the missed messages, or (first
+    /// join, changed epoch, gap too old) the latest page, with a notice if the tab had history
+    /// that is now cut off. Returns the pending messages still to send (those the gap did not
+    /// already contain).
+    pub fn apply_joined(&mut self, joined: Joined) -> Vec<Pending> {
+        let continuous = joined.recovered && self.epoch.as_deref() == Some(joined.epoch.as_str());
+        if !continuous {
+            let had_history = self.epoch.is_some() && self.last_id > 0;
+            self.entries.clear();
+            self.last_id = 0;
+            if had_history {
+                self.push_notice(NOT_RECOVERED);
+            }
+            self.at_beginning = match joined.messages.first() {
+                Some(first) => first.id <= 1,
+                None => true,
+            };
+        }
+        self.loading_older = false;
+        for message in joined.messages {
+            self.push_message(message);
+        }
+        self.last_id = self.last_id.max(joined.last_id);
+        self.epoch = Some(joined.epoch);
+        let mut members = joined.members;
+        members.sort_by_key(|name| name_key(name));
+        self.members = members;
+        self.joined = true;
+        self.pending.clone()
+    }
+
+    /// Adds a live message. One already seen (for instance after a reconnect) is ignored.
+    /// Returns whether it was added.
+    pub fn push_message(&mut self, message: ChatMessage) -> bool {
+        if message.id <= self.last_id {
+            return false;
+        }
+        self.last_id = message.id;
+        if let Some(cid) = &message.cid {
+            self.pending.retain(|pending| &pending.cid != cid);
+        }
+        self.typing.retain(|(name, _)| *name != message.name);
+        self.push(EntryKind::Message(message));
+        true
+    }
+
+    /// Adds a note from the page.
+    pub fn push_notice(&mut self, text: impl Into<String>) {
+        self.push(EntryKind::Notice(text.into()));
+    }
+
+    fn push(&mut self, kind: EntryKind) {
+        self.entries.push_back(Entry {
+            key: self.next_key,
+            kind,
+        });
+        self.next_key += 1;
+        while self.entries.len() > MAX_LOG_ENTRIES {
+            if let Some(Entry {
+                kind: EntryKind::Message(_),
+                ..
+            }) = self.entries.pop_front()
+            {
+                self.at_beginning = false;
+            }
+        }
+    }
+
+    /// Puts an older page (the answer to `history`) above the log. Messages the log already
+    /// holds are skipped. `more: false` means the room's first kept message is now shown.
+    pub fn prepend_history(&mut self, messages: Vec<ChatMessage>, more: bool) {
+        self.loading_older = false;
+        let oldest = self.oldest_id().unwrap_or(u64::MAX);
+        for message in messages.into_iter().rev() {
+            if message.id >= oldest {
+                continue;
+            }
+            self.entries.push_front(Entry {
+                key: self.next_key,
+                kind: EntryKind::Message(message),
+            });
+            self.next_key += 1;
+        }
+        self.at_beginning = !more;
+    }
+
+    /// Applies a presence diff.
+    pub fn apply_presence(&mut self, joined: Vec<String>, left: Vec<String>) {
+        let left: Vec<String> = left.iter().map(|name| name_key(name)).collect();
+        self.members.retain(|name| !left.contains(&name_key(name)));
+        for name in joined {
+            let key = name_key(&name);
+            if !self.members.iter().any(|member| name_key(member) == key) {
+                self.members.push(name);
+            }
+        }
+        self.members.sort_by_key(|name| name_key(name));
+        self.typing.retain(|(name, _)| !left.contains(&name_key(name)));
+    }
+
+    /// Someone is typing, as of `now_ms`.
+    pub fn set_typing(&mut self, name: String, now_ms: u64) {
+        let until = now_ms + TYPING_SHOWN_MS;
+        match self.typing.iter_mut().find(|(known, _)| *known == name) {
+            Some(entry) => entry.1 = until,
+            None => self.typing.push((name, until)),
+        }
+    }
+
+    /// Who is typing at `now_ms`, in the order they started.
+    pub fn typing_names(&self, now_ms: u64) -> Vec<String> {
+        self.typing
+            .iter()
+            .filter(|(_, until)| *until > now_ms)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Forgets typing notices that have run out.
+    pub fn expire_typing(&mut self, now_ms: u64) {
+        self.typing.retain(|(_, until)| *until > now_ms);
+    }
+
+    /// The connection dropped: nothing is joined, and presence and typing are unknown.
+    pub fn disconnected(&mut self) {
+        self.joined = false;
+        self.loading_older = false;
+        self.members.clear();
+        self.typing.clear();
+    }
+
+    /// Takes a pending message back (the server refused it).
+    pub fn take_pending(&mut self, cid: &str) -> Option<Pending> {
+        let at = self.pending.iter().position(|pending| pending.cid == cid)?;
+        Some(self.pending.remove(at))
+    }
+}
+
+/// "alice is typing…", "alice and bob are typing…", "alice, bob and 2 others are typing…".
+pub fn typing_line(names: &[String]) -> Option<String> {
+    Some(match names {
+        [] => return None,
+        [one] => format!("{one} is typing…"),
+        [a, b] => format!("{a} and {b} are typing…"),
+        [a, b, c] => format!("{a}, {b} and {c} are typing…"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} others are typing…", rest.len()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn message(id: u64, name: &str) -> ChatMessage {
+        ChatMessage {
+            id,
+            room: "rust".into(),
+            name: name.into(),
+            text: format!("m{id}"),
+            ts: id * 1000,
+            cid: None,
+        }
+    }
+
+    fn joined(epoch: &str, last_id: u64, recovered: bool, ids: &[u64]) -> Joined {
+        Joined {
+            room: "rust".into(),
+            epoch: epoch.into(),
+            last_id,
+            recovered,
+            messages: ids.iter().map(|id| message(*id, "bob")).collect(),
+            members: vec!["bob".into(), "Alice".into()],
+            you: "Alice".into(),
+        }
+    }
+
+    fn ids(room: &RoomState) -> Vec<u64> {
+        room.entries()
+            .filter_map(|entry| match &entry.kind {
+                EntryKind::Message(m) => Some(m.id),
+                EntryKind::Notice(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_resumed_join_appends_exactly_the_gap() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 3, false, &[1, 2, 3]));
+        assert!(room.at_beginning);
+        room.disconnected();
+        room.push_notice("Connection closed.");
+        assert_eq!(room.resume_point(), Some((3, "e1".into())));
+        room.apply_joined(joined("e1", 5, true, &[3, 4, 5]));
+        assert_eq!(ids(&room), vec![1, 2, 3, 4, 5], "3 was seen already");
+        assert_eq!(room.last_id, 5);
+        assert_eq!(room.members, vec!["Alice".to_string(), "bob".to_string()]);
+        assert!(room.joined);
+    }
+
+    #[test]
+    fn a_lost_history_says_so_and_shows_the_latest_page() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 3, false, &[1, 2, 3]));
+        // The server lost its database: new epoch, ids from 1 again.
+        room.apply_joined(joined("e2", 1, false, &[1]));
+        let first = room.entries().next().unwrap();
+        assert_eq!(first.kind, EntryKind::Notice(NOT_RECOVERED.into()));
+        assert_eq!(ids(&room), vec![1]);
+        assert_eq!(room.resume_point(), Some((1, "e2".into())));
+        // Same epoch but too old a gap: also the latest page, not a partial log.
+        room.apply_joined(joined("e2", 2000, false, &[1950, 2000]));
+        assert_eq!(ids(&room), vec![1950, 2000]);
+        assert!(!room.at_beginning);
+    }
+
+    #[test]
+    fn a_first_join_has_no_notice() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 0, false, &[]));
+        assert!(room.is_empty());
+        assert!(room.at_beginning);
+    }
+
+    #[test]
+    fn pending_messages_are_cleared_by_their_echo_and_resent_otherwise() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 0, false, &[]));
+        room.pending.push(Pending {
+            cid: "c1".into(),
+            text: "one".into(),
+        });
+        room.pending.push(Pending {
+            cid: "c2".into(),
+            text: "two".into(),
+        });
+        room.disconnected();
+        // The gap holds c1's message (it was stored before the drop); only c2 goes again.
+        let mut gap = joined("e1", 1, true, &[]);
+        gap.messages.push(ChatMessage {
+            cid: Some("c1".into()),
+            ..message(1, "Alice")
+        });
+        let resend = room.apply_joined(gap);
+        assert_eq!(resend.len(), 1);
+        assert_eq!(resend[0].cid, "c2");
+        assert_eq!(room.take_pending("c2").unwrap().text, "two");
+        assert!(room.pending.is_empty());
+    }
+
+    #[test]
+    fn duplicates_are_ignored_and_the_log_is_bounded() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 0, false, &[]));
+        for id in 1..=(MAX_LOG_ENTRIES as u64 + 20) {
+            assert!(room.push_message(message(id, "bob")));
+        }
+        assert!(!room.push_message(message(5, "bob")));
+        assert_eq!(room.len(), MAX_LOG_ENTRIES);
+        assert_eq!(room.oldest_id(), Some(21));
+        assert!(!room.at_beginning, "older messages exist on the server");
+        let keys: Vec<u64> = room.entries().map(|e| e.key).collect();
+        let mut unique = keys.clone();
+        unique.dedup();
+        assert_eq!(keys, unique);
+    }
+
+    #[test]
+    fn history_pages_go_above_until_the_beginning() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 60, false, &[58, 59, 60]));
+        assert_eq!(room.oldest_id(), Some(58));
+        assert!(!room.at_beginning);
+        room.loading_older = true;
+        room.prepend_history(vec![message(56, "bob"), message(57, "bob")], true);
+        assert_eq!(ids(&room), vec![56, 57, 58, 59, 60]);
+        assert!(!room.loading_older && !room.at_beginning);
+        // An overlapping page adds only what is older.
+        room.prepend_history((1..=57).map(|id| message(id, "bob")).collect(), false);
+        assert_eq!(ids(&room), (1..=60).collect::<Vec<_>>());
+        assert!(room.at_beginning);
+        let mut keys: Vec<u64> = room.entries().map(|e| e.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 60, "keys stay unique");
+    }
+
+    #[test]
+    fn presence_counts_a_name_once_and_typing_expires() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 0, false, &[]));
+        room.apply_presence(vec!["carol".into(), "BOB".into()], vec![]);
+        assert_eq!(room.members, vec!["Alice", "bob", "carol"]);
+        room.set_typing("carol".into(), 1_000);
+        room.set_typing("bob".into(), 2_000);
+        assert_eq!(room.typing_names(5_000), vec!["carol", "bob"]);
+        assert_eq!(room.typing_names(6_500), vec!["bob"]);
+        room.push_message(message(1, "bob"));
+        assert!(room.typing_names(6_500).is_empty(), "a message ends typing");
+        room.set_typing("carol".into(), 7_000);
+        room.apply_presence(vec![], vec!["Carol".into()]);
+        assert_eq!(room.members, vec!["Alice", "bob"]);
+        assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
+    }
+
+    #[test]
+    fn typing_lines_read_naturally() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(typing_line(&[]), None);
+        assert_eq!(
+            typing_line(&names(&["alice"])).unwrap(),
+            "alice is typing…"
+        );
+        assert_eq!(
+            typing_line(&names(&["alice", "bob"])).unwrap(),
+            "alice and bob are typing…"
+        );
+        assert_eq!(
+            typing_line(&names(&["a", "b", "c", "d", "e"])).unwrap(),
+            "a, b and 3 others are typing…"
+        );
+    }
+}

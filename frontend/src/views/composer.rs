@@ -1,0 +1,85 @@
+//! The message input. What is typed is never lost: a message sent while disconnected waits as
+//! pending and goes out after the reconnect; a refused one comes back into the input.
+
+use chat_shared::MAX_TEXT_CHARS;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use crate::app::PageState;
+use crate::state::{draft_problem, remaining_hint, Status};
+
+/// The composer form.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let draft = page.draft;
+    let problem = Memo::new(move |_| {
+        let room = page.chat.with(|chat| chat.current.clone());
+        draft.with(|draft| draft_problem(draft, &room))
+    });
+    let hint = Memo::new(move |_| draft.with(|draft| remaining_hint(draft)));
+    let connected = move || page.status.get() == Status::Connected;
+    let waiting = move || {
+        page.chat.with(|chat| {
+            chat.current_room()
+                .is_some_and(|room| !room.pending.is_empty())
+        })
+    };
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let text = draft.get_untracked();
+        let text = text.trim();
+        if text.is_empty() || problem.get_untracked().is_some() {
+            return;
+        }
+        page.send_message(text.to_string());
+        draft.set(String::new());
+        page.composer_error.set(None);
+    };
+
+    view! {
+        <form class="composer" on:submit=on_submit>
+            <label for="composer-input" class="visually-hidden">
+                "Message"
+            </label>
+            <input
+                id="composer-input"
+                type="text"
+                name="message"
+                autocomplete="off"
+                placeholder=move || {
+                    page.chat.with(|chat| format!("Message #{}", chat.current))
+                }
+                maxlength=MAX_TEXT_CHARS.to_string()
+                aria-describedby="composer-feedback"
+                bind:value=draft
+                on:input=move |_| {
+                    if !draft.with_untracked(|d| d.trim().is_empty()) {
+                        page.typing();
+                    }
+                }
+            />
+            <button type="submit" disabled=move || problem.get().is_some()>
+                "Send"
+            </button>
+            <div id="composer-feedback" class="feedback">
+                <p id="composer-error" class="error" role="alert">
+                    {move || problem.get().or_else(|| page.composer_error.get())}
+                </p>
+                <p id="composer-hint" class="hint">
+                    {move || {
+                        if !connected() && (waiting() || !draft.with(|d| d.trim().is_empty())) {
+                            Some(
+                                "Not connected: messages you send now go out when the connection is back."
+                                    .to_string(),
+                            )
+                        } else {
+                            hint.get()
+                        }
+                    }}
+                </p>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,67 @@
+//! The connection badge, and the room on screen: its name, who is here, who is typing, and the
+//! way out of it.
+
+use leptos::prelude::*;
+
+use crate::app::PageState;
+use crate::room::typing_line;
+
+/// Where the connection stands; always visible.
+#[component]
+pub fn StatusBadge() -> impl IntoView {
+    let status = expect_context::<PageState>().status;
+    view! {
+        <p id="status" class="status" role="status" data-state=move || status.get().key()>
+            <span class="dot" aria-hidden="true"></span>
+            <span class="label">{move || status.get().label()}</span>
+        </p>
+    }
+}
+
+/// The room's title, its members (each name once, however many tabs) and a Leave button, and
+/// below the log who is typing.
+#[component]
+pub fn RoomHeader() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let room = Memo::new(move |_| page.chat.with(|chat| chat.current.clone()));
+    let members = Memo::new(move |_| {
+        page.chat.with(|chat| {
+            chat.current_room()
+                .map(|room| room.members.clone())
+                .unwrap_or_default()
+        })
+    });
+    let typing = Memo::new(move |_| {
+        let now = page.now.get();
+        page.chat.with(|chat| {
+            chat.current_room()
+                .and_then(|room| typing_line(&room.typing_names(now)))
+        })
+    });
+    view! {
+        <div class="room-header">
+            <h2 id="room-title">{move || format!("#{}", room.get())}</h2>
+            <div class="presence">
+                <span class="presence-label" id="members-label">
+                    {move || format!("Here now ({})", members.get().len())}
+                </span>
+                <ul id="members" class="members" aria-labelledby="members-label">
+                    <For each=move || members.get() key=|name| name.clone() let(name)>
+                        <li>{name}</li>
+                    </For>
+                </ul>
+            </div>
+            <button
+                type="button"
+                id="leave-room"
+                class="secondary"
+                on:click=move |_| page.leave(&room.get_untracked())
+            >
+                {move || format!("Leave #{}", room.get())}
+            </button>
+        </div>
+        <p id="typing" class="typing" aria-live="polite">
+            {move || typing.get()}
+        </p>
+    }
+}

@@ -1,0 +1,282 @@
+//! The scrolling log of the room on screen, and how it follows new messages.
+//!
+//! Whether the reader "is at the bottom" is decided right before each append (as the original
+//! page did), and a follow that is still waiting for the next frame counts as being at the
+//! bottom: a burst of messages arriving between a follow and its scroll cannot unpin a reader
+//! who never scrolled.
+
+use chat_shared::ChatMessage;
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::app::PageState;
+use crate::layout::{clock, rows, Row};
+use crate::room::EntryKind;
+
+/// Where a room's log was scrolled when the reader left it.
+#[derive(Debug, Clone, Copy)]
+struct SavedScroll {
+    top: i32,
+    at_bottom: bool,
+}
+
+/// The log element and its scroll state.
+#[derive(Clone, Copy)]
+pub struct LogView {
+    list: NodeRef<html::Div>,
+    follow_pending: StoredValue<bool>,
+    /// Messages that arrived below the reader's view.
+    pub unseen: RwSignal<u32>,
+    saved: StoredValue<Vec<(String, SavedScroll)>>,
+}
+
+impl LogView {
+    pub(crate) fn new() -> Self {
+        LogView {
+            list: NodeRef::new(),
+            follow_pending: StoredValue::new(false),
+            unseen: RwSignal::new(0),
+            saved: StoredValue::new(Vec::new()),
+        }
+    }
+
+    fn at_bottom(&self) -> bool {
+        self.list.get_untracked().is_none_or(|el| {
+            el.scroll_top() + el.client_height() >= el.scroll_height() - 2
+        })
+    }
+
+    /// Whether new lines should scroll into view: the reader is at the bottom now, or a follow
+    /// is still on its way.
+    pub fn should_stick(&self) -> bool {
+        self.follow_pending.get_value() || self.at_bottom()
+    }
+
+    /// Scrolls to the bottom once the new lines are rendered.
+    pub fn follow(&self) {
+        self.follow_pending.set_value(true);
+        self.unseen.set(0);
+        let this = *self;
+        request_animation_frame(move || {
+            this.follow_pending.set_value(false);
+            if let Some(el) = this.list.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+
+    /// Distance from the top of the view to the end of the content, to keep the view still
+    /// when older lines are put above it.
+    pub fn anchor(&self) -> i32 {
+        self.list
+            .get_untracked()
+            .map_or(0, |el| el.scroll_height() - el.scroll_top())
+    }
+
+    /// After older lines were added above: puts the view back where it was.
+    pub fn keep_anchor(&self, anchor: i32) {
+        let list = self.list;
+        request_animation_frame(move || {
+            if let Some(el) = list.get_untracked() {
+                el.set_scroll_top(el.scroll_height() - anchor);
+            }
+        });
+    }
+
+    /// Remembers where `room`'s log is scrolled, before another room is shown.
+    pub fn save_position(&self, room: &str) {
+        let Some(el) = self.list.get_untracked() else {
+            return;
+        };
+        let saved = SavedScroll {
+            top: el.scroll_top(),
+            at_bottom: self.should_stick(),
+        };
+        self.saved.update_value(|all| {
+            all.retain(|(name, _)| name != room);
+            all.push((room.to_string(), saved));
+        });
+    }
+
+    /// Scrolls `room`'s log back to where the reader left it (the bottom the first time).
+    pub fn restore_position(&self, room: &str) {
+        self.unseen.set(0);
+        let saved = self.saved.with_value(|all| {
+            all.iter()
+                .find(|(name, _)| name == room)
+                .map(|(_, saved)| *saved)
+        });
+        match saved {
+            Some(saved) if !saved.at_bottom => {
+                self.follow_pending.set_value(false);
+                let list = self.list;
+                request_animation_frame(move || {
+                    if let Some(el) = list.get_untracked() {
+                        el.set_scroll_top(saved.top);
+                    }
+                });
+            }
+            _ => self.follow(),
+        }
+    }
+}
+
+/// The log of the room on screen, with the "new messages" button.
+#[component]
+pub fn MessageLog() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let log = page.log;
+    let rows = Memo::new(move |_| {
+        let zone = page.zone.get();
+        page.chat.with(|chat| {
+            chat.current_room()
+                .map(|room| rows(room.entries(), zone, |name| chat.is_me(name)))
+                .unwrap_or_default()
+        })
+    });
+    let room_flags = Memo::new(move |_| {
+        page.chat.with(|chat| {
+            chat.current_room().map_or((true, false, String::new()), |room| {
+                (room.at_beginning, room.loading_older, room.name.clone())
+            })
+        })
+    });
+    let pending = Memo::new(move |_| {
+        page.chat.with(|chat| {
+            chat.current_room()
+                .map(|room| room.pending.clone())
+                .unwrap_or_default()
+        })
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = log.list.get_untracked() else {
+            return;
+        };
+        if el.scroll_top() + el.client_height() >= el.scroll_height() - 2 {
+            log.unseen.set(0);
+        }
+        if el.scroll_top() < 80 && el.scroll_height() > el.client_height() {
+            page.load_older();
+        }
+    };
+
+    view! {
+        <div class="log-area">
+            <div
+                id="messages"
+                class="log"
+                node_ref=log.list
+                role="log"
+                aria-live="polite"
+                aria-label="Messages"
+                tabindex="0"
+                on:scroll=on_scroll
+            >
+                <ol class="entries">
+                    {move || {
+                        let (at_beginning, loading, room) = room_flags.get();
+                        if at_beginning {
+                            view! {
+                                <li class="beginning" id="room-beginning">
+                                    {format!("This is the beginning of #{room}.")}
+                                </li>
+                            }
+                                .into_any()
+                        } else if loading {
+                            view! { <li class="older">"Loading older messages…"</li> }.into_any()
+                        } else {
+                            view! {
+                                <li class="older">
+                                    <button
+                                        type="button"
+                                        id="load-older"
+                                        class="link-button"
+                                        on:click=move |_| page.load_older()
+                                    >
+                                        "Load older messages"
+                                    </button>
+                                </li>
+                            }
+                                .into_any()
+                        }
+                    }}
+                    <For
+                        each=move || rows.get()
+                        key=|row| (row.entry.key, row.grouped, row.day.clone(), row.mine)
+                        let(row)
+                    >
+                        <LogLine row/>
+                    </For>
+                    <For each=move || pending.get() key=|p| p.cid.clone() let(pending)>
+                        <li class="pending" data-cid=pending.cid>
+                            <span class="text">{pending.text}</span>
+                            <span class="state">
+                                {move || {
+                                    if page.status.get() == crate::state::Status::Connected {
+                                        "Sending…"
+                                    } else {
+                                        "Waiting for the connection…"
+                                    }
+                                }}
+                            </span>
+                        </li>
+                    </For>
+                </ol>
+            </div>
+            <Show when=move || { log.unseen.get() > 0 }>
+                <button type="button" id="new-messages" class="jump" on:click=move |_| log.follow()>
+                    {move || match log.unseen.get() {
+                        1 => "1 new message ↓".to_string(),
+                        n => format!("{n} new messages ↓"),
+                    }}
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn LogLine(row: Row) -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let Row {
+        entry,
+        grouped,
+        day,
+        mine,
+    } = row;
+    match entry.kind {
+        EntryKind::Message(ChatMessage {
+            id, name, text, ts, ..
+        }) => {
+            let time = move || clock(ts, page.zone.get());
+            let class = match (grouped, mine) {
+                (false, false) => "message",
+                (true, false) => "message grouped",
+                (false, true) => "message mine",
+                (true, true) => "message grouped mine",
+            };
+            // `text` and `name` become text nodes: markup in them is shown, never interpreted.
+            view! {
+                <li class=class data-id=id.to_string()>
+                    {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
+                    {(!grouped)
+                        .then(|| {
+                            view! {
+                                <span class="name">{name}</span>
+                                {mine.then(|| view! { <span class="you">" (you)"</span> })}
+                                " "
+                            }
+                        })}
+                    <time datetime=move || time().1 title=move || time().1>
+                        {move || time().0}
+                    </time>
+                    " "
+                    <span class="text">{text}</span>
+                </li>
+            }
+            .into_any()
+        }
+        EntryKind::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
+    }
+}

@@ -1,0 +1,178 @@
+//! The sidebar (a drawer on narrow screens): the reader's name, the rooms this browser joined
+//! with their unread counts, and a field to join or create a room.
+
+use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
+use leptos::prelude::*;
+
+use crate::app::{room_path, PageState};
+
+/// The sidebar.
+#[component]
+pub fn Sidebar() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" && page.drawer_open.get_untracked() {
+            page.drawer_open.set(false);
+            #[cfg(feature = "browser")]
+            if let Some(toggle) = document().get_element_by_id("rooms-toggle") {
+                use wasm_bindgen::JsCast;
+                if let Ok(toggle) = toggle.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = toggle.focus();
+                }
+            }
+        }
+    };
+    view! {
+        <nav id="sidebar" class="sidebar" aria-label="Rooms" on:keydown=on_keydown>
+            <NameForm/>
+            <h2 class="sidebar-title">"Rooms"</h2>
+            <RoomList/>
+            <JoinForm/>
+        </nav>
+    }
+}
+
+#[component]
+fn RoomList() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let names = Memo::new(move |_| {
+        page.chat
+            .with(|chat| chat.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    });
+    view! {
+        <ul id="room-list" class="room-list">
+            <For each=move || names.get() key=|name| name.clone() let(name)>
+                <RoomLink name/>
+            </For>
+        </ul>
+    }
+}
+
+#[component]
+fn RoomLink(name: String) -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let unread = {
+        let name = name.clone();
+        Memo::new(move |_| page.chat.with(|chat| chat.room(&name).map_or(0, |r| r.unread)))
+    };
+    let current = {
+        let name = name.clone();
+        Memo::new(move |_| page.chat.with(|chat| chat.current == name))
+    };
+    let on_click = {
+        let name = name.clone();
+        move |ev: MouseEvent| {
+            // Let the browser open a new tab or window as asked.
+            if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0 {
+                return;
+            }
+            ev.prevent_default();
+            page.show_room(&name, true);
+        }
+    };
+    view! {
+        <li>
+            <a
+                href=room_path(&name)
+                class="room-link"
+                data-room=name.clone()
+                aria-current=move || current.get().then_some("page")
+                on:click=on_click
+            >
+                <span class="room-name">{format!("#{name}")}</span>
+                {move || {
+                    let n = unread.get();
+                    (n > 0)
+                        .then(|| {
+                            view! {
+                                <span class="unread">
+                                    {n.to_string()}
+                                    <span class="visually-hidden">" unread"</span>
+                                </span>
+                            }
+                        })
+                }}
+            </a>
+        </li>
+    }
+}
+
+#[component]
+fn JoinForm() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let field = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let name = field.get_untracked();
+        if name.trim().is_empty() {
+            return;
+        }
+        match page.join_by_name(&name) {
+            Ok(()) => {
+                field.set(String::new());
+                error.set(None);
+            }
+            Err(reason) => error.set(Some(reason)),
+        }
+    };
+    view! {
+        <form id="join-form" class="join-form" on:submit=on_submit>
+            <label for="room-input">"Join or create a room"</label>
+            <div class="row">
+                <input
+                    id="room-input"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="room-name"
+                    maxlength="64"
+                    aria-describedby="join-error"
+                    bind:value=field
+                />
+                <button type="submit">"Join"</button>
+            </div>
+            <p id="join-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
+
+#[component]
+fn NameForm() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let me = Memo::new(move |_| page.chat.with(|chat| chat.me.clone()));
+    let field = RwSignal::new(String::new());
+    // Prefilled with whatever name the server knows us by (the guest name at first).
+    Effect::new(move |_| {
+        if let Some(name) = me.get() {
+            field.set(name);
+        }
+    });
+    let is_guest = move || {
+        me.get()
+            .is_none_or(|name| name.starts_with(chat_shared::GUEST_PREFIX))
+    };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        page.change_name(&field.get_untracked());
+    };
+    view! {
+        <form id="name-form" class="name-form" on:submit=on_submit>
+            <label for="name-input">"Your name"</label>
+            <div class="row">
+                <input
+                    id="name-input"
+                    type="text"
+                    autocomplete="nickname"
+                    maxlength="32"
+                    aria-describedby="name-error name-hint"
+                    bind:value=field
+                />
+                <button type="submit">"Save"</button>
+            </div>
+            <p id="name-error" class="error" role="alert">{move || page.name_error.get()}</p>
+            <p id="name-hint" class="hint">
+                {move || is_guest().then_some("You are chatting as a guest: pick a name others will know.")}
+            </p>
+        </form>
+    }
+}
