@@ -1,16 +1,25 @@
 // What a person using the chat page relies on, checked in a real Chromium against the release
 // bundle.
 const { test, expect } = require("@playwright/test");
-const path = require("node:path");
-const { repo, unique, openChat, send, messageTexts, watchErrors } = require("./helpers");
+const {
+  unique,
+  freshRoom,
+  openChat,
+  openRoom,
+  flood,
+  send,
+  messageTexts,
+  watchErrors,
+} = require("./helpers");
 
 test("two pages exchange messages both ways", async ({ browser }) => {
   const alice = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();
-  await openChat(alice);
-  await openChat(bob);
+  const room = freshRoom("pair");
+  await openRoom(alice, room);
+  await openRoom(bob, room);
 
-  // Fresh pages see only what is sent after they connect, so plain texts are unambiguous.
+  // A fresh room has no history, so plain texts are unambiguous.
   const hello = "Hi Bob! Did the deploy go out?";
   await send(alice, hello);
   await expect(messageTexts(bob).last()).toHaveText(hello);
@@ -27,14 +36,14 @@ test("two pages exchange messages both ways", async ({ browser }) => {
   await send(alice, "Great. Lunch at noon? <my treat>");
   await expect(messageTexts(bob).last()).toHaveText("Great. Lunch at noon? <my treat>");
   await expect(messageTexts(bob)).toHaveCount(3);
-  await alice.screenshot({ path: path.join(repo, "docs", "screenshot.png") });
 });
 
 test("the input clears after sending and blank input sends nothing", async ({ browser }) => {
   const sender = await (await browser.newContext()).newPage();
   const watcher = await (await browser.newContext()).newPage();
-  await openChat(sender);
-  await openChat(watcher);
+  const room = freshRoom("clears");
+  await openRoom(sender, room);
+  await openRoom(watcher, room);
   const input = sender.locator("#composer-input");
 
   const text = unique("clears");
@@ -45,7 +54,7 @@ test("the input clears after sending and blank input sends nothing", async ({ br
   await send(sender, "    ");
   await input.press("Enter");
   await sender.locator("#composer-input").fill("");
-  await sender.locator("button[type=submit]").click();
+  await sender.locator(".composer button[type=submit]").click();
   const marker = unique("after blanks");
   await send(sender, marker);
   // The marker is the very next message: nothing blank went out before it.
@@ -56,8 +65,9 @@ test("the input clears after sending and blank input sends nothing", async ({ br
 test("text that looks like HTML is shown literally and runs nothing", async ({ browser }) => {
   const sender = await (await browser.newContext()).newPage();
   const reader = await (await browser.newContext()).newPage();
-  await openChat(sender);
-  await openChat(reader);
+  const room = freshRoom("markup");
+  await openRoom(sender, room);
+  await openRoom(reader, room);
 
   const attack = `<img src=x onerror="window.__pwned=1"> <b>bold</b> <script>window.__pwned=2</script>`;
   await send(sender, attack);
@@ -71,8 +81,9 @@ test("text that looks like HTML is shown literally and runs nothing", async ({ b
 test("scroll pinning follows the reader", async ({ browser }) => {
   const reader = await (await browser.newContext({ viewport: { width: 800, height: 420 } })).newPage();
   const sender = await (await browser.newContext()).newPage();
-  await openChat(reader);
-  await openChat(sender);
+  const room = freshRoom("pinning");
+  await openRoom(reader, room);
+  await openRoom(sender, room);
   const log = reader.locator("#messages");
   const atBottom = () =>
     log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2);
@@ -107,11 +118,34 @@ test("scroll pinning follows the reader", async ({ browser }) => {
   await expect(messageTexts(reader).last()).toBeInViewport();
 });
 
+test("a burst of 100 messages without pauses keeps a reader at the bottom pinned", async ({
+  browser,
+}) => {
+  const reader = await (await browser.newContext({ viewport: { width: 800, height: 420 } })).newPage();
+  const sender = await (await browser.newContext()).newPage();
+  const room = freshRoom("burst");
+  await openRoom(reader, room);
+  await openChat(sender);
+  const log = reader.locator("#messages");
+  const atBottom = () =>
+    log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2);
+  for (const round of [1, 2, 3]) {
+    const prefix = unique(`burst${round}`);
+    await flood(sender, room, prefix, 100);
+    await expect(messageTexts(reader).last()).toHaveText(`${prefix} 99`);
+    await expect.poll(atBottom).toBe(true);
+    await expect(reader.locator("#new-messages")).toHaveCount(0);
+  }
+  await expect(messageTexts(reader)).toHaveCount(300);
+  await expect(messageTexts(reader).last()).toBeInViewport();
+});
+
 test("an over-long message shows the server's error to its sender only", async ({ browser }) => {
   const sender = await (await browser.newContext()).newPage();
   const other = await (await browser.newContext()).newPage();
-  await openChat(sender);
-  await openChat(other);
+  const room = freshRoom("long");
+  await openRoom(sender, room);
+  await openRoom(other, room);
   const input = sender.locator("#composer-input");
   await expect(input).toHaveAttribute("maxlength", "2000");
 
@@ -147,16 +181,21 @@ test("the input shows a hint near the limit", async ({ page }) => {
 test("a normal session logs no console errors", async ({ browser }) => {
   const page = await (await browser.newContext()).newPage();
   const errors = watchErrors(page);
-  await openChat(page);
+  const room = freshRoom("quiet");
+  await openRoom(page, room);
   const other = await (await browser.newContext()).newPage();
   const otherErrors = watchErrors(other);
-  await openChat(other);
+  await openRoom(other, room);
   await send(page, unique("quiet"));
   await send(other, unique("also quiet"));
   await expect(messageTexts(page)).toHaveCount(2);
   await expect(messageTexts(other)).toHaveCount(2);
+  // A reload takes over the server-rendered page (hydration) and resumes: still no errors,
+  // and each message once.
   await page.reload();
   await expect(page.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(page.locator("#members li").first()).toBeVisible();
+  await expect(messageTexts(page)).toHaveCount(2);
   expect(errors).toEqual([]);
   expect(otherErrors).toEqual([]);
 });
@@ -164,7 +203,7 @@ test("a normal session logs no console errors", async ({ browser }) => {
 test("works by keyboard alone", async ({ page }) => {
   await openChat(page);
   let focused = "";
-  for (let i = 0; i < 6 && focused !== "composer-input"; i++) {
+  for (let i = 0; i < 20 && focused !== "composer-input"; i++) {
     await page.keyboard.press("Tab");
     focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
   }
@@ -177,14 +216,14 @@ test("works by keyboard alone", async ({ page }) => {
 
 test("fits a 360 px wide phone screen", async ({ browser }) => {
   const page = await (await browser.newContext({ viewport: { width: 360, height: 640 } })).newPage();
-  await openChat(page);
+  await openRoom(page, freshRoom("phone"));
   await send(page, "a-very-long-word-without-any-spaces-".repeat(8));
   await expect(messageTexts(page)).toHaveCount(1);
   const overflow = await page.evaluate(
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   );
   expect(overflow).toBeLessThanOrEqual(0);
-  for (const selector of ["#composer-input", "button[type=submit]", "#status"]) {
+  for (const selector of ["#composer-input", ".composer button[type=submit]", "#status"]) {
     const box = await page.locator(selector).boundingBox();
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(360);
@@ -193,17 +232,16 @@ test("fits a 360 px wide phone screen", async ({ browser }) => {
 });
 
 test("a long-running tab keeps at most 500 messages", async ({ page }) => {
-  await openChat(page);
+  const room = freshRoom("bulk");
+  await openRoom(page, room);
   const prefix = unique("bulk");
   // Another client floods 520 messages through its own socket.
-  await page.evaluate(async (prefix) => {
-    const ws = new WebSocket(`ws://${location.host}/ws`);
-    await new Promise((resolve) => (ws.onopen = resolve));
-    for (let i = 0; i < 520; i++) ws.send(JSON.stringify({ type: "send", text: `${prefix} ${i}` }));
-  }, prefix);
+  await flood(page, room, prefix, 520);
   await expect(messageTexts(page).last()).toHaveText(`${prefix} 519`);
-  await expect(page.locator("#messages li")).toHaveCount(500);
+  await expect(page.locator("#messages li.message")).toHaveCount(500);
   await expect(messageTexts(page).first()).toHaveText(`${prefix} 20`);
+  // The older ones are a scroll away, not gone.
+  await expect(page.locator("#room-beginning")).toHaveCount(0);
 });
 
 test("follows the system's light or dark colour scheme", async ({ browser }) => {

@@ -2,6 +2,8 @@
 const { expect } = require("@playwright/test");
 const { spawn } = require("node:child_process");
 const { once } = require("node:events");
+const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -11,10 +13,38 @@ function unique(prefix) {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Opens the chat and waits until the WASM app has its socket open. */
+/** A room name no other test (or earlier run) has used. */
+function freshRoom(prefix = "room") {
+  return unique(prefix).toLowerCase();
+}
+
+/** Opens the chat at `url` and waits until the WASM app has its socket open and the room on
+ * screen is joined (its member list, which includes this tab, has arrived). */
 async function openChat(page, url = "/") {
   await page.goto(url);
   await expect(page.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(page.locator("#members li").first()).toBeVisible();
+}
+
+/** Opens `/r/<room>` (on `base`, default the suite's server) and waits until it is joined. */
+async function openRoom(page, room, base = "") {
+  await openChat(page, `${base}/r/${room}`);
+  await expect(page.locator("#room-title")).toHaveText(`#${room}`);
+}
+
+/** Sends `count` messages into `room` from a raw WebSocket opened inside `page`, without
+ * pauses (the server coalesces them into few frames). */
+async function flood(page, room, prefix, count) {
+  await page.evaluate(
+    async ({ room, prefix, count }) => {
+      const ws = new WebSocket(`ws://${location.host}/ws?room=${room}`);
+      await new Promise((resolve) => (ws.onopen = resolve));
+      for (let i = 0; i < count; i++) {
+        ws.send(JSON.stringify({ type: "send", room, text: `${prefix} ${i}` }));
+      }
+    },
+    { room, prefix, count },
+  );
 }
 
 /** Types a message and presses Enter, as a person would. */
@@ -46,9 +76,16 @@ function serverBinary() {
   return path.join(target, "release", "chat-server");
 }
 
-/** Starts a private server on `port` (for tests that stop and restart it). */
-async function startServer(port) {
-  const child = spawn(serverBinary(), ["--addr", `127.0.0.1:${port}`], {
+/** A new empty folder for a private server's database. */
+function freshDataDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "chat-e2e-"));
+}
+
+/** Starts a private server on `port` with its database in `dataDir` (for tests that stop and
+ * restart it). */
+async function startServer(port, dataDir) {
+  const args = ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir];
+  const child = spawn(serverBinary(), args, {
     cwd: repo,
     env: {
       ...process.env,
@@ -83,7 +120,11 @@ async function stopServer(child) {
 module.exports = {
   repo,
   unique,
+  freshRoom,
   openChat,
+  openRoom,
+  flood,
+  freshDataDir,
   send,
   messageTexts,
   watchErrors,

@@ -1,50 +1,135 @@
-// A server restart: the page says it lost the connection, keeps what the reader typed, and comes
-// back by itself. Runs its own server so it can stop and start it.
+// Connection trouble: a server restart, a network drop and a server that lost its history. The
+// page says what happened, shows every message exactly once, and sends what was typed meanwhile
+// exactly once. Runs its own servers so it can stop and start them.
 const { test, expect } = require("@playwright/test");
-const { unique, openChat, send, messageTexts, startServer, stopServer } = require("./helpers");
+const {
+  unique,
+  freshRoom,
+  openRoom,
+  send,
+  messageTexts,
+  freshDataDir,
+  startServer,
+  stopServer,
+} = require("./helpers");
 
 const PORT = 8090;
-const URL = `http://127.0.0.1:${PORT}/`;
+const BASE = `http://127.0.0.1:${PORT}`;
 
-test("a server restart shows the lost connection, then reconnects by itself", async ({ browser }) => {
-  let server = await startServer(PORT);
+/** Every message text in the page appears once. */
+async function expectEachOnce(page, texts) {
+  const shown = await messageTexts(page).allTextContents();
+  for (const text of texts) expect(shown.filter((t) => t === text)).toHaveLength(1);
+}
+
+test("a server restart shows the lost connection, resumes, and sends what was typed", async ({
+  browser,
+}) => {
+  const dataDir = freshDataDir();
+  let server = await startServer(PORT, dataDir);
   try {
+    const room = freshRoom("restart");
     const page = await (await browser.newContext()).newPage();
     const other = await (await browser.newContext()).newPage();
-    await openChat(page, URL);
-    await openChat(other, URL);
-    await send(page, unique("before restart"));
-    await expect(messageTexts(other)).toHaveCount(1);
+    await openRoom(page, room, BASE);
+    await openRoom(other, room, BASE);
+    const before = unique("before restart");
+    await send(page, before);
+    await expect(messageTexts(other)).toHaveText([before]);
 
     await stopServer(server);
     const status = page.locator("#status");
-    await expect(status).not.toHaveAttribute("data-state", "connected");
     await expect(status).toHaveAttribute("data-state", /reconnecting|offline/);
     await expect(page.locator("#messages li.notice").last()).toHaveText("Connection closed.");
 
-    // While disconnected, Send is disabled and the draft is kept, never silently lost.
-    const draft = unique("typed while offline");
-    await page.locator("#composer-input").fill(draft);
-    await page.locator("#composer-input").press("Enter");
-    await expect(page.locator("button[type=submit]")).toBeDisabled();
-    await expect(page.locator("#composer-input")).toHaveValue(draft);
+    // Written while disconnected: shown as pending, the input is free for the next one.
+    const offline = unique("typed while offline");
+    await send(page, offline);
+    await expect(page.locator("#messages li.pending .text")).toHaveText(offline);
+    await expect(page.locator("#composer-input")).toHaveValue("");
     await expect(page.locator("#composer-hint")).toContainText("Not connected");
 
-    server = await startServer(PORT);
-    // Backoff starts at 0.5 s; a few attempts at most after a short outage.
-    await expect(status).toHaveAttribute("data-state", "connected", { timeout: 20_000 });
-    await expect(page.locator("#messages li.notice").last()).toHaveText("Reconnected.");
+    server = await startServer(PORT, dataDir);
+    // The other page may come back first and talk at once: the page must still see it once.
     await expect(other.locator("#status")).toHaveAttribute("data-state", "connected", {
       timeout: 20_000,
     });
+    const meanwhile = [unique("meanwhile 1"), unique("meanwhile 2")];
+    for (const text of meanwhile) await send(other, text);
+    await expect(status).toHaveAttribute("data-state", "connected", { timeout: 20_000 });
 
-    // The kept draft goes out now, and messages flow both ways again.
-    await page.locator("button[type=submit]").click();
-    await expect(messageTexts(other).last()).toHaveText(draft);
-    await expect(page.locator("#composer-input")).toHaveValue("");
-    const reply = unique("welcome back");
-    await send(other, reply);
-    await expect(messageTexts(page).last()).toHaveText(reply);
+    const all = [before, offline, ...meanwhile];
+    for (const p of [page, other]) {
+      await expect(messageTexts(p)).toHaveCount(all.length);
+      await expectEachOnce(p, all);
+    }
+    await expect(page.locator("#messages li.pending")).toHaveCount(0);
+    await expect(page.getByText("Reconnected.")).toHaveCount(1);
+    // No "could not recover": the history continued.
+    await expect(page.getByText("Could not recover")).toHaveCount(0);
+  } finally {
+    await stopServer(server);
+  }
+});
+
+test("a network drop: messages sent meanwhile show once, and a message typed offline is sent once", async ({
+  browser,
+}) => {
+  const dataDir = freshDataDir();
+  const server = await startServer(PORT, dataDir);
+  try {
+    const room = freshRoom("offline");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const other = await (await browser.newContext()).newPage();
+    await openRoom(page, room, BASE);
+    await openRoom(other, room, BASE);
+
+    await context.setOffline(true);
+    await expect(page.locator("#status")).toHaveAttribute("data-state", /offline|reconnecting/);
+    const meanwhile = [unique("while away 1"), unique("while away 2"), unique("while away 3")];
+    for (const text of meanwhile) await send(other, text);
+    await expect(messageTexts(other)).toHaveCount(3);
+    const typed = unique("typed offline");
+    await send(page, typed);
+    await expect(page.locator("#messages li.pending .text")).toHaveText(typed);
+
+    await context.setOffline(false);
+    await expect(page.locator("#status")).toHaveAttribute("data-state", "connected", {
+      timeout: 20_000,
+    });
+    const all = [...meanwhile, typed];
+    for (const p of [page, other]) {
+      await expect(messageTexts(p)).toHaveCount(all.length);
+      await expectEachOnce(p, all);
+    }
+    await expect(page.locator("#messages li.pending")).toHaveCount(0);
+  } finally {
+    await stopServer(server);
+  }
+});
+
+test("a server that lost its history: the page says it could not recover", async ({ browser }) => {
+  let server = await startServer(PORT, freshDataDir());
+  try {
+    const room = freshRoom("epoch");
+    const page = await (await browser.newContext()).newPage();
+    await openRoom(page, room, BASE);
+    const old = unique("old history");
+    await send(page, old);
+    await expect(messageTexts(page)).toHaveText([old]);
+
+    await stopServer(server);
+    server = await startServer(PORT, freshDataDir());
+    await expect(page.locator("#status")).toHaveAttribute("data-state", "connected", {
+      timeout: 20_000,
+    });
+    await expect(page.locator("#messages li.notice").first()).toHaveText(/Could not recover/);
+    // The log shows the new history only (empty), and works on.
+    await expect(messageTexts(page)).toHaveCount(0);
+    const fresh = unique("new history");
+    await send(page, fresh);
+    await expect(messageTexts(page)).toHaveText([fresh]);
   } finally {
     await stopServer(server);
   }

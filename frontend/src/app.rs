@@ -11,7 +11,7 @@ use crate::chat::{Chat, InitialPage};
 use crate::layout::Zone;
 use crate::room::Pending;
 use crate::state::Status;
-use crate::views::{Composer, MessageLog, RoomHeader, Sidebar, StatusBadge};
+use crate::views::{Composer, MessageLog, RoomHeader, Sidebar, StatusBadge, TypingLine};
 
 /// Sends one frame; `false` when there is no open socket.
 pub type SendFn = Rc<dyn Fn(&ClientFrame) -> bool>;
@@ -376,6 +376,7 @@ pub fn App() -> impl IntoView {
                 </noscript>
                 <RoomHeader/>
                 <MessageLog/>
+                <TypingLine/>
                 <Composer/>
             </main>
         </div>

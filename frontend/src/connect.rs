@@ -66,6 +66,8 @@ pub fn start(page: PageState) {
     // Retry at once when the network comes back instead of waiting out the backoff.
     let retry = socket.clone();
     let online = window_event_listener(leptos::ev::online, move |_| retry.retry_now());
+    let dropped = socket.clone();
+    let offline = window_event_listener(leptos::ev::offline, move |_| dropped.drop_now());
     // Back and forward between rooms.
     let popstate = window_event_listener(leptos::ev::popstate, move |_| {
         let path = window().location().pathname().unwrap_or_default();
@@ -79,6 +81,7 @@ pub fn start(page: PageState) {
     let socket = send_wrapper::SendWrapper::new(socket);
     on_cleanup(move || {
         online.remove();
+        offline.remove();
         popstate.remove();
         if let Some(clock) = clock {
             clock.clear();

@@ -110,6 +110,29 @@ impl ChatSocket {
         }
     }
 
+    /// The browser says the network is gone: drop the socket now instead of waiting for TCP to
+    /// notice (which can take minutes), and retry with backoff (at once when it is back).
+    pub fn drop_now(&self) {
+        let (open, was_open, events) = {
+            let mut inner = self.0.borrow_mut();
+            if inner.stopped || inner.retry.is_some() {
+                return;
+            }
+            let was_open = std::mem::replace(&mut inner.connected, false);
+            (inner.socket.take(), was_open, inner.events.clone())
+        };
+        if let Some(open) = open {
+            open.ws.set_onclose(None);
+            open.ws.set_onmessage(None);
+            open.ws.set_onopen(None);
+            let _ = open.ws.close();
+        }
+        if was_open {
+            (events.lost)();
+        }
+        schedule_retry(&self.0);
+    }
+
     /// Closes the socket and stops reconnecting.
     pub fn stop(&self) {
         let mut inner = self.0.borrow_mut();

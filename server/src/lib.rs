@@ -174,6 +174,9 @@ fn site(state: &Arc<AppState>) -> Router {
     use leptos_axum::file_and_error_handler;
     use tower_http::compression::CompressionLayer;
 
+    // Rendering spawns tasks through Leptos' executor; it runs them on tokio. (A second
+    // router in the same process finds it set already, which is fine.)
+    let _ = any_spawner::Executor::init_tokio();
     let pages = Router::new()
         .route("/", get(page::lobby))
         .route("/r/{room}", get(page::room))

@@ -18,8 +18,7 @@ pub fn StatusBadge() -> impl IntoView {
     }
 }
 
-/// The room's title, its members (each name once, however many tabs) and a Leave button, and
-/// below the log who is typing.
+/// The room's title, its members (each name once, however many tabs) and a Leave button.
 #[component]
 pub fn RoomHeader() -> impl IntoView {
     let page = expect_context::<PageState>();
@@ -29,13 +28,6 @@ pub fn RoomHeader() -> impl IntoView {
             chat.current_room()
                 .map(|room| room.members.clone())
                 .unwrap_or_default()
-        })
-    });
-    let typing = Memo::new(move |_| {
-        let now = page.now.get();
-        page.chat.with(|chat| {
-            chat.current_room()
-                .and_then(|room| typing_line(&room.typing_names(now)))
         })
     });
     view! {
@@ -57,9 +49,25 @@ pub fn RoomHeader() -> impl IntoView {
                 class="secondary"
                 on:click=move |_| page.leave(&room.get_untracked())
             >
-                {move || format!("Leave #{}", room.get())}
+                "Leave"
+                <span class="visually-hidden">{move || format!(" #{}", room.get())}</span>
             </button>
         </div>
+    }
+}
+
+/// "alice is typing…" under the log; gone a few seconds after they stop.
+#[component]
+pub fn TypingLine() -> impl IntoView {
+    let page = expect_context::<PageState>();
+    let typing = Memo::new(move |_| {
+        let now = page.now.get();
+        page.chat.with(|chat| {
+            chat.current_room()
+                .and_then(|room| typing_line(&room.typing_names(now)))
+        })
+    });
+    view! {
         <p id="typing" class="typing" aria-live="polite">
             {move || typing.get()}
         </p>

@@ -6,6 +6,6 @@ mod log;
 mod sidebar;
 
 pub use composer::Composer;
-pub use header::{RoomHeader, StatusBadge};
+pub use header::{RoomHeader, StatusBadge, TypingLine};
 pub use log::{LogView, MessageLog};
 pub use sidebar::Sidebar;

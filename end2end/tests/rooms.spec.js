@@ -1,0 +1,224 @@
+// Rooms, names, presence and typing as people use them, in a real Chromium against the release
+// build.
+const { test, expect } = require("@playwright/test");
+const { unique, freshRoom, openRoom, flood, send, messageTexts } = require("./helpers");
+
+const roomLink = (page, room) => page.locator(`#room-list a[data-room="${room}"]`);
+
+test("two people in two rooms see only their room, and the other's unread count", async ({
+  browser,
+}) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const rust = freshRoom("rust");
+  const ops = freshRoom("ops");
+  await openRoom(alice, rust);
+  await openRoom(bob, ops);
+
+  // Alice joins ops too through the join field: one socket, two rooms, each with its URL.
+  await alice.locator("#room-input").fill(ops);
+  await alice.locator("#room-input").press("Enter");
+  await expect(alice).toHaveURL(new RegExp(`/r/${ops}$`));
+  await expect(alice.locator("#room-title")).toHaveText(`#${ops}`);
+  await expect(alice.locator("#members li")).toHaveCount(2);
+  await roomLink(alice, rust).click();
+  await expect(alice).toHaveURL(new RegExp(`/r/${rust}$`));
+
+  // Bob talks in ops while Alice reads rust: she sees a count, not the messages.
+  const inOps = [unique("ops one"), unique("ops two"), unique("ops three")];
+  for (const text of inOps) await send(bob, text);
+  await expect(messageTexts(bob)).toHaveCount(3);
+  await expect(roomLink(alice, ops).locator(".unread")).toContainText("3");
+  await expect(messageTexts(alice)).toHaveCount(0);
+
+  // Alice talks in rust; Bob, only in ops, never sees it.
+  const inRust = unique("rust only");
+  await send(alice, inRust);
+  await expect(messageTexts(alice).last()).toHaveText(inRust);
+  await bob.waitForTimeout(300);
+  await expect(messageTexts(bob)).toHaveCount(3);
+  await expect(bob.getByText(inRust)).toHaveCount(0);
+
+  // Switching shows ops' messages at once and clears the count; back keeps rust's log.
+  await roomLink(alice, ops).click();
+  await expect(messageTexts(alice)).toHaveText(inOps);
+  await expect(roomLink(alice, ops).locator(".unread")).toHaveCount(0);
+  await alice.goBack();
+  await expect(alice.locator("#room-title")).toHaveText(`#${rust}`);
+  await expect(messageTexts(alice)).toHaveText([inRust]);
+
+  // The rooms list survives a reload; leaving removes a room from it.
+  await alice.reload();
+  await expect(alice.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(roomLink(alice, ops)).toBeVisible();
+  await roomLink(alice, ops).click();
+  await expect(alice.locator("#room-title")).toHaveText(`#${ops}`);
+  await alice.locator("#leave-room").click();
+  await expect(roomLink(alice, ops)).toHaveCount(0);
+  await expect(alice.locator("#room-title")).not.toHaveText(`#${ops}`);
+  // Bob sees her go.
+  await expect(bob.locator("#members li")).toHaveCount(1);
+});
+
+test("a name is chosen, refused when taken, and kept after a reload", async ({ browser }) => {
+  const room = freshRoom("names");
+  const first = await (await browser.newContext()).newPage();
+  await openRoom(first, room);
+  const nameInput = first.locator("#name-input");
+  // The field offers the generated guest name; one can chat at once without choosing.
+  await expect(nameInput).toHaveValue(/^guest-/);
+  await expect(first.locator("#name-hint")).toContainText("guest");
+
+  const name = unique("Ada").slice(0, 24);
+  await nameInput.fill(name);
+  await nameInput.press("Enter");
+  await expect(first.locator("#members li")).toHaveText([name]);
+  await expect(first.locator("#name-hint")).toBeEmpty();
+  await send(first, "hello from Ada");
+  await expect(first.locator("#messages li.message.mine .name")).toHaveText(name);
+
+  // Someone else (another browser, no token) cannot take it.
+  const second = await (await browser.newContext()).newPage();
+  await openRoom(second, room);
+  await second.locator("#name-input").fill(name.toUpperCase());
+  await second.locator("#name-input").press("Enter");
+  await expect(second.locator("#name-error")).toContainText("taken");
+  await expect(second.locator("#members li")).toHaveCount(2);
+
+  // The first browser keeps its name across a reload (the token in localStorage reclaims it).
+  await first.reload();
+  await expect(first.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(nameInput).toHaveValue(name);
+  await expect(first.locator("#name-error")).toBeEmpty();
+  await expect(second.locator("#members li")).toContainText([name]);
+  // Its own earlier message is still marked as its own.
+  await expect(first.locator("#messages li.message.mine .name")).toHaveText(name);
+});
+
+test("presence shows a name once for two tabs, and typing comes and goes", async ({ browser }) => {
+  const room = freshRoom("presence");
+  const carol = await browser.newContext();
+  const tab1 = await carol.newPage();
+  await openRoom(tab1, room);
+  const name = unique("carol").slice(0, 20);
+  await tab1.locator("#name-input").fill(name);
+  await tab1.locator("#name-input").press("Enter");
+  await expect(tab1.locator("#members li")).toHaveText([name]);
+  // A second tab of the same browser uses the same name.
+  const tab2 = await carol.newPage();
+  await openRoom(tab2, room);
+  await expect(tab2.locator("#name-input")).toHaveValue(name);
+
+  const dave = await (await browser.newContext()).newPage();
+  await openRoom(dave, room);
+  await expect(dave.locator("#members li")).toHaveCount(2);
+  await expect(dave.locator("#members")).toContainText(name);
+
+  // Typing shows in the others' page, with the name, and clears a few seconds after it stops.
+  await tab1.locator("#composer-input").pressSequentially("hel", { delay: 50 });
+  await expect(dave.locator("#typing")).toHaveText(`${name} is typing…`);
+  await expect(tab1.locator("#typing")).toBeEmpty();
+  await expect(dave.locator("#typing")).toBeEmpty({ timeout: 9_000 });
+
+  // One tab closing keeps the name here; the last one closing removes it.
+  await tab2.close();
+  await dave.waitForTimeout(500);
+  await expect(dave.locator("#members li")).toHaveCount(2);
+  await tab1.close();
+  await expect(dave.locator("#members li")).toHaveCount(1);
+});
+
+test("switching rooms keeps each room's scroll position", async ({ browser }) => {
+  const page = await (await browser.newContext({ viewport: { width: 900, height: 600 } })).newPage();
+  const a = freshRoom("scroll-a");
+  const b = freshRoom("scroll-b");
+  await openRoom(page, b);
+  await openRoom(page, a);
+  const prefix = unique("scroll");
+  await flood(page, a, prefix, 80);
+  await expect(messageTexts(page).last()).toHaveText(`${prefix} 79`);
+  const log = page.locator("#messages");
+  await log.evaluate((el) => el.scrollTo(0, 400));
+  await page.waitForTimeout(100);
+  const top = await log.evaluate((el) => el.scrollTop);
+  expect(top).toBeGreaterThan(300);
+
+  await roomLink(page, b).click();
+  await expect(page.locator("#room-title")).toHaveText(`#${b}`);
+  await roomLink(page, a).click();
+  await expect(page.locator("#room-title")).toHaveText(`#${a}`);
+  await expect.poll(() => log.evaluate((el) => el.scrollTop)).toBe(top);
+  // A room left at the bottom comes back at the bottom, with what arrived meanwhile.
+  await log.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await page.waitForTimeout(100);
+  await roomLink(page, b).click();
+  await flood(page, a, `${prefix} more`, 5);
+  await expect(roomLink(page, a).locator(".unread")).toContainText("5");
+  await roomLink(page, a).click();
+  await expect(messageTexts(page).last()).toHaveText(`${prefix} more 4`);
+  await expect
+    .poll(() => log.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2))
+    .toBe(true);
+});
+
+test("switching rooms by keyboard alone keeps focus", async ({ page }) => {
+  const a = freshRoom("kbd-a");
+  const b = freshRoom("kbd-b");
+  await openRoom(page, a);
+  // Join b by keyboard: focus the join field with Tab, type, Enter.
+  let focused = "";
+  for (let i = 0; i < 20 && focused !== "room-input"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  }
+  expect(focused).toBe("room-input");
+  await page.keyboard.type(b);
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#room-title")).toHaveText(`#${b}`);
+  await expect(page.locator("#members li")).toHaveCount(1);
+
+  // Shift+Tab back to the room links and switch with Enter.
+  for (let i = 0; i < 10; i++) {
+    const room = await page.evaluate(() => document.activeElement?.dataset?.room);
+    if (room === a) break;
+    await page.keyboard.press("Shift+Tab");
+  }
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#room-title")).toHaveText(`#${a}`);
+  // Focus stays on the link that was used.
+  expect(await page.evaluate(() => document.activeElement?.dataset?.room)).toBe(a);
+  await expect(page).toHaveURL(new RegExp(`/r/${a}$`));
+});
+
+test("at 360 px the sidebar is a drawer", async ({ browser }) => {
+  const page = await (await browser.newContext({ viewport: { width: 360, height: 640 } })).newPage();
+  const room = freshRoom("drawer");
+  await openRoom(page, room);
+  const sidebar = page.locator("#sidebar");
+  const toggle = page.locator("#rooms-toggle");
+  await expect(sidebar).toBeHidden();
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await toggle.click();
+  await expect(sidebar).toBeVisible();
+  await expect(toggle).toHaveAttribute("aria-expanded", "true");
+  const box = await sidebar.boundingBox();
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(360);
+  // Joining a room from the drawer closes it and shows the room.
+  const other = freshRoom("drawer-b");
+  await page.locator("#room-input").fill(other);
+  await page.locator("#room-input").press("Enter");
+  await expect(page.locator("#room-title")).toHaveText(`#${other}`);
+  await expect(sidebar).toBeHidden();
+  // Escape closes it and gives focus back to the toggle.
+  await toggle.click();
+  await expect(sidebar).toBeVisible();
+  await page.locator("#room-input").focus();
+  await page.keyboard.press("Escape");
+  await expect(sidebar).toBeHidden();
+  await expect(toggle).toBeFocused();
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+});
