@@ -225,7 +225,10 @@ impl PageState {
             self.name_error.set(Some(err.message));
             return;
         }
-        if self.chat.with_untracked(|chat| chat.me.as_deref() == Some(name)) {
+        if self
+            .chat
+            .with_untracked(|chat| chat.me.as_deref() == Some(name))
+        {
             self.name_error.set(None);
             return;
         }
@@ -274,11 +277,8 @@ pub fn room_from_path(path: &str) -> String {
 fn set_url(room: &str) {
     #[cfg(feature = "browser")]
     if let Ok(history) = window().history() {
-        let _ = history.push_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(&room_path(room)),
-        );
+        let _ =
+            history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&room_path(room)));
     }
     #[cfg(not(feature = "browser"))]
     let _ = room;

@@ -216,9 +216,9 @@ impl Chat {
                     return Some(Reaction::NameRefused(error.message));
                 }
                 let refused = match (&error.room, &error.cid) {
-                    (Some(room), Some(cid)) => self
-                        .room_mut(room)
-                        .and_then(|room| room.take_pending(cid)),
+                    (Some(room), Some(cid)) => {
+                        self.room_mut(room).and_then(|room| room.take_pending(cid))
+                    }
                     _ => None,
                 };
                 Some(match refused {

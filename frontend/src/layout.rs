@@ -198,7 +198,10 @@ mod tests {
         say(&mut room, 6, "bob", T0 + DAY);
         let rows = rows(room.entries(), Zone::Utc, |name| name == "bob");
         let grouped: Vec<bool> = rows.iter().map(|r| r.grouped).collect();
-        assert_eq!(grouped, vec![false, true, false, false, false, false, false]);
+        assert_eq!(
+            grouped,
+            vec![false, true, false, false, false, false, false]
+        );
         let days: Vec<Option<&str>> = rows.iter().map(|r| r.day.as_deref()).collect();
         assert_eq!(days[0], Some("Thursday 26 November 2026"));
         assert!(days[1..6].iter().all(|d| d.is_none()));

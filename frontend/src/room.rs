@@ -214,7 +214,8 @@ impl RoomState {
             }
         }
         self.members.sort_by_key(|name| name_key(name));
-        self.typing.retain(|(name, _)| !left.contains(&name_key(name)));
+        self.typing
+            .retain(|(name, _)| !left.contains(&name_key(name)));
     }
 
     /// Someone is typing, as of `now_ms`.
@@ -426,10 +427,7 @@ mod tests {
     fn typing_lines_read_naturally() {
         let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(typing_line(&[]), None);
-        assert_eq!(
-            typing_line(&names(&["alice"])).unwrap(),
-            "alice is typing…"
-        );
+        assert_eq!(typing_line(&names(&["alice"])).unwrap(), "alice is typing…");
         assert_eq!(
             typing_line(&names(&["alice", "bob"])).unwrap(),
             "alice and bob are typing…"

@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(draft_problem("hello", "lobby"), None);
         assert_eq!(draft_problem(&"a".repeat(MAX_TEXT_CHARS), "lobby"), None);
         // Past the character limit is the server's call (the input's maxlength stops typing).
-        assert_eq!(draft_problem(&"a".repeat(MAX_TEXT_CHARS + 1), "lobby"), None);
+        assert_eq!(
+            draft_problem(&"a".repeat(MAX_TEXT_CHARS + 1), "lobby"),
+            None
+        );
         // 2000 CJK characters are within the character limit but not the frame limit.
         let cjk = draft_problem(&"字".repeat(MAX_TEXT_CHARS), "lobby").unwrap();
         assert!(cjk.contains("bytes"), "{cjk}");

@@ -76,17 +76,19 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             prop::collection::vec(tricky_text(), 0..4),
             tricky_text()
         )
-            .prop_map(|(room, epoch, last_id, recovered, messages, members, you)| {
-                ServerFrame::Joined(Joined {
-                    room,
-                    epoch,
-                    last_id,
-                    recovered,
-                    messages,
-                    members,
-                    you,
-                })
-            }),
+            .prop_map(
+                |(room, epoch, last_id, recovered, messages, members, you)| {
+                    ServerFrame::Joined(Joined {
+                        room,
+                        epoch,
+                        last_id,
+                        recovered,
+                        messages,
+                        members,
+                        you,
+                    })
+                }
+            ),
     ]
 }
 

@@ -41,9 +41,9 @@ impl LogView {
     }
 
     fn at_bottom(&self) -> bool {
-        self.list.get_untracked().is_none_or(|el| {
-            el.scroll_top() + el.client_height() >= el.scroll_height() - 2
-        })
+        self.list
+            .get_untracked()
+            .is_none_or(|el| el.scroll_top() + el.client_height() >= el.scroll_height() - 2)
     }
 
     /// Whether new lines should scroll into view: the reader is at the bottom now, or a follow
@@ -136,9 +136,10 @@ pub fn MessageLog() -> impl IntoView {
     });
     let room_flags = Memo::new(move |_| {
         page.chat.with(|chat| {
-            chat.current_room().map_or((true, false, String::new()), |room| {
-                (room.at_beginning, room.loading_older, room.name.clone())
-            })
+            chat.current_room()
+                .map_or((true, false, String::new()), |room| {
+                    (room.at_beginning, room.loading_older, room.name.clone())
+                })
         })
     });
     let pending = Memo::new(move |_| {

@@ -36,8 +36,12 @@ pub fn Sidebar() -> impl IntoView {
 fn RoomList() -> impl IntoView {
     let page = expect_context::<PageState>();
     let names = Memo::new(move |_| {
-        page.chat
-            .with(|chat| chat.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+        page.chat.with(|chat| {
+            chat.rooms
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>()
+        })
     });
     view! {
         <ul id="room-list" class="room-list">
@@ -53,7 +57,10 @@ fn RoomLink(name: String) -> impl IntoView {
     let page = expect_context::<PageState>();
     let unread = {
         let name = name.clone();
-        Memo::new(move |_| page.chat.with(|chat| chat.room(&name).map_or(0, |r| r.unread)))
+        Memo::new(move |_| {
+            page.chat
+                .with(|chat| chat.room(&name).map_or(0, |r| r.unread))
+        })
     };
     let current = {
         let name = name.clone();
