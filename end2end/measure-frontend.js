@@ -85,6 +85,8 @@ async function seed(page, room, count) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${base}/r/${rooms[1]}`);
+  await page.locator('#status[data-state="connected"]').waitFor();
+  await page.locator("#members li").first().waitFor();
   await page.locator("#room-input").fill(rooms[0]);
   await page.locator("#room-input").press("Enter");
   await page.locator("#messages li.message").nth(49).waitFor();

@@ -143,10 +143,17 @@ test("switching rooms keeps each room's scroll position", async ({ browser }) =>
   const top = await log.evaluate((el) => el.scrollTop);
   expect(top).toBeGreaterThan(300);
 
+  // b gets as many messages as a: the two logs have the same shape, and each must show its own.
+  const other = unique("other");
+  await flood(page, b, other, 80);
+  await expect(roomLink(page, b).locator(".unread")).toContainText("80");
   await roomLink(page, b).click();
   await expect(page.locator("#room-title")).toHaveText(`#${b}`);
+  await expect(messageTexts(page).last()).toHaveText(`${other} 79`);
+  await expect(messageTexts(page).first()).toHaveText(`${other} 0`);
   await roomLink(page, a).click();
   await expect(page.locator("#room-title")).toHaveText(`#${a}`);
+  await expect(messageTexts(page).last()).toHaveText(`${prefix} 79`);
   await expect.poll(() => log.evaluate((el) => el.scrollTop)).toBe(top);
   // A room left at the bottom comes back at the bottom, with what arrived meanwhile.
   await log.evaluate((el) => el.scrollTo(0, el.scrollHeight));

@@ -2,6 +2,7 @@
 //! typing and what is still on its way. Plain Rust, free of the DOM, so it is tested natively.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chat_shared::{name_key, ChatMessage, Joined};
 
@@ -13,10 +14,18 @@ pub const MAX_LOG_ENTRIES: usize = 500;
 /// one per 3 s while she types, so this outlasts the gap between two.
 pub const TYPING_SHOWN_MS: u64 = 5_000;
 
+/// Where entry keys come from: unique across every room of the page, so the keyed list that
+/// shows the room on screen never mistakes one room's line for another's when rooms switch.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+fn next_key() -> u64 {
+    NEXT_KEY.fetch_add(1, Ordering::Relaxed)
+}
+
 /// One line of a room's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// Unique within the room; the list's key.
+    /// Unique among all rooms' entries; the list's key.
     pub key: u64,
     /// What the line shows.
     pub kind: EntryKind,
@@ -50,7 +59,6 @@ pub struct RoomState {
     /// The room's name.
     pub name: String,
     entries: VecDeque<Entry>,
-    next_key: u64,
     /// The room's history epoch, once known: resuming is only possible within it.
     pub epoch: Option<String>,
     /// The newest message id seen (0: none).
@@ -76,7 +84,6 @@ impl RoomState {
         RoomState {
             name: name.into(),
             entries: VecDeque::new(),
-            next_key: 0,
             epoch: None,
             last_id: 0,
             at_beginning: false,
@@ -170,10 +177,9 @@ impl RoomState {
 
     fn push(&mut self, kind: EntryKind) {
         self.entries.push_back(Entry {
-            key: self.next_key,
+            key: next_key(),
             kind,
         });
-        self.next_key += 1;
         while self.entries.len() > MAX_LOG_ENTRIES {
             if let Some(Entry {
                 kind: EntryKind::Message(_),
@@ -195,10 +201,9 @@ impl RoomState {
                 continue;
             }
             self.entries.push_front(Entry {
-                key: self.next_key,
+                key: next_key(),
                 kind: EntryKind::Message(message),
             });
-            self.next_key += 1;
         }
         self.at_beginning = !more;
     }
@@ -421,6 +426,18 @@ mod tests {
         room.apply_presence(vec![], vec!["Carol".into()]);
         assert_eq!(room.members, vec!["Alice", "bob"]);
         assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
+    }
+
+    #[test]
+    fn no_two_rooms_share_an_entry_key() {
+        let mut a = RoomState::new("a");
+        let mut b = RoomState::new("b");
+        for id in 1..=3 {
+            a.push_message(message(id, "bob"));
+            b.push_message(message(id, "bob"));
+        }
+        let keys = |room: &RoomState| room.entries().map(|e| e.key).collect::<Vec<_>>();
+        assert!(keys(&a).iter().all(|key| !keys(&b).contains(key)));
     }
 
     #[test]
