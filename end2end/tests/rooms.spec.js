@@ -230,3 +230,16 @@ test("at 360 px the sidebar is a drawer", async ({ browser }) => {
   );
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test("a name being typed is not reset by messages arriving", async ({ browser }) => {
+  const room = freshRoom("typing-name");
+  const page = await (await browser.newContext()).newPage();
+  const other = await (await browser.newContext()).newPage();
+  await openRoom(page, room);
+  await openRoom(other, room);
+  const input = page.locator("#name-input");
+  await input.fill("Half-typed");
+  await send(other, "a message arrives meanwhile");
+  await expect(messageTexts(page)).toHaveCount(1);
+  await expect(input).toHaveValue("Half-typed");
+});

@@ -13,11 +13,11 @@ use crate::state::{draft_problem, remaining_hint, Status};
 pub fn Composer() -> impl IntoView {
     let page = expect_context::<PageState>();
     let draft = page.draft;
-    let problem = Memo::new(move |_| {
+    let problem = move || {
         let room = page.chat.with(|chat| chat.current.clone());
         draft.with(|draft| draft_problem(draft, &room))
-    });
-    let hint = Memo::new(move |_| draft.with(|draft| remaining_hint(draft)));
+    };
+    let hint = move || draft.with(|draft| remaining_hint(draft));
     let connected = move || page.status.get() == Status::Connected;
     let waiting = move || {
         page.chat.with(|chat| {
@@ -30,7 +30,7 @@ pub fn Composer() -> impl IntoView {
         ev.prevent_default();
         let text = draft.get_untracked();
         let text = text.trim();
-        if text.is_empty() || problem.get_untracked().is_some() {
+        if text.is_empty() || untrack(problem).is_some() {
             return;
         }
         page.send_message(text.to_string());
@@ -60,12 +60,12 @@ pub fn Composer() -> impl IntoView {
                     }
                 }
             />
-            <button type="submit" disabled=move || problem.get().is_some()>
+            <button type="submit" disabled=move || problem().is_some()>
                 "Send"
             </button>
             <div id="composer-feedback" class="feedback">
                 <p id="composer-error" class="error" role="alert">
-                    {move || problem.get().or_else(|| page.composer_error.get())}
+                    {move || problem().or_else(|| page.composer_error.get())}
                 </p>
                 <p id="composer-hint" class="hint">
                     {move || {
@@ -75,7 +75,7 @@ pub fn Composer() -> impl IntoView {
                                     .to_string(),
                             )
                         } else {
-                            hint.get()
+                            hint()
                         }
                     }}
                 </p>

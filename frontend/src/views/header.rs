@@ -22,23 +22,23 @@ pub fn StatusBadge() -> impl IntoView {
 #[component]
 pub fn RoomHeader() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let room = Memo::new(move |_| page.chat.with(|chat| chat.current.clone()));
-    let members = Memo::new(move |_| {
+    let room = move || page.chat.with(|chat| chat.current.clone());
+    let members = move || {
         page.chat.with(|chat| {
             chat.current_room()
                 .map(|room| room.members.clone())
                 .unwrap_or_default()
         })
-    });
+    };
     view! {
         <div class="room-header">
-            <h2 id="room-title">{move || format!("#{}", room.get())}</h2>
+            <h2 id="room-title">{move || format!("#{}", room())}</h2>
             <div class="presence">
                 <span class="presence-label" id="members-label">
-                    {move || format!("Here now ({})", members.get().len())}
+                    {move || format!("Here now ({})", members().len())}
                 </span>
                 <ul id="members" class="members" aria-labelledby="members-label">
-                    <For each=move || members.get() key=|name| name.clone() let(name)>
+                    <For each=members key=|name| name.clone() let(name)>
                         <li>{name}</li>
                     </For>
                 </ul>
@@ -47,10 +47,10 @@ pub fn RoomHeader() -> impl IntoView {
                 type="button"
                 id="leave-room"
                 class="secondary"
-                on:click=move |_| page.leave(&room.get_untracked())
+                on:click=move |_| page.leave(&untrack(room))
             >
                 "Leave"
-                <span class="visually-hidden">{move || format!(" #{}", room.get())}</span>
+                <span class="visually-hidden">{move || format!(" #{}", room())}</span>
             </button>
         </div>
     }
@@ -60,16 +60,16 @@ pub fn RoomHeader() -> impl IntoView {
 #[component]
 pub fn TypingLine() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let typing = Memo::new(move |_| {
+    let typing = move || {
         let now = page.now.get();
         page.chat.with(|chat| {
             chat.current_room()
                 .and_then(|room| typing_line(&room.typing_names(now)))
         })
-    });
+    };
     view! {
         <p id="typing" class="typing" aria-live="polite">
-            {move || typing.get()}
+            {typing}
         </p>
     }
 }

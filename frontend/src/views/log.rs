@@ -126,29 +126,29 @@ impl LogView {
 pub fn MessageLog() -> impl IntoView {
     let page = expect_context::<PageState>();
     let log = page.log;
-    let rows = Memo::new(move |_| {
+    let rows = move || {
         let zone = page.zone.get();
         page.chat.with(|chat| {
             chat.current_room()
                 .map(|room| rows(room.entries(), zone, |name| chat.is_me(name)))
                 .unwrap_or_default()
         })
-    });
-    let room_flags = Memo::new(move |_| {
+    };
+    let room_flags = move || {
         page.chat.with(|chat| {
             chat.current_room()
                 .map_or((true, false, String::new()), |room| {
                     (room.at_beginning, room.loading_older, room.name.clone())
                 })
         })
-    });
-    let pending = Memo::new(move |_| {
+    };
+    let pending = move || {
         page.chat.with(|chat| {
             chat.current_room()
                 .map(|room| room.pending.clone())
                 .unwrap_or_default()
         })
-    });
+    };
 
     let on_scroll = move |_| {
         let Some(el) = log.list.get_untracked() else {
@@ -176,7 +176,7 @@ pub fn MessageLog() -> impl IntoView {
             >
                 <ol class="entries">
                     {move || {
-                        let (at_beginning, loading, room) = room_flags.get();
+                        let (at_beginning, loading, room) = room_flags();
                         if at_beginning {
                             view! {
                                 <li class="beginning" id="room-beginning">
@@ -203,13 +203,13 @@ pub fn MessageLog() -> impl IntoView {
                         }
                     }}
                     <For
-                        each=move || rows.get()
+                        each=rows
                         key=|row| (row.entry.key, row.grouped, row.day.clone(), row.mine)
                         let(row)
                     >
                         <LogLine row/>
                     </For>
-                    <For each=move || pending.get() key=|p| p.cid.clone() let(pending)>
+                    <For each=pending key=|p| p.cid.clone() let(pending)>
                         <li class="pending" data-cid=pending.cid>
                             <span class="text">{pending.text}</span>
                             <span class="state">

@@ -35,17 +35,17 @@ pub fn Sidebar() -> impl IntoView {
 #[component]
 fn RoomList() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let names = Memo::new(move |_| {
+    let names = move || {
         page.chat.with(|chat| {
             chat.rooms
                 .iter()
                 .map(|r| r.name.clone())
                 .collect::<Vec<_>>()
         })
-    });
+    };
     view! {
         <ul id="room-list" class="room-list">
-            <For each=move || names.get() key=|name| name.clone() let(name)>
+            <For each=names key=|name| name.clone() let(name)>
                 <RoomLink name/>
             </For>
         </ul>
@@ -57,14 +57,14 @@ fn RoomLink(name: String) -> impl IntoView {
     let page = expect_context::<PageState>();
     let unread = {
         let name = name.clone();
-        Memo::new(move |_| {
+        move || {
             page.chat
                 .with(|chat| chat.room(&name).map_or(0, |r| r.unread))
-        })
+        }
     };
     let current = {
         let name = name.clone();
-        Memo::new(move |_| page.chat.with(|chat| chat.current == name))
+        move || page.chat.with(|chat| chat.current == name)
     };
     let on_click = {
         let name = name.clone();
@@ -83,12 +83,12 @@ fn RoomLink(name: String) -> impl IntoView {
                 href=room_path(&name)
                 class="room-link"
                 data-room=name.clone()
-                aria-current=move || current.get().then_some("page")
+                aria-current=move || current().then_some("page")
                 on:click=on_click
             >
                 <span class="room-name">{format!("#{name}")}</span>
                 {move || {
-                    let n = unread.get();
+                    let n = unread();
                     (n > 0)
                         .then(|| {
                             view! {
@@ -146,18 +146,20 @@ fn JoinForm() -> impl IntoView {
 #[component]
 fn NameForm() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let me = Memo::new(move |_| page.chat.with(|chat| chat.me.clone()));
+    let me = move || page.chat.with(|chat| chat.me.clone());
     let field = RwSignal::new(String::new());
     // Prefilled with whatever name the server knows us by (the guest name at first).
-    Effect::new(move |_| {
-        if let Some(name) = me.get() {
-            field.set(name);
+    // Only when the name itself changes: the effect also wakes for every message.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let name = me();
+        if previous.as_ref() != Some(&name) {
+            if let Some(name) = &name {
+                field.set(name.clone());
+            }
         }
+        name
     });
-    let is_guest = move || {
-        me.get()
-            .is_none_or(|name| name.starts_with(chat_shared::GUEST_PREFIX))
-    };
+    let is_guest = move || me().is_none_or(|name| name.starts_with(chat_shared::GUEST_PREFIX));
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         page.change_name(&field.get_untracked());
