@@ -14,6 +14,7 @@ const {
 } = require("./helpers");
 
 const PORT = 8090;
+// The suite's own server runs without a rate limit; these servers keep the default (5/s, burst 20).
 const BASE = `http://127.0.0.1:${PORT}`;
 
 /** Every message text in the page appears once. */
@@ -130,6 +131,50 @@ test("a server that lost its history: the page says it could not recover", async
     const fresh = unique("new history");
     await send(page, fresh);
     await expect(messageTexts(page)).toHaveText([fresh]);
+  } finally {
+    await stopServer(server);
+  }
+});
+
+test("a message refused by the rate limit comes back into the input with the reason", async ({
+  browser,
+}) => {
+  const server = await startServer(PORT, freshDataDir());
+  try {
+    const room = freshRoom("limited");
+    const page = await (await browser.newContext()).newPage();
+    const other = await (await browser.newContext()).newPage();
+    await openRoom(page, room, BASE);
+    await openRoom(other, room, BASE);
+    // 25 messages as fast as the page takes them: the burst of 20 passes, then the limit.
+    const texts = Array.from({ length: 25 }, (_, i) => `fast ${i}`);
+    await page.evaluate((texts) => {
+      const input = document.getElementById("composer-input");
+      const form = input.form;
+      for (const text of texts) {
+        input.value = text;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        form.requestSubmit();
+      }
+    }, texts);
+    await expect(page.locator("#composer-error")).toContainText("slow down");
+    const input = page.locator("#composer-input");
+    await expect(input).not.toHaveValue("");
+    // Nothing is lost: every text is either delivered or back in the input, none twice.
+    await expect(page.locator("#messages li.pending")).toHaveCount(0);
+    const back = (await input.inputValue()).match(/fast \d+/g) || [];
+    expect(back.length).toBeGreaterThan(0);
+    // The burst allowance went through (less one typing notice, which counts too: the page
+    // sends at most one per 3 s however fast one types).
+    await expect(messageTexts(other)).toHaveCount(texts.length - back.length);
+    // (A slow machine may see a token or two refill at 5/s while the 25 go out.)
+    expect(texts.length - back.length).toBeGreaterThanOrEqual(19);
+    expect(texts.length - back.length).toBeLessThanOrEqual(21);
+    const delivered = await messageTexts(other).allTextContents();
+    for (const text of texts) {
+      const count = [...delivered, ...back].filter((t) => t === text).length;
+      expect(count, text).toBe(1);
+    }
   } finally {
     await stopServer(server);
   }

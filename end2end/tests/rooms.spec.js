@@ -195,6 +195,27 @@ test("switching rooms by keyboard alone keeps focus", async ({ page }) => {
   // Focus stays on the link that was used.
   expect(await page.evaluate(() => document.activeElement?.dataset?.room)).toBe(a);
   await expect(page).toHaveURL(new RegExp(`/r/${a}$`));
+
+  // Change the name, then leave the room, by keyboard.
+  const tabTo = async (id) => {
+    for (let i = 0; i < 25; i++) {
+      if ((await page.evaluate(() => document.activeElement?.id)) === id) return;
+      await page.keyboard.press("Tab");
+    }
+    throw new Error(`Tab never reached #${id}`);
+  };
+  await tabTo("name-input");
+  const name = unique("Kbd").slice(0, 20);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(name);
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#members li")).toHaveText([name]);
+  await tabTo("leave-room");
+  await page.keyboard.press("Enter");
+  await expect(roomLink(page, a)).toHaveCount(0);
+  await expect(page.locator("#room-title")).toHaveText(`#${b}`);
+  // Focus is still somewhere useful (the Leave button of the room now shown), not lost.
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("leave-room");
 });
 
 test("at 360 px the sidebar is a drawer", async ({ browser }) => {

@@ -101,7 +101,6 @@ impl PageState {
                 cid: Some(cid),
             });
         }
-        self.last_typing.set_value((0, String::new()));
         self.log.follow();
     }
 
