@@ -85,3 +85,25 @@ test("a room page answers fast and an invalid room name is refused", async ({ re
   expect(lobby.status()).toBe(200);
   expect(await lobby.text()).toContain('id="chat-initial"');
 });
+
+test("the server renders times in the reader's zone once it knows it, so hydration changes none", async ({
+  browser,
+}) => {
+  const { room } = await seededRoom(browser, "zone", 3);
+  const context = await browser.newContext({ timezoneId: "Asia/Kolkata" }); // UTC+05:30
+  const page = await context.newPage();
+  await openRoom(page, room);
+  const shown = await page.locator("#messages li.message time").allTextContents();
+  const expected = await page.evaluate(() =>
+    [...document.querySelectorAll("#messages li.message time")].map((el) => {
+      const d = new Date(el.getAttribute("datetime"));
+      return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+    }),
+  );
+  expect(shown).toEqual(expected);
+  // The next page from the server (this browser's cookie says +05:30) has the same times.
+  const html = await (await context.request.get(`/r/${room}`)).text();
+  const rendered = [...html.matchAll(/<time[^>]*>(\d\d:\d\d)<\/time>/g)].map((m) => m[1]);
+  expect(rendered).toEqual(shown);
+  await context.close();
+});

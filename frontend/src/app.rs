@@ -50,10 +50,11 @@ const HISTORY_PAGE: u32 = 50;
 
 impl PageState {
     fn new(initial: InitialPage) -> Self {
+        let zone = initial.utc_offset_minutes.map_or(Zone::Utc, Zone::Offset);
         PageState {
             chat: RwSignal::new(Chat::new(initial)),
             status: RwSignal::new(Status::Connecting),
-            zone: RwSignal::new(Zone::Utc),
+            zone: RwSignal::new(zone),
             now: RwSignal::new(0),
             draft: RwSignal::new(String::new()),
             composer_error: RwSignal::new(None),
@@ -321,12 +322,14 @@ fn initial_page() -> InitialPage {
         InitialPage {
             room: room_from_path(&path),
             snapshot: None,
+            utc_offset_minutes: None,
         }
     }
     #[cfg(not(feature = "browser"))]
     InitialPage {
         room: DEFAULT_ROOM.to_string(),
         snapshot: None,
+        utc_offset_minutes: None,
     }
 }
 

@@ -16,6 +16,9 @@ pub struct InitialPage {
     pub room: String,
     /// Its latest page, as of the render.
     pub snapshot: Option<Joined>,
+    /// The browser's UTC offset in minutes, from its cookie, that times were rendered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 /// Something the page must do because of a frame.
@@ -267,6 +270,7 @@ mod tests {
         let mut chat = Chat::new(InitialPage {
             room: "lobby".into(),
             snapshot: None,
+            utc_offset_minutes: None,
         });
         chat.add_room("rust");
         chat.apply(joined("lobby", "guest-1a2b"), 0);
@@ -295,6 +299,7 @@ mod tests {
         let mut chat = Chat::new(InitialPage {
             room: "a".into(),
             snapshot: None,
+            utc_offset_minutes: None,
         });
         chat.add_room("b");
         chat.add_room("c");
@@ -321,6 +326,7 @@ mod tests {
         let chat = Chat::new(InitialPage {
             room: "rust".into(),
             snapshot: Some(snapshot),
+            utc_offset_minutes: None,
         });
         let room = chat.current_room().unwrap();
         assert_eq!(room.resume_point(), Some((7, "e9".into())));
@@ -329,6 +335,7 @@ mod tests {
         let chat = Chat::new(InitialPage {
             room: "Not A Room".into(),
             snapshot: None,
+            utc_offset_minutes: None,
         });
         assert_eq!(chat.current, DEFAULT_ROOM);
     }
@@ -338,6 +345,7 @@ mod tests {
         let mut chat = Chat::new(InitialPage {
             room: "lobby".into(),
             snapshot: None,
+            utc_offset_minutes: None,
         });
         chat.room_mut("lobby").unwrap().pending.push(Pending {
             cid: "c1".into(),
@@ -375,6 +383,7 @@ mod tests {
         let mut chat = Chat::new(InitialPage {
             room: "lobby".into(),
             snapshot: None,
+            utc_offset_minutes: None,
         });
         chat.apply(
             ServerFrame::Welcome {

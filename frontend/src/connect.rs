@@ -13,8 +13,10 @@ use crate::storage;
 
 /// Runs once, after hydration.
 pub fn start(page: PageState) {
-    // From here on times are the reader's own; rows re-render once.
+    // From here on times are the reader's own. The server renders the next page in this offset,
+    // so it hydrates without its times changing.
     page.zone.set(Zone::Local);
+    remember_offset();
     page.now.set(now_ms());
     page.chat.update(|chat| {
         for room in storage::saved_rooms() {
@@ -179,4 +181,14 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
             page.log.unseen.update(|n| *n += arrived);
         }
     }
+}
+
+/// Tells the server the browser's UTC offset (minutes east) for the next page it renders.
+fn remember_offset() {
+    let minutes = -js_sys::Date::new_0().get_timezone_offset() as i32;
+    let cookie = format!(
+        "{}={minutes}; path=/; max-age=31536000; SameSite=Lax",
+        crate::layout::OFFSET_COOKIE
+    );
+    let _ = js_sys::Reflect::set(&document(), &"cookie".into(), &cookie.into());
 }

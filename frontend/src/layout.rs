@@ -1,7 +1,9 @@
 //! How a room's entries are laid out: consecutive messages from one person are grouped under one
-//! name, and a day separator starts each new day. Times are shown in the reader's time zone once
-//! the page runs in the browser; the server (and the page before hydration) uses UTC, so the
-//! hydrated page starts out identical to the HTML it takes over.
+//! name, and a day separator starts each new day. Times are shown in the reader's time zone. The
+//! server renders in the UTC offset the browser reported on an earlier visit (a cookie), or in
+//! UTC on a first visit, and the page starts from that same zone, so the hydrated page is
+//! identical to the HTML it takes over; then it switches to the browser's local time (a change
+//! only on a first visit, or for messages from the other side of a daylight-saving change).
 
 use chat_shared::name_key;
 
@@ -23,13 +25,39 @@ pub struct Row {
     pub mine: bool,
 }
 
-/// A time zone: the reader's (in the browser, once hydrated) or UTC.
+/// A time zone: the reader's (in the browser, once hydrated), a fixed offset, or UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Zone {
-    /// UTC, as the server renders.
+    /// UTC, as the server renders for a browser it has not seen.
     Utc,
+    /// A fixed offset east of UTC, in minutes, as the browser reported it.
+    Offset(i32),
     /// The browser's local time.
     Local,
+}
+
+/// Largest UTC offset in minutes (UTC+14:00); anything beyond is not a real zone.
+pub const MAX_OFFSET_MINUTES: i32 = 14 * 60;
+
+/// The name of the cookie that carries the browser's UTC offset to the server.
+pub const OFFSET_COOKIE: &str = "chat_tz";
+
+/// The offset in a `Cookie` header, if there is a sane one.
+pub fn offset_from_cookies(header: &str) -> Option<i32> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == OFFSET_COOKIE)
+        .and_then(|(_, value)| value.trim().parse::<i32>().ok())
+        .filter(|minutes| minutes.abs() <= MAX_OFFSET_MINUTES)
+}
+
+/// `ts` moved into `zone` for UTC arithmetic (Local is handled by the browser's Date).
+fn shifted(ts: u64, zone: Zone) -> u64 {
+    match zone {
+        Zone::Offset(minutes) => (ts as i64 + i64::from(minutes) * 60_000).max(0) as u64,
+        Zone::Utc | Zone::Local => ts,
+    }
 }
 
 /// Lays out `entries`. `is_me` says whether a name is this tab's.
@@ -76,23 +104,32 @@ pub fn rows<'a>(
     rows
 }
 
-/// `HH:MM` of a timestamp, and its ISO-8601 form for `<time datetime>`.
+/// `HH:MM` of a timestamp in `zone`, and the instant in ISO-8601 UTC for `<time datetime>`
+/// (the same in every zone, as the browser's `toISOString` writes it).
 pub fn clock(ts: u64, zone: Zone) -> (String, String) {
+    let (y, m, d) = civil(ts);
+    let (h, min, secs, ms) = (
+        (ts / 3_600_000) % 24,
+        (ts / 60_000) % 60,
+        (ts / 1000) % 60,
+        ts % 1000,
+    );
+    let iso = format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{secs:02}.{ms:03}Z");
     #[cfg(feature = "browser")]
     if zone == Zone::Local {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
-        let clock = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
-        return (clock, String::from(date.to_iso_string()));
+        return (
+            format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
+            iso,
+        );
     }
-    let _ = zone;
-    let (y, m, d) = civil(ts);
-    let minutes = ts / 60_000;
-    let (h, min) = ((minutes / 60) % 24, minutes % 60);
-    let secs = (ts / 1000) % 60;
-    (
-        format!("{h:02}:{min:02}"),
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{secs:02}Z"),
-    )
+    let local = shifted(ts, zone);
+    let clock = format!(
+        "{:02}:{:02}",
+        (local / 3_600_000) % 24,
+        (local / 60_000) % 60
+    );
+    (clock, iso)
 }
 
 /// Days since the Unix epoch in `zone`.
@@ -103,8 +140,7 @@ fn day_number(ts: u64, zone: Zone) -> i64 {
         let offset_ms = date.get_timezone_offset() * 60_000.0;
         return ((ts as f64 - offset_ms) / 86_400_000.0).floor() as i64;
     }
-    let _ = zone;
-    (ts / 86_400_000) as i64
+    (shifted(ts, zone) / 86_400_000) as i64
 }
 
 /// The day separator's text, such as "Thursday 26 November 2026".
@@ -120,7 +156,7 @@ fn day_label(ts: u64, zone: Zone) -> String {
             date.get_full_year()
         );
     }
-    let _ = zone;
+    let ts = shifted(ts, zone);
     let (y, m, d) = civil(ts);
     // 1970-01-01 was a Thursday.
     let weekday = ((ts / 86_400_000 + 4) % 7) as usize;
@@ -212,11 +248,35 @@ mod tests {
     #[test]
     fn utc_clock_and_dates() {
         assert_eq!(
-            clock(T0 + 61_000, Zone::Utc),
-            ("09:01".to_string(), "2026-11-26T09:01:01Z".to_string())
+            clock(T0 + 61_005, Zone::Utc),
+            ("09:01".to_string(), "2026-11-26T09:01:01.005Z".to_string())
         );
         assert_eq!(civil(0), (1970, 1, 1));
         assert_eq!(civil(951_782_400_000), (2000, 2, 29));
         assert_eq!(day_label(0, Zone::Utc), "Thursday 1 January 1970");
+    }
+
+    #[test]
+    fn an_offset_moves_clock_and_day_but_not_the_instant() {
+        // 23:30 UTC is 00:30 the next day at UTC+1, and 18:30 the same day at UTC-5.
+        let late = T0 + 14 * 3_600_000 + 30 * 60_000;
+        let plus_one = clock(late, Zone::Offset(60));
+        assert_eq!(plus_one.0, "00:30");
+        assert_eq!(plus_one.1, clock(late, Zone::Utc).1);
+        assert_eq!(clock(late, Zone::Offset(-300)).0, "18:30");
+        assert_eq!(day_label(late, Zone::Offset(60)), "Friday 27 November 2026");
+        assert_eq!(
+            day_label(late, Zone::Offset(-300)),
+            "Thursday 26 November 2026"
+        );
+    }
+
+    #[test]
+    fn the_offset_cookie_is_read_when_sane() {
+        assert_eq!(offset_from_cookies("a=1; chat_tz=-300; b=2"), Some(-300));
+        assert_eq!(offset_from_cookies("chat_tz=60"), Some(60));
+        assert_eq!(offset_from_cookies("chat_tz=9999"), None);
+        assert_eq!(offset_from_cookies("chat_tz=x"), None);
+        assert_eq!(offset_from_cookies("other=1"), None);
     }
 }

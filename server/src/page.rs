@@ -48,7 +48,16 @@ async fn render(state: Arc<AppState>, room: String, request: Request) -> Respons
             None
         }
     };
-    let initial = InitialPage { room, snapshot };
+    let utc_offset_minutes = request
+        .headers()
+        .get(axum::http::header::COOKIE)
+        .and_then(|cookies| cookies.to_str().ok())
+        .and_then(chat_frontend::layout::offset_from_cookies);
+    let initial = InitialPage {
+        room,
+        snapshot,
+        utc_offset_minutes,
+    };
     let options = state.leptos.clone();
     let context = {
         let options = options.clone();
