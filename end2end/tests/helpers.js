@@ -82,9 +82,9 @@ function freshDataDir() {
 }
 
 /** Starts a private server on `port` with its database in `dataDir` (for tests that stop and
- * restart it). */
-async function startServer(port, dataDir) {
-  const args = ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir];
+ * restart it), with any further flags in `extra`. */
+async function startServer(port, dataDir, extra = []) {
+  const args = ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, ...extra];
   const child = spawn(serverBinary(), args, {
     cwd: repo,
     env: {

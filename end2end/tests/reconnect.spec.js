@@ -14,7 +14,6 @@ const {
 } = require("./helpers");
 
 const PORT = 8090;
-// The suite's own server runs without a rate limit; these servers keep the default (5/s, burst 20).
 const BASE = `http://127.0.0.1:${PORT}`;
 
 /** Every message text in the page appears once. */
@@ -139,7 +138,13 @@ test("a server that lost its history: the page says it could not recover", async
 test("a message refused by the rate limit comes back into the input with the reason", async ({
   browser,
 }) => {
-  const server = await startServer(PORT, freshDataDir());
+  // The default limit (5/s, burst 20), whatever the suite's environment says.
+  const server = await startServer(PORT, freshDataDir(), [
+    "--rate-limit-per-sec",
+    "5",
+    "--rate-limit-burst",
+    "20",
+  ]);
   try {
     const room = freshRoom("limited");
     const page = await (await browser.newContext()).newPage();

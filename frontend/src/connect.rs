@@ -164,10 +164,9 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
             Reaction::Arrived { count, mine: ours } => {
                 arrived += count as u32;
                 shown = true;
+                // (An error stays until the reader sends again: the echo of an earlier message
+                // may arrive after the refusal of a later one.)
                 mine |= ours;
-                if ours {
-                    page.composer_error.set(None);
-                }
             }
             Reaction::OlderLoaded => older = true,
         }
