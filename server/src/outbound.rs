@@ -18,6 +18,7 @@ use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
 use crate::rooms::Subscription;
+use smallvec::SmallVec;
 
 /// The state shared between the rooms, the connection's reader and the connection's writer.
 #[derive(Debug)]
@@ -25,7 +26,8 @@ pub struct Outbound {
     id: u64,
     state: Mutex<State>,
     /// The rooms whose feeds the writer reads. Changed by the session on join and leave.
-    rooms: Mutex<Vec<Arc<Subscription>>>,
+    /// Inline for the usual one room: no allocation of its own per connection.
+    rooms: Mutex<SmallVec<[Arc<Subscription>; 1]>>,
     /// Which room the writer looks at first next time, so a busy room cannot starve the others.
     next_room: AtomicUsize,
     /// Set by the writer just before it sleeps; rooms wake it only then (see `wake_if_waiting`).
@@ -65,7 +67,7 @@ impl Outbound {
         Outbound {
             id,
             state: Mutex::new(State::default()),
-            rooms: Mutex::new(Vec::new()),
+            rooms: Mutex::new(SmallVec::new()),
             next_room: AtomicUsize::new(0),
             waiting: AtomicBool::new(false),
             wake_writer: Notify::new(),
@@ -102,7 +104,7 @@ impl Outbound {
 
     /// Every room this connection reads.
     pub fn rooms(&self) -> Vec<Arc<Subscription>> {
-        self.rooms.lock().clone()
+        self.rooms.lock().to_vec()
     }
 
     /// How many rooms this connection reads.
@@ -112,7 +114,7 @@ impl Outbound {
 
     /// Stops reading every room; returns their subscriptions.
     pub fn take_rooms(&self) -> Vec<Arc<Subscription>> {
-        std::mem::take(&mut *self.rooms.lock())
+        std::mem::take(&mut *self.rooms.lock()).into_vec()
     }
 
     /// Wakes the writer if it is asleep waiting for work. Called by a room for each member on

@@ -54,7 +54,8 @@ struct RoomState {
     last_id: u64,
     members: Vec<Member>,
     /// Who is here: name key -> shown name and how many of this name's connections are in.
-    present: HashMap<String, Presence>,
+    /// Boxed strings: one of these per member of every room, so 8 bytes each count.
+    present: HashMap<Box<str>, Presence>,
     /// Name key -> when its last typing notice went out.
     typing: HashMap<String, Instant>,
     appends_since_sweep: u32,
@@ -63,7 +64,7 @@ struct RoomState {
 #[derive(Debug)]
 struct Presence {
     /// The name as shown, when it differs from its key (most names are lowercase already).
-    shown: Option<String>,
+    shown: Option<Box<str>>,
     connections: u32,
 }
 
@@ -254,8 +255,8 @@ impl Room {
     /// Counts a connection of `name`; true if the name was not here before.
     fn arrive(&self, state: &mut RoomState, name: &str) -> bool {
         let key = chat_shared::name_key(name);
-        let shown = (key != name).then(|| name.to_string());
-        let entry = state.present.entry(key).or_insert(Presence {
+        let shown = (key != name).then(|| name.into());
+        let entry = state.present.entry(key.into_boxed_str()).or_insert(Presence {
             shown,
             connections: 0,
         });
@@ -266,14 +267,14 @@ impl Room {
     /// Uncounts a connection of `name`; true if that was its last one here.
     fn depart(&self, state: &mut RoomState, name: &str) -> bool {
         let key = chat_shared::name_key(name);
-        let Some(entry) = state.present.get_mut(&key) else {
+        let Some(entry) = state.present.get_mut(key.as_str()) else {
             return false;
         };
         entry.connections -= 1;
         if entry.connections > 0 {
             return false;
         }
-        state.present.remove(&key);
+        state.present.remove(key.as_str());
         true
     }
 
@@ -326,7 +327,7 @@ fn present_names(state: &RoomState) -> Vec<String> {
     let mut names: Vec<String> = state
         .present
         .iter()
-        .map(|(key, p)| p.shown.clone().unwrap_or_else(|| key.clone()))
+        .map(|(key, p)| p.shown.as_deref().unwrap_or(key).to_string())
         .collect();
     names.sort_unstable();
     names
