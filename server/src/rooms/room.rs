@@ -256,10 +256,13 @@ impl Room {
     fn arrive(&self, state: &mut RoomState, name: &str) -> bool {
         let key = chat_shared::name_key(name);
         let shown = (key != name).then(|| name.into());
-        let entry = state.present.entry(key.into_boxed_str()).or_insert(Presence {
-            shown,
-            connections: 0,
-        });
+        let entry = state
+            .present
+            .entry(key.into_boxed_str())
+            .or_insert(Presence {
+                shown,
+                connections: 0,
+            });
         entry.connections += 1;
         entry.connections == 1
     }
