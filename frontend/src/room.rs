@@ -223,8 +223,10 @@ impl RoomState {
             .retain(|(name, _)| !left.contains(&name_key(name)));
     }
 
-    /// Someone is typing, as of `now_ms`.
+    /// Someone is typing, as of `now_ms`. Notices that have run out are forgotten here, so the
+    /// list holds only who typed in the last few seconds.
     pub fn set_typing(&mut self, name: String, now_ms: u64) {
+        self.typing.retain(|(_, until)| *until > now_ms);
         let until = now_ms + TYPING_SHOWN_MS;
         match self.typing.iter_mut().find(|(known, _)| *known == name) {
             Some(entry) => entry.1 = until,
@@ -239,11 +241,6 @@ impl RoomState {
             .filter(|(_, until)| *until > now_ms)
             .map(|(name, _)| name.clone())
             .collect()
-    }
-
-    /// Forgets typing notices that have run out.
-    pub fn expire_typing(&mut self, now_ms: u64) {
-        self.typing.retain(|(_, until)| *until > now_ms);
     }
 
     /// The connection dropped: nothing is joined, and presence and typing are unknown.
@@ -422,7 +419,13 @@ mod tests {
         assert_eq!(room.typing_names(6_500), vec!["bob"]);
         room.push_message(message(1, "bob"));
         assert!(room.typing_names(6_500).is_empty(), "a message ends typing");
+        room.set_typing("dave".into(), 1_000);
         room.set_typing("carol".into(), 7_000);
+        assert_eq!(
+            room.typing.len(),
+            1,
+            "dave's notice ran out and was forgotten"
+        );
         room.apply_presence(vec![], vec!["Carol".into()]);
         assert_eq!(room.members, vec!["Alice", "bob"]);
         assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
