@@ -77,7 +77,8 @@ test("the server's HTML shows the recent messages, with JavaScript off", async (
   expect(errors).toEqual([]);
 });
 
-test("a room page answers fast and an invalid room name is refused", async ({ request }) => {
+// (How fast the page answers is measured by scripts/frontend-report.sh, not asserted here.)
+test("an invalid room name is refused, and the lobby page carries its data", async ({ request }) => {
   const response = await request.get("/r/Not%20A%20Room");
   expect(response.status()).toBe(404);
   expect(await response.text()).toContain("lobby");

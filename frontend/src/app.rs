@@ -247,12 +247,23 @@ impl PageState {
         });
     }
 
-    fn save_rooms(&self) {
+    /// Remembers the sidebar's rooms in this browser.
+    pub(crate) fn save_rooms(&self) {
         #[cfg(feature = "browser")]
-        self.chat.with_untracked(|chat| {
-            let rooms: Vec<String> = chat.rooms.iter().map(|r| r.name.clone()).collect();
-            crate::storage::save_rooms(&rooms);
+        crate::storage::save_rooms(&self.chat.with_untracked(Chat::room_names));
+    }
+
+    /// Adds a note to every room's log, keeping a reader at the bottom there.
+    #[cfg(feature = "browser")]
+    pub(crate) fn notice_everywhere(&self, text: &str, also: impl FnOnce(&mut Chat)) {
+        let stick = self.log.should_stick();
+        self.chat.update(|chat| {
+            also(chat);
+            chat.notice_everywhere(text);
         });
+        if stick {
+            self.log.follow();
+        }
     }
 }
 
@@ -297,7 +308,9 @@ fn new_cid() -> String {
     #[cfg(feature = "browser")]
     {
         let part = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
-        format!("{:08x}{:08x}{:08x}", part(), part(), part())
+        let cid = format!("{:08x}{:08x}{:08x}", part(), part(), part());
+        debug_assert_eq!(cid.len(), crate::state::CID_DIGITS);
+        cid
     }
     #[cfg(not(feature = "browser"))]
     String::new()

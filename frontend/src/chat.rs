@@ -92,6 +92,18 @@ impl Chat {
         }
     }
 
+    /// The joined rooms' names, in sidebar order.
+    pub fn room_names(&self) -> Vec<String> {
+        self.rooms.iter().map(|room| room.name.clone()).collect()
+    }
+
+    /// Puts a note about the connection into every room's log.
+    pub fn notice_everywhere(&mut self, text: &str) {
+        for room in &mut self.rooms {
+            room.push_notice(text);
+        }
+    }
+
     /// The room on screen.
     pub fn current_room(&self) -> Option<&RoomState> {
         self.room(&self.current)

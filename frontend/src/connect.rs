@@ -5,7 +5,7 @@ use chat_shared::{ClientFrame, ServerFrame};
 use leptos::prelude::*;
 
 use crate::app::{now_ms, room_from_path, PageState};
-use crate::chat::Reaction;
+use crate::chat::{Chat, Reaction};
 use crate::layout::Zone;
 use crate::socket::{endpoint, supported, ChatSocket, Events};
 use crate::state::Status;
@@ -23,10 +23,7 @@ pub fn start(page: PageState) {
             chat.add_room(&room);
         }
     });
-    page.chat.with_untracked(|chat| {
-        let rooms: Vec<String> = chat.rooms.iter().map(|r| r.name.clone()).collect();
-        storage::save_rooms(&rooms);
-    });
+    page.save_rooms();
     page.log.follow();
 
     if !supported() {
@@ -46,16 +43,7 @@ pub fn start(page: PageState) {
             status: Box::new(move |new| page.status.set(new)),
             opened: Box::new(move |reconnect| opened(page, reconnect)),
             lost: Box::new(move || {
-                let stick = page.log.should_stick();
-                page.chat.update(|chat| {
-                    chat.disconnected();
-                    for room in &mut chat.rooms {
-                        room.push_notice("Connection closed.");
-                    }
-                });
-                if stick {
-                    page.log.follow();
-                }
+                page.notice_everywhere("Connection closed.", Chat::disconnected)
             }),
             frames: Box::new(move |frames| on_frames(page, frames)),
         },
@@ -95,24 +83,13 @@ pub fn start(page: PageState) {
 /// The socket is open: take the name, then (re)join every room from where this tab left it.
 fn opened(page: PageState, reconnect: bool) {
     if reconnect {
-        let stick = page.log.should_stick();
-        page.chat.update(|chat| {
-            for room in &mut chat.rooms {
-                room.push_notice("Reconnected.");
-            }
-        });
-        if stick {
-            page.log.follow();
-        }
+        page.notice_everywhere("Reconnected.", |_| {});
     }
     if let Some(name) = storage::saved_name() {
         let token = storage::token_for(&name);
         page.send(&ClientFrame::Hello { name, token });
     }
-    let rooms: Vec<String> = page
-        .chat
-        .with_untracked(|chat| chat.rooms.iter().map(|r| r.name.clone()).collect());
-    for room in rooms {
+    for room in page.chat.with_untracked(Chat::room_names) {
         page.join(&room);
     }
 }

@@ -7,6 +7,9 @@ use chat_shared::{encode_client, ClientFrame, MAX_TEXT_CHARS};
 /// Largest WebSocket message the server accepts by default (`--max-frame-bytes`).
 pub const MAX_FRAME_BYTES: usize = 4096;
 
+/// Hex digits of the `cid` the page gives each message (96 random bits).
+pub const CID_DIGITS: usize = 24;
+
 /// Show the "characters left" hint once fewer than this many remain.
 pub const HINT_THRESHOLD: usize = 200;
 
@@ -63,7 +66,8 @@ pub fn draft_problem(draft: &str, room: &str) -> Option<String> {
     let frame_bytes = encode_client(&ClientFrame::Send {
         room: Some(room.into()),
         text: text.into(),
-        cid: Some("0123456789abcdef".into()),
+        // A cid as long as the page's, so the estimate is the frame that will be sent.
+        cid: Some("0".repeat(CID_DIGITS)),
     })
     .map(|json| json.len())
     .unwrap_or(usize::MAX);

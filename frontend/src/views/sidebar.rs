@@ -5,6 +5,7 @@ use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::prelude::*;
 
 use crate::app::{room_path, PageState};
+use crate::chat::Chat;
 
 /// The sidebar.
 #[component]
@@ -35,14 +36,7 @@ pub fn Sidebar() -> impl IntoView {
 #[component]
 fn RoomList() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let names = move || {
-        page.chat.with(|chat| {
-            chat.rooms
-                .iter()
-                .map(|r| r.name.clone())
-                .collect::<Vec<_>>()
-        })
-    };
+    let names = move || page.chat.with(Chat::room_names);
     view! {
         <ul id="room-list" class="room-list">
             <For each=names key=|name| name.clone() let(name)>
