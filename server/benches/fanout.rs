@@ -19,7 +19,15 @@ fn main() {
 const BURST: usize = 32;
 
 fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
-    let room = Arc::new(Room::new("bench".into(), 1, "e".into(), 0, 0, 1 << 30));
+    let room = Arc::new(Room::new(
+        "bench".into(),
+        1,
+        "e".into(),
+        0,
+        0,
+        1 << 30,
+        Default::default(),
+    ));
     let outbounds: Vec<_> = (0..members)
         .map(|i| {
             let outbound = Arc::new(Outbound::new(i as u64 + 1, 1 << 20));

@@ -40,7 +40,7 @@ impl CloseReason {
             CloseReason::InvalidUtf8 => Some((1007, "text frame is not valid UTF-8")),
             CloseReason::ProtocolError => Some((1002, "WebSocket protocol error")),
             CloseReason::RateLimited => Some((1008, "rate_limited")),
-            CloseReason::Shutdown => Some((1001, "server shutting down")),
+            CloseReason::Shutdown => Some((1001, "server shutting down; reconnect")),
         }
     }
 

@@ -20,6 +20,7 @@ use tracing::{debug, info};
 
 use crate::close::CloseReason;
 use crate::connections::Registration;
+use crate::metrics::Metrics;
 use crate::outbound::{Next, Outbound};
 use crate::session::{PendingJoin, Session};
 use crate::ws::{self, opcode, Decoder, Incoming};
@@ -48,6 +49,8 @@ pub struct ConnectionSettings {
     pub min_write_interval: Duration,
     /// Largest message a client may send (close code 1009 beyond it).
     pub max_message_bytes: usize,
+    /// Where closes are counted by reason.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Runs a client's connection to the end and logs how it ended. `early` holds bytes the client
@@ -96,6 +99,7 @@ pub async fn serve_client(
     };
     drop(session);
     drop(registration);
+    settings.metrics.closed(reason.as_str());
     info!(client = id, %peer, reason = %reason, "connection closed");
 }
 

@@ -11,6 +11,8 @@ pub mod close;
 pub mod config;
 pub mod connection;
 pub mod connections;
+pub mod health;
+pub mod metrics;
 pub mod origin;
 pub mod outbound;
 #[cfg(feature = "ssr")]
@@ -41,6 +43,8 @@ use crate::broker::LocalBroker;
 use crate::config::Config;
 use crate::connection::{serve_client, ConnectionSettings};
 use crate::connections::Connections;
+use crate::health::Readiness;
+use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::rooms::RoomRegistry;
 use crate::session::{ChatContext, Session, SessionSettings};
@@ -60,6 +64,8 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// Rooms, broker, store and the chat rules, shared by every session.
     pub chat: Arc<ChatContext>,
+    /// Whether load balancers should send this node clients.
+    pub readiness: Readiness,
     origins: OriginPolicy,
     connection: Arc<ConnectionSettings>,
     http: server::HttpSettings,
@@ -94,7 +100,11 @@ impl AppState {
         );
         #[cfg(feature = "ssr")]
         let leptos = site_options()?;
-        let rooms = Arc::new(RoomRegistry::new(config.client_buffer_bytes));
+        let metrics = Arc::new(Metrics::new());
+        let rooms = Arc::new(RoomRegistry::new(
+            config.client_buffer_bytes,
+            metrics.clone(),
+        ));
         let store = Arc::new(HistoryStore::open(
             &config.data_dir,
             rooms.clone(),
@@ -114,10 +124,12 @@ impl AppState {
                 rate_limit_per_sec: config.rate_limit_per_sec,
                 rate_limit_burst: config.rate_limit_burst,
             },
+            metrics: metrics.clone(),
         });
         Ok(Arc::new(AppState {
             connections: Connections::new(config.client_buffer_bytes),
             chat,
+            readiness: Readiness::default(),
             origins,
             connection: Arc::new(ConnectionSettings {
                 write_timeout: config.write_timeout,
@@ -125,6 +137,7 @@ impl AppState {
                 pong_timeout: config.pong_timeout,
                 min_write_interval: config.min_write_interval,
                 max_message_bytes: config.max_frame_bytes,
+                metrics,
             }),
             http: server::HttpSettings {
                 socket_send_buffer: config.socket_send_buffer,
@@ -157,13 +170,50 @@ fn site_options() -> anyhow::Result<leptos::prelude::LeptosOptions> {
         .build())
 }
 
-/// The HTTP app: `/ws` for the chat socket, everything else for the page and its files.
+/// The HTTP app: `/ws` for the chat socket, `/metrics`, `/healthz` and `/readyz` for
+/// operators, everything else for the page and its files.
 pub fn router(state: Arc<AppState>) -> Router {
     let site = site(&state);
     Router::new()
         .route("/ws", get(websocket))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
         .merge(site)
+}
+
+/// Prometheus scrape target.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let metrics = &state.chat.metrics;
+    metrics
+        .connections
+        .set(metrics::gauge_value(state.connections.count()));
+    metrics
+        .rooms
+        .set(metrics::gauge_value(state.chat.rooms.len()));
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// Liveness: the process answers HTTP.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 when this node should get clients, 503 with the reason when not.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.readiness.check(&state.chat.broker).await {
+        Ok(()) => "ready\n".into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        )
+            .into_response(),
+    }
 }
 
 /// The Leptos app: the server-rendered room pages ([`page`]), and the compiled WASM, JS and CSS
@@ -221,6 +271,7 @@ async fn websocket(
             .into_response();
     };
     let registration = state.connections.open();
+    state.chat.metrics.connections_opened.inc();
     let mut session = Session::new(state.chat.clone(), registration.outbound().clone());
     // Attach to the URL's room before answering, so a client that sees the socket open cannot
     // miss a message sent after that.
@@ -272,10 +323,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let connections = state.connections.clone();
     let http = state.http.clone();
+    let draining = state.clone();
     let grace = http.shutdown_grace;
     let closing = connections.clone();
     server::serve(listener, router(state), http, async move {
         shutdown.await;
+        draining.readiness.start_draining();
         info!("shutting down: closing every client");
         closing.shutdown();
     })

@@ -25,6 +25,10 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
 
     /// The room called `name`, with its epoch and last id, created if it does not exist.
     fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>>;
+
+    /// A real round trip to whatever stores messages (a small write), for `/readyz`: `Err`
+    /// says why messages cannot be stored now.
+    fn probe(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Everything on one node: ids come from the store's writer thread.
@@ -47,5 +51,9 @@ impl Broker for LocalBroker {
 
     fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
         Box::pin(self.store.open_room(name))
+    }
+
+    fn probe(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.store.probe())
     }
 }

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use chat_shared::GUEST_PREFIX;
 use parking_lot::Mutex;
 
+use crate::metrics::Metrics;
+
 pub use room::{Attached, Room, Subscription};
 
 /// Every open room, by name.
@@ -24,16 +26,29 @@ pub struct RoomRegistry {
     guests: Mutex<HashSet<(u8, u64)>>,
     /// How far (bytes of frames) a member may fall behind in a room before it is dropped.
     pub member_budget_bytes: usize,
+    /// Where rooms count what they deliver.
+    pub metrics: Arc<Metrics>,
 }
 
 impl RoomRegistry {
     /// An empty registry whose rooms let members fall `member_budget_bytes` behind.
-    pub fn new(member_budget_bytes: usize) -> Self {
+    pub fn new(member_budget_bytes: usize, metrics: Arc<Metrics>) -> Self {
         RoomRegistry {
             rooms: Mutex::new(HashMap::new()),
             guests: Mutex::new(HashSet::new()),
             member_budget_bytes,
+            metrics,
         }
+    }
+
+    /// How many rooms this node holds.
+    pub fn len(&self) -> usize {
+        self.rooms.lock().len()
+    }
+
+    /// Whether this node holds no room.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The room called `name`, if this node has opened it.
@@ -106,7 +121,7 @@ mod tests {
 
     #[test]
     fn guest_names_are_unique_among_those_online_and_freed_when_released() {
-        let registry = RoomRegistry::new(1 << 20);
+        let registry = RoomRegistry::new(1 << 20, Arc::default());
         let names: Vec<String> = (0..5000).map(|_| registry.new_guest_name()).collect();
         let distinct: HashSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), names.len());

@@ -15,6 +15,7 @@ use tracing::warn;
 use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
 
@@ -45,6 +46,7 @@ pub struct Room {
     /// The feed's end, readable without the lock, so a writer can tell it has something new.
     feed_end: AtomicU64,
     budget_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +114,7 @@ impl Room {
         last_id: u64,
         pruned_through: u64,
         budget_bytes: usize,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Room {
             name,
@@ -125,6 +128,7 @@ impl Room {
             }),
             feed_end: AtomicU64::new(0),
             budget_bytes,
+            metrics,
         }
     }
 
@@ -242,6 +246,7 @@ impl Room {
         let mut state = self.state.lock();
         state.last_id = id;
         self.append(&mut state, frame, SKIP_NONE);
+        self.metrics.messages_out.inc();
     }
 
     /// Everything new in the feed for this subscription, as one frame, moving its cursor.
@@ -292,6 +297,10 @@ impl Room {
     }
 
     fn append(&self, state: &mut RoomState, frame: Utf8Bytes, skip: u64) {
+        let offered =
+            state.members.len() - usize::from(skip != SKIP_NONE && !state.members.is_empty());
+        self.metrics.deliveries.inc_by(offered as u64);
+        self.metrics.feed_bytes.inc_by(frame.len() as u64);
         state.feed.append(frame, skip);
         // SeqCst pairs with the writer's `waiting` flag (see Outbound::wait_for_work).
         self.feed_end.store(state.feed.end(), Ordering::SeqCst);

@@ -17,6 +17,7 @@ use tracing::debug;
 
 use crate::broker::Broker;
 use crate::close::CloseReason;
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::rooms::{RoomRegistry, Subscription};
 use crate::store::writer::push_frame;
@@ -48,6 +49,8 @@ pub struct ChatContext {
     pub store: Arc<HistoryStore>,
     /// The rules.
     pub settings: SessionSettings,
+    /// What is counted for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// One connection's chat state.
@@ -122,6 +125,7 @@ impl Session {
     /// Tells only this client what was wrong; the connection stays open.
     pub fn reply_error(&self, err: FrameError) {
         debug!(client = self.outbound.id(), error = %err, "refused a client frame");
+        self.ctx.metrics.error_sent(err.code.as_str());
         self.reply(&err.into_frame());
     }
 
@@ -182,8 +186,11 @@ impl Session {
             cid,
             sender: self.outbound.clone(),
         };
-        if let Err(err) = self.ctx.broker.publish(post) {
-            self.reply_error(err);
+        match self.ctx.broker.publish(post) {
+            Ok(()) => {
+                self.ctx.metrics.messages_in.inc();
+            }
+            Err(err) => self.reply_error(err),
         }
         None
     }

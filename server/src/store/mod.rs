@@ -162,6 +162,17 @@ impl HistoryStore {
         .await
     }
 
+    /// Writes a heartbeat row through the writer thread: `Ok` if the database takes writes.
+    pub async fn probe(&self) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Command::Probe { reply })
+            .await
+            .map_err(|err| err.message)?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the store is not running".into()))
+    }
+
     async fn ask(&self, command: Command) -> Result<(), FrameError> {
         self.commands.send(command).await.map_err(|_| writer_gone())
     }

@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (room_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS names (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -66,6 +70,16 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
+}
+
+/// Writes the readiness probe's row: proves the database takes writes right now.
+pub fn heartbeat(conn: &Connection, now_ms: u64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO heartbeat (id, at_ms) VALUES (1, ?1)
+         ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+        params![now_ms as i64],
+    )?;
+    Ok(())
 }
 
 /// A room as stored.

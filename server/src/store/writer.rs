@@ -59,6 +59,9 @@ pub(crate) enum Command {
         token: Option<String>,
         reply: oneshot::Sender<Result<String, FrameError>>,
     },
+    Probe {
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// Recently used `cid`s: (name key, cid) -> the stored message.
@@ -184,6 +187,13 @@ impl Writer {
                 let claimed = self.claim_name(&name, token);
                 let _ = reply.send(claimed);
             }
+            Command::Probe { reply } => {
+                let probed = schema::heartbeat(&self.conn, unix_millis()).map_err(|err| {
+                    error!(error = %err, "database failure: the readiness probe could not write");
+                    format!("the database does not take writes: {err}")
+                });
+                let _ = reply.send(probed);
+            }
         }
     }
 
@@ -216,6 +226,7 @@ impl Writer {
             row.last_id,
             row.pruned_through,
             budget,
+            self.registry.metrics.clone(),
         )))
     }
 
@@ -250,6 +261,7 @@ impl Writer {
             return;
         }
         let now = unix_millis();
+        let started = std::time::Instant::now();
         self.cids.expire(now);
         let mut fresh: Vec<(Post, ChatMessage)> = Vec::with_capacity(posts.len());
         let mut repeats: Vec<(Post, Arc<Room>, u64)> = Vec::new();
@@ -305,6 +317,7 @@ impl Writer {
             }
             tx.commit()
         })();
+        self.registry.metrics.history_write(started.elapsed());
         match result {
             Ok(()) => {
                 if self.settings.history_per_room > 0 {
@@ -333,7 +346,9 @@ impl Writer {
                     self.cids.remove(&key);
                 }
                 let refused = fresh.into_iter().map(|(post, _)| post);
+                let metrics = &self.registry.metrics;
                 for post in refused.chain(repeats.into_iter().map(|(post, _, _)| post)) {
+                    metrics.error_sent(refusal.code.as_str());
                     let frame = refusal
                         .clone()
                         .in_room(&post.room.name)
@@ -342,6 +357,7 @@ impl Writer {
                 }
                 // Whatever was left unprocessed after the failing statement is refused too.
                 for post in posts.drain(..) {
+                    metrics.error_sent(refusal.code.as_str());
                     let frame = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
                     push_frame(&post.sender, &frame.into_frame());
                 }

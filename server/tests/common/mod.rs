@@ -148,6 +148,36 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no status line in {head:?}"))
     }
 
+    /// GETs `path` over plain HTTP/1.1: the status code and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let mut tcp = TcpStream::connect(self.addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        timeout(PATIENCE, tcp.read_to_end(&mut response))
+            .await
+            .expect("response in time")
+            .unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"));
+        (status, body.to_string())
+    }
+
+    /// The value of one sample of `/metrics` (`name` with its labels, as rendered), 0 if absent.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let (status, body) = self.get("/metrics").await;
+        assert_eq!(status, 200, "{body}");
+        body.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a number"))
+            .unwrap_or(0.0)
+    }
+
     /// Triggers graceful shutdown and waits for the server to finish.
     pub async fn shutdown(mut self) -> Duration {
         let started = Instant::now();
