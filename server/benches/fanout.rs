@@ -25,8 +25,11 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
         "e".into(),
         0,
         0,
-        1 << 30,
-        Default::default(),
+        chat_server::rooms::RoomLinks {
+            budget_bytes: 1 << 30,
+            metrics: Default::default(),
+            cluster: None,
+        },
     ));
     let outbounds: Vec<_> = (0..members)
         .map(|i| {

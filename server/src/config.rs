@@ -76,9 +76,20 @@ pub struct Config {
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Messages kept per room (0 keeps all). Older ones are deleted as new ones arrive.
-    #[arg(long, env = "CHAT_HISTORY_PER_ROOM", default_value_t = 0)]
-    pub history_per_room: u64,
+    /// Messages kept per room; older ones are deleted as new ones arrive. Default: all (0) on a
+    /// single node, 10,000 in cluster mode (each room's Redis stream, trimmed approximately).
+    #[arg(long, env = "CHAT_HISTORY_PER_ROOM")]
+    pub history_per_room: Option<u64>,
+
+    /// Redis to share rooms, history, names and presence with other nodes (e.g.
+    /// "redis://127.0.0.1:6379/0"). Without it the server runs alone with SQLite.
+    #[arg(long, env = "CHAT_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Cluster mode: how long the members of a node that stopped without saying goodbye stay
+    /// listed. Each node refreshes its members' entries several times within it.
+    #[arg(long, env = "CHAT_PRESENCE_TTL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub presence_ttl: Duration,
 
     /// Largest size the database may grow to, in bytes (0: no limit). When it is full, new
     /// messages are refused with `history_unavailable` until space is freed.

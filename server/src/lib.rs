@@ -39,7 +39,8 @@ use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
-use crate::broker::LocalBroker;
+use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
+use crate::broker::{Broker, LocalBroker, RedisBroker};
 use crate::config::Config;
 use crate::connection::{serve_client, ConnectionSettings};
 use crate::connections::Connections;
@@ -105,18 +106,37 @@ impl AppState {
             config.client_buffer_bytes,
             metrics.clone(),
         ));
-        let store = Arc::new(HistoryStore::open(
-            &config.data_dir,
-            rooms.clone(),
-            StoreSettings {
-                history_per_room: config.history_per_room,
-                max_rooms: config.max_rooms,
-                max_database_bytes: config.max_database_bytes,
-            },
-        )?);
+        let (broker, store): (Arc<dyn Broker>, _) = match &config.redis_url {
+            Some(url) => {
+                let settings = ClusterSettings {
+                    url: url.clone(),
+                    history_per_room: config.history_per_room.unwrap_or(DEFAULT_HISTORY_PER_ROOM),
+                    max_rooms: config.max_rooms,
+                    presence_ttl: config.presence_ttl,
+                };
+                let broker = RedisBroker::start(settings, rooms.clone(), metrics.clone())?;
+                info!(
+                    node = broker.node(),
+                    "cluster mode: rooms, history and names in Redis"
+                );
+                (Arc::new(broker), None)
+            }
+            None => {
+                let store = Arc::new(HistoryStore::open(
+                    &config.data_dir,
+                    rooms.clone(),
+                    StoreSettings {
+                        history_per_room: config.history_per_room.unwrap_or(0),
+                        max_rooms: config.max_rooms,
+                        max_database_bytes: config.max_database_bytes,
+                    },
+                )?);
+                (Arc::new(LocalBroker::new(store.clone())), Some(store))
+            }
+        };
         let chat = Arc::new(ChatContext {
             rooms,
-            broker: Arc::new(LocalBroker::new(store.clone())),
+            broker,
             store,
             settings: SessionSettings {
                 join_history: config.join_history,

@@ -41,7 +41,7 @@ pub async fn room(
 async fn render(state: Arc<AppState>, room: String, request: Request) -> Response {
     let limit = u64::from(state.chat.settings.join_history);
     // A page without history is still a working page: the socket fills it in.
-    let snapshot = match state.chat.store.latest_page(&room, limit).await {
+    let snapshot = match state.chat.broker.latest_page(&room, limit).await {
         Ok(snapshot) => snapshot,
         Err(err) => {
             warn!(%room, error = %err.message, "rendering a page without its history");

@@ -135,7 +135,7 @@ async fn a_lost_database_changes_the_epoch_and_resume_says_it_could_not_recover(
 async fn a_gap_too_long_or_pruned_gets_the_latest_page_not_a_partial_one() {
     let server = TestServer::start_with(|config| {
         config.join_history = 5;
-        config.history_per_room = 1500;
+        config.history_per_room = Some(1500);
     })
     .await;
     let (mut writer, joined) = server.connect_to("room=long").await;

@@ -1,59 +1,78 @@
-//! The seam between chat logic and how messages are sequenced and fanned in.
+//! The seam between chat logic and where messages, history and names live.
 //!
-//! The session hands every message to a [`Broker`] and never learns what happens next: the
-//! local broker sequences it in this process (the store's writer gives ids in commit order and
-//! releases each message to its room after the commit); a Redis broker would sequence in Redis
-//! and deliver to the rooms of every node. Rooms, sessions and sockets stay the same.
+//! The session hands every message to a [`Broker`] and never learns what happens next, and asks
+//! it for history and names. [`LocalBroker`] keeps everything on this node: the store's writer
+//! gives ids in commit order and releases each message to its room after the commit.
+//! [`RedisBroker`] sequences, stores and publishes in one Lua call inside Redis, and delivers to
+//! the rooms of every node that has members in them. Rooms, sessions and sockets stay the same.
+
+mod local;
+pub mod redis;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use chat_shared::FrameError;
+use chat_shared::{ChatMessage, FrameError, Joined};
 
 use crate::rooms::Room;
-use crate::store::{HistoryStore, Post};
+use crate::store::Post;
+pub use local::LocalBroker;
+pub use redis::RedisBroker;
 
 /// A boxed future, so the trait can be used as `dyn Broker`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Sequences messages and delivers them to the rooms of every node.
+/// Sequences messages, keeps history and names, and delivers to the rooms of every node.
 pub trait Broker: Send + Sync + std::fmt::Debug {
     /// Sequences `post`, makes it durable, then offers it to its room's members. Never waits;
     /// a refusal names what went wrong (the sender is told either way, never silently dropped).
     fn publish(&self, post: Post) -> Result<(), FrameError>;
 
-    /// The room called `name`, with its epoch and last id, created if it does not exist.
+    /// The room called `name`, with its epoch and last id, created if it does not exist. Once
+    /// it returns, every message of the room after the room's `last_id` reaches its feed.
     fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>>;
+
+    /// Reserves `name` for whoever holds `token` (a new token if the name was free); returns
+    /// the token, or `name_taken`.
+    fn claim_name<'a>(
+        &'a self,
+        name: &'a str,
+        token: Option<String>,
+    ) -> BoxFuture<'a, Result<String, FrameError>>;
+
+    /// The kept messages of `room` with ids in `since + 1 ..= through`, oldest first, at most
+    /// `limit`. Fewer than `through - since` means some are no longer kept.
+    fn messages_after<'a>(
+        &'a self,
+        room: &'a Room,
+        since: u64,
+        through: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>>;
+
+    /// The newest `limit` kept messages of `room` with ids below `before`, oldest first.
+    fn messages_before<'a>(
+        &'a self,
+        room: &'a Room,
+        before: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>>;
+
+    /// The newest `limit` messages of the room called `name` as a page shows them before its
+    /// socket is open, without creating the room: `None` if it does not exist.
+    fn latest_page<'a>(
+        &'a self,
+        name: &'a str,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Option<Joined>, FrameError>>;
 
     /// A real round trip to whatever stores messages (a small write), for `/readyz`: `Err`
     /// says why messages cannot be stored now.
     fn probe(&self) -> BoxFuture<'_, Result<(), String>>;
-}
 
-/// Everything on one node: ids come from the store's writer thread.
-#[derive(Debug)]
-pub struct LocalBroker {
-    store: Arc<HistoryStore>,
-}
-
-impl LocalBroker {
-    /// A broker that sequences through `store`.
-    pub fn new(store: Arc<HistoryStore>) -> Self {
-        LocalBroker { store }
-    }
-}
-
-impl Broker for LocalBroker {
-    fn publish(&self, post: Post) -> Result<(), FrameError> {
-        self.store.append(post)
-    }
-
-    fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
-        Box::pin(self.store.open_room(name))
-    }
-
-    fn probe(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(self.store.probe())
+    /// The Redis broker, for tests and diagnostics that need its hooks.
+    fn as_redis(&self) -> Option<&RedisBroker> {
+        None
     }
 }

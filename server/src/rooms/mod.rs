@@ -6,17 +6,19 @@
 //! so a room never exists twice and its ids never race a reload.
 
 pub mod feed;
+pub mod presence;
 pub mod room;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chat_shared::GUEST_PREFIX;
 use parking_lot::Mutex;
+use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 
-pub use room::{Attached, Room, Subscription};
+pub use room::{Attached, Room, RoomEvent, RoomLinks, Subscription};
 
 /// Every open room, by name.
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub struct RoomRegistry {
     pub member_budget_bytes: usize,
     /// Where rooms count what they deliver.
     pub metrics: Arc<Metrics>,
+    /// Cluster mode: where rooms send what other nodes must hear (set by the Redis broker).
+    cluster: OnceLock<mpsc::UnboundedSender<RoomEvent>>,
 }
 
 impl RoomRegistry {
@@ -38,7 +42,32 @@ impl RoomRegistry {
             guests: Mutex::new(HashSet::new()),
             member_budget_bytes,
             metrics,
+            cluster: OnceLock::new(),
         }
+    }
+
+    /// Sends every room opened from now on's presence changes and typing notices to `events`.
+    pub fn link_cluster(&self, events: mpsc::UnboundedSender<RoomEvent>) {
+        let _ = self.cluster.set(events);
+    }
+
+    /// What a room opened now shares with the others.
+    pub fn links(&self) -> RoomLinks {
+        RoomLinks {
+            budget_bytes: self.member_budget_bytes,
+            metrics: self.metrics.clone(),
+            cluster: self.cluster.get().cloned(),
+        }
+    }
+
+    /// Forgets `room` (its history was reset): the next join opens it afresh.
+    pub fn remove(&self, name: &str) -> Option<Arc<Room>> {
+        self.rooms.lock().remove(name)
+    }
+
+    /// Every room this node holds.
+    pub fn all(&self) -> Vec<Arc<Room>> {
+        self.rooms.lock().values().cloned().collect()
     }
 
     /// How many rooms this node holds.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chat_shared::{encode, ServerFrame};
 use parking_lot::Mutex;
+use tokio::sync::mpsc;
 use tracing::warn;
 use tungstenite::Utf8Bytes;
 
@@ -18,6 +19,7 @@ use crate::close::CloseReason;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
+use crate::rooms::presence::PresentNames;
 
 /// A typing notice per name and room at most this often.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
@@ -45,8 +47,30 @@ pub struct Room {
     state: Mutex<RoomState>,
     /// The feed's end, readable without the lock, so a writer can tell it has something new.
     feed_end: AtomicU64,
-    budget_bytes: usize,
-    metrics: Arc<Metrics>,
+    links: RoomLinks,
+}
+
+/// What every room of a node shares.
+#[derive(Debug, Clone)]
+pub struct RoomLinks {
+    /// How far (bytes of frames) a member may fall behind before it is dropped.
+    pub budget_bytes: usize,
+    /// Where the room counts what it delivers.
+    pub metrics: Arc<Metrics>,
+    /// Cluster mode: where this node's presence changes and typing notices go to be told to
+    /// the other nodes.
+    pub cluster: Option<mpsc::UnboundedSender<RoomEvent>>,
+}
+
+/// Something other nodes must hear about a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// `name` got its first connection to `room` on this node.
+    Arrived { room: String, name: String },
+    /// `name`'s last connection to `room` on this node left.
+    Left { room: String, name: String },
+    /// `name` is typing in `room`.
+    Typing { room: String, name: String },
 }
 
 #[derive(Debug, Default)]
@@ -55,19 +79,11 @@ struct RoomState {
     /// The newest message id in the feed (and so in the store).
     last_id: u64,
     members: Vec<Member>,
-    /// Who is here: name key -> shown name and how many of this name's connections are in.
-    /// Boxed strings: one of these per member of every room, so 8 bytes each count.
-    present: HashMap<Box<str>, Presence>,
+    /// Who is here, on this node and on others.
+    present: PresentNames,
     /// Name key -> when its last typing notice went out.
     typing: HashMap<String, Instant>,
     appends_since_sweep: u32,
-}
-
-#[derive(Debug)]
-struct Presence {
-    /// The name as shown, when it differs from its key (most names are lowercase already).
-    shown: Option<Box<str>>,
-    connections: u32,
 }
 
 #[derive(Debug)]
@@ -113,8 +129,7 @@ impl Room {
         epoch: String,
         last_id: u64,
         pruned_through: u64,
-        budget_bytes: usize,
-        metrics: Arc<Metrics>,
+        links: RoomLinks,
     ) -> Self {
         Room {
             name,
@@ -127,9 +142,13 @@ impl Room {
                 ..RoomState::default()
             }),
             feed_end: AtomicU64::new(0),
-            budget_bytes,
-            metrics,
+            links,
         }
+    }
+
+    /// The newest id released to the feed.
+    pub fn last_id(&self) -> u64 {
+        self.state.lock().last_id
     }
 
     /// Ids up to this one are no longer kept.
@@ -156,10 +175,7 @@ impl Room {
     /// for it; `last_id` says which messages it must read from the store instead.
     pub fn attach(self: &Arc<Self>, outbound: &Arc<Outbound>, name: &str) -> Attached {
         let mut state = self.state.lock();
-        if self.arrive(&mut state, name) {
-            let frame = self.presence_frame(vec![name.to_string()], vec![]);
-            self.append(&mut state, frame, SKIP_NONE);
-        }
+        self.arrive(&mut state, name);
         // After our own arrival notice: the newcomer learns of itself from `members`.
         let sub = Arc::new(Subscription {
             room: self.clone(),
@@ -169,7 +185,7 @@ impl Room {
             sub: sub.clone(),
             outbound: outbound.clone(),
         });
-        let members = present_names(&state);
+        let members = state.present.names();
         Attached {
             sub,
             last_id: state.last_id,
@@ -184,10 +200,7 @@ impl Room {
             return;
         };
         state.members.swap_remove(at);
-        if self.depart(&mut state, name) {
-            let frame = self.presence_frame(vec![], vec![name.to_string()]);
-            self.append(&mut state, frame, SKIP_NONE);
-        }
+        self.depart(&mut state, name);
         if state.members.is_empty() {
             // Nobody reads the feed any more: free it now rather than at the next sweep.
             let end = state.feed.end();
@@ -198,14 +211,26 @@ impl Room {
     /// A connection of this room changed its name.
     pub fn rename(&self, old: &str, new: &str) {
         let mut state = self.state.lock();
-        let left = self.depart(&mut state, old);
-        let joined = self.arrive(&mut state, new);
-        if left || joined {
+        let left = state.present.depart(old);
+        let joined = state.present.arrive(new);
+        if left.shown || joined.shown {
             let frame = self.presence_frame(
-                joined.then(|| new.to_string()).into_iter().collect(),
-                left.then(|| old.to_string()).into_iter().collect(),
+                joined.shown.then(|| new.to_string()).into_iter().collect(),
+                left.shown.then(|| old.to_string()).into_iter().collect(),
             );
             self.append(&mut state, frame, SKIP_NONE);
+        }
+        if left.here {
+            self.tell_cluster(RoomEvent::Left {
+                room: self.name.clone(),
+                name: old.to_string(),
+            });
+        }
+        if joined.here {
+            self.tell_cluster(RoomEvent::Arrived {
+                room: self.name.clone(),
+                name: new.to_string(),
+            });
         }
     }
 
@@ -224,6 +249,10 @@ impl Room {
             .typing
             .retain(|_, at| now.duration_since(*at) < TYPING_INTERVAL);
         state.typing.insert(key, now);
+        self.tell_cluster(RoomEvent::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        });
         let frame = ServerFrame::Typing {
             room: self.name.clone(),
             name: name.to_string(),
@@ -246,7 +275,7 @@ impl Room {
         let mut state = self.state.lock();
         state.last_id = id;
         self.append(&mut state, frame, SKIP_NONE);
-        self.metrics.messages_out.inc();
+        self.links.metrics.messages_out.inc();
     }
 
     /// Everything new in the feed for this subscription, as one frame, moving its cursor.
@@ -257,33 +286,88 @@ impl Room {
         Ok(taken.frame)
     }
 
-    /// Counts a connection of `name`; true if the name was not here before.
-    fn arrive(&self, state: &mut RoomState, name: &str) -> bool {
-        let key = chat_shared::name_key(name);
-        let shown = (key != name).then(|| name.into());
-        let entry = state
-            .present
-            .entry(key.into_boxed_str())
-            .or_insert(Presence {
-                shown,
-                connections: 0,
-            });
-        entry.connections += 1;
-        entry.connections == 1
+    /// Another node says `name` is typing: told to every member here.
+    pub fn remote_typing(&self, name: &str) {
+        let frame = ServerFrame::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        };
+        if let Ok(json) = encode(&frame) {
+            let mut state = self.state.lock();
+            self.append(&mut state, Utf8Bytes::from(json), SKIP_NONE);
+        }
     }
 
-    /// Uncounts a connection of `name`; true if that was its last one here.
-    fn depart(&self, state: &mut RoomState, name: &str) -> bool {
-        let key = chat_shared::name_key(name);
-        let Some(entry) = state.present.get_mut(key.as_str()) else {
-            return false;
-        };
-        entry.connections -= 1;
-        if entry.connections > 0 {
-            return false;
+    /// Another node's presence changed; members here hear of names the list gained or lost.
+    pub fn remote_presence(&self, node: &str, joined: &[String], left: &[String]) {
+        let mut state = self.state.lock();
+        let joined: Vec<String> = joined
+            .iter()
+            .filter(|name| state.present.remote_arrive(node, name))
+            .cloned()
+            .collect();
+        let left: Vec<String> = left
+            .iter()
+            .filter(|name| state.present.remote_depart(node, name))
+            .cloned()
+            .collect();
+        if !joined.is_empty() || !left.is_empty() {
+            let frame = self.presence_frame(joined, left);
+            self.append(&mut state, frame, SKIP_NONE);
         }
-        state.present.remove(key.as_str());
-        true
+    }
+
+    /// Replaces the presence other nodes report (after a (re)subscription), telling members
+    /// of the differences.
+    pub fn replace_remote_presence(&self, entries: &[(String, String)]) {
+        let mut state = self.state.lock();
+        let (joined, left) = state.present.replace_remote(entries);
+        if !joined.is_empty() || !left.is_empty() {
+            let frame = self.presence_frame(joined, left);
+            self.append(&mut state, frame, SKIP_NONE);
+        }
+    }
+
+    /// The names with connections to this room on this node (cluster presence refresh).
+    pub fn local_names(&self) -> Vec<String> {
+        self.state.lock().present.local_names()
+    }
+
+    /// Counts a connection of `name`: the list and other nodes hear of a new name.
+    fn arrive(&self, state: &mut RoomState, name: &str) {
+        let change = state.present.arrive(name);
+        if change.shown {
+            let frame = self.presence_frame(vec![name.to_string()], vec![]);
+            self.append(state, frame, SKIP_NONE);
+        }
+        if change.here {
+            self.tell_cluster(RoomEvent::Arrived {
+                room: self.name.clone(),
+                name: name.to_string(),
+            });
+        }
+    }
+
+    /// Uncounts a connection of `name`: the list and other nodes hear when it was the last.
+    fn depart(&self, state: &mut RoomState, name: &str) {
+        let change = state.present.depart(name);
+        if change.shown {
+            let frame = self.presence_frame(vec![], vec![name.to_string()]);
+            self.append(state, frame, SKIP_NONE);
+        }
+        if change.here {
+            self.tell_cluster(RoomEvent::Left {
+                room: self.name.clone(),
+                name: name.to_string(),
+            });
+        }
+    }
+
+    fn tell_cluster(&self, event: RoomEvent) {
+        if let Some(cluster) = &self.links.cluster {
+            // Closed only when the broker is gone, i.e. the server is stopping.
+            let _ = cluster.send(event);
+        }
     }
 
     fn presence_frame(&self, joined: Vec<String>, left: Vec<String>) -> Utf8Bytes {
@@ -299,15 +383,15 @@ impl Room {
     fn append(&self, state: &mut RoomState, frame: Utf8Bytes, skip: u64) {
         let offered =
             state.members.len() - usize::from(skip != SKIP_NONE && !state.members.is_empty());
-        self.metrics.deliveries.inc_by(offered as u64);
-        self.metrics.feed_bytes.inc_by(frame.len() as u64);
+        self.links.metrics.deliveries.inc_by(offered as u64);
+        self.links.metrics.feed_bytes.inc_by(frame.len() as u64);
         state.feed.append(frame, skip);
         // SeqCst pairs with the writer's `waiting` flag (see Outbound::wait_for_work).
         self.feed_end.store(state.feed.end(), Ordering::SeqCst);
         for member in &state.members {
             member.outbound.wake_if_waiting();
         }
-        let budget = self.budget_bytes;
+        let budget = self.links.budget_bytes;
         if state.feed.bytes() > budget.saturating_add(budget / 4) {
             // Someone is far behind: drop whoever the trimmed feed leaves behind.
             let start = state.feed.trim(budget);
@@ -332,15 +416,4 @@ impl Room {
             state.feed.trim_before(slowest);
         }
     }
-}
-
-/// Everyone present, sorted, each once.
-fn present_names(state: &RoomState) -> Vec<String> {
-    let mut names: Vec<String> = state
-        .present
-        .iter()
-        .map(|(key, p)| p.shown.as_deref().unwrap_or(key).to_string())
-        .collect();
-    names.sort_unstable();
-    names
 }

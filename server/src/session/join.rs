@@ -14,7 +14,6 @@ use chat_shared::{
 
 use crate::rooms::{Room, Subscription};
 use crate::session::Session;
-use crate::store::schema;
 
 /// A connection attached to a room whose `joined` answer is not queued yet. Dropped unanswered
 /// (the connection died meanwhile), it detaches again.
@@ -81,26 +80,19 @@ impl Session {
                 && *since <= last_id
                 && *since >= room.pruned_through()
         });
-        let store_id = room.store_id;
-        let name = room.name.clone();
         let (messages, recovered) = match resume {
             Some(since) => {
                 let read = self
                     .ctx
-                    .store
-                    .read("read a room's missed messages", move |conn| {
-                        schema::messages_after(
-                            conn,
-                            store_id,
-                            &name,
-                            since,
-                            last_id,
-                            MAX_RECOVERY_MESSAGES + 1,
-                        )
-                    })
+                    .broker
+                    .messages_after(&room, since, last_id, MAX_RECOVERY_MESSAGES + 1)
                     .await;
+                // Ids are never skipped, so a complete gap has exactly this many messages.
+                let missed = last_id - since;
                 match read {
-                    Ok(gap) if gap.len() as u64 <= MAX_RECOVERY_MESSAGES => (Ok(gap), true),
+                    Ok(gap) if gap.len() as u64 == missed && missed <= MAX_RECOVERY_MESSAGES => {
+                        (Ok(gap), true)
+                    }
                     Ok(_) => (self.latest(&room, last_id).await, false),
                     Err(err) => (Err(err), false),
                 }
@@ -130,16 +122,13 @@ impl Session {
         room: &Room,
         last_id: u64,
     ) -> Result<Vec<chat_shared::ChatMessage>, FrameError> {
-        let (store_id, name) = (room.store_id, room.name.clone());
         let count = u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES);
         if count == 0 || last_id == 0 {
             return Ok(Vec::new());
         }
         self.ctx
-            .store
-            .read("read a room's latest messages", move |conn| {
-                schema::messages_before(conn, store_id, &name, last_id.saturating_add(1), count)
-            })
+            .broker
+            .messages_before(room, last_id.saturating_add(1), count)
             .await
     }
 
@@ -156,13 +145,10 @@ impl Session {
         };
         let limit = u64::from(limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT));
         let before = before.unwrap_or(u64::MAX);
-        let (store_id, name) = (sub.room.store_id, sub.room.name.clone());
         let read = self
             .ctx
-            .store
-            .read("read a room's history", move |conn| {
-                schema::messages_before(conn, store_id, &name, before, limit + 1)
-            })
+            .broker
+            .messages_before(&sub.room, before, limit + 1)
             .await;
         match read {
             Ok(mut messages) => {

@@ -45,8 +45,8 @@ pub struct ChatContext {
     pub rooms: Arc<RoomRegistry>,
     /// Where messages go to be sequenced and delivered.
     pub broker: Arc<dyn Broker>,
-    /// History and names.
-    pub store: Arc<HistoryStore>,
+    /// The SQLite store on a single node (`None` in cluster mode, where Redis keeps it all).
+    pub store: Option<Arc<HistoryStore>>,
     /// The rules.
     pub settings: SessionSettings,
     /// What is counted for `/metrics`.
@@ -226,7 +226,7 @@ impl Session {
             Ok(name) => name.to_string(),
             Err(err) => return self.reply_error(err),
         };
-        let token = match self.ctx.store.claim_name(&name, token).await {
+        let token = match self.ctx.broker.claim_name(&name, token).await {
             Ok(token) => token,
             Err(err) => return self.reply_error(err),
         };

@@ -201,7 +201,6 @@ impl Writer {
         if let Some(room) = self.registry.get(name) {
             return Ok(room);
         }
-        let budget = self.registry.member_budget_bytes;
         let row = match schema::find_room(&self.conn, name)? {
             Some(row) => row,
             None => {
@@ -225,8 +224,7 @@ impl Writer {
             row.epoch,
             row.last_id,
             row.pruned_through,
-            budget,
-            self.registry.metrics.clone(),
+            self.registry.links(),
         )))
     }
 

@@ -1,6 +1,8 @@
 //! Test harness: the real server on port 0, and WebSocket clients that speak the protocol.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod redis_server;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,574 @@
+//! Cluster mode: several nodes share rooms, history, names and presence through Redis.
+//!
+//! The `redis` crate (redis-rs) rather than `fred`: it is the most used Redis client for Rust,
+//! its `ConnectionManager` multiplexes every command of the node over one connection and
+//! reconnects by itself (exponential backoff with jitter), and its split pub/sub connection lets
+//! one task both subscribe and read. A message takes one round trip: the node's publisher
+//! pipelines whatever queued meanwhile, each message one `EVALSHA` of [`keys::PUBLISH`], which
+//! increments the room's sequence, appends to its stream and publishes, atomically. Every node
+//! (the sender's too) learns of it from pub/sub ([`subscriber`]), which fills any gap from the
+//! stream before delivering later ids, so members on every node see the same ids in the same
+//! order and nothing is accepted that is not stored.
+
+pub mod keys;
+mod presence;
+mod subscriber;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_shared::{ChatMessage, ErrorCode, FrameError, Joined, ServerFrame};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Script};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, warn};
+
+use super::{BoxFuture, Broker};
+use crate::metrics::Metrics;
+use crate::rooms::{random_hex, Room, RoomRegistry};
+use crate::store::writer::{push_frame, CID_WINDOW_MS};
+use crate::store::{unix_millis, Post};
+use subscriber::{Subscriber, SubscriberCommand};
+
+/// Messages queued for Redis beyond which a send is refused at once.
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// Most messages in one pipeline.
+const MAX_PIPELINE: usize = 512;
+
+/// Longest a Redis command may take before it counts as failed.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Messages kept per room in cluster mode unless `--history-per-room` says otherwise.
+pub const DEFAULT_HISTORY_PER_ROOM: u64 = 10_000;
+
+/// What cluster mode needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// The Redis URL.
+    pub url: String,
+    /// Messages kept per room (0: all).
+    pub history_per_room: u64,
+    /// Rooms the cluster may hold.
+    pub max_rooms: usize,
+    /// How long a dead node's members stay listed.
+    pub presence_ttl: Duration,
+}
+
+/// The cluster-mode broker.
+#[derive(Debug)]
+pub struct RedisBroker {
+    shared: Arc<Shared>,
+    posts: mpsc::Sender<Post>,
+}
+
+/// What the broker's tasks share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) conn: ConnectionManager,
+    pub(crate) client: Client,
+    /// This node's random id (presence entries, heartbeats).
+    pub(crate) node: String,
+    pub(crate) registry: Arc<RoomRegistry>,
+    pub(crate) settings: ClusterSettings,
+    pub(crate) metrics: Arc<Metrics>,
+    subscriber: mpsc::UnboundedSender<SubscriberCommand>,
+    open: Script,
+    publish: Script,
+    claim: Script,
+    /// Test hook: pub/sub messages to drop on purpose, to exercise the gap filler.
+    pub(crate) drop_next: AtomicU32,
+}
+
+impl RedisBroker {
+    /// Starts the broker's tasks. Fails only on a malformed URL: an unreachable Redis is
+    /// retried (with backoff) while the server serves, refusing messages until it is back.
+    pub fn start(
+        settings: ClusterSettings,
+        registry: Arc<RoomRegistry>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        let client = Client::open(settings.url.as_str())
+            .with_context(|| format!("invalid --redis-url {:?}", settings.url))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(RESPONSE_TIMEOUT))
+            .set_max_delay(Duration::from_secs(2))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .context("cannot set up the Redis connection")?;
+        let (subscriber, commands) = mpsc::unbounded_channel();
+        let (events, room_events) = mpsc::unbounded_channel();
+        registry.link_cluster(events);
+        let shared = Arc::new(Shared {
+            conn,
+            client,
+            node: random_hex(12),
+            registry,
+            settings,
+            metrics,
+            subscriber,
+            open: Script::new(keys::OPEN_ROOM),
+            publish: Script::new(keys::PUBLISH),
+            claim: Script::new(keys::CLAIM_NAME),
+            drop_next: AtomicU32::new(0),
+        });
+        let (posts, queue) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_loop(shared.clone(), queue));
+        tokio::spawn(Subscriber::new(shared.clone(), commands).run());
+        tokio::spawn(presence::run(shared.clone(), room_events));
+        Ok(RedisBroker { shared, posts })
+    }
+
+    /// Test hook: the next `n` pub/sub messages this node receives are dropped, as Redis
+    /// pub/sub may drop them (at most once delivery), so the gap filler must recover them.
+    #[doc(hidden)]
+    pub fn drop_next_messages(&self, n: u32) {
+        self.shared.drop_next.store(n, Ordering::SeqCst);
+    }
+
+    /// This node's id in Redis.
+    pub fn node(&self) -> &str {
+        &self.shared.node
+    }
+}
+
+impl Broker for RedisBroker {
+    fn publish(&self, post: Post) -> Result<(), FrameError> {
+        self.posts.try_send(post).map_err(|err| {
+            let post = match err {
+                mpsc::error::TrySendError::Full(post) | mpsc::error::TrySendError::Closed(post) => {
+                    post
+                }
+            };
+            FrameError::new(ErrorCode::HistoryUnavailable, "the server is overloaded")
+                .in_room(&post.room.name)
+                .for_cid(post.cid)
+        })
+    }
+
+    fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
+        Box::pin(self.shared.open_room(name))
+    }
+
+    fn claim_name<'a>(
+        &'a self,
+        name: &'a str,
+        token: Option<String>,
+    ) -> BoxFuture<'a, Result<String, FrameError>> {
+        Box::pin(self.shared.claim_name(name, token))
+    }
+
+    fn messages_after<'a>(
+        &'a self,
+        room: &'a Room,
+        since: u64,
+        through: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+        Box::pin(async move {
+            if through <= since {
+                return Ok(Vec::new());
+            }
+            self.shared
+                .range(&room.name, since + 1, through, limit)
+                .await
+                .map_err(|err| self.shared.failed("read a room's missed messages", &err))
+        })
+    }
+
+    fn messages_before<'a>(
+        &'a self,
+        room: &'a Room,
+        before: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+        Box::pin(async move {
+            self.shared
+                .newest_before(&room.name, before, limit)
+                .await
+                .map_err(|err| self.shared.failed("read a room's history", &err))
+        })
+    }
+
+    fn latest_page<'a>(
+        &'a self,
+        name: &'a str,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Option<Joined>, FrameError>> {
+        Box::pin(async move {
+            let read = async {
+                let mut conn = self.shared.conn.clone();
+                self.shared.metrics.redis_round_trips.inc();
+                let (epoch, seq): (Option<String>, Option<u64>) = redis::cmd("HMGET")
+                    .arg(keys::meta(name))
+                    .arg("epoch")
+                    .arg("seq")
+                    .query_async(&mut conn)
+                    .await?;
+                let Some(epoch) = epoch else {
+                    return Ok(None);
+                };
+                let last_id = seq.unwrap_or(0);
+                let messages = if limit == 0 || last_id == 0 {
+                    Vec::new()
+                } else {
+                    self.shared
+                        .newest_before(name, last_id.saturating_add(1), limit)
+                        .await?
+                };
+                Ok(Some(Joined {
+                    room: name.to_string(),
+                    epoch,
+                    last_id,
+                    recovered: false,
+                    messages,
+                    members: Vec::new(),
+                    you: String::new(),
+                }))
+            };
+            read.await.map_err(|err: redis::RedisError| {
+                self.shared.failed("read a room's latest page", &err)
+            })
+        })
+    }
+
+    fn probe(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let mut conn = self.shared.conn.clone();
+            self.shared.metrics.redis_round_trips.inc();
+            redis::cmd("SET")
+                .arg(keys::heartbeat(&self.shared.node))
+                .arg(unix_millis())
+                .arg("PX")
+                .arg(10_000)
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(|err| {
+                    self.shared.metrics.redis_errors.inc();
+                    format!("Redis does not take writes: {err}")
+                })
+        })
+    }
+
+    fn as_redis(&self) -> Option<&RedisBroker> {
+        Some(self)
+    }
+}
+
+impl Shared {
+    /// Logs a Redis failure and turns it into what the client is told.
+    pub(crate) fn failed(&self, what: &str, err: &redis::RedisError) -> FrameError {
+        self.metrics.redis_errors.inc();
+        error!(error = %err, "Redis failure: could not {what}");
+        FrameError::new(
+            ErrorCode::HistoryUnavailable,
+            format!(
+                "the server could not {what} (Redis unavailable); nothing was stored, try again"
+            ),
+        )
+    }
+
+    async fn open_room(&self, name: &str) -> Result<Arc<Room>, FrameError> {
+        if let Some(room) = self.registry.get(name) {
+            return Ok(room);
+        }
+        let mut conn = self.conn.clone();
+        self.metrics.redis_round_trips.inc();
+        let opened: Option<(String, u64)> = self
+            .open
+            .key(keys::meta(name))
+            .key(keys::ROOMS)
+            .arg(random_hex(16))
+            .arg(self.settings.max_rooms)
+            .arg(name)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|err| self.failed("open a room", &err).in_room(name))?;
+        let Some((epoch, last_id)) = opened else {
+            return Err(FrameError::new(
+                ErrorCode::RoomLimit,
+                "the cluster holds as many rooms as it may; join an existing one",
+            )
+            .in_room(name));
+        };
+        let room = self.registry.insert(Room::new(
+            name.to_string(),
+            0,
+            epoch,
+            last_id,
+            0,
+            self.registry.links(),
+        ));
+        // Not returned before this node hears the room's channel: from then on every id after
+        // `last_id` reaches the feed (later ones from pub/sub, any between from the stream).
+        let (done, subscribed) = oneshot::channel();
+        let command = SubscriberCommand::Subscribe {
+            room: room.clone(),
+            done,
+        };
+        if self.subscriber.send(command).is_err() {
+            return Err(FrameError::new(
+                ErrorCode::HistoryUnavailable,
+                "the server is stopping",
+            ));
+        }
+        subscribed
+            .await
+            .unwrap_or_else(|_| {
+                Err(FrameError::new(
+                    ErrorCode::HistoryUnavailable,
+                    "the server is stopping",
+                ))
+            })
+            .map_err(|err| err.in_room(name))?;
+        Ok(room)
+    }
+
+    async fn claim_name(&self, name: &str, token: Option<String>) -> Result<String, FrameError> {
+        let fresh = new_token();
+        let presented = token.as_deref().map(hash_token).unwrap_or_default();
+        let mut conn = self.conn.clone();
+        self.metrics.redis_round_trips.inc();
+        let held: u8 = self
+            .claim
+            .key(keys::name(&chat_shared::name_key(name)))
+            .arg(presented)
+            .arg(hash_token(&fresh))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|err| self.failed("claim a name", &err))?;
+        match (held, token) {
+            (1, Some(token)) => Ok(token),
+            (2, _) => Ok(fresh),
+            _ => Err(FrameError::new(
+                ErrorCode::NameTaken,
+                format!("the name {name:?} is taken"),
+            )),
+        }
+    }
+
+    /// Messages `from ..= through` of `room`'s stream, oldest first, at most `limit`.
+    pub(crate) async fn range(
+        &self,
+        room: &str,
+        from: u64,
+        through: u64,
+        limit: u64,
+    ) -> redis::RedisResult<Vec<ChatMessage>> {
+        let mut conn = self.conn.clone();
+        self.metrics.redis_round_trips.inc();
+        let entries: Vec<Entry> = redis::cmd("XRANGE")
+            .arg(keys::log(room))
+            .arg(format!("{from}-0"))
+            .arg(format!("{through}-0"))
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut conn)
+            .await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|e| e.message(room))
+            .collect())
+    }
+
+    /// The newest `limit` messages of `room` below `before`, oldest first.
+    async fn newest_before(
+        &self,
+        room: &str,
+        before: u64,
+        limit: u64,
+    ) -> redis::RedisResult<Vec<ChatMessage>> {
+        if before <= 1 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        self.metrics.redis_round_trips.inc();
+        let end = if before == u64::MAX {
+            "+".to_string()
+        } else {
+            format!("{}-0", before - 1)
+        };
+        let entries: Vec<Entry> = redis::cmd("XREVRANGE")
+            .arg(keys::log(room))
+            .arg(end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut conn)
+            .await?;
+        let mut messages: Vec<ChatMessage> = entries
+            .into_iter()
+            .filter_map(|e| e.message(room))
+            .collect();
+        messages.reverse();
+        Ok(messages)
+    }
+}
+
+/// One stream entry as Redis returns it: id and field/value pairs.
+type Entry = (String, Vec<(String, String)>);
+
+trait EntryExt {
+    fn message(self, room: &str) -> Option<ChatMessage>;
+}
+
+impl EntryExt for Entry {
+    fn message(self, room: &str) -> Option<ChatMessage> {
+        let (id, fields) = self;
+        let id = id.strip_suffix("-0")?.parse().ok()?;
+        let mut message = ChatMessage {
+            id,
+            room: room.to_string(),
+            name: String::new(),
+            text: String::new(),
+            ts: 0,
+            cid: None,
+        };
+        for (field, value) in fields {
+            match field.as_str() {
+                "n" => message.name = value,
+                "t" => message.text = value,
+                "ts" => message.ts = value.parse().unwrap_or(0),
+                "c" if !value.is_empty() => message.cid = Some(value),
+                _ => {}
+            }
+        }
+        Some(message)
+    }
+}
+
+/// Sends queued messages to Redis, each batch as one pipeline (one round trip).
+async fn publish_loop(shared: Arc<Shared>, mut queue: mpsc::Receiver<Post>) {
+    let mut batch = Vec::with_capacity(MAX_PIPELINE);
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_PIPELINE {
+            match queue.try_recv() {
+                Ok(post) => batch.push(post),
+                Err(_) => break,
+            }
+        }
+        publish_batch(&shared, &mut batch).await;
+    }
+}
+
+async fn publish_batch(shared: &Shared, batch: &mut Vec<Post>) {
+    let ts = unix_millis();
+    let mut conn = shared.conn.clone();
+    for attempt in 0..2 {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for post in batch.iter() {
+            let room = &post.room.name;
+            pipe.cmd("EVALSHA")
+                .arg(shared.publish.get_hash())
+                .arg(3)
+                .arg(keys::meta(room))
+                .arg(keys::log(room))
+                .arg(keys::cid(room, &post.name, post.cid.as_deref()))
+                .arg(keys::channel(room))
+                .arg(shared.settings.history_per_room)
+                .arg(&*post.name)
+                .arg(&post.text)
+                .arg(ts)
+                .arg(post.cid.as_deref().unwrap_or(""))
+                .arg(&post.room.epoch)
+                .arg(CID_WINDOW_MS);
+        }
+        shared.metrics.redis_round_trips.inc();
+        let results: Vec<redis::RedisResult<(i64, u8)>> = match pipe.query_async(&mut conn).await {
+            Ok(results) => results,
+            Err(err) => {
+                let refusal = shared.failed("store a message", &err);
+                for post in batch.drain(..) {
+                    refuse(shared, &refusal, post);
+                }
+                return;
+            }
+        };
+        let mut retry = Vec::new();
+        for (post, result) in batch.drain(..).zip(results) {
+            match result {
+                Ok((-1, _)) => {
+                    warn!(room = %post.room.name, "the room's history is gone from Redis (new epoch)");
+                    let refusal = FrameError::new(
+                        ErrorCode::HistoryUnavailable,
+                        "the room's history was reset; rejoin the room",
+                    );
+                    refuse(shared, &refusal, post);
+                }
+                Ok((id, 1)) => answer_repeat(shared, post, id.unsigned_abs()).await,
+                Ok(_) => {}
+                Err(err)
+                    if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    retry.push(post)
+                }
+                Err(err) => refuse(shared, &shared.failed("store a message", &err), post),
+            }
+        }
+        if retry.is_empty() {
+            return;
+        }
+        // Redis restarted or flushed its scripts: none of these ran. Load it and try again.
+        shared.metrics.redis_round_trips.inc();
+        if let Err(err) = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(keys::PUBLISH)
+            .query_async::<String>(&mut conn)
+            .await
+        {
+            let refusal = shared.failed("load the publish script", &err);
+            for post in retry {
+                refuse(shared, &refusal, post);
+            }
+            return;
+        }
+        *batch = retry;
+        if attempt == 1 {
+            let refusal = FrameError::new(ErrorCode::HistoryUnavailable, "try again");
+            for post in batch.drain(..) {
+                refuse(shared, &refusal, post);
+            }
+        }
+    }
+}
+
+fn refuse(shared: &Shared, refusal: &FrameError, post: Post) {
+    shared.metrics.error_sent(refusal.code.as_str());
+    let frame = refusal
+        .clone()
+        .in_room(&post.room.name)
+        .for_cid(post.cid)
+        .into_frame();
+    push_frame(&post.sender, &frame);
+}
+
+/// A resend of a stored message: the sender alone gets the stored copy again.
+async fn answer_repeat(shared: &Shared, post: Post, id: u64) {
+    match shared.range(&post.room.name, id, id, 1).await {
+        Ok(found) => {
+            if let Some(message) = found.into_iter().next() {
+                push_frame(&post.sender, &ServerFrame::Message(message));
+            }
+        }
+        Err(err) => refuse(shared, &shared.failed("read a message", &err), post),
+    }
+}
+
+/// A fresh name token: 128 random bits, hex.
+fn new_token() -> String {
+    random_hex(32)
+}
+
+/// Only hashes of tokens are stored, so a copy of Redis reclaims no name.
+fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

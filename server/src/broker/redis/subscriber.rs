@@ -1,0 +1,337 @@
+//! The node's one pub/sub connection: hears the channels of the rooms it holds and feeds their
+//! messages to the rooms in id order.
+//!
+//! Redis pub/sub delivers at most once (a reconnect loses whatever was published meanwhile), so
+//! ids are checked, not trusted: each room remembers the last id it released, an older one is
+//! a duplicate, and a later one first has the missing ids read from the room's stream. After a
+//! reconnect every room is caught up the same way before anything new is delivered.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_shared::{encode, ChatMessage, ErrorCode, FrameError, ServerFrame};
+use futures_util::StreamExt;
+use redis::aio::PubSubSink;
+use redis::Msg;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+use tungstenite::Utf8Bytes;
+
+use super::keys::{self, Event};
+use super::Shared;
+use crate::rooms::Room;
+
+/// Most ids read from a stream in one go when filling a gap.
+const FILL_CHUNK: u64 = 1000;
+
+/// What the rest of the broker asks of the subscriber.
+#[derive(Debug)]
+pub(crate) enum SubscriberCommand {
+    /// Hear `room`'s channel; answered once subscribed and caught up.
+    Subscribe {
+        room: Arc<Room>,
+        done: oneshot::Sender<Result<(), FrameError>>,
+    },
+}
+
+/// A room this node hears.
+struct Heard {
+    room: Arc<Room>,
+    /// The last id released to the room's feed.
+    last: u64,
+}
+
+pub(crate) struct Subscriber {
+    shared: Arc<Shared>,
+    commands: mpsc::UnboundedReceiver<SubscriberCommand>,
+    rooms: HashMap<String, Heard>,
+}
+
+impl Subscriber {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        commands: mpsc::UnboundedReceiver<SubscriberCommand>,
+    ) -> Self {
+        Subscriber {
+            shared,
+            commands,
+            rooms: HashMap::new(),
+        }
+    }
+
+    /// Connects, resubscribes and catches up, serves until the connection drops, and again,
+    /// with backoff (and jitter) between failed attempts; ends when the broker is dropped.
+    pub(crate) async fn run(mut self) {
+        let mut backoff = Backoff::default();
+        loop {
+            let pubsub = match self.shared.client.get_async_pubsub().await {
+                Ok(pubsub) => pubsub,
+                Err(err) => {
+                    self.shared.metrics.redis_errors.inc();
+                    let wait = backoff.next();
+                    warn!(error = %err, retry_in = ?wait, "cannot reach Redis for pub/sub");
+                    if !self.refuse_commands_for(wait).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let (mut sink, mut stream) = pubsub.split();
+            if let Err(err) = self.resubscribe(&mut sink).await {
+                self.shared.metrics.redis_errors.inc();
+                warn!(error = %err, "cannot resubscribe to the rooms' channels");
+                tokio::time::sleep(backoff.next()).await;
+                continue;
+            }
+            if backoff.failures > 0 {
+                info!(
+                    rooms = self.rooms.len(),
+                    "pub/sub reconnected; rooms caught up"
+                );
+            }
+            backoff = Backoff::default();
+            loop {
+                tokio::select! {
+                    message = stream.next() => match message {
+                        Some(message) => self.on_message(message).await,
+                        None => {
+                            self.shared.metrics.redis_errors.inc();
+                            warn!("lost the pub/sub connection to Redis; reconnecting");
+                            break;
+                        }
+                    },
+                    command = self.commands.recv() => match command {
+                        Some(command) => {
+                            if !self.on_command(command, &mut sink).await {
+                                break;
+                            }
+                        }
+                        None => return,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Subscribes to every room heard before a reconnect, then catches each up.
+    async fn resubscribe(&mut self, sink: &mut PubSubSink) -> redis::RedisResult<()> {
+        if self.rooms.is_empty() {
+            return Ok(());
+        }
+        let channels: Vec<String> = self.rooms.keys().map(|r| keys::channel(r)).collect();
+        self.shared.metrics.redis_round_trips.inc();
+        sink.subscribe(channels).await?;
+        let names: Vec<String> = self.rooms.keys().cloned().collect();
+        for name in names {
+            self.catch_up(&name, None).await?;
+            self.load_presence(&name).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads who other nodes have in `room` (after subscribing, so no change is missed).
+    async fn load_presence(&self, room: &str) -> redis::RedisResult<()> {
+        let Some(heard) = self.rooms.get(room) else {
+            return Ok(());
+        };
+        let mut conn = self.shared.conn.clone();
+        self.shared.metrics.redis_round_trips.inc();
+        let fields: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(keys::presence(room))
+            .query_async(&mut conn)
+            .await?;
+        let entries: Vec<(String, String)> = fields
+            .into_iter()
+            .filter_map(|(field, name)| {
+                let (node, _) = field.split_once(' ')?;
+                (node != self.shared.node).then(|| (node.to_string(), name))
+            })
+            .collect();
+        heard.room.replace_remote_presence(&entries);
+        Ok(())
+    }
+
+    /// While Redis is unreachable, answers subscriptions at once with an error (a join should
+    /// not hang) for `wait`. False if the broker is gone.
+    async fn refuse_commands_for(&mut self, wait: Duration) -> bool {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return true,
+                command = self.commands.recv() => match command {
+                    Some(SubscriberCommand::Subscribe { done, .. }) => {
+                        let _ = done.send(Err(unavailable()));
+                    }
+                    None => return false,
+                },
+            }
+        }
+    }
+
+    /// False if the connection failed (the caller reconnects).
+    async fn on_command(&mut self, command: SubscriberCommand, sink: &mut PubSubSink) -> bool {
+        match command {
+            SubscriberCommand::Subscribe { room, done } => {
+                if self.rooms.contains_key(&room.name) {
+                    let _ = done.send(Ok(()));
+                    return true;
+                }
+                self.shared.metrics.redis_round_trips.inc();
+                if let Err(err) = sink.subscribe(keys::channel(&room.name)).await {
+                    self.shared.metrics.redis_errors.inc();
+                    warn!(error = %err, room = %room.name, "cannot subscribe");
+                    let _ = done.send(Err(unavailable()));
+                    return false;
+                }
+                let name = room.name.clone();
+                let last = room.last_id();
+                self.rooms.insert(name.clone(), Heard { room, last });
+                // Whatever was published between opening the room and subscribing.
+                let mut caught_up = self.catch_up(&name, None).await;
+                if caught_up.is_ok() {
+                    caught_up = self.load_presence(&name).await;
+                }
+                let ok = caught_up.is_ok();
+                let _ = done.send(caught_up.map_err(|_| unavailable()));
+                ok
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: Msg) {
+        let Some(room) = message
+            .get_channel_name()
+            .strip_prefix(keys::CHANNEL_PREFIX)
+        else {
+            return;
+        };
+        let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
+            return;
+        };
+        let Some(event) = keys::parse_event(room, payload) else {
+            warn!(room, "ignored a malformed event on a room channel");
+            return;
+        };
+        let room = room.to_string();
+        match event {
+            Event::Message(message) => {
+                let drop = &self.shared.drop_next;
+                if drop
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return; // the test hook: lost on the way, as pub/sub may lose it
+                }
+                if let Err(err) = self.catch_up(&room, Some(message)).await {
+                    warn!(error = %err, %room, "cannot fill a gap from the stream; will retry");
+                }
+            }
+            Event::Typing { node, name } => {
+                if node != self.shared.node {
+                    if let Some(heard) = self.rooms.get(&room) {
+                        heard.room.remote_typing(&name);
+                    }
+                }
+            }
+            Event::Presence { node, joined, left } => {
+                if node != self.shared.node {
+                    if let Some(heard) = self.rooms.get(&room) {
+                        heard.room.remote_presence(&node, &joined, &left);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Releases to `room` every id after the last released one: up to `latest` (a message just
+    /// heard, released last), or up to the room's sequence in Redis when `latest` is `None`.
+    async fn catch_up(
+        &mut self,
+        room: &str,
+        latest: Option<ChatMessage>,
+    ) -> redis::RedisResult<()> {
+        let Some(last) = self.rooms.get(room).map(|h| h.last) else {
+            return Ok(());
+        };
+        let target = match &latest {
+            Some(message) if message.id <= last => return Ok(()), // heard already
+            Some(message) => message.id - 1,
+            None => {
+                let mut conn = self.shared.conn.clone();
+                self.shared.metrics.redis_round_trips.inc();
+                let seq: Option<u64> = redis::cmd("HGET")
+                    .arg(keys::meta(room))
+                    .arg("seq")
+                    .query_async(&mut conn)
+                    .await?;
+                seq.unwrap_or(0)
+            }
+        };
+        let mut from = last + 1;
+        while from <= target {
+            let through = target.min(from + FILL_CHUNK - 1);
+            let missed = self.shared.range(room, from, through, FILL_CHUNK).await?;
+            if missed.len() as u64 != through - from + 1 {
+                warn!(
+                    room,
+                    from,
+                    through,
+                    got = missed.len(),
+                    "ids missing from the stream (trimmed)"
+                );
+            }
+            for message in missed {
+                self.release(room, message);
+            }
+            from = through + 1;
+            if let Some(heard) = self.rooms.get_mut(room) {
+                heard.last = heard.last.max(through);
+            }
+        }
+        if let Some(message) = latest {
+            self.release(room, message);
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, room: &str, message: ChatMessage) {
+        let Some(heard) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if message.id <= heard.last {
+            return; // delivered already
+        }
+        let id = message.id;
+        match encode(&ServerFrame::Message(message)) {
+            Ok(json) => heard.room.release(id, Utf8Bytes::from(json)),
+            Err(err) => warn!(error = %err, "could not encode a message"),
+        }
+        heard.last = id;
+    }
+}
+
+fn unavailable() -> FrameError {
+    FrameError::new(
+        ErrorCode::HistoryUnavailable,
+        "the server cannot reach Redis right now; try again",
+    )
+}
+
+/// Exponential backoff from 100 ms to 5 s, with jitter so that nodes do not retry in step.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let base = 100u64.saturating_mul(1 << self.failures.min(6)).min(5000);
+        self.failures = self.failures.saturating_add(1);
+        let mut bytes = [0u8; 2];
+        let _ = getrandom::fill(&mut bytes);
+        let jitter = u64::from(u16::from_le_bytes(bytes)) % (base / 2 + 1);
+        Duration::from_millis(base / 2 + jitter)
+    }
+}

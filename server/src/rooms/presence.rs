@@ -1,0 +1,201 @@
+//! Who is in a room: names with connections on this node, and (in cluster mode) names other
+//! nodes report. A name is shown once, however many connections and nodes it has, and leaves
+//! when its last one does.
+
+use std::collections::HashMap;
+
+/// A name with connections on this node.
+#[derive(Debug)]
+struct Local {
+    /// The name as shown, when it differs from its key (most names are lowercase already).
+    shown: Option<Box<str>>,
+    connections: u32,
+}
+
+/// A name other nodes report.
+#[derive(Debug)]
+struct Remote {
+    shown: Box<str>,
+    /// The nodes that have it.
+    nodes: Vec<Box<str>>,
+}
+
+/// What a change did to a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// It is now here (or no longer here) on this node: other nodes must be told.
+    pub here: bool,
+    /// It appeared in (or disappeared from) the room's list: members must be told.
+    pub shown: bool,
+}
+
+/// The names present in one room. Boxed strings: one of these per member of every room.
+#[derive(Debug, Default)]
+pub struct PresentNames {
+    local: HashMap<Box<str>, Local>,
+    remote: HashMap<Box<str>, Remote>,
+}
+
+impl PresentNames {
+    /// Counts a connection of `name` on this node.
+    pub fn arrive(&mut self, name: &str) -> Change {
+        let key = chat_shared::name_key(name);
+        let remote = self.remote.contains_key(key.as_str());
+        let shown = (key != name).then(|| name.into());
+        let entry = self.local.entry(key.into_boxed_str()).or_insert(Local {
+            shown,
+            connections: 0,
+        });
+        entry.connections += 1;
+        let here = entry.connections == 1;
+        Change {
+            here,
+            shown: here && !remote,
+        }
+    }
+
+    /// Uncounts a connection of `name` on this node.
+    pub fn depart(&mut self, name: &str) -> Change {
+        let key = chat_shared::name_key(name);
+        let Some(entry) = self.local.get_mut(key.as_str()) else {
+            return Change {
+                here: false,
+                shown: false,
+            };
+        };
+        entry.connections -= 1;
+        if entry.connections > 0 {
+            return Change {
+                here: false,
+                shown: false,
+            };
+        }
+        self.local.remove(key.as_str());
+        Change {
+            here: true,
+            shown: !self.remote.contains_key(key.as_str()),
+        }
+    }
+
+    /// Another node reports `name` here; true if the room's list gained it.
+    pub fn remote_arrive(&mut self, node: &str, name: &str) -> bool {
+        let key = chat_shared::name_key(name);
+        let local = self.local.contains_key(key.as_str());
+        let entry = self.remote.entry(key.into_boxed_str()).or_insert(Remote {
+            shown: name.into(),
+            nodes: Vec::new(),
+        });
+        let new = entry.nodes.is_empty();
+        if !entry.nodes.iter().any(|n| &**n == node) {
+            entry.nodes.push(node.into());
+        }
+        new && !local
+    }
+
+    /// Another node reports `name` gone; true if the room's list lost it.
+    pub fn remote_depart(&mut self, node: &str, name: &str) -> bool {
+        let key = chat_shared::name_key(name);
+        let Some(entry) = self.remote.get_mut(key.as_str()) else {
+            return false;
+        };
+        entry.nodes.retain(|n| &**n != node);
+        if !entry.nodes.is_empty() {
+            return false;
+        }
+        self.remote.remove(key.as_str());
+        !self.local.contains_key(key.as_str())
+    }
+
+    /// Replaces what other nodes report with `entries` (node, name), as read from Redis after
+    /// a (re)subscription; returns the names the list gained and lost.
+    pub fn replace_remote(&mut self, entries: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+        let before = self.names();
+        self.remote.clear();
+        for (node, name) in entries {
+            self.remote_arrive(node, name);
+        }
+        let after = self.names();
+        let joined = after
+            .iter()
+            .filter(|n| !before.contains(n))
+            .cloned()
+            .collect();
+        let left = before.into_iter().filter(|n| !after.contains(n)).collect();
+        (joined, left)
+    }
+
+    /// Everyone present, sorted, each once.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .local
+            .iter()
+            .map(|(key, p)| p.shown.as_deref().unwrap_or(key).to_string())
+            .chain(
+                self.remote
+                    .iter()
+                    .filter(|(key, _)| !self.local.contains_key(*key))
+                    .map(|(_, r)| r.shown.to_string()),
+            )
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The names with connections on this node, as shown.
+    pub fn local_names(&self) -> Vec<String> {
+        self.local
+            .iter()
+            .map(|(key, p)| p.shown.as_deref().unwrap_or(key).to_string())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_shown_once_across_tabs_and_nodes() {
+        let mut present = PresentNames::default();
+        assert_eq!(
+            present.arrive("Bob"),
+            Change {
+                here: true,
+                shown: true
+            }
+        );
+        assert_eq!(
+            present.arrive("bob"),
+            Change {
+                here: false,
+                shown: false
+            }
+        );
+        assert!(!present.remote_arrive("n2", "Bob"), "already listed");
+        assert_eq!(present.names(), vec!["Bob"]);
+        present.depart("bob");
+        assert_eq!(
+            present.depart("Bob"),
+            Change {
+                here: true,
+                shown: false
+            },
+            "still on n2"
+        );
+        assert_eq!(present.names(), vec!["Bob"]);
+        assert!(!present.remote_arrive("n3", "Bob"));
+        assert!(!present.remote_depart("n2", "Bob"), "still on n3");
+        assert!(present.remote_depart("n3", "Bob"), "gone everywhere");
+        assert!(present.names().is_empty());
+        assert!(present.remote_arrive("n2", "carol"));
+        assert_eq!(
+            present.arrive("Carol"),
+            Change {
+                here: true,
+                shown: false
+            }
+        );
+        assert!(!present.remote_depart("n2", "carol"), "still here locally");
+        assert_eq!(present.local_names(), vec!["Carol"]);
+    }
+}

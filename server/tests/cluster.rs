@@ -1,0 +1,323 @@
+//! Cluster mode: several real server nodes sharing rooms through a real `redis-server`.
+
+mod common;
+
+use std::time::Duration;
+
+use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
+use common::redis_server::RedisServer;
+use common::{Client, TestServer, PATIENCE};
+use tokio::time::{sleep, timeout, Instant};
+
+async fn node(redis: &RedisServer) -> TestServer {
+    let url = redis.url();
+    TestServer::start_with(move |config| {
+        config.redis_url = Some(url);
+        config.presence_ttl = Duration::from_secs(3);
+    })
+    .await
+}
+
+async fn in_room(server: &TestServer, room: &str) -> Client {
+    server.connect_to(&format!("room={room}")).await.0
+}
+
+#[tokio::test]
+async fn every_node_sees_the_same_ids_in_the_same_order_under_concurrent_senders() {
+    let redis = RedisServer::start().await;
+    let nodes = [node(&redis).await, node(&redis).await, node(&redis).await];
+    let mut readers = Vec::new();
+    for n in &nodes {
+        readers.push(in_room(n, "order").await);
+    }
+    let mut senders = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let mut sender = in_room(n, "order").await;
+        senders.push(tokio::spawn(async move {
+            for k in 0..60 {
+                sender.say_in("order", &format!("n{i} m{k}")).await;
+            }
+            sender
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for reader in &mut readers {
+        let messages = reader.rx.messages(180).await;
+        seen.push(
+            messages
+                .into_iter()
+                .map(|m| (m.id, m.text))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let ids: Vec<u64> = seen[0].iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        (1..=180).collect::<Vec<_>>(),
+        "ids in order, none skipped"
+    );
+    assert_eq!(
+        seen[0], seen[1],
+        "node 2 saw the same messages in the same order"
+    );
+    assert_eq!(
+        seen[0], seen[2],
+        "node 3 saw the same messages in the same order"
+    );
+    // Each sender's own messages keep their order.
+    for i in 0..3 {
+        let own: Vec<&String> = seen[0]
+            .iter()
+            .map(|(_, t)| t)
+            .filter(|t| t.starts_with(&format!("n{i} ")))
+            .collect();
+        let expected: Vec<String> = (0..60).map(|k| format!("n{i} m{k}")).collect();
+        assert_eq!(own, expected.iter().collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn a_client_resumes_on_another_node_with_exactly_its_gap() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let (mut client, joined) = a.connect_to("room=resume").await;
+    let epoch = joined.unwrap().epoch;
+    let mut writer = in_room(&b, "resume").await;
+    for k in 0..5 {
+        writer.say_in("resume", &format!("before {k}")).await;
+    }
+    let seen = client.rx.messages(5).await;
+    let since = seen.last().unwrap().id;
+    drop(client);
+    for k in 0..7 {
+        writer.say_in("resume", &format!("missed {k}")).await;
+    }
+    writer.rx.messages(12).await;
+
+    let (mut back, _) = b.connect_to("room=").await;
+    let joined = back.join("resume", Some(since), Some(&epoch)).await;
+    assert!(joined.recovered, "{joined:?}");
+    assert_eq!(joined.epoch, epoch);
+    let texts: Vec<&str> = joined.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        (0..7).map(|k| format!("missed {k}")).collect::<Vec<_>>()
+    );
+    assert_eq!(joined.last_id, since + 7);
+
+    // History pages come from the room's stream too.
+    let history = back
+        .ask(ClientFrame::History {
+            room: "resume".into(),
+            before: Some(3),
+            limit: Some(10),
+        })
+        .await;
+    match history {
+        ServerFrame::History { messages, more, .. } => {
+            assert_eq!(
+                messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+                vec![1, 2]
+            );
+            assert!(!more);
+        }
+        other => panic!("expected history, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_name_held_on_one_node_is_taken_on_another_and_its_token_reclaims_it() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let mut alice = a.connect_to("room=").await.0;
+    let token = alice.hello("Alice", None).await;
+    let mut other = b.connect().await;
+    match other
+        .ask(ClientFrame::Hello {
+            name: "alice".into(),
+            token: None,
+        })
+        .await
+    {
+        ServerFrame::Error(err) => assert_eq!(err.code, ErrorCode::NameTaken),
+        frame => panic!("expected name_taken, got {frame:?}"),
+    }
+    let mut again = b.connect().await;
+    assert_eq!(again.hello("Alice", Some(&token)).await, token);
+}
+
+#[tokio::test]
+async fn presence_and_typing_span_nodes_and_a_name_counts_once() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let mut alice = a.connect_to("room=").await.0;
+    alice.hello("alice", None).await;
+    alice.rx.notices = true;
+    alice.join("here", None, None).await;
+
+    let mut bob = b.connect_to("room=").await.0;
+    let token = bob.hello("bob", None).await;
+    let joined = bob.join("here", None, None).await;
+    assert_eq!(
+        joined.members,
+        vec!["alice", "bob"],
+        "alice is on the other node"
+    );
+    expect_presence(&mut alice, &["bob"], &[]).await;
+
+    // bob's second tab, on the first node: still one bob.
+    let mut bob2 = a.connect_to("room=").await.0;
+    bob2.hello("bob", Some(&token)).await;
+    let joined = bob2.join("here", None, None).await;
+    assert_eq!(joined.members, vec!["alice", "bob"]);
+
+    bob.tx
+        .send(&ClientFrame::Typing {
+            room: "here".into(),
+        })
+        .await;
+    loop {
+        match alice.rx.frame().await {
+            ServerFrame::Typing { name, room } => {
+                assert_eq!((name.as_str(), room.as_str()), ("bob", "here"));
+                break;
+            }
+            ServerFrame::Presence { .. } => continue,
+            other => panic!("expected typing, got {other:?}"),
+        }
+    }
+
+    drop(bob); // one of bob's two connections: bob stays
+    drop(bob2); // the last one: bob leaves
+    expect_presence(&mut alice, &[], &["bob"]).await;
+}
+
+fn to_strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+async fn expect_presence(client: &mut Client, joined: &[&str], left: &[&str]) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let frame = timeout(deadline - Instant::now(), client.rx.frame())
+            .await
+            .expect("a presence change in time");
+        if let ServerFrame::Presence {
+            joined: j, left: l, ..
+        } = frame
+        {
+            assert_eq!((j, l), (to_strings(joined), to_strings(left)));
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_died_leaves_every_list_within_the_presence_ttl() {
+    let redis = RedisServer::start().await;
+    let a = node(&redis).await;
+    let mut alice = a.connect_to("room=").await.0;
+    alice.hello("alice", None).await;
+    alice.rx.notices = true;
+    alice.join("ttl", None, None).await;
+
+    // A node that announced carol and then died: its entry is never refreshed.
+    let mut conn = redis.connection().await.unwrap();
+    let expires = chat_server::store::unix_millis() + 1000;
+    redis::pipe()
+        .cmd("HSET")
+        .arg("chat:{ttl}:presence")
+        .arg("deadnode carol")
+        .arg("carol")
+        .cmd("ZADD")
+        .arg("chat:{ttl}:presence:exp")
+        .arg(expires)
+        .arg("deadnode carol")
+        .cmd("PUBLISH")
+        .arg("chat:ch:ttl")
+        .arg("pdeadnode\n+carol")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let announced = Instant::now();
+    expect_presence(&mut alice, &["carol"], &[]).await;
+    expect_presence(&mut alice, &[], &["carol"]).await;
+    // Its entry expired after 1 s; the live node sweeps every TTL / 3 = 1 s.
+    assert!(
+        announced.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        announced.elapsed()
+    );
+    let mut late = a.connect().await;
+    let joined = late.join("ttl", None, None).await;
+    assert!(!joined.members.iter().any(|m| m == "carol"), "{joined:?}");
+}
+
+#[tokio::test]
+async fn a_message_lost_by_pub_sub_is_filled_from_the_stream_before_later_ones() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let mut reader = in_room(&b, "gaps").await;
+    let mut writer = in_room(&a, "gaps").await;
+    let broker = b.state.chat.broker.as_redis().expect("cluster mode");
+    broker.drop_next_messages(2);
+    for k in 0..4 {
+        writer.say_in("gaps", &format!("m{k}")).await;
+    }
+    let got = reader.rx.messages(4).await;
+    let got: Vec<(u64, &str)> = got.iter().map(|m| (m.id, m.text.as_str())).collect();
+    assert_eq!(got, vec![(1, "m0"), (2, "m1"), (3, "m2"), (4, "m3")]);
+}
+
+#[tokio::test]
+async fn while_redis_is_down_sends_are_refused_and_everything_flows_again_after() {
+    let mut redis = RedisServer::start().await;
+    let (a, b) = (node(&redis).await, node(&redis).await);
+    let mut reader = in_room(&b, "outage").await;
+    let mut writer = in_room(&a, "outage").await;
+    writer.say_in("outage", "before").await;
+    assert_eq!(reader.rx.message().await.text, "before");
+    assert_eq!(a.get("/readyz").await.0, 200);
+
+    redis.kill();
+    let refused = ClientFrame::Send {
+        room: Some("outage".into()),
+        text: "during".into(),
+        cid: Some("c1".into()),
+    };
+    match writer.ask(refused).await {
+        ServerFrame::Error(err) => {
+            assert_eq!(err.code, ErrorCode::HistoryUnavailable);
+            assert_eq!(err.cid.as_deref(), Some("c1"));
+        }
+        other => panic!("expected history_unavailable, got {other:?}"),
+    }
+    sleep(Duration::from_millis(1100)).await;
+    assert_eq!(a.get("/readyz").await.0, 503);
+
+    redis.restart().await;
+    let deadline = Instant::now() + PATIENCE;
+    while a.get("/readyz").await.0 != 200 {
+        assert!(Instant::now() < deadline, "not ready again");
+        sleep(Duration::from_millis(200)).await;
+    }
+    // Clients stayed connected; the message is stored once and reaches the other node.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        writer.say_in("outage", "after").await;
+        match timeout(Duration::from_secs(2), reader.rx.message()).await {
+            Ok(message) => {
+                assert_eq!(message.text, "after");
+                assert_eq!(message.id, 2, "nothing was stored while Redis was down");
+                break;
+            }
+            Err(_) => assert!(
+                Instant::now() < deadline,
+                "never delivered after the outage"
+            ),
+        }
+    }
+}
