@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else: exact tool versions, each only when absent.
 #   scripts/bootstrap.sh run   what `scripts/run.sh` needs
-#   scripts/bootstrap.sh test  also trunk and Chromium, for the whole test suite
+#   scripts/bootstrap.sh test  also trunk, Chromium and Redis, for the whole test suite
+#   scripts/bootstrap.sh cluster  what `scripts/cluster.sh` needs (Redis too)
 # Safe to run again; a machine that has everything spends a few seconds here.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -45,6 +46,17 @@ if [ "$purpose" = test ]; then
     cargo install --locked --ignore-rust-version trunk --version "$TRUNK_VERSION"
   }
   command -v chromium >/dev/null || { say "installing Debian's chromium"; apt_install chromium; }
+fi
+# Cluster mode's tests and scripts/cluster.sh start their own redis-server on a loopback port.
+if [ "$purpose" = test ] || [ "$purpose" = cluster ]; then
+  command -v redis-server >/dev/null || {
+    say "installing Debian's redis-server"
+    apt_install redis-server
+    # The package starts a system-wide Redis where systemd runs; ours are started on demand.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+    fi
+  }
 fi
 command -v npm >/dev/null || { say "installing node and npm"; apt_install nodejs npm; }
 

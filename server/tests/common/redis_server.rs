@@ -23,6 +23,11 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        Self::start_on(port).await
+    }
+
+    /// Starts Redis on `port`.
+    pub async fn start_on(port: u16) -> Self {
         let mut redis = RedisServer {
             port,
             dir: tempfile::tempdir().expect("temporary folder"),

@@ -14,7 +14,7 @@ pub mod keys;
 mod presence;
 mod subscriber;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +81,9 @@ pub(crate) struct Shared {
     claim: Script,
     /// Test hook: pub/sub messages to drop on purpose, to exercise the gap filler.
     pub(crate) drop_next: AtomicU32,
+    /// Whether the pub/sub connection is up and every room caught up: without it this node
+    /// would store messages it cannot deliver.
+    pub(crate) hearing: AtomicBool,
 }
 
 impl RedisBroker {
@@ -115,6 +118,7 @@ impl RedisBroker {
             publish: Script::new(keys::PUBLISH),
             claim: Script::new(keys::CLAIM_NAME),
             drop_next: AtomicU32::new(0),
+            hearing: AtomicBool::new(false),
         });
         let (posts, queue) = mpsc::channel(PUBLISH_QUEUE);
         tokio::spawn(publish_loop(shared.clone(), queue));
@@ -238,6 +242,9 @@ impl Broker for RedisBroker {
 
     fn probe(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
+            if !self.shared.hearing.load(Ordering::SeqCst) {
+                return Err("the pub/sub connection to Redis is down".to_string());
+            }
             let mut conn = self.shared.conn.clone();
             self.shared.metrics.redis_round_trips.inc();
             redis::cmd("SET")

@@ -92,6 +92,7 @@ impl Subscriber {
                 );
             }
             backoff = Backoff::default();
+            self.shared.hearing.store(true, Ordering::SeqCst);
             loop {
                 tokio::select! {
                     message = stream.next() => match message {
@@ -99,12 +100,14 @@ impl Subscriber {
                         None => {
                             self.shared.metrics.redis_errors.inc();
                             warn!("lost the pub/sub connection to Redis; reconnecting");
+                            self.shared.hearing.store(false, Ordering::SeqCst);
                             break;
                         }
                     },
                     command = self.commands.recv() => match command {
                         Some(command) => {
                             if !self.on_command(command, &mut sink).await {
+                                self.shared.hearing.store(false, Ordering::SeqCst);
                                 break;
                             }
                         }
