@@ -34,7 +34,9 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
     let outbounds: Vec<_> = (0..members)
         .map(|i| {
             let outbound = Arc::new(Outbound::new(i as u64 + 1, 1 << 20));
-            let attached = room.attach(&outbound, &format!("member{i}"));
+            let attached = room
+                .attach(&outbound, &format!("member{i}"))
+                .expect("a live room");
             outbound.add_room(attached.sub);
             outbound
         })

@@ -25,6 +25,9 @@ pub enum CloseReason {
     RateLimited,
     /// The server is shutting down.
     Shutdown,
+    /// A room's history was lost (cluster mode: Redis lost its data): rejoin to learn the new
+    /// epoch.
+    RoomReset,
 }
 
 impl CloseReason {
@@ -41,6 +44,7 @@ impl CloseReason {
             CloseReason::ProtocolError => Some((1002, "WebSocket protocol error")),
             CloseReason::RateLimited => Some((1008, "rate_limited")),
             CloseReason::Shutdown => Some((1001, "server shutting down; reconnect")),
+            CloseReason::RoomReset => Some((1012, "a room's history was reset; reconnect")),
         }
     }
 
@@ -57,6 +61,7 @@ impl CloseReason {
             CloseReason::ProtocolError => "protocol_error",
             CloseReason::RateLimited => "rate_limited",
             CloseReason::Shutdown => "shutdown",
+            CloseReason::RoomReset => "room_reset",
         }
     }
 }

@@ -283,17 +283,30 @@ async fn while_redis_is_down_sends_are_refused_and_everything_flows_again_after(
     assert_eq!(a.get("/readyz").await.0, 200);
 
     redis.kill();
+    let notice = reader.rx.error().await;
+    assert_eq!(
+        notice.code,
+        ErrorCode::HistoryUnavailable,
+        "told, and still connected"
+    );
+    assert_eq!(notice.room.as_deref(), Some("outage"));
     let refused = ClientFrame::Send {
         room: Some("outage".into()),
         text: "during".into(),
         cid: Some("c1".into()),
     };
-    match writer.ask(refused).await {
-        ServerFrame::Error(err) => {
-            assert_eq!(err.code, ErrorCode::HistoryUnavailable);
-            assert_eq!(err.cid.as_deref(), Some("c1"));
+    writer.tx.send(&refused).await;
+    loop {
+        match writer.rx.answer().await {
+            // The notice that Redis is gone, which the writer gets as a member too.
+            ServerFrame::Error(err) if err.cid.is_none() => continue,
+            ServerFrame::Error(err) => {
+                assert_eq!(err.code, ErrorCode::HistoryUnavailable);
+                assert_eq!(err.cid.as_deref(), Some("c1"));
+                break;
+            }
+            other => panic!("expected history_unavailable, got {other:?}"),
         }
-        other => panic!("expected history_unavailable, got {other:?}"),
     }
     sleep(Duration::from_millis(1100)).await;
     assert_eq!(a.get("/readyz").await.0, 503);
@@ -320,4 +333,64 @@ async fn while_redis_is_down_sends_are_refused_and_everything_flows_again_after(
             ),
         }
     }
+}
+
+#[tokio::test]
+async fn a_node_hears_only_the_rooms_it_has_members_in() {
+    let redis = RedisServer::start().await;
+    let a = node(&redis).await;
+    let conn = redis.connection().await.unwrap();
+    let listeners = |room: &'static str| {
+        let mut conn = conn.clone();
+        async move {
+            let counts: Vec<(String, u64)> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(format!("chat:ch:{room}"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            counts[0].1
+        }
+    };
+    let client = in_room(&a, "passing").await;
+    assert_eq!(listeners("passing").await, 1);
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(12);
+    while listeners("passing").await != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "still subscribed to an empty room"
+        );
+        sleep(Duration::from_millis(200)).await;
+    }
+    // Coming back: subscribed again, and the history is all there.
+    let mut back = in_room(&a, "passing").await;
+    back.say_in("passing", "again").await;
+    assert_eq!(back.rx.message().await.id, 1);
+    assert_eq!(listeners("passing").await, 1);
+}
+
+#[tokio::test]
+async fn when_redis_loses_a_room_its_members_are_told_to_rejoin_under_a_new_epoch() {
+    let redis = RedisServer::start().await;
+    let a = node(&redis).await;
+    let (mut client, joined) = a.connect_to("room=lost").await;
+    let old = joined.unwrap().epoch;
+    client.say_in("lost", "kept until the flush").await;
+    let seen = client.rx.message().await;
+
+    let mut conn = redis.connection().await.unwrap();
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    client.say_in("lost", "after the flush").await;
+    assert_eq!(client.rx.close_code().await, Some(1012));
+
+    let (mut again, _) = a.connect_to("room=").await;
+    let joined = again.join("lost", Some(seen.id), Some(&old)).await;
+    assert_ne!(joined.epoch, old, "a new epoch");
+    assert!(!joined.recovered, "the old ids mean nothing now");
+    again.say_in("lost", "fresh").await;
+    assert_eq!(again.rx.message().await.id, 1);
 }

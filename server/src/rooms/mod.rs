@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 
-pub use room::{Attached, Room, RoomEvent, RoomLinks, Subscription};
+pub use room::{Attached, Retired, Room, RoomEvent, RoomLinks, Subscription};
 
 /// Every open room, by name.
 #[derive(Debug)]
@@ -63,6 +63,17 @@ impl RoomRegistry {
     /// Forgets `room` (its history was reset): the next join opens it afresh.
     pub fn remove(&self, name: &str) -> Option<Arc<Room>> {
         self.rooms.lock().remove(name)
+    }
+
+    /// Drops the room called `name` if nobody on this node is in it (cluster mode: the node
+    /// then stops hearing its channel); true if it was dropped.
+    pub fn retire_if_empty(&self, name: &str) -> bool {
+        let mut rooms = self.rooms.lock();
+        let retired = rooms.get(name).is_some_and(|room| room.retire_if_empty());
+        if retired {
+            rooms.remove(name);
+        }
+        retired
     }
 
     /// Every room this node holds.

@@ -83,6 +83,9 @@ struct RoomState {
     present: PresentNames,
     /// Name key -> when its last typing notice went out.
     typing: HashMap<String, Instant>,
+    /// Dropped from its node's registry (cluster mode, no members left): a join that still
+    /// holds it must open the room again.
+    retired: bool,
     appends_since_sweep: u32,
 }
 
@@ -108,6 +111,10 @@ impl Subscription {
         self.cursor.load(Ordering::Relaxed) < self.room.feed_end.load(Ordering::SeqCst)
     }
 }
+
+/// The room was retired after its last member left; open it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retired;
 
 /// What a connection learns when it attaches to a room.
 #[derive(Debug)]
@@ -172,9 +179,17 @@ impl Room {
     }
 
     /// Adds a connection under `name`. From here on, every frame appended to the feed is kept
-    /// for it; `last_id` says which messages it must read from the store instead.
-    pub fn attach(self: &Arc<Self>, outbound: &Arc<Outbound>, name: &str) -> Attached {
+    /// for it; `last_id` says which messages it must read from the store instead. Fails only
+    /// for a retired room.
+    pub fn attach(
+        self: &Arc<Self>,
+        outbound: &Arc<Outbound>,
+        name: &str,
+    ) -> Result<Attached, Retired> {
         let mut state = self.state.lock();
+        if state.retired {
+            return Err(Retired);
+        }
         self.arrive(&mut state, name);
         // After our own arrival notice: the newcomer learns of itself from `members`.
         let sub = Arc::new(Subscription {
@@ -186,10 +201,34 @@ impl Room {
             outbound: outbound.clone(),
         });
         let members = state.present.names();
-        Attached {
+        Ok(Attached {
             sub,
             last_id: state.last_id,
             members,
+        })
+    }
+
+    /// Marks the room retired if nobody is in it; true if it was.
+    pub(crate) fn retire_if_empty(&self) -> bool {
+        let mut state = self.state.lock();
+        if state.members.is_empty() {
+            state.retired = true;
+        }
+        state.retired
+    }
+
+    /// How many connections are in the room on this node.
+    pub fn member_count(&self) -> usize {
+        self.state.lock().members.len()
+    }
+
+    /// Closes every member's connection with `reason` (the room's history was reset: they
+    /// must reconnect and rejoin to learn the new epoch).
+    pub fn evict_all(&self, reason: CloseReason) {
+        let mut state = self.state.lock();
+        state.retired = true;
+        for member in &state.members {
+            member.outbound.close(reason);
         }
     }
 
@@ -284,6 +323,14 @@ impl Room {
         let taken = state.feed.take(sub.cursor.load(Ordering::Relaxed), conn)?;
         sub.cursor.store(taken.next, Ordering::Relaxed);
         Ok(taken.frame)
+    }
+
+    /// Tells every member here (an error about the room, say): not stored, not sequenced.
+    pub fn notify(&self, frame: &ServerFrame) {
+        if let Ok(json) = encode(frame) {
+            let mut state = self.state.lock();
+            self.append(&mut state, Utf8Bytes::from(json), SKIP_NONE);
+        }
     }
 
     /// Another node says `name` is typing: told to every member here.

@@ -12,7 +12,7 @@ use chat_shared::{
     MAX_RECOVERY_MESSAGES,
 };
 
-use crate::rooms::{Room, Subscription};
+use crate::rooms::{Retired, Room, Subscription};
 use crate::session::Session;
 
 /// A connection attached to a room whose `joined` answer is not queued yet. Dropped unanswered
@@ -51,11 +51,18 @@ impl Session {
             )
             .in_room(room));
         }
-        let room = match self.ctx.rooms.get(room) {
+        let name = room;
+        let mut room = match self.ctx.rooms.get(name) {
             Some(open) => open,
-            None => self.ctx.broker.open_room(room).await?,
+            None => self.ctx.broker.open_room(name).await?,
         };
-        let attached = room.attach(&self.outbound, &self.name);
+        // A room retired (emptied) on this node between the lookup and now is opened again.
+        let attached = loop {
+            match room.attach(&self.outbound, &self.name) {
+                Ok(attached) => break attached,
+                Err(Retired) => room = self.ctx.broker.open_room(name).await?,
+            }
+        };
         Ok(PendingJoin {
             room,
             sub: Some(attached.sub),

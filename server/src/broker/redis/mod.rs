@@ -279,6 +279,20 @@ impl Shared {
         )
     }
 
+    /// The room's history is gone from Redis (a new epoch): forget the room here and close its
+    /// members, who rejoin, learn the new epoch, and are told their history could not be
+    /// recovered.
+    pub(crate) fn reset_room(&self, room: &Arc<Room>) {
+        if self
+            .registry
+            .get(&room.name)
+            .is_some_and(|held| Arc::ptr_eq(&held, room))
+        {
+            self.registry.remove(&room.name);
+        }
+        room.evict_all(crate::close::CloseReason::RoomReset);
+    }
+
     async fn open_room(&self, name: &str) -> Result<Arc<Room>, FrameError> {
         if let Some(room) = self.registry.get(name) {
             return Ok(room);
@@ -502,6 +516,7 @@ async fn publish_batch(shared: &Shared, batch: &mut Vec<Post>) {
             match result {
                 Ok((-1, _)) => {
                     warn!(room = %post.room.name, "the room's history is gone from Redis (new epoch)");
+                    shared.reset_room(&post.room);
                     let refusal = FrameError::new(
                         ErrorCode::HistoryUnavailable,
                         "the room's history was reset; rejoin the room",

@@ -26,6 +26,9 @@ use crate::rooms::Room;
 /// Most ids read from a stream in one go when filling a gap.
 const FILL_CHUNK: u64 = 1000;
 
+/// How often rooms without members here are dropped (and their channels no longer heard).
+const RETIRE_EVERY: Duration = Duration::from_secs(5);
+
 /// What the rest of the broker asks of the subscriber.
 #[derive(Debug)]
 pub(crate) enum SubscriberCommand {
@@ -93,14 +96,25 @@ impl Subscriber {
             }
             backoff = Backoff::default();
             self.shared.hearing.store(true, Ordering::SeqCst);
+            let mut retire = tokio::time::interval(RETIRE_EVERY);
+            retire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
+                    _ = retire.tick() => {
+                        if let Err(err) = self.retire_empty(&mut sink).await {
+                            self.shared.metrics.redis_errors.inc();
+                            warn!(error = %err, "cannot unsubscribe; reconnecting");
+                            self.shared.hearing.store(false, Ordering::SeqCst);
+                            break;
+                        }
+                    }
                     message = stream.next() => match message {
                         Some(message) => self.on_message(message).await,
                         None => {
                             self.shared.metrics.redis_errors.inc();
                             warn!("lost the pub/sub connection to Redis; reconnecting");
                             self.shared.hearing.store(false, Ordering::SeqCst);
+                            self.tell_members_redis_is_gone();
                             break;
                         }
                     },
@@ -115,6 +129,20 @@ impl Subscriber {
                     },
                 }
             }
+        }
+    }
+
+    /// Every member of every room here learns that sending is paused (it stays connected; what
+    /// was sent meanwhile arrives once Redis is back).
+    fn tell_members_redis_is_gone(&self) {
+        for (name, heard) in &self.rooms {
+            let notice = FrameError::new(
+                ErrorCode::HistoryUnavailable,
+                "the server lost its connection to Redis: messages cannot be sent until it is \
+                 back; nothing already sent is lost",
+            )
+            .in_room(name);
+            heard.room.notify(&notice.into_frame());
         }
     }
 
@@ -156,6 +184,31 @@ impl Subscriber {
         Ok(())
     }
 
+    /// Stops hearing the rooms nobody on this node is in (and those replaced after a reset).
+    async fn retire_empty(&mut self, sink: &mut PubSubSink) -> redis::RedisResult<()> {
+        let registry = &self.shared.registry;
+        let gone: Vec<String> = self
+            .rooms
+            .iter()
+            .filter(|(name, heard)| {
+                let current = registry
+                    .get(name)
+                    .is_some_and(|held| Arc::ptr_eq(&held, &heard.room));
+                !current || registry.retire_if_empty(name)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for name in &gone {
+            self.rooms.remove(name);
+        }
+        let channels: Vec<String> = gone.iter().map(|r| keys::channel(r)).collect();
+        self.shared.metrics.redis_round_trips.inc();
+        sink.unsubscribe(channels).await
+    }
+
     /// While Redis is unreachable, answers subscriptions at once with an error (a join should
     /// not hang) for `wait`. False if the broker is gone.
     async fn refuse_commands_for(&mut self, wait: Duration) -> bool {
@@ -177,16 +230,20 @@ impl Subscriber {
     async fn on_command(&mut self, command: SubscriberCommand, sink: &mut PubSubSink) -> bool {
         match command {
             SubscriberCommand::Subscribe { room, done } => {
-                if self.rooms.contains_key(&room.name) {
+                let heard = self.rooms.get(&room.name);
+                if heard.is_some_and(|h| Arc::ptr_eq(&h.room, &room)) {
                     let _ = done.send(Ok(()));
                     return true;
                 }
-                self.shared.metrics.redis_round_trips.inc();
-                if let Err(err) = sink.subscribe(keys::channel(&room.name)).await {
-                    self.shared.metrics.redis_errors.inc();
-                    warn!(error = %err, room = %room.name, "cannot subscribe");
-                    let _ = done.send(Err(unavailable()));
-                    return false;
+                // A room opened again (after it was retired or reset) is heard already.
+                if heard.is_none() {
+                    self.shared.metrics.redis_round_trips.inc();
+                    if let Err(err) = sink.subscribe(keys::channel(&room.name)).await {
+                        self.shared.metrics.redis_errors.inc();
+                        warn!(error = %err, room = %room.name, "cannot subscribe");
+                        let _ = done.send(Err(unavailable()));
+                        return false;
+                    }
                 }
                 let name = room.name.clone();
                 let last = room.last_id();
@@ -264,11 +321,19 @@ impl Subscriber {
             None => {
                 let mut conn = self.shared.conn.clone();
                 self.shared.metrics.redis_round_trips.inc();
-                let seq: Option<u64> = redis::cmd("HGET")
+                let (epoch, seq): (Option<String>, Option<u64>) = redis::cmd("HMGET")
                     .arg(keys::meta(room))
+                    .arg("epoch")
                     .arg("seq")
                     .query_async(&mut conn)
                     .await?;
+                if let Some(heard) = self.rooms.get(room) {
+                    if epoch.as_deref() != Some(heard.room.epoch.as_str()) {
+                        warn!(room, "the room's history is gone from Redis (new epoch)");
+                        self.shared.reset_room(&heard.room);
+                        return Ok(());
+                    }
+                }
                 seq.unwrap_or(0)
             }
         };
