@@ -7,7 +7,7 @@ bash "$REPO/scripts/bootstrap.sh" test
 cd "$REPO"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
-for port in 8000 8080 8090; do
+for port in 8000 8080 8090 8081 8082 6390; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
     exit 1
@@ -32,6 +32,9 @@ export CHAT_DATA_DIR="$CARGO_TARGET_DIR/e2e-data"
 rm -rf "$CHAT_DATA_DIR"
 export CHAT_RATE_LIMIT_PER_SEC=0
 cargo leptos end-to-end --release
+
+step "two nodes and Redis (scripts/cluster.sh --check, the README's cluster example)"
+bash scripts/cluster.sh --check
 
 step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"
 cargo build -p chat-server --no-default-features --locked

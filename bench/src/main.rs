@@ -52,12 +52,14 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct Common {
-    /// WebSocket URL of the server; must be a loopback address.
+    /// WebSocket URL of the server; must be a loopback address. Repeat it for several nodes of
+    /// a cluster: clients are spread over them so that every room has members on each.
     #[arg(long, global = true, default_value = "ws://127.0.0.1:8080/ws")]
-    url: String,
-    /// The server's process id, to report its CPU time, memory and open files.
+    url: Vec<String>,
+    /// The server's process id, to report its CPU time, memory and open files. Repeat it for
+    /// several nodes: their figures are added up.
     #[arg(long, global = true)]
-    pid: Option<u32>,
+    pid: Vec<u32>,
     /// Spread connections over this many source addresses (127.0.0.1 .. 127.0.0.N).
     #[arg(long, global = true, default_value_t = 8)]
     sources: usize,
@@ -71,9 +73,19 @@ struct Common {
     /// With 1, every client stays in the server's default room.
     #[arg(long, global = true, default_value_t = 1)]
     rooms: usize,
+    /// The parsed `--url`s.
+    #[arg(skip)]
+    targets: Vec<Target>,
 }
 
 impl Common {
+    /// The node client `i` connects to: the members of a room alternate between nodes, and
+    /// so do the rooms' first members (the senders).
+    fn target_of(&self, i: usize) -> &Target {
+        let rooms = self.rooms.max(1);
+        &self.targets[(i / rooms + i % rooms) % self.targets.len()]
+    }
+
     /// The room client `i` is in, when there are several.
     fn room_of(&self, i: usize) -> Option<String> {
         (self.rooms > 1).then(|| format!("r{}", i % self.rooms))
@@ -172,8 +184,14 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(cli: Cli) -> anyhow::Result<Report> {
-    let target = Target::parse(&cli.common.url)?;
+async fn run(mut cli: Cli) -> anyhow::Result<Report> {
+    cli.common.targets = cli
+        .common
+        .url
+        .iter()
+        .map(|url| Target::parse(url))
+        .collect::<anyhow::Result<_>>()?;
+    let target = cli.common.targets[0].clone();
     let limit = limits::raise_open_files()?;
     match cli.scenario {
         Scenario::Fanout(args) => {
@@ -217,7 +235,6 @@ struct Stall {
 /// Opens `count` connections, `concurrency` at a time, spread over source addresses.
 async fn connect_all(
     common: &Common,
-    target: &Target,
     count: usize,
     rcvbuf: impl Fn(usize) -> Option<u32>,
 ) -> anyhow::Result<Vec<TcpStream>> {
@@ -227,7 +244,7 @@ async fn connect_all(
         let batch = (count - started).min(common.connect_concurrency.max(1));
         let mut pending = tokio::task::JoinSet::new();
         for i in started..started + batch {
-            let target = target.clone();
+            let target = common.target_of(i).clone();
             let source = source_address(&target, i, common.sources);
             let rcvbuf = rcvbuf(i);
             let path = common.path_of(&target, i);
@@ -245,8 +262,21 @@ async fn connect_all(
     Ok(conns)
 }
 
-fn server_sample(pid: Option<u32>) -> anyhow::Result<Option<procfs::Sample>> {
-    pid.map(procfs::sample).transpose()
+/// The servers' figures added up (`None` without `--pid`).
+fn server_sample(pids: &[u32]) -> anyhow::Result<Option<procfs::Sample>> {
+    let mut total: Option<procfs::Sample> = None;
+    for pid in pids {
+        let sample = procfs::sample(*pid)?;
+        total = Some(match total {
+            None => sample,
+            Some(sum) => procfs::Sample {
+                rss_bytes: sum.rss_bytes + sample.rss_bytes,
+                cpu_seconds: sum.cpu_seconds + sample.cpu_seconds,
+                open_files: sum.open_files + sample.open_files,
+            },
+        });
+    }
+    Ok(total)
 }
 
 /// Counters shared by every task of a fan-out run (one thread, so a `RefCell`).
@@ -318,7 +348,7 @@ async fn fanout(
     );
     let first_stalled = args.clients - stalled;
     eprintln!("connecting {} clients to {} ...", args.clients, target.addr);
-    let conns = connect_all(common, target, args.clients, |i| {
+    let conns = connect_all(common, args.clients, |i| {
         (i >= first_stalled)
             .then(|| stall.map(|s| s.rcvbuf))
             .flatten()
@@ -403,7 +433,7 @@ async fn fanout(
     let receivers = ((args.clients - stalled) / common.rooms) as u64;
     let mut cpu_start = None;
     let mut cpu_end = None;
-    let start_sample = server_sample(common.pid)?;
+    let start_sample = server_sample(&common.pid)?;
     let mut rss_peak = start_sample.map(|s| s.rss_bytes);
     let mut stall_base: Option<procfs::Sample> = None;
     let mut dropped_after = None;
@@ -414,7 +444,7 @@ async fn fanout(
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = Instant::now();
         let elapsed = now - epoch;
-        let sample = server_sample(common.pid)?;
+        let sample = server_sample(&common.pid)?;
         if let Some(sample) = sample {
             rss_peak = rss_peak.max(Some(sample.rss_bytes));
             if cpu_start.is_none() && elapsed >= args.warmup {
@@ -451,8 +481,8 @@ async fn fanout(
         }
         let sending_done = elapsed.as_nanos() as u64 >= stop_sending;
         let all_in = delivered >= sent_in_window * receivers;
-        let stall_settled = stall.is_none() || dropped_after.is_some() || common.pid.is_none();
-        if sending_done && cpu_end.is_some() == common.pid.is_some() && all_in && stall_settled {
+        let stall_settled = stall.is_none() || dropped_after.is_some() || common.pid.is_empty();
+        if sending_done && cpu_end.is_some() != common.pid.is_empty() && all_in && stall_settled {
             break;
         }
         if now >= deadline {
@@ -595,13 +625,13 @@ struct IdleReport {
 }
 
 async fn idle(common: &Common, target: &Target, args: &IdleArgs) -> anyhow::Result<IdleReport> {
-    let before = server_sample(common.pid)?;
+    let before = server_sample(&common.pid)?;
     eprintln!(
         "opening {} connections to {} ...",
         args.connections, target.addr
     );
     let started = Instant::now();
-    let conns = connect_all(common, target, args.connections, |_| None).await?;
+    let conns = connect_all(common, args.connections, |_| None).await?;
     let connect_seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "opened {} in {connect_seconds:.2}s; holding for {:?}",
@@ -609,7 +639,7 @@ async fn idle(common: &Common, target: &Target, args: &IdleArgs) -> anyhow::Resu
         args.hold
     );
     tokio::time::sleep(args.hold).await;
-    let after = server_sample(common.pid)?;
+    let after = server_sample(&common.pid)?;
     drop(conns);
     let per_connection = before
         .zip(after)
