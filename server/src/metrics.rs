@@ -47,7 +47,10 @@ pub struct Metrics {
     errors: Family<Reason, Counter>,
     /// Time to commit one batch of messages to the history store.
     pub history_write_seconds: Histogram,
-    /// Round trips to Redis (cluster mode).
+    /// Pipelines of messages sent to Redis to be sequenced, stored and published (one round
+    /// trip each, however many messages it carries).
+    pub redis_publish_round_trips: Counter,
+    /// Every other round trip to Redis: history reads, gap fills, presence, names, probes.
     pub redis_round_trips: Counter,
     /// Failed Redis commands and lost Redis connections (cluster mode).
     pub redis_errors: Counter,
@@ -75,6 +78,7 @@ impl Metrics {
             errors: Family::default(),
             // 100 µs to ~1.6 s.
             history_write_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            redis_publish_round_trips: Counter::default(),
             redis_round_trips: Counter::default(),
             redis_errors: Counter::default(),
             registry: Registry::default(),
@@ -128,8 +132,13 @@ impl Metrics {
             m.history_write_seconds.clone(),
         );
         r.register(
+            "redis_publish_round_trips",
+            "Pipelines of messages sent to Redis, one round trip each (cluster mode)",
+            m.redis_publish_round_trips.clone(),
+        );
+        r.register(
             "redis_round_trips",
-            "Round trips to Redis (cluster mode)",
+            "Other round trips to Redis: history, gap fills, presence, names, probes (cluster mode)",
             m.redis_round_trips.clone(),
         );
         r.register(

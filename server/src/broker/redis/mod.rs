@@ -500,7 +500,7 @@ async fn publish_batch(shared: &Shared, batch: &mut Vec<Post>) {
                 .arg(&post.room.epoch)
                 .arg(CID_WINDOW_MS);
         }
-        shared.metrics.redis_round_trips.inc();
+        shared.metrics.redis_publish_round_trips.inc();
         let results: Vec<redis::RedisResult<(i64, u8)>> = match pipe.query_async(&mut conn).await {
             Ok(results) => results,
             Err(err) => {
