@@ -7,7 +7,7 @@ bash "$REPO/scripts/bootstrap.sh" test
 cd "$REPO"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
-for port in 8000 8080 8090 8081 8082 6390; do
+for port in 8000 8080 8090 8081 8082 8091 8092 6390 6392; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
     exit 1
