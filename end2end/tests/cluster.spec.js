@@ -93,6 +93,11 @@ test("people on two nodes chat in one room, see each other, and hold their names
   await expect(bob.locator("#members")).toContainText(adaName);
   await expect(ada.locator("#members li")).toHaveCount(2);
 
+  // Typing crosses nodes too (before anyone sends: a notice is sent at most every 3 s).
+  await bob.locator("#composer-input").pressSequentially("typ", { delay: 50 });
+  await expect(ada.locator("#typing")).toHaveText(`${bobName} is typing…`);
+  await bob.locator("#composer-input").fill("");
+
   const hello = unique("hello from node one");
   const reply = unique("and back from node two");
   await send(ada, hello);
@@ -100,9 +105,6 @@ test("people on two nodes chat in one room, see each other, and hold their names
   await send(bob, reply);
   await expect(messageTexts(ada)).toHaveText([hello, reply]);
   await expect(bob.locator("#messages li.message.mine .text")).toHaveText([reply]);
-
-  await bob.locator("#composer-input").pressSequentially("typ", { delay: 50 });
-  await expect(ada.locator("#typing")).toHaveText(`${bobName} is typing…`);
 
   // Ada's name is held on the other node too.
   const carol = await (await browser.newContext()).newPage();
