@@ -56,10 +56,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_SOCKET_SEND_BUFFER", default_value_t = 128 * 1024)]
     pub socket_send_buffer: usize,
 
-    /// Least time between two writes to one client ("0ms" writes as soon as possible). A message
-    /// to an idle client goes out at once; under load, messages that arrive within the interval
-    /// are merged into one write, which is what keeps the server's core from saturating (see
-    /// BENCHMARKS.md for the trade-off between this delay and CPU).
+    /// How far apart a busy client's writes are spaced ("0ms": never wait). Under light load
+    /// every message leaves at once; once messages pile up between two writes to a client (the
+    /// server is busy), its next write waits this long so that more share it, which is what
+    /// keeps a saturated core from collapsing (see BENCHMARKS.md).
     #[arg(long, env = "CHAT_MIN_WRITE_INTERVAL", default_value = "15ms", value_parser = humantime::parse_duration)]
     pub min_write_interval: Duration,
 

@@ -45,7 +45,8 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
     /// Drop the client after this long without hearing anything from it.
     pub pong_timeout: Duration,
-    /// Least time between two writes to one client. Frames queued meanwhile go out together.
+    /// Spacing of a busy client's writes (see `write_loop`). Frames queued meanwhile go out
+    /// together.
     pub min_write_interval: Duration,
     /// Largest message a client may send (close code 1009 beyond it).
     pub max_message_bytes: usize,
@@ -233,9 +234,12 @@ async fn write_loop(
         };
         let written = match due {
             Some(Next::Frame(frame)) => {
-                // More than a batch was waiting: write on at once, so the interval never caps
-                // how fast a client can catch up.
-                next_write_at = if member.is_behind() {
+                // The interval applies only under load: a message that finds its reader idle
+                // (this write holds one message) leaves at once, and the next one too, as in the
+                // Go original; once messages pile up between writes (this write merged several)
+                // the server is busy, and spacing this client's writes merges more per write.
+                // More than a batch waiting: write on at once, so a client can always catch up.
+                next_write_at = if member.is_behind() || !member.took_a_batch() {
                     Instant::now()
                 } else {
                     Instant::now() + settings.min_write_interval

@@ -45,7 +45,8 @@ pub struct Metrics {
     pub feed_bytes: Counter,
     /// Errors sent to clients, by code.
     errors: Family<Reason, Counter>,
-    /// Time to commit one batch of messages to the history store.
+    /// Time to store one batch of messages: a SQLite commit, or in cluster mode the Redis
+    /// pipeline that sequences, stores and publishes it.
     pub history_write_seconds: Histogram,
     /// Pipelines of messages sent to Redis to be sequenced, stored and published (one round
     /// trip each, however many messages it carries).
@@ -128,7 +129,7 @@ impl Metrics {
         );
         r.register(
             "history_write_seconds",
-            "Time to commit one batch of messages to the history store",
+            "Time to store one batch of messages (SQLite commit, or the Redis publish pipeline)",
             m.history_write_seconds.clone(),
         );
         r.register(

@@ -32,6 +32,9 @@ pub struct Outbound {
     next_room: AtomicUsize,
     /// Set by the writer just before it sleeps; rooms wake it only then (see `wake_if_waiting`).
     waiting: AtomicBool,
+    /// Whether the last frame taken from a room merged several: messages arrive faster than
+    /// this connection is written to (see `took_a_batch`).
+    merged: AtomicBool,
     wake_writer: Notify,
     budget_bytes: usize,
 }
@@ -70,6 +73,7 @@ impl Outbound {
             rooms: Mutex::new(SmallVec::new()),
             next_room: AtomicUsize::new(0),
             waiting: AtomicBool::new(false),
+            merged: AtomicBool::new(false),
             wake_writer: Notify::new(),
             budget_bytes,
         }
@@ -153,8 +157,9 @@ impl Outbound {
                 continue;
             }
             match sub.room.take(sub, self.id) {
-                Ok(Some(frame)) => {
+                Ok(Some((frame, count))) => {
                     self.next_room.store(first + i + 1, Ordering::Relaxed);
+                    self.merged.store(count > 1, Ordering::Relaxed);
                     return Some(Next::Frame(frame));
                 }
                 Ok(None) => {}
@@ -176,6 +181,12 @@ impl Outbound {
                 return next;
             }
         }
+    }
+
+    /// Whether the last frame taken from a room held several messages: they came faster than
+    /// the writer got to run, i.e. the server is busy, and spacing writes out now saves work.
+    pub fn took_a_batch(&self) -> bool {
+        self.merged.load(Ordering::Relaxed)
     }
 
     /// Whether some room's feed holds frames this connection has not taken.

@@ -202,7 +202,7 @@ async fn a_write_that_stalls_past_the_write_timeout_drops_the_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_within_the_write_interval_share_one_write_and_an_idle_client_waits_for_none() {
+async fn a_reader_that_keeps_up_gets_each_message_at_once_and_a_burst_is_merged_then_spaced() {
     let server = TestServer::start_with(|config| {
         config.min_write_interval = Duration::from_secs(3);
     })
@@ -215,25 +215,53 @@ async fn messages_within_the_write_interval_share_one_write_and_an_idle_client_w
     server.wait_for_clients(2).await;
     let joined = next_text(&mut watcher).await;
     assert!(joined.starts_with(r#"{"type":"joined""#), "{joined}");
-    // The `joined` answer was a write: let its interval pass, so the watcher is idle again.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
 
-    let started = std::time::Instant::now();
-    sender.say("first").await;
-    let first = next_text(&mut watcher).await;
-    assert_eq!(texts_of(&first), ["first"]);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "a message to an idle client is not held back by the interval"
-    );
-    for text in ["second", "third", "fourth"] {
+    // Light load: one message per write, each at once, however close together.
+    for text in ["first", "second"] {
+        let started = std::time::Instant::now();
+        sender.say(text).await;
+        assert_eq!(texts_of(&next_text(&mut watcher).await), [text]);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a message to a reader that keeps up is not held back by the interval"
+        );
+    }
+
+    // A burst: messages pile up between writes, so they share writes.
+    let burst: Vec<String> = (0..40).map(|n| format!("burst {n}")).collect();
+    for text in &burst {
         sender.say(text).await;
     }
-    let batch = next_text(&mut watcher).await;
+    let mut received = Vec::new();
+    let mut writes = 0;
+    let mut last_merged_at = None;
+    while received.len() < burst.len() {
+        let frame = next_text(&mut watcher).await;
+        let texts = texts_of(&frame);
+        writes += 1;
+        if texts.len() > 1 {
+            last_merged_at = Some(std::time::Instant::now());
+        }
+        received.extend(texts);
+    }
+    assert_eq!(received, burst, "every message once, in order");
+    assert!(
+        writes < burst.len(),
+        "a burst of {} took {writes} writes",
+        burst.len()
+    );
+    // After a merged write the server is busy with this client: the next write waits the
+    // interval, so that whatever else arrives meanwhile shares it.
+    let merged_at = last_merged_at.expect("some write merged several messages");
+    sender.say("after the burst").await;
     assert_eq!(
-        texts_of(&batch),
-        ["second", "third", "fourth"],
-        "messages arriving within the interval go out as one frame"
+        texts_of(&next_text(&mut watcher).await),
+        ["after the burst"]
+    );
+    assert!(
+        merged_at.elapsed() >= Duration::from_millis(2500),
+        "the write after a merged one came {:?} later (interval 3 s)",
+        merged_at.elapsed()
     );
 }
 

@@ -80,11 +80,13 @@ async fn wait_presence(client: &mut Client, name: &str, here: bool) {
     }
 }
 
-/// Sends `count` messages, one at a time, each with its text as `cid`; a refused one is sent
+/// Sends `count` messages, one at a time and paced, each with its text as `cid`; a refused one is sent
 /// again (as the web app does) until it is stored. Returns how many refusals it saw.
 async fn send_until_stored(client: &mut Client, tag: &str, count: usize) -> usize {
     let mut refusals = 0;
     for k in 0..count {
+        // Paced (about 100/s), so that the outage falls in the middle of the run.
+        sleep(Duration::from_millis(10)).await;
         let text = format!("{tag}-{k}");
         loop {
             client

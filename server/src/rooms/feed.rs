@@ -108,7 +108,11 @@ impl Feed {
         let mut next = cursor;
         let first = loop {
             let Some(entry) = pending.next() else {
-                return Ok(Taken { frame: None, next });
+                return Ok(Taken {
+                    frame: None,
+                    next,
+                    count: 0,
+                });
             };
             next += 1;
             if entry.skip != reader {
@@ -136,6 +140,7 @@ impl Feed {
             return Ok(Taken {
                 frame: Some(first.clone()),
                 next,
+                count,
             });
         }
         let mut batch = String::with_capacity(size);
@@ -150,6 +155,7 @@ impl Feed {
         Ok(Taken {
             frame: Some(Utf8Bytes::from(batch)),
             next,
+            count,
         })
     }
 }
@@ -161,6 +167,8 @@ pub struct Taken {
     pub frame: Option<Utf8Bytes>,
     /// The cursor after what was taken or skipped.
     pub next: u64,
+    /// How many frames `frame` holds.
+    pub count: usize,
 }
 
 #[cfg(test)]
@@ -222,7 +230,8 @@ mod tests {
             feed.take(0, READER).unwrap(),
             Taken {
                 frame: None,
-                next: 1
+                next: 1,
+                count: 0
             },
             "nothing to write, but the cursor moves on"
         );

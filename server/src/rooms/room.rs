@@ -317,12 +317,17 @@ impl Room {
         self.links.metrics.messages_out.inc();
     }
 
-    /// Everything new in the feed for this subscription, as one frame, moving its cursor.
-    pub(crate) fn take(&self, sub: &Subscription, conn: u64) -> Result<Option<Utf8Bytes>, Lapped> {
+    /// Everything new in the feed for this subscription, as one frame, moving its cursor;
+    /// with how many frames it holds.
+    pub(crate) fn take(
+        &self,
+        sub: &Subscription,
+        conn: u64,
+    ) -> Result<Option<(Utf8Bytes, usize)>, Lapped> {
         let state = self.state.lock();
         let taken = state.feed.take(sub.cursor.load(Ordering::Relaxed), conn)?;
         sub.cursor.store(taken.next, Ordering::Relaxed);
-        Ok(taken.frame)
+        Ok(taken.frame.map(|frame| (frame, taken.count)))
     }
 
     /// Tells every member here (an error about the room, say): not stored, not sequenced.

@@ -501,7 +501,11 @@ async fn publish_batch(shared: &Shared, batch: &mut Vec<Post>) {
                 .arg(CID_WINDOW_MS);
         }
         shared.metrics.redis_publish_round_trips.inc();
-        let results: Vec<redis::RedisResult<(i64, u8)>> = match pipe.query_async(&mut conn).await {
+        let started = std::time::Instant::now();
+        let answer = pipe.query_async(&mut conn).await;
+        // Storing a message is the script's append to the room's stream: this round trip.
+        shared.metrics.history_write(started.elapsed());
+        let results: Vec<redis::RedisResult<(i64, u8)>> = match answer {
             Ok(results) => results,
             Err(err) => {
                 let refusal = shared.failed("store a message", &err);
