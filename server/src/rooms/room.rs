@@ -217,11 +217,6 @@ impl Room {
         state.retired
     }
 
-    /// How many connections are in the room on this node.
-    pub fn member_count(&self) -> usize {
-        self.state.lock().members.len()
-    }
-
     /// Closes every member's connection with `reason` (the room's history was reset: they
     /// must reconnect and rejoin to learn the new epoch).
     pub fn evict_all(&self, reason: CloseReason) {
