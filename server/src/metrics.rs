@@ -11,14 +11,24 @@
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Labels of a counter split by one reason or code.
-type Reason = Vec<(&'static str, &'static str)>;
+/// The label of closes by reason: a fixed string, so counting allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+/// The label of errors by code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Code {
+    code: &'static str,
+}
 
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -44,7 +54,7 @@ pub struct Metrics {
     /// Bytes of encoded frames appended to room feeds (each stored once for all members).
     pub feed_bytes: Counter,
     /// Errors sent to clients, by code.
-    errors: Family<Reason, Counter>,
+    errors: Family<Code, Counter>,
     /// Time to store one batch of messages: a SQLite commit, or in cluster mode the Redis
     /// pipeline that sequences, stores and publishes it.
     pub history_write_seconds: Histogram,
@@ -155,12 +165,12 @@ impl Metrics {
 
     /// Counts a closed connection.
     pub fn closed(&self, reason: &'static str) {
-        self.closes.get_or_create(&vec![("reason", reason)]).inc();
+        self.closes.get_or_create(&Reason { reason }).inc();
     }
 
     /// Counts an error sent to a client.
     pub fn error_sent(&self, code: &'static str) {
-        self.errors.get_or_create(&vec![("code", code)]).inc();
+        self.errors.get_or_create(&Code { code }).inc();
     }
 
     /// Records how long a history write took.

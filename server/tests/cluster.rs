@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use chat_server::broker::redis::keys;
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
 use common::redis_server::RedisServer;
 use common::{Client, TestServer, PATIENCE};
@@ -227,18 +228,19 @@ async fn a_node_that_died_leaves_every_list_within_the_presence_ttl() {
     // A node that announced carol and then died: its entry is never refreshed.
     let mut conn = redis.connection().await.unwrap();
     let expires = chat_server::store::unix_millis() + 1000;
+    let field = "deadnode carol";
     redis::pipe()
         .cmd("HSET")
-        .arg("chat:{ttl}:presence")
-        .arg("deadnode carol")
+        .arg(keys::presence("ttl"))
+        .arg(field)
         .arg("carol")
         .cmd("ZADD")
-        .arg("chat:{ttl}:presence:exp")
+        .arg(keys::presence_expiry("ttl"))
         .arg(expires)
-        .arg("deadnode carol")
+        .arg(field)
         .cmd("PUBLISH")
-        .arg("chat:ch:ttl")
-        .arg("pdeadnode\n+carol")
+        .arg(keys::channel("ttl"))
+        .arg(keys::presence_payload("deadnode", &["carol".into()], &[]))
         .query_async::<()>(&mut conn)
         .await
         .unwrap();
@@ -345,7 +347,7 @@ async fn a_node_hears_only_the_rooms_it_has_members_in() {
         async move {
             let counts: Vec<(String, u64)> = redis::cmd("PUBSUB")
                 .arg("NUMSUB")
-                .arg(format!("chat:ch:{room}"))
+                .arg(keys::channel(room))
                 .query_async(&mut conn)
                 .await
                 .unwrap();

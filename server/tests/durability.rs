@@ -118,16 +118,7 @@ async fn a_locked_database_refuses_messages_loudly_and_the_server_recovers() {
     client.rx.message().await;
 
     // Another process holds the write lock: the server's writes time out.
-    let path = server
-        .state
-        .chat
-        .store
-        .as_ref()
-        .unwrap()
-        .path()
-        .to_path_buf();
-    let locker = rusqlite::Connection::open(&path).unwrap();
-    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locker = server.lock_database();
     let send = ClientFrame::Send {
         room: Some("db".into()),
         text: "refused".into(),

@@ -83,16 +83,7 @@ async fn readiness_fails_while_the_database_takes_no_writes_and_recovers() {
     let server = TestServer::start().await;
     assert_eq!(server.get("/readyz").await.0, 200);
     // Another process holds the write lock, so the probe's write times out.
-    let path = server
-        .state
-        .chat
-        .store
-        .as_ref()
-        .unwrap()
-        .path()
-        .to_path_buf();
-    let locker = rusqlite::Connection::open(&path).unwrap();
-    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locker = server.lock_database();
     sleep(Duration::from_millis(1100)).await; // past the cached answer
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 503, "{body}");

@@ -60,9 +60,16 @@ impl RoomRegistry {
         }
     }
 
-    /// Forgets `room` (its history was reset): the next join opens it afresh.
-    pub fn remove(&self, name: &str) -> Option<Arc<Room>> {
-        self.rooms.lock().remove(name)
+    /// Forgets `room` if it is still the one held under its name (its history was reset): the
+    /// next join opens it afresh.
+    pub fn remove(&self, room: &Arc<Room>) {
+        let mut rooms = self.rooms.lock();
+        if rooms
+            .get(&room.name)
+            .is_some_and(|held| Arc::ptr_eq(held, room))
+        {
+            rooms.remove(&room.name);
+        }
     }
 
     /// Drops the room called `name` if nobody on this node is in it (cluster mode: the node

@@ -19,7 +19,7 @@ use crate::close::CloseReason;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
-use crate::rooms::presence::PresentNames;
+use crate::rooms::presence::{Change, PresentNames};
 
 /// A typing notice per name and room at most this often.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
@@ -247,25 +247,7 @@ impl Room {
         let mut state = self.state.lock();
         let left = state.present.depart(old);
         let joined = state.present.arrive(new);
-        if left.shown || joined.shown {
-            let frame = self.presence_frame(
-                joined.shown.then(|| new.to_string()).into_iter().collect(),
-                left.shown.then(|| old.to_string()).into_iter().collect(),
-            );
-            self.append(&mut state, frame, SKIP_NONE);
-        }
-        if left.here {
-            self.tell_cluster(RoomEvent::Left {
-                room: self.name.clone(),
-                name: old.to_string(),
-            });
-        }
-        if joined.here {
-            self.tell_cluster(RoomEvent::Arrived {
-                room: self.name.clone(),
-                name: new.to_string(),
-            });
-        }
+        self.changed(&mut state, Some((new, joined)), Some((old, left)));
     }
 
     /// Tells the other members that `name` is typing, unless it did within [`TYPING_INTERVAL`].
@@ -303,12 +285,33 @@ impl Room {
         }
     }
 
-    /// Offers a stored message (already encoded once) to every member. Ids arrive in order:
-    /// only the store's writer calls this, after the message is committed.
+    /// Offers a stored message (already encoded once) to every member, unless an id as new
+    /// was released already. Ids arrive in order: on one node the store's writer calls this
+    /// after each commit; in cluster mode the subscriber, filling gaps from the stream.
     pub fn release(&self, id: u64, frame: Utf8Bytes) {
         let mut state = self.state.lock();
+        if id > state.last_id {
+            self.release_locked(&mut state, id, frame);
+        }
+    }
+
+    /// Cluster mode: releases `id` if it directly follows the last released id, drops it if it
+    /// was released already, and otherwise releases nothing and returns the last released id,
+    /// so that the caller fills the gap first. One lock either way.
+    pub fn release_next(&self, id: u64, frame: Utf8Bytes) -> Result<(), u64> {
+        let mut state = self.state.lock();
+        if id > state.last_id + 1 {
+            return Err(state.last_id);
+        }
+        if id == state.last_id + 1 {
+            self.release_locked(&mut state, id, frame);
+        }
+        Ok(())
+    }
+
+    fn release_locked(&self, state: &mut RoomState, id: u64, frame: Utf8Bytes) {
         state.last_id = id;
-        self.append(&mut state, frame, SKIP_NONE);
+        self.append(state, frame, SKIP_NONE);
         self.links.metrics.messages_out.inc();
     }
 
@@ -335,14 +338,10 @@ impl Room {
 
     /// Another node says `name` is typing: told to every member here.
     pub fn remote_typing(&self, name: &str) {
-        let frame = ServerFrame::Typing {
+        self.notify(&ServerFrame::Typing {
             room: self.name.clone(),
             name: name.to_string(),
-        };
-        if let Ok(json) = encode(&frame) {
-            let mut state = self.state.lock();
-            self.append(&mut state, Utf8Bytes::from(json), SKIP_NONE);
-        }
+        });
     }
 
     /// Another node's presence changed; members here hear of names the list gained or lost.
@@ -358,10 +357,7 @@ impl Room {
             .filter(|name| state.present.remote_depart(node, name))
             .cloned()
             .collect();
-        if !joined.is_empty() || !left.is_empty() {
-            let frame = self.presence_frame(joined, left);
-            self.append(&mut state, frame, SKIP_NONE);
-        }
+        self.show(&mut state, joined, left);
     }
 
     /// Replaces the presence other nodes report (after a (re)subscription), telling members
@@ -369,10 +365,7 @@ impl Room {
     pub fn replace_remote_presence(&self, entries: &[(String, String)]) {
         let mut state = self.state.lock();
         let (joined, left) = state.present.replace_remote(entries);
-        if !joined.is_empty() || !left.is_empty() {
-            let frame = self.presence_frame(joined, left);
-            self.append(&mut state, frame, SKIP_NONE);
-        }
+        self.show(&mut state, joined, left);
     }
 
     /// The names with connections to this room on this node (cluster presence refresh).
@@ -383,30 +376,47 @@ impl Room {
     /// Counts a connection of `name`: the list and other nodes hear of a new name.
     fn arrive(&self, state: &mut RoomState, name: &str) {
         let change = state.present.arrive(name);
-        if change.shown {
-            let frame = self.presence_frame(vec![name.to_string()], vec![]);
-            self.append(state, frame, SKIP_NONE);
-        }
-        if change.here {
-            self.tell_cluster(RoomEvent::Arrived {
-                room: self.name.clone(),
-                name: name.to_string(),
-            });
-        }
+        self.changed(state, Some((name, change)), None);
     }
 
     /// Uncounts a connection of `name`: the list and other nodes hear when it was the last.
     fn depart(&self, state: &mut RoomState, name: &str) {
         let change = state.present.depart(name);
-        if change.shown {
-            let frame = self.presence_frame(vec![], vec![name.to_string()]);
-            self.append(state, frame, SKIP_NONE);
+        self.changed(state, None, Some((name, change)));
+    }
+
+    /// After names arrived or left on this node: members hear of names the list gained or
+    /// lost, other nodes of names that came or went here.
+    fn changed(
+        &self,
+        state: &mut RoomState,
+        arrived: Option<(&str, Change)>,
+        left: Option<(&str, Change)>,
+    ) {
+        let shown = |side: Option<(&str, Change)>| -> Vec<String> {
+            side.filter(|(_, c)| c.shown)
+                .map(|(name, _)| name.to_string())
+                .into_iter()
+                .collect()
+        };
+        self.show(state, shown(arrived), shown(left));
+        for (side, arrived) in [(left, false), (arrived, true)] {
+            if let Some((name, _)) = side.filter(|(_, c)| c.here) {
+                let (room, name) = (self.name.clone(), name.to_string());
+                self.tell_cluster(if arrived {
+                    RoomEvent::Arrived { room, name }
+                } else {
+                    RoomEvent::Left { room, name }
+                });
+            }
         }
-        if change.here {
-            self.tell_cluster(RoomEvent::Left {
-                room: self.name.clone(),
-                name: name.to_string(),
-            });
+    }
+
+    /// A presence frame for names the list gained and lost, if any.
+    fn show(&self, state: &mut RoomState, joined: Vec<String>, left: Vec<String>) {
+        if !joined.is_empty() || !left.is_empty() {
+            let frame = self.presence_frame(joined, left);
+            self.append(state, frame, SKIP_NONE);
         }
     }
 

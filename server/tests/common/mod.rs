@@ -150,6 +150,15 @@ impl TestServer {
             .unwrap_or_else(|| panic!("no status line in {head:?}"))
     }
 
+    /// Takes the SQLite write lock from another connection, as another process could, so the
+    /// server's writes fail until the returned connection runs `ROLLBACK` (or is dropped).
+    pub fn lock_database(&self) -> rusqlite::Connection {
+        let store = self.state.chat.store.as_ref().expect("single-node mode");
+        let locker = rusqlite::Connection::open(store.path()).unwrap();
+        locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        locker
+    }
+
     /// GETs `path` over plain HTTP/1.1: the status code and the body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let mut tcp = TcpStream::connect(self.addr).await.unwrap();

@@ -130,7 +130,7 @@ return 2
 pub enum Event {
     /// A stored message.
     Message(ChatMessage),
-    /// `name` is typing (sent by the node of the typist's connection `conn`).
+    /// `name` is typing on `node`.
     Typing { node: String, name: String },
     /// Presence changed on `node`: names that arrived and left there.
     Presence {

@@ -12,6 +12,7 @@
 
 pub mod keys;
 mod presence;
+mod publisher;
 mod subscriber;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -19,25 +20,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chat_shared::{ChatMessage, ErrorCode, FrameError, Joined, ServerFrame};
+use chat_shared::{ChatMessage, ErrorCode, FrameError, Joined};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, warn};
+use tracing::error;
 
 use super::{BoxFuture, Broker};
 use crate::metrics::Metrics;
 use crate::rooms::{random_hex, Room, RoomRegistry};
-use crate::store::writer::{push_frame, CID_WINDOW_MS};
 use crate::store::{unix_millis, Post};
 use subscriber::{Subscriber, SubscriberCommand};
 
 /// Messages queued for Redis beyond which a send is refused at once.
 const PUBLISH_QUEUE: usize = 65_536;
-
-/// Most messages in one pipeline.
-const MAX_PIPELINE: usize = 512;
 
 /// Longest a Redis command may take before it counts as failed.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -77,7 +74,7 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     subscriber: mpsc::UnboundedSender<SubscriberCommand>,
     open: Script,
-    publish: Script,
+    pub(crate) publish: Script,
     claim: Script,
     /// Test hook: pub/sub messages to drop on purpose, to exercise the gap filler.
     pub(crate) drop_next: AtomicU32,
@@ -121,7 +118,7 @@ impl RedisBroker {
             hearing: AtomicBool::new(false),
         });
         let (posts, queue) = mpsc::channel(PUBLISH_QUEUE);
-        tokio::spawn(publish_loop(shared.clone(), queue));
+        tokio::spawn(publisher::run(shared.clone(), queue));
         tokio::spawn(Subscriber::new(shared.clone(), commands).run());
         tokio::spawn(presence::run(shared.clone(), room_events));
         Ok(RedisBroker { shared, posts })
@@ -283,13 +280,7 @@ impl Shared {
     /// members, who rejoin, learn the new epoch, and are told their history could not be
     /// recovered.
     pub(crate) fn reset_room(&self, room: &Arc<Room>) {
-        if self
-            .registry
-            .get(&room.name)
-            .is_some_and(|held| Arc::ptr_eq(&held, room))
-        {
-            self.registry.remove(&room.name);
-        }
+        self.registry.remove(room);
         room.evict_all(crate::close::CloseReason::RoomReset);
     }
 
@@ -459,130 +450,6 @@ impl EntryExt for Entry {
             }
         }
         Some(message)
-    }
-}
-
-/// Sends queued messages to Redis, each batch as one pipeline (one round trip).
-async fn publish_loop(shared: Arc<Shared>, mut queue: mpsc::Receiver<Post>) {
-    let mut batch = Vec::with_capacity(MAX_PIPELINE);
-    while let Some(first) = queue.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_PIPELINE {
-            match queue.try_recv() {
-                Ok(post) => batch.push(post),
-                Err(_) => break,
-            }
-        }
-        publish_batch(&shared, &mut batch).await;
-    }
-}
-
-async fn publish_batch(shared: &Shared, batch: &mut Vec<Post>) {
-    let ts = unix_millis();
-    let mut conn = shared.conn.clone();
-    for attempt in 0..2 {
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for post in batch.iter() {
-            let room = &post.room.name;
-            pipe.cmd("EVALSHA")
-                .arg(shared.publish.get_hash())
-                .arg(3)
-                .arg(keys::meta(room))
-                .arg(keys::log(room))
-                .arg(keys::cid(room, &post.name, post.cid.as_deref()))
-                .arg(keys::channel(room))
-                .arg(shared.settings.history_per_room)
-                .arg(&*post.name)
-                .arg(&post.text)
-                .arg(ts)
-                .arg(post.cid.as_deref().unwrap_or(""))
-                .arg(&post.room.epoch)
-                .arg(CID_WINDOW_MS);
-        }
-        shared.metrics.redis_publish_round_trips.inc();
-        let started = std::time::Instant::now();
-        let answer = pipe.query_async(&mut conn).await;
-        // Storing a message is the script's append to the room's stream: this round trip.
-        shared.metrics.history_write(started.elapsed());
-        let results: Vec<redis::RedisResult<(i64, u8)>> = match answer {
-            Ok(results) => results,
-            Err(err) => {
-                let refusal = shared.failed("store a message", &err);
-                for post in batch.drain(..) {
-                    refuse(shared, &refusal, post);
-                }
-                return;
-            }
-        };
-        let mut retry = Vec::new();
-        for (post, result) in batch.drain(..).zip(results) {
-            match result {
-                Ok((-1, _)) => {
-                    warn!(room = %post.room.name, "the room's history is gone from Redis (new epoch)");
-                    shared.reset_room(&post.room);
-                    let refusal = FrameError::new(
-                        ErrorCode::HistoryUnavailable,
-                        "the room's history was reset; rejoin the room",
-                    );
-                    refuse(shared, &refusal, post);
-                }
-                Ok((id, 1)) => answer_repeat(shared, post, id.unsigned_abs()).await,
-                Ok(_) => {}
-                Err(err)
-                    if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-                {
-                    retry.push(post)
-                }
-                Err(err) => refuse(shared, &shared.failed("store a message", &err), post),
-            }
-        }
-        if retry.is_empty() {
-            return;
-        }
-        // Redis restarted or flushed its scripts: none of these ran. Load it and try again.
-        shared.metrics.redis_round_trips.inc();
-        if let Err(err) = redis::cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(keys::PUBLISH)
-            .query_async::<String>(&mut conn)
-            .await
-        {
-            let refusal = shared.failed("load the publish script", &err);
-            for post in retry {
-                refuse(shared, &refusal, post);
-            }
-            return;
-        }
-        *batch = retry;
-        if attempt == 1 {
-            let refusal = FrameError::new(ErrorCode::HistoryUnavailable, "try again");
-            for post in batch.drain(..) {
-                refuse(shared, &refusal, post);
-            }
-        }
-    }
-}
-
-fn refuse(shared: &Shared, refusal: &FrameError, post: Post) {
-    shared.metrics.error_sent(refusal.code.as_str());
-    let frame = refusal
-        .clone()
-        .in_room(&post.room.name)
-        .for_cid(post.cid)
-        .into_frame();
-    push_frame(&post.sender, &frame);
-}
-
-/// A resend of a stored message: the sender alone gets the stored copy again.
-async fn answer_repeat(shared: &Shared, post: Post, id: u64) {
-    match shared.range(&post.room.name, id, id, 1).await {
-        Ok(found) => {
-            if let Some(message) = found.into_iter().next() {
-                push_frame(&post.sender, &ServerFrame::Message(message));
-            }
-        }
-        Err(err) => refuse(shared, &shared.failed("read a message", &err), post),
     }
 }
 

@@ -39,17 +39,11 @@ pub(crate) enum SubscriberCommand {
     },
 }
 
-/// A room this node hears.
-struct Heard {
-    room: Arc<Room>,
-    /// The last id released to the room's feed.
-    last: u64,
-}
-
 pub(crate) struct Subscriber {
     shared: Arc<Shared>,
     commands: mpsc::UnboundedReceiver<SubscriberCommand>,
-    rooms: HashMap<String, Heard>,
+    /// The rooms this node hears, by name. Each room knows the last id it released.
+    rooms: HashMap<String, Arc<Room>>,
 }
 
 impl Subscriber {
@@ -142,7 +136,7 @@ impl Subscriber {
                  back; nothing already sent is lost",
             )
             .in_room(name);
-            heard.room.notify(&notice.into_frame());
+            heard.notify(&notice.into_frame());
         }
     }
 
@@ -154,10 +148,9 @@ impl Subscriber {
         let channels: Vec<String> = self.rooms.keys().map(|r| keys::channel(r)).collect();
         self.shared.metrics.redis_round_trips.inc();
         sink.subscribe(channels).await?;
-        let names: Vec<String> = self.rooms.keys().cloned().collect();
-        for name in names {
-            self.catch_up(&name, None).await?;
-            self.load_presence(&name).await?;
+        for room in self.rooms.values() {
+            self.resync(room).await?;
+            self.load_presence(&room.name).await?;
         }
         Ok(())
     }
@@ -180,7 +173,7 @@ impl Subscriber {
                 (node != self.shared.node).then(|| (node.to_string(), name))
             })
             .collect();
-        heard.room.replace_remote_presence(&entries);
+        heard.replace_remote_presence(&entries);
         Ok(())
     }
 
@@ -193,7 +186,7 @@ impl Subscriber {
             .filter(|(name, heard)| {
                 let current = registry
                     .get(name)
-                    .is_some_and(|held| Arc::ptr_eq(&held, &heard.room));
+                    .is_some_and(|held| Arc::ptr_eq(&held, heard));
                 !current || registry.retire_if_empty(name)
             })
             .map(|(name, _)| name.clone())
@@ -231,7 +224,7 @@ impl Subscriber {
         match command {
             SubscriberCommand::Subscribe { room, done } => {
                 let heard = self.rooms.get(&room.name);
-                if heard.is_some_and(|h| Arc::ptr_eq(&h.room, &room)) {
+                if heard.is_some_and(|h| Arc::ptr_eq(h, &room)) {
                     let _ = done.send(Ok(()));
                     return true;
                 }
@@ -246,10 +239,9 @@ impl Subscriber {
                     }
                 }
                 let name = room.name.clone();
-                let last = room.last_id();
-                self.rooms.insert(name.clone(), Heard { room, last });
+                self.rooms.insert(name.clone(), room.clone());
                 // Whatever was published between opening the room and subscribing.
-                let mut caught_up = self.catch_up(&name, None).await;
+                let mut caught_up = self.resync(&room).await;
                 if caught_up.is_ok() {
                     caught_up = self.load_presence(&name).await;
                 }
@@ -264,17 +256,17 @@ impl Subscriber {
         let Some(room) = message
             .get_channel_name()
             .strip_prefix(keys::CHANNEL_PREFIX)
+            .and_then(|name| self.rooms.get(name))
         else {
-            return;
+            return; // a room unsubscribed a moment ago
         };
         let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
             return;
         };
-        let Some(event) = keys::parse_event(room, payload) else {
-            warn!(room, "ignored a malformed event on a room channel");
+        let Some(event) = keys::parse_event(&room.name, payload) else {
+            warn!(room = %room.name, "ignored a malformed event on a room channel");
             return;
         };
-        let room = room.to_string();
         match event {
             Event::Message(message) => {
                 let drop = &self.shared.drop_next;
@@ -284,99 +276,91 @@ impl Subscriber {
                 {
                     return; // the test hook: lost on the way, as pub/sub may lose it
                 }
-                if let Err(err) = self.catch_up(&room, Some(message)).await {
-                    warn!(error = %err, %room, "cannot fill a gap from the stream; will retry");
+                if let Err(err) = self.deliver(room, message).await {
+                    // The next message of the room, or the next reconnect, fills it again.
+                    warn!(error = %err, room = %room.name, "cannot fill a gap from the stream");
                 }
             }
-            Event::Typing { node, name } => {
-                if node != self.shared.node {
-                    if let Some(heard) = self.rooms.get(&room) {
-                        heard.room.remote_typing(&name);
-                    }
-                }
+            Event::Typing { node, name } if node != self.shared.node => room.remote_typing(&name),
+            Event::Presence { node, joined, left } if node != self.shared.node => {
+                room.remote_presence(&node, &joined, &left)
             }
-            Event::Presence { node, joined, left } => {
-                if node != self.shared.node {
-                    if let Some(heard) = self.rooms.get(&room) {
-                        heard.room.remote_presence(&node, &joined, &left);
-                    }
-                }
-            }
+            // This node's own notices, told to its members already.
+            Event::Typing { .. } | Event::Presence { .. } => {}
         }
     }
 
-    /// Releases to `room` every id after the last released one: up to `latest` (a message just
-    /// heard, released last), or up to the room's sequence in Redis when `latest` is `None`.
-    async fn catch_up(
-        &mut self,
-        room: &str,
-        latest: Option<ChatMessage>,
-    ) -> redis::RedisResult<()> {
-        let Some(last) = self.rooms.get(room).map(|h| h.last) else {
+    /// Delivers a message heard on the room's channel: at once when it follows the last
+    /// released id, after the missing ids are read from the stream when it does not.
+    async fn deliver(&self, room: &Room, message: ChatMessage) -> redis::RedisResult<()> {
+        let id = message.id;
+        let Some(frame) = encode_message(message) else {
             return Ok(());
         };
-        let target = match &latest {
-            Some(message) if message.id <= last => return Ok(()), // heard already
-            Some(message) => message.id - 1,
-            None => {
-                let mut conn = self.shared.conn.clone();
-                self.shared.metrics.redis_round_trips.inc();
-                let (epoch, seq): (Option<String>, Option<u64>) = redis::cmd("HMGET")
-                    .arg(keys::meta(room))
-                    .arg("epoch")
-                    .arg("seq")
-                    .query_async(&mut conn)
-                    .await?;
-                if let Some(heard) = self.rooms.get(room) {
-                    if epoch.as_deref() != Some(heard.room.epoch.as_str()) {
-                        warn!(room, "the room's history is gone from Redis (new epoch)");
-                        self.shared.reset_room(&heard.room);
-                        return Ok(());
-                    }
-                }
-                seq.unwrap_or(0)
-            }
-        };
-        let mut from = last + 1;
-        while from <= target {
-            let through = target.min(from + FILL_CHUNK - 1);
-            let missed = self.shared.range(room, from, through, FILL_CHUNK).await?;
-            if missed.len() as u64 != through - from + 1 {
+        if let Err(last) = room.release_next(id, frame.clone()) {
+            self.fill(room, last + 1, id - 1).await?;
+            room.release(id, frame);
+        }
+        Ok(())
+    }
+
+    /// Catches `room` up with its sequence in Redis (after a (re)subscription), or resets it
+    /// if Redis lost its history.
+    async fn resync(&self, room: &Arc<Room>) -> redis::RedisResult<()> {
+        let mut conn = self.shared.conn.clone();
+        self.shared.metrics.redis_round_trips.inc();
+        let (epoch, seq): (Option<String>, Option<u64>) = redis::cmd("HMGET")
+            .arg(keys::meta(&room.name))
+            .arg("epoch")
+            .arg("seq")
+            .query_async(&mut conn)
+            .await?;
+        if epoch.as_deref() != Some(room.epoch.as_str()) {
+            warn!(room = %room.name, "the room's history is gone from Redis (new epoch)");
+            self.shared.reset_room(room);
+            return Ok(());
+        }
+        self.fill(room, room.last_id() + 1, seq.unwrap_or(0)).await
+    }
+
+    /// Releases ids `from ..= through` of `room`, read from its stream.
+    async fn fill(&self, room: &Room, from: u64, through: u64) -> redis::RedisResult<()> {
+        let mut from = from;
+        while from <= through {
+            let until = through.min(from + FILL_CHUNK - 1);
+            let missed = self
+                .shared
+                .range(&room.name, from, until, FILL_CHUNK)
+                .await?;
+            if missed.len() as u64 != until - from + 1 {
                 warn!(
-                    room,
+                    room = %room.name,
                     from,
-                    through,
+                    until,
                     got = missed.len(),
                     "ids missing from the stream (trimmed)"
                 );
             }
             for message in missed {
-                self.release(room, message);
+                let id = message.id;
+                if let Some(frame) = encode_message(message) {
+                    room.release(id, frame);
+                }
             }
-            from = through + 1;
-            if let Some(heard) = self.rooms.get_mut(room) {
-                heard.last = heard.last.max(through);
-            }
-        }
-        if let Some(message) = latest {
-            self.release(room, message);
+            from = until + 1;
         }
         Ok(())
     }
+}
 
-    fn release(&mut self, room: &str, message: ChatMessage) {
-        let Some(heard) = self.rooms.get_mut(room) else {
-            return;
-        };
-        if message.id <= heard.last {
-            return; // delivered already
+/// A message frame, encoded once for every member of the room on this node.
+fn encode_message(message: ChatMessage) -> Option<Utf8Bytes> {
+    match encode(&ServerFrame::Message(message)) {
+        Ok(json) => Some(Utf8Bytes::from(json)),
+        Err(err) => {
+            warn!(error = %err, "could not encode a message");
+            None
         }
-        let id = message.id;
-        match encode(&ServerFrame::Message(message)) {
-            Ok(json) => heard.room.release(id, Utf8Bytes::from(json)),
-            Err(err) => warn!(error = %err, "could not encode a message"),
-        }
-        heard.last = id;
     }
 }
 

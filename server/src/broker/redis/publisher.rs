@@ -1,0 +1,162 @@
+//! The node's publisher: sends queued messages to Redis, everything that queued meanwhile in
+//! one pipeline (one round trip), each message one `EVALSHA` of [`keys::PUBLISH`]. Whoever sent
+//! a message that was not stored is told, with its `cid`; a stored one reaches every node
+//! (the sender's too) through pub/sub.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chat_shared::{ErrorCode, FrameError, ServerFrame};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use super::{keys, Shared};
+use crate::store::writer::{push_frame, CID_WINDOW_MS};
+use crate::store::{unix_millis, Post};
+
+/// Most messages in one pipeline.
+const MAX_PIPELINE: usize = 512;
+
+/// What the publish script answered for one message.
+type Answer = redis::RedisResult<(i64, u8)>;
+
+/// Serves the queue until the broker is dropped.
+pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Post>) {
+    let mut batch = Vec::with_capacity(MAX_PIPELINE);
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_PIPELINE {
+            match queue.try_recv() {
+                Ok(post) => batch.push(post),
+                Err(_) => break,
+            }
+        }
+        publish(&shared, &mut batch).await;
+    }
+}
+
+/// Publishes `batch` (emptied). Messages refused with `NOSCRIPT` did not run (Redis restarted
+/// or flushed its scripts): the script is loaded and they are sent once more.
+async fn publish(shared: &Shared, batch: &mut Vec<Post>) {
+    let ts = unix_millis();
+    for attempt in 0..2 {
+        let answers = match pipeline(shared, batch, ts).await {
+            Ok(answers) => answers,
+            Err(err) => {
+                let refusal = shared.failed("store a message", &err);
+                for post in batch.drain(..) {
+                    refuse(shared, &refusal, post);
+                }
+                return;
+            }
+        };
+        let mut answers = answers.into_iter();
+        let mut unloaded = Vec::new();
+        for post in std::mem::take(batch) {
+            match answers.next() {
+                Some(Err(err)) if is_noscript(&err) && attempt == 0 => unloaded.push(post),
+                Some(answer) => settle(shared, post, answer).await,
+                None => refuse(shared, &try_again(), post), // Redis answered fewer: never seen
+            }
+        }
+        if unloaded.is_empty() {
+            return;
+        }
+        let mut conn = shared.conn.clone();
+        shared.metrics.redis_round_trips.inc();
+        let loaded = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(keys::PUBLISH)
+            .query_async::<String>(&mut conn)
+            .await;
+        if let Err(err) = loaded {
+            let refusal = shared.failed("load the publish script", &err);
+            for post in unloaded {
+                refuse(shared, &refusal, post);
+            }
+            return;
+        }
+        *batch = unloaded;
+    }
+}
+
+/// One round trip: the publish script for every message of `batch`, each answered apart.
+async fn pipeline(shared: &Shared, batch: &[Post], ts: u64) -> redis::RedisResult<Vec<Answer>> {
+    let mut pipe = redis::pipe();
+    pipe.ignore_errors();
+    for post in batch {
+        let room = &post.room.name;
+        pipe.cmd("EVALSHA")
+            .arg(shared.publish.get_hash())
+            .arg(3)
+            .arg(keys::meta(room))
+            .arg(keys::log(room))
+            .arg(keys::cid(room, &post.name, post.cid.as_deref()))
+            .arg(keys::channel(room))
+            .arg(shared.settings.history_per_room)
+            .arg(&*post.name)
+            .arg(&post.text)
+            .arg(ts)
+            .arg(post.cid.as_deref().unwrap_or(""))
+            .arg(&post.room.epoch)
+            .arg(CID_WINDOW_MS);
+    }
+    let mut conn = shared.conn.clone();
+    shared.metrics.redis_publish_round_trips.inc();
+    let started = Instant::now();
+    let answers = pipe.query_async(&mut conn).await;
+    // Storing a message is the script's append to the room's stream: this round trip.
+    shared.metrics.history_write(started.elapsed());
+    answers
+}
+
+/// What the sender learns of one message's answer (a stored one needs nothing: it arrives).
+async fn settle(shared: &Shared, post: Post, answer: Answer) {
+    match answer {
+        Ok((-1, _)) => {
+            warn!(room = %post.room.name, "the room's history is gone from Redis (new epoch)");
+            shared.reset_room(&post.room);
+            let refusal = FrameError::new(
+                ErrorCode::HistoryUnavailable,
+                "the room's history was reset; rejoin the room",
+            );
+            refuse(shared, &refusal, post);
+        }
+        Ok((id, 1)) => answer_repeat(shared, post, id.unsigned_abs()).await,
+        Ok(_) => {}
+        Err(err) => refuse(shared, &shared.failed("store a message", &err), post),
+    }
+}
+
+fn is_noscript(err: &redis::RedisError) -> bool {
+    err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+fn try_again() -> FrameError {
+    FrameError::new(
+        ErrorCode::HistoryUnavailable,
+        "the message was not stored; try again",
+    )
+}
+
+fn refuse(shared: &Shared, refusal: &FrameError, post: Post) {
+    shared.metrics.error_sent(refusal.code.as_str());
+    let frame = refusal
+        .clone()
+        .in_room(&post.room.name)
+        .for_cid(post.cid)
+        .into_frame();
+    push_frame(&post.sender, &frame);
+}
+
+/// A resend of a stored message: the sender alone gets the stored copy again.
+async fn answer_repeat(shared: &Shared, post: Post, id: u64) {
+    match shared.range(&post.room.name, id, id, 1).await {
+        Ok(found) => {
+            if let Some(message) = found.into_iter().next() {
+                push_frame(&post.sender, &ServerFrame::Message(message));
+            }
+        }
+        Err(err) => refuse(shared, &shared.failed("read a message", &err), post),
+    }
+}
