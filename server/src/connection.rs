@@ -23,7 +23,9 @@ use crate::connections::Registration;
 use crate::metrics::Metrics;
 use crate::outbound::{Next, Outbound};
 use crate::session::{PendingJoin, Session};
+use crate::upgrade;
 use crate::ws::{self, opcode, Decoder, Incoming};
+use hyper::upgrade::OnUpgrade;
 
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -54,18 +56,28 @@ pub struct ConnectionSettings {
     pub metrics: Arc<Metrics>,
 }
 
-/// Runs a client's connection to the end and logs how it ended. `early` holds bytes the client
-/// sent right behind its handshake, which the HTTP layer had already read; `join` is the room
-/// the URL named, attached before the handshake was answered.
+/// Runs a client's connection to the end and logs how it ended, once hyper hands the socket
+/// over after the 101 response (`on_upgrade`). `join` is the room the URL named, attached
+/// before the handshake was answered.
+///
+/// The whole connection is this one future, spawned as it is: wrapping it in another async
+/// block that first waited for the upgrade kept a second copy of every argument in each
+/// connection's task (1,464 bytes against 1,232 now).
 pub async fn serve_client(
-    stream: TcpStream,
-    early: Vec<u8>,
+    on_upgrade: OnUpgrade,
     registration: Registration,
     mut session: Session,
     join: Option<Box<PendingJoin>>,
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
+    let (stream, early) = match upgrade::take_stream(on_upgrade).await {
+        Ok(taken) => taken,
+        Err(err) => {
+            debug!(%peer, error = %err, "WebSocket upgrade failed");
+            return;
+        }
+    };
     let outbound = registration.outbound().clone();
     let id = outbound.id();
     info!(client = id, %peer, name = session.name(), "connection open");
@@ -151,7 +163,7 @@ async fn read_loop(
         }
         // Wait for more bytes. (The writer's heartbeat timer notices a client gone silent.)
         loop {
-            if stream.readable().await.is_err() {
+            if wait_readable(stream).await.is_err() {
                 return CloseReason::Gone;
             }
             buf.reserve(READ_CHUNK);
@@ -166,6 +178,18 @@ async fn read_loop(
             }
         }
     }
+}
+
+/// Waits until the socket has bytes to read.
+///
+/// Through `poll_read_ready`, not `readable()`: the socket keeps one read waker, that of the
+/// last task to poll it this way, and until it is replaced that is hyper's, whose task
+/// ended at the upgrade. A stale waker keeps the whole finished task allocated (1,152 bytes
+/// measured with heaptrack, more than a quarter of an idle connection) until the client next
+/// sends something, which an idle client never does. `readable()` queues a waiter beside it
+/// instead and would leave it there.
+async fn wait_readable(stream: &TcpStream) -> io::Result<()> {
+    std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await
 }
 
 /// When the client was last heard from, shared by the reader (which hears) and the writer

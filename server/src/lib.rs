@@ -37,7 +37,7 @@ use axum::routing::get;
 use axum::Router;
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpListener;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
 use crate::broker::{Broker, LocalBroker, RedisBroker};
@@ -307,14 +307,7 @@ async fn websocket(
         None => None,
     };
     let settings = state.connection.clone();
-    let task = async move {
-        match upgrade::take_stream(on_upgrade).await {
-            Ok((stream, early)) => {
-                serve_client(stream, early, registration, session, join, settings, peer).await
-            }
-            Err(err) => debug!(%peer, error = %err, "WebSocket upgrade failed"),
-        }
-    };
+    let task = serve_client(on_upgrade, registration, session, join, settings, peer);
     tokio::spawn(task);
     upgrade::switching_protocols(accept)
 }
