@@ -46,6 +46,7 @@ measure() {
   printf '==> %s: %s\n' "$which" "$*" >&2
   taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server_pid" --json "$@" \
     --duration "$DURATION" >"$work/row.json" 2>"$work/row.progress" || true
+  stop_server # here: measure runs in a subshell, $(...), which has the only copy of the pid
   python3 - "$work/row.json" <<'PY'
 import json, sys
 try:
@@ -55,7 +56,7 @@ except (OSError, ValueError):
     sys.exit()
 l = r["latency"]
 if not r.get("deliveries_per_sec"):
-    print(f"nothing delivered (loss {r['loss_percent']:.0f}%)")
+    print("nothing delivered: every client was dropped")
     sys.exit()
 loss = f", loss {r['loss_percent']:.2f}%" if r["loss_percent"] > 0 else ""
 print(f"{l['p50_ms']:.2f} / {l['p99_ms']:.2f} ms, {r['core_seconds_per_million']:.2f}{loss}")
