@@ -5,6 +5,7 @@
 //! under a room's lock. Every failure becomes `history_unavailable` for the client concerned and
 //! an error in the log; the server keeps serving and the next statement tries again.
 
+pub mod cids;
 pub mod schema;
 pub mod writer;
 

@@ -7,7 +7,7 @@
 //! committed, so whatever any client has seen is in the database. Under load, everything that
 //! queued up while the last transaction committed goes into the next one (group commit).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chat_shared::{encode, name_key, ChatMessage, ErrorCode, FrameError, ServerFrame};
@@ -19,17 +19,12 @@ use tungstenite::Utf8Bytes;
 
 use crate::outbound::Outbound;
 use crate::rooms::{random_hex, Room, RoomRegistry};
+use crate::store::cids::{RecentCids, CID_WINDOW_MS};
 use crate::store::schema;
 use crate::store::{unix_millis, StoreSettings};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 4096;
-
-/// How long a `cid` makes a resend safe.
-pub const CID_WINDOW_MS: u64 = 10 * 60 * 1000;
-
-/// Most remembered `cid`s; the oldest are forgotten first beyond it.
-const MAX_CIDS: usize = 1 << 20;
 
 /// A message on its way to the store and its room.
 #[derive(Debug)]
@@ -62,44 +57,6 @@ pub(crate) enum Command {
     Probe {
         reply: oneshot::Sender<Result<(), String>>,
     },
-}
-
-/// Recently used `cid`s: (name key, cid) -> the stored message.
-#[derive(Debug, Default)]
-struct RecentCids {
-    by_key: HashMap<String, (Arc<Room>, u64)>,
-    by_age: VecDeque<(u64, String)>,
-}
-
-impl RecentCids {
-    fn key(name: &str, cid: &str) -> String {
-        format!("{}\u{0}{cid}", name_key(name))
-    }
-
-    fn get(&self, key: &str) -> Option<&(Arc<Room>, u64)> {
-        self.by_key.get(key)
-    }
-
-    fn insert(&mut self, key: String, room: Arc<Room>, id: u64, ts: u64) {
-        self.by_age.push_back((ts, key.clone()));
-        self.by_key.insert(key, (room, id));
-    }
-
-    fn remove(&mut self, key: &str) {
-        self.by_key.remove(key);
-    }
-
-    fn expire(&mut self, now_ms: u64) {
-        while let Some((ts, _)) = self.by_age.front() {
-            let old = now_ms.saturating_sub(*ts) > CID_WINDOW_MS;
-            if !old && self.by_age.len() <= MAX_CIDS {
-                break;
-            }
-            if let Some((_, key)) = self.by_age.pop_front() {
-                self.by_key.remove(&key);
-            }
-        }
-    }
 }
 
 pub(crate) struct Writer {

@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::{keys, Shared};
-use crate::store::writer::{push_frame, CID_WINDOW_MS};
+use crate::store::cids::CID_WINDOW_MS;
+use crate::store::writer::push_frame;
 use crate::store::{unix_millis, Post};
 
 /// Most messages in one pipeline.

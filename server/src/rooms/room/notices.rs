@@ -1,0 +1,168 @@
+//! What a room tells its members besides messages: who is here, who is typing, and notices
+//! about the room itself. Each is encoded once and appended to the room's feed like a message,
+//! so it reaches members in order with everything else; in cluster mode other nodes hear of
+//! names that came or went here.
+
+use std::time::Instant;
+
+use chat_shared::{encode, ServerFrame};
+use tracing::warn;
+use tungstenite::Utf8Bytes;
+
+use super::{Room, RoomEvent, RoomState, TYPING_INTERVAL};
+use crate::rooms::feed::SKIP_NONE;
+use crate::rooms::presence::Change;
+
+impl Room {
+    /// A connection of this room changed its name.
+    pub fn rename(&self, old: &str, new: &str) {
+        let mut state = self.state.lock();
+        let left = state.present.depart(old);
+        let joined = state.present.arrive(new);
+        self.changed(&mut state, Some((new, joined)), Some((old, left)));
+    }
+
+    /// Tells the other members that `name` is typing, unless it did within [`TYPING_INTERVAL`].
+    /// Returns whether a notice went out.
+    pub fn typing(&self, conn: u64, name: &str) -> bool {
+        let key = chat_shared::name_key(name);
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        if let Some(last) = state.typing.get(&key) {
+            if now.duration_since(*last) < TYPING_INTERVAL {
+                return false;
+            }
+        }
+        state
+            .typing
+            .retain(|_, at| now.duration_since(*at) < TYPING_INTERVAL);
+        state.typing.insert(key, now);
+        self.tell_cluster(RoomEvent::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        });
+        let frame = ServerFrame::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        };
+        match encode(&frame) {
+            Ok(json) => {
+                self.append(&mut state, Utf8Bytes::from(json), conn);
+                true
+            }
+            Err(err) => {
+                warn!(error = %err, "could not encode a typing notice");
+                false
+            }
+        }
+    }
+
+    /// Tells every member here (an error about the room, say): not stored, not sequenced.
+    pub fn notify(&self, frame: &ServerFrame) {
+        if let Ok(json) = encode(frame) {
+            let mut state = self.state.lock();
+            self.append(&mut state, Utf8Bytes::from(json), SKIP_NONE);
+        }
+    }
+
+    /// Another node says `name` is typing: told to every member here.
+    pub fn remote_typing(&self, name: &str) {
+        self.notify(&ServerFrame::Typing {
+            room: self.name.clone(),
+            name: name.to_string(),
+        });
+    }
+
+    /// Another node's presence changed; members here hear of names the list gained or lost.
+    pub fn remote_presence(&self, node: &str, joined: &[String], left: &[String]) {
+        let mut state = self.state.lock();
+        let joined: Vec<String> = joined
+            .iter()
+            .filter(|name| state.present.remote_arrive(node, name))
+            .cloned()
+            .collect();
+        let left: Vec<String> = left
+            .iter()
+            .filter(|name| state.present.remote_depart(node, name))
+            .cloned()
+            .collect();
+        self.show(&mut state, joined, left);
+    }
+
+    /// Replaces the presence other nodes report (after a (re)subscription), telling members
+    /// of the differences.
+    pub fn replace_remote_presence(&self, entries: &[(String, String)]) {
+        let mut state = self.state.lock();
+        let (joined, left) = state.present.replace_remote(entries);
+        self.show(&mut state, joined, left);
+    }
+
+    /// The names with connections to this room on this node (cluster presence refresh).
+    pub fn local_names(&self) -> Vec<String> {
+        self.state.lock().present.local_names()
+    }
+
+    /// Counts a connection of `name`: the list and other nodes hear of a new name.
+    pub(super) fn arrive(&self, state: &mut RoomState, name: &str) {
+        let change = state.present.arrive(name);
+        self.changed(state, Some((name, change)), None);
+    }
+
+    /// Uncounts a connection of `name`: the list and other nodes hear when it was the last.
+    pub(super) fn depart(&self, state: &mut RoomState, name: &str) {
+        let change = state.present.depart(name);
+        self.changed(state, None, Some((name, change)));
+    }
+
+    /// After names arrived or left on this node: members hear of names the list gained or
+    /// lost, other nodes of names that came or went here.
+    fn changed(
+        &self,
+        state: &mut RoomState,
+        arrived: Option<(&str, Change)>,
+        left: Option<(&str, Change)>,
+    ) {
+        let shown = |side: Option<(&str, Change)>| -> Vec<String> {
+            side.filter(|(_, c)| c.shown)
+                .map(|(name, _)| name.to_string())
+                .into_iter()
+                .collect()
+        };
+        self.show(state, shown(arrived), shown(left));
+        for (side, arrived) in [(left, false), (arrived, true)] {
+            if let Some((name, _)) = side.filter(|(_, c)| c.here) {
+                let (room, name) = (self.name.clone(), name.to_string());
+                self.tell_cluster(if arrived {
+                    RoomEvent::Arrived { room, name }
+                } else {
+                    RoomEvent::Left { room, name }
+                });
+            }
+        }
+    }
+
+    /// A presence frame for names the list gained and lost, if any.
+    fn show(&self, state: &mut RoomState, joined: Vec<String>, left: Vec<String>) {
+        if !joined.is_empty() || !left.is_empty() {
+            let frame = self.presence_frame(joined, left);
+            self.append(state, frame, SKIP_NONE);
+        }
+    }
+
+    fn tell_cluster(&self, event: RoomEvent) {
+        if let Some(cluster) = &self.links.cluster {
+            // Closed only when the broker is gone, i.e. the server is stopping.
+            let _ = cluster.send(event);
+        }
+    }
+
+    fn presence_frame(&self, joined: Vec<String>, left: Vec<String>) -> Utf8Bytes {
+        let frame = ServerFrame::Presence {
+            room: self.name.clone(),
+            joined,
+            left,
+        };
+        // Names and room names are plain strings: encoding cannot fail.
+        Utf8Bytes::from(encode(&frame).unwrap_or_default())
+    }
+}
