@@ -5,42 +5,19 @@
 #   scripts/bench.sh            all scenarios
 #   QUICK=1 scripts/bench.sh    shorter windows (a smoke run; does not touch BENCHMARKS.md)
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$REPO"
-command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] || { echo "the suite needs 2 cores (server and load tool apart)" >&2; exit 1; }
-
-cargo build --release --locked -p chat-server -p chat-bench >&2
-SERVER="$CARGO_TARGET_DIR/release/chat-server"
-BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PORT="${PORT:-9200}"
 URL="ws://127.0.0.1:$PORT/ws"
-DURATION="${DURATION:-10s}"
 [ -n "${QUICK:-}" ] && DURATION=3s
-results=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=
-}
-trap stop_server EXIT
+results=$work
 
 # Starts a fresh server (so memory baselines are clean) with extra flags, on an empty database
 # (history on, as by default) and with the rate limit off (the load is the point).
-data_dirs=0
 start_server() {
-  stop_server
+  stop_all
   server_flags="$*"
-  data_dirs=$((data_dirs + 1))
-  data="$results/data-$data_dirs"
-  RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" --data-dir "$data" \
-    --rate-limit-per-sec 0 "$@" >"$results/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "server did not start" >&2; cat "$results/server.log" >&2; exit 1
+  start_chat_server 0 "$PORT" "$@"
+  data="$work/data-$PORT"
 }
 
 # run NAME ARGS...: one scenario on core 1; its JSON goes to $results/NAME.json.
@@ -83,7 +60,7 @@ run rooms-100x100 fanout --rooms 100 --clients 10000 --senders 100 --rate 10 --d
 # Ingest: 200 clients in 100 rooms of 2, each sending 250 msg/s = 50,000 stored messages/s.
 start_server
 run ingest-100x2 fanout --rooms 100 --clients 200 --senders 200 --rate 250 --duration "$DURATION"
-stop_server
+stop_all
 python3 - "$data/chat.sqlite3" >"$results/ingest-stored.txt" <<'PY'
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM messages").fetchone()[0])
@@ -93,7 +70,7 @@ run resume-1000x10 resume --rooms 10 --clients 1000 --messages 10000
 # Idle: every connection with a (guest) name, in a room of 10.
 start_server
 run idle-18000 idle --rooms 1800 --connections 18000 --hold 3s
-stop_server
+stop_all
 
 [ -n "${QUICK:-}" ] && { echo "QUICK run: BENCHMARKS.md left as it was" >&2; exit 0; }
 printf '%s\n' "${commands[@]}" >"$results/commands.txt"

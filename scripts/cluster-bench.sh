@@ -7,29 +7,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$REPO/scripts/bootstrap.sh" cluster
-cd "$REPO"
-command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] || { echo "needs 2 cores (servers and load tool apart)" >&2; exit 1; }
-
-cargo build --release --locked -p chat-server -p chat-bench >&2
-SERVER="$CARGO_TARGET_DIR/release/chat-server"
-BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+source "$REPO/scripts/bench-lib.sh"
 REDIS_PORT=6391
 PORTS=(9211 9212)
-DURATION="${DURATION:-10s}"
-work=$(mktemp -d)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-trap stop_all EXIT
-
-wait_port() {
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on $1" >&2; exit 1
-}
 
 # cpu_ticks PID: user + system CPU of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -11,42 +11,25 @@
 # The Go example broadcasts each frame as it came in, so chat-bench's tokens (which it finds
 # in any frame) are measured the same way for both servers.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$REPO"
 [ -x "${GO_CHAT_BIN:-}" ] || { echo "set GO_CHAT_BIN to the built Go chat example" >&2; exit 1; }
-command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] || { echo "needs 2 cores" >&2; exit 1; }
-
-cargo build --release --locked -p chat-server -p chat-bench >&2
-SERVER="$CARGO_TARGET_DIR/release/chat-server"
-BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PORT="${PORT:-9240}"
-DURATION="${DURATION:-10s}"
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=
-}
-trap stop_server EXIT
 
 # measure WHICH ARGS...: prints "p50 / p99 ms, core-s/M" (or why there is none) for one run.
 measure() {
   local which=$1; shift
-  stop_server
-  rm -rf "$work/data"
   if [ "$which" = go ]; then
     (cd "$work" && exec taskset -c 0 "$GO_CHAT_BIN" -addr "127.0.0.1:$PORT") >"$work/server.log" 2>&1 &
+    server_pid=$!
+    started "$server_pid"
+    wait_port "$PORT" "$work/server.log"
   else
-    RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$PORT" --data-dir "$work/data" \
-      --rate-limit-per-sec 0 >"$work/server.log" 2>&1 &
+    start_chat_server 0 "$PORT"
   fi
-  server_pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
   printf '==> %s: %s\n' "$which" "$*" >&2
   taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server_pid" --json "$@" \
     --duration "$DURATION" >"$work/row.json" 2>"$work/row.progress" || true
-  stop_server # here: measure runs in a subshell, $(...), which has the only copy of the pid
+  stop_all # here: measure runs in a subshell, $(...), which has the only copy of the pid
   python3 - "$work/row.json" <<'PY'
 import json, sys
 try:
@@ -78,7 +61,6 @@ row "100 x 10 at 10 msg/s each (10 k/s)" "p50 < 1, p99 < 2" fanout --clients 100
 row "1000 x 1 at 100 msg/s (100 k/s)" "p50 < 4, p99 < 10" fanout --clients 1000 --senders 1 --rate 100
 row "1000 x 10 at 30 msg/s each (300 k/s)" "p99 < 15" fanout --clients 1000 --senders 10 --rate 30
 row "1000 x 1 at 3000 msg/s (3 M/s)" "p99 < 25, <= 0.2 core-s/M" fanout --clients 1000 --senders 1 --rate 3000
-stop_server
 
 block=$(cat <<MD
 Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`GO_CHAT_BIN=... scripts/go-compare.sh\` on $(nproc) cores ($(uname -r));

@@ -5,34 +5,15 @@
 # an empty database, rate limit off. Rewrites the latency section of BENCHMARKS.md.
 #   scripts/latency-curve.sh
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$REPO"
-command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
-[ "$(nproc)" -ge 2 ] || { echo "needs 2 cores" >&2; exit 1; }
-
-cargo build --release --locked -p chat-server -p chat-bench >&2
-SERVER="$CARGO_TARGET_DIR/release/chat-server"
-BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PORT="${PORT:-9230}"
-DURATION="${DURATION:-10s}"
-work=$(mktemp -d)
-server_pid=
-stop_server() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  server_pid=
-}
-trap stop_server EXIT
 
 # row CORES LOAD-CORES ARGS...: one fresh server on CORES, chat-bench on LOAD-CORES.
 rows=()
 row() {
   local cores=$1 load=$2; shift 2
-  stop_server
-  rm -rf "$work/data"
-  RUST_LOG=warn taskset -c "$cores" "$SERVER" --addr "127.0.0.1:$PORT" --data-dir "$work/data" \
-    --rate-limit-per-sec 0 >"$work/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  stop_all
+  start_chat_server "$cores" "$PORT"
   printf '\n==> server on %s, load on %s: %s\n' "$cores" "$load" "$*" >&2
   taskset -c "$load" "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server_pid" --json "$@" \
     --duration "$DURATION" >"$work/row.json"
@@ -60,7 +41,7 @@ done
 row 0 1 fanout --clients 100 --senders 10 --rate 1
 row 0 1 fanout --clients 100 --senders 10 --rate 10
 row 0 1 fanout --clients 1000 --senders 10 --rate 30
-stop_server
+stop_all
 
 block=$(cat <<MD
 Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`scripts/latency-curve.sh\` on $(nproc) cores ($(uname -r)); release

@@ -4,14 +4,9 @@
 # window, then rewrites the profile table in BENCHMARKS.md. Needs `perf` (Debian: linux-perf)
 # with tracepoint access, and 2 cores (server on core 0, chat-bench on core 1). Loopback only.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$REPO"
 command -v perf >/dev/null || { echo "perf is needed (apt-get install linux-perf)" >&2; exit 1; }
-cargo build --release --locked -p chat-server -p chat-bench >&2
-SERVER="$CARGO_TARGET_DIR/release/chat-server"
-BENCH="$CARGO_TARGET_DIR/release/chat-bench"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PORT="${PORT:-9300}"
-work=$(mktemp -d)
 rows=()
 
 # start_load NAME CPUS "SERVER FLAGS" CHAT-BENCH ARGS...: starts the server on CPUS and
@@ -19,9 +14,11 @@ rows=()
 start_load() {
   local name=$1 cpus=$2 flags=$3; shift 3
   # shellcheck disable=SC2086 # the flags are words
-  RUST_LOG=warn taskset -c "$cpus" "$SERVER" --addr "127.0.0.1:$PORT" $flags >"$work/server.log" 2>&1 &
+  rm -rf "$work/data"
+  RUST_LOG=warn taskset -c "$cpus" "$SERVER" --addr "127.0.0.1:$PORT" --data-dir "$work/data" $flags >"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  started "$server"
+  wait_port "$PORT" "$work/server.log"
   taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$PORT/ws" --pid "$server" --json "$@" \
     --warmup 2s --duration 12s >"$work/$name.json" 2>"$work/$name.progress" &
   bench=$!
