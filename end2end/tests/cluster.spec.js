@@ -69,6 +69,13 @@ test.afterAll(async () => {
   if (redis) await killRedis(redis);
 });
 
+// A new person (own browser context) with `room` open on the node at `port`.
+async function personOn(browser, port, room) {
+  const page = await (await browser.newContext()).newPage();
+  await openRoom(page, room, base(port));
+  return page;
+}
+
 async function named(page, name) {
   await page.locator("#name-input").fill(name);
   await page.locator("#name-input").press("Enter");
@@ -79,10 +86,8 @@ test("people on two nodes chat in one room, see each other, and hold their names
   browser,
 }) => {
   const room = freshRoom("cluster");
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await openRoom(ada, room, base(NODES[0]));
-  await openRoom(bob, room, base(NODES[1]));
+  const ada = await personOn(browser, NODES[0], room);
+  const bob = await personOn(browser, NODES[1], room);
   const adaName = unique("Ada").slice(0, 20);
   const bobName = unique("Bob").slice(0, 20);
   await named(ada, adaName);
@@ -107,8 +112,7 @@ test("people on two nodes chat in one room, see each other, and hold their names
   await expect(bob.locator("#messages li.message.mine .text")).toHaveText([reply]);
 
   // Ada's name is held on the other node too.
-  const carol = await (await browser.newContext()).newPage();
-  await openRoom(carol, room, base(NODES[1]));
+  const carol = await personOn(browser, NODES[1], room);
   await carol.locator("#name-input").fill(adaName.toLowerCase());
   await carol.locator("#name-input").press("Enter");
   await expect(carol.locator("#name-error")).toContainText("taken");
@@ -122,10 +126,8 @@ test("while Redis is down the page says so and gives a refused message back", as
   browser,
 }) => {
   const room = freshRoom("outage");
-  const ada = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  await openRoom(ada, room, base(NODES[0]));
-  await openRoom(bob, room, base(NODES[1]));
+  const ada = await personOn(browser, NODES[0], room);
+  const bob = await personOn(browser, NODES[1], room);
   const before = unique("before");
   await send(ada, before);
   await expect(messageTexts(bob)).toHaveText([before]);
