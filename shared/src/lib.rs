@@ -6,6 +6,7 @@
 //! people writing other clients.
 
 mod error;
+mod read;
 mod rules;
 
 use serde::{Deserialize, Serialize};
@@ -128,8 +129,8 @@ fn classify_parse_error(raw: &str, err: serde_json::Error) -> FrameError {
 }
 
 /// A frame the server sends. Several may share one WebSocket frame, joined by
-/// [`BATCH_SEPARATOR`]; use [`split_batch`] to read them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// [`BATCH_SEPARATOR`]; use [`split_batch`] to read them. Read in one pass (see `read.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// A chat message accepted by the server, delivered to every member of its room, the

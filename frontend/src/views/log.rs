@@ -175,33 +175,39 @@ pub fn MessageLog() -> impl IntoView {
                 on:scroll=on_scroll
             >
                 <ol class="entries">
-                    {move || {
-                        let (at_beginning, loading, room) = room_flags();
-                        if at_beginning {
-                            view! {
-                                <li class="beginning" id="room-beginning">
-                                    {format!("This is the beginning of #{room}.")}
-                                </li>
+                    // One element in every state (an `AnyView` per state would cost the
+                    // WebAssembly a copy of the renderer's code for each).
+                    <li
+                        class=move || if room_flags().0 { "beginning" } else { "older" }
+                        id=move || room_flags().0.then_some("room-beginning")
+                    >
+                        {move || {
+                            let (at_beginning, loading, room) = room_flags();
+                            if at_beginning {
+                                format!("This is the beginning of #{room}.")
+                            } else if loading {
+                                "Loading older messages…".to_string()
+                            } else {
+                                String::new()
                             }
-                                .into_any()
-                        } else if loading {
-                            view! { <li class="older">"Loading older messages…"</li> }.into_any()
-                        } else {
-                            view! {
-                                <li class="older">
-                                    <button
-                                        type="button"
-                                        id="load-older"
-                                        class="link-button"
-                                        on:click=move |_| page.load_older()
-                                    >
-                                        "Load older messages"
-                                    </button>
-                                </li>
-                            }
-                                .into_any()
-                        }
-                    }}
+                        }}
+                        {move || {
+                            let (at_beginning, loading, _) = room_flags();
+                            (!at_beginning && !loading)
+                                .then(|| {
+                                    view! {
+                                        <button
+                                            type="button"
+                                            id="load-older"
+                                            class="link-button"
+                                            on:click=move |_| page.load_older()
+                                        >
+                                            "Load older messages"
+                                        </button>
+                                    }
+                                })
+                        }}
+                    </li>
                     <For
                         each=rows
                         key=|row| (row.entry.key, row.grouped, row.day.clone(), row.mine)
@@ -225,18 +231,32 @@ pub fn MessageLog() -> impl IntoView {
                     </For>
                 </ol>
             </div>
-            <Show when=move || { log.unseen.get() > 0 }>
-                <button type="button" id="new-messages" class="jump" on:click=move |_| log.follow()>
-                    {move || match log.unseen.get() {
-                        1 => "1 new message ↓".to_string(),
-                        n => format!("{n} new messages ↓"),
-                    }}
-                </button>
-            </Show>
+            {move || {
+                let unseen = log.unseen.get();
+                let label = match unseen {
+                    1 => "1 new message ↓".to_string(),
+                    n => format!("{n} new messages ↓"),
+                };
+                (unseen > 0)
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                id="new-messages"
+                                class="jump"
+                                on:click=move |_| log.follow()
+                            >
+                                {label}
+                            </button>
+                        }
+                    })
+            }}
         </div>
     }
 }
 
+/// One line of the log: a message, or a notice such as "Connection closed.". Both are one view
+/// type, so the keyed list and the hydration code exist once for them.
 #[component]
 fn LogLine(row: Row) -> impl IntoView {
     let page = expect_context::<PageState>();
@@ -246,38 +266,43 @@ fn LogLine(row: Row) -> impl IntoView {
         day,
         mine,
     } = row;
-    match entry.kind {
+    let (message, text) = match entry.kind {
         EntryKind::Message(ChatMessage {
             id, name, text, ts, ..
-        }) => {
-            let time = move || clock(ts, page.zone.get());
-            let class = match (grouped, mine) {
-                (false, false) => "message",
-                (true, false) => "message grouped",
-                (false, true) => "message mine",
-                (true, true) => "message grouped mine",
-            };
-            // `text` and `name` become text nodes: markup in them is shown, never interpreted.
-            view! {
-                <li class=class data-id=id.to_string()>
-                    {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
-                    {(!grouped)
-                        .then(|| {
-                            view! {
-                                <span class="name">{name}</span>
-                                {mine.then(|| view! { <span class="you">" (you)"</span> })}
-                                " "
-                            }
-                        })}
-                    <time datetime=move || time().1 title=move || time().1>
-                        {move || time().0}
-                    </time>
-                    " "
-                    <span class="text">{text}</span>
-                </li>
-            }
-            .into_any()
+        }) => (Some((id, name, ts)), text),
+        EntryKind::Notice(text) => (None, text),
+    };
+    let class = match (message.is_some(), grouped, mine) {
+        (false, _, _) => "notice",
+        (true, false, false) => "message",
+        (true, true, false) => "message grouped",
+        (true, false, true) => "message mine",
+        (true, true, true) => "message grouped mine",
+    };
+    let id = message.as_ref().map(|(id, _, _)| id.to_string());
+    let header = message.map(|(_, name, ts)| {
+        view! {
+            {(!grouped)
+                .then(|| {
+                    view! {
+                        <span class="name">{name}</span>
+                        {mine.then(|| view! { <span class="you">" (you)"</span> })}
+                        " "
+                    }
+                })}
+            {move || {
+                let (time, iso) = clock(ts, page.zone.get());
+                view! { <time datetime=iso.clone() title=iso>{time}</time> }
+            }}
+            " "
         }
-        EntryKind::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
+    });
+    // `text` and `name` become text nodes: markup in them is shown, never interpreted.
+    view! {
+        <li class=class data-id=id>
+            {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
+            {header}
+            <span class=if class == "notice" { "notice-text" } else { "text" }>{text}</span>
+        </li>
     }
 }

@@ -1,0 +1,188 @@
+//! Reading a [`ServerFrame`] from JSON in one pass.
+//!
+//! serde's derive for an internally tagged enum first copies the whole object into a generic
+//! buffer (it cannot know the variant before it has seen `type`, which may come last), then reads
+//! the variant from that buffer: two deserializers, each instantiated for every field type. In
+//! the browser's WebAssembly that doubling was the largest single part of serde's code, so a
+//! server frame is read instead into one struct that has every variant's fields, all optional,
+//! and then checked for the fields its `type` needs. The JSON accepted is the same (the
+//! `server_frames_*` tests in this crate read every documented shape), and so is the JSON
+//! written: serialization stays derived.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::{ChatMessage, ErrorCode, ErrorFrame, Joined, ServerFrame};
+
+/// The `type` of a server frame.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Message,
+    Error,
+    Welcome,
+    Joined,
+    Left,
+    Presence,
+    Typing,
+    History,
+}
+
+/// Every field any server frame has; which are required depends on `type`.
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(rename = "type")]
+    kind: Kind,
+    id: Option<u64>,
+    room: Option<String>,
+    name: Option<String>,
+    text: Option<String>,
+    ts: Option<u64>,
+    cid: Option<String>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    retry_after_ms: Option<u64>,
+    token: Option<String>,
+    epoch: Option<String>,
+    last_id: Option<u64>,
+    recovered: Option<bool>,
+    messages: Option<Vec<ChatMessage>>,
+    members: Option<Vec<String>>,
+    you: Option<String>,
+    joined: Option<Vec<String>>,
+    left: Option<Vec<String>>,
+    more: Option<bool>,
+}
+
+/// A required field, or serde's usual "missing field" error.
+fn need<T, E: serde::de::Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
+    value.ok_or_else(|| E::missing_field(field))
+}
+
+impl<'de> Deserialize<'de> for ServerFrame {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let f = Fields::deserialize(deserializer)?;
+        Ok(match f.kind {
+            Kind::Message => ServerFrame::Message(ChatMessage {
+                id: need(f.id, "id")?,
+                room: f.room.unwrap_or_default(),
+                name: f.name.unwrap_or_default(),
+                text: need(f.text, "text")?,
+                ts: need(f.ts, "ts")?,
+                cid: f.cid,
+            }),
+            Kind::Error => ServerFrame::Error(ErrorFrame {
+                code: need(f.code, "code")?,
+                message: need(f.message, "message")?,
+                room: f.room,
+                retry_after_ms: f.retry_after_ms,
+                cid: f.cid,
+            }),
+            Kind::Welcome => ServerFrame::Welcome {
+                name: need(f.name, "name")?,
+                token: need(f.token, "token")?,
+            },
+            Kind::Joined => ServerFrame::Joined(Joined {
+                room: need(f.room, "room")?,
+                epoch: need(f.epoch, "epoch")?,
+                last_id: need(f.last_id, "last_id")?,
+                recovered: need(f.recovered, "recovered")?,
+                messages: need(f.messages, "messages")?,
+                members: need(f.members, "members")?,
+                you: f.you.unwrap_or_default(),
+            }),
+            Kind::Left => ServerFrame::Left {
+                room: need(f.room, "room")?,
+            },
+            Kind::Presence => ServerFrame::Presence {
+                room: need(f.room, "room")?,
+                joined: need(f.joined, "joined")?,
+                left: need(f.left, "left")?,
+            },
+            Kind::Typing => ServerFrame::Typing {
+                room: need(f.room, "room")?,
+                name: need(f.name, "name")?,
+            },
+            Kind::History => ServerFrame::History {
+                room: need(f.room, "room")?,
+                messages: need(f.messages, "messages")?,
+                more: need(f.more, "more")?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_reads_back_what_was_written() {
+        let message = ChatMessage {
+            id: 7,
+            room: "rust".into(),
+            name: "alice".into(),
+            text: "hi".into(),
+            ts: 1,
+            cid: Some("c1".into()),
+        };
+        let frames = [
+            ServerFrame::Message(message.clone()),
+            ServerFrame::Error(ErrorFrame {
+                code: ErrorCode::RateLimited,
+                message: "slow down".into(),
+                room: Some("rust".into()),
+                retry_after_ms: Some(250),
+                cid: Some("c1".into()),
+            }),
+            ServerFrame::Welcome {
+                name: "alice".into(),
+                token: "t".into(),
+            },
+            ServerFrame::Joined(Joined {
+                room: "rust".into(),
+                epoch: "e".into(),
+                last_id: 7,
+                recovered: true,
+                messages: vec![message.clone()],
+                members: vec!["alice".into()],
+                you: "alice".into(),
+            }),
+            ServerFrame::Left {
+                room: "rust".into(),
+            },
+            ServerFrame::Presence {
+                room: "rust".into(),
+                joined: vec!["bob".into()],
+                left: vec![],
+            },
+            ServerFrame::Typing {
+                room: "rust".into(),
+                name: "bob".into(),
+            },
+            ServerFrame::History {
+                room: "rust".into(),
+                messages: vec![message],
+                more: false,
+            },
+        ];
+        for frame in frames {
+            let json = crate::encode(&frame).unwrap();
+            assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn a_missing_field_or_an_unknown_type_is_an_error() {
+        let err = serde_json::from_str::<ServerFrame>(r#"{"type":"typing","room":"r"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `name`"), "{err}");
+        let err = serde_json::from_str::<ServerFrame>(r#"{"type":"nope"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant"), "{err}");
+        // `type` may come anywhere in the object, as with the derived reader.
+        let frame = serde_json::from_str::<ServerFrame>(r#"{"room":"r","type":"left"}"#).unwrap();
+        assert_eq!(frame, ServerFrame::Left { room: "r".into() });
+    }
+}
