@@ -109,7 +109,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
             }
         }
     });
-    let (mut arrived, mut shown, mut mine, mut older) = (0u32, false, false, false);
+    let (mut arrived, mut shown, mut mine, mut older) = (0u64, false, false, false);
     for reaction in reactions {
         match reaction {
             Reaction::Resend { room, pending } => {
@@ -139,7 +139,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
             }
             Reaction::Problem(reason) => page.composer_error.set(Some(reason)),
             Reaction::Arrived { count, mine: ours } => {
-                arrived += count as u32;
+                arrived += count as u64;
                 shown = true;
                 // (An error stays until the reader sends again: the echo of an earlier message
                 // may arrive after the refusal of a later one.)

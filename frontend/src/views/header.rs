@@ -38,9 +38,14 @@ pub fn RoomHeader() -> impl IntoView {
                     {move || format!("Here now ({})", members().len())}
                 </span>
                 <ul id="members" class="members" aria-labelledby="members-label">
-                    <For each=members key=|name| name.clone() let(name)>
-                        <li>{name}</li>
-                    </For>
+                    // Rebuilt in place on a change: a keyed list would cost more code than
+                    // a few names cost to redraw.
+                    {move || {
+                        members()
+                            .into_iter()
+                            .map(|name| view! { <li>{name}</li> })
+                            .collect_view()
+                    }}
                 </ul>
             </div>
             <button

@@ -11,7 +11,8 @@ use leptos::prelude::*;
 
 use crate::app::PageState;
 use crate::layout::{clock, rows, Row};
-use crate::room::EntryKind;
+use crate::room::{Entry, EntryKind, Pending};
+use crate::state::Status;
 
 /// Where a room's log was scrolled when the reader left it.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +27,7 @@ pub struct LogView {
     list: NodeRef<html::Div>,
     follow_pending: StoredValue<bool>,
     /// Messages that arrived below the reader's view.
-    pub unseen: RwSignal<u32>,
+    pub unseen: RwSignal<u64>,
     saved: StoredValue<Vec<(String, SavedScroll)>>,
 }
 
@@ -126,11 +127,20 @@ impl LogView {
 pub fn MessageLog() -> impl IntoView {
     let page = expect_context::<PageState>();
     let log = page.log;
-    let rows = move || {
+    // The room's lines, then this tab's messages still on their way: one keyed list for both.
+    let lines = move || {
         let zone = page.zone.get();
         page.chat.with(|chat| {
             chat.current_room()
-                .map(|room| rows(room.entries(), zone, |name| chat.is_me(name)))
+                .map(|room| {
+                    let laid_out = rows(room.entries(), zone, |name| chat.is_me(name));
+                    let pending = room.pending.iter().cloned().map(Line::Pending);
+                    laid_out
+                        .into_iter()
+                        .map(Line::Row)
+                        .chain(pending)
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         })
     };
@@ -142,14 +152,6 @@ pub fn MessageLog() -> impl IntoView {
                 })
         })
     };
-    let pending = move || {
-        page.chat.with(|chat| {
-            chat.current_room()
-                .map(|room| room.pending.clone())
-                .unwrap_or_default()
-        })
-    };
-
     let on_scroll = move |_| {
         let Some(el) = log.list.get_untracked() else {
             return;
@@ -208,26 +210,8 @@ pub fn MessageLog() -> impl IntoView {
                                 })
                         }}
                     </li>
-                    <For
-                        each=rows
-                        key=|row| (row.entry.key, row.grouped, row.day.clone(), row.mine)
-                        let(row)
-                    >
-                        <LogLine row/>
-                    </For>
-                    <For each=pending key=|p| p.cid.clone() let(pending)>
-                        <li class="pending" data-cid=pending.cid>
-                            <span class="text">{pending.text}</span>
-                            <span class="state">
-                                {move || {
-                                    if page.status.get() == crate::state::Status::Connected {
-                                        "Sending…"
-                                    } else {
-                                        "Waiting for the connection…"
-                                    }
-                                }}
-                            </span>
-                        </li>
+                    <For each=lines key=Line::key let(line)>
+                        <LogLine line/>
                     </For>
                 </ol>
             </div>
@@ -255,11 +239,44 @@ pub fn MessageLog() -> impl IntoView {
     }
 }
 
-/// One line of the log: a message, or a notice such as "Connection closed.". Both are one view
-/// type, so the keyed list and the hydration code exist once for them.
+/// A line of the log: laid out from the room's entries, or a message of this tab's that the
+/// room has not confirmed yet.
+#[derive(Clone)]
+enum Line {
+    Row(Row),
+    Pending(Pending),
+}
+
+impl Line {
+    /// Changes whenever the line's markup would: its entry, grouping, day separator and owner.
+    fn key(&self) -> (u64, bool, Option<String>, bool, Option<String>) {
+        match self {
+            Line::Row(row) => (row.entry.key, row.grouped, row.day.clone(), row.mine, None),
+            Line::Pending(pending) => (0, false, None, false, Some(pending.cid.clone())),
+        }
+    }
+}
+
+/// One line of the log: a message, a notice such as "Connection closed." or a pending message.
+/// All are one view type, so the keyed list and the hydration code exist once for them.
 #[component]
-fn LogLine(row: Row) -> impl IntoView {
+fn LogLine(line: Line) -> impl IntoView {
     let page = expect_context::<PageState>();
+    let (row, pending_cid) = match line {
+        Line::Row(row) => (row, None),
+        Line::Pending(Pending { cid, text }) => (
+            Row {
+                entry: Entry {
+                    key: 0,
+                    kind: EntryKind::Notice(text),
+                },
+                grouped: false,
+                day: None,
+                mine: true,
+            },
+            Some(cid),
+        ),
+    };
     let Row {
         entry,
         grouped,
@@ -272,12 +289,14 @@ fn LogLine(row: Row) -> impl IntoView {
         }) => (Some((id, name, ts)), text),
         EntryKind::Notice(text) => (None, text),
     };
-    let class = match (message.is_some(), grouped, mine) {
-        (false, _, _) => "notice",
-        (true, false, false) => "message",
-        (true, true, false) => "message grouped",
-        (true, false, true) => "message mine",
-        (true, true, true) => "message grouped mine",
+    let pending = pending_cid.is_some();
+    let class = match (message.is_some(), pending, grouped, mine) {
+        (false, true, _, _) => "pending",
+        (false, false, _, _) => "notice",
+        (true, _, false, false) => "message",
+        (true, _, true, false) => "message grouped",
+        (true, _, false, true) => "message mine",
+        (true, _, true, true) => "message grouped mine",
     };
     let id = message.as_ref().map(|(id, _, _)| id.to_string());
     let header = message.map(|(_, name, ts)| {
@@ -297,12 +316,26 @@ fn LogLine(row: Row) -> impl IntoView {
             " "
         }
     });
+    let state = pending.then(|| {
+        view! {
+            <span class="state">
+                {move || {
+                    if page.status.get() == Status::Connected {
+                        "Sending…"
+                    } else {
+                        "Waiting for the connection…"
+                    }
+                }}
+            </span>
+        }
+    });
     // `text` and `name` become text nodes: markup in them is shown, never interpreted.
     view! {
-        <li class=class data-id=id>
+        <li class=class data-id=id data-cid=pending_cid>
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
             <span class=if class == "notice" { "notice-text" } else { "text" }>{text}</span>
+            {state}
         </li>
     }
 }
