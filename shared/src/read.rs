@@ -185,4 +185,113 @@ mod tests {
         let frame = serde_json::from_str::<ServerFrame>(r#"{"room":"r","type":"left"}"#).unwrap();
         assert_eq!(frame, ServerFrame::Left { room: "r".into() });
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any text, including quotes, backslashes, newlines and non-ASCII.
+        fn text() -> impl Strategy<Value = String> {
+            "(?s).{0,12}"
+        }
+
+        fn names() -> impl Strategy<Value = Vec<String>> {
+            proptest::collection::vec(text(), 0..4)
+        }
+
+        fn message() -> impl Strategy<Value = ChatMessage> {
+            (
+                any::<u64>(),
+                text(),
+                text(),
+                text(),
+                any::<u64>(),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(id, room, name, text, ts, cid)| ChatMessage {
+                    id,
+                    room,
+                    name,
+                    text,
+                    ts,
+                    cid,
+                })
+        }
+
+        fn frame() -> impl Strategy<Value = ServerFrame> {
+            prop_oneof![
+                message().prop_map(ServerFrame::Message),
+                (
+                    proptest::sample::select(ErrorCode::ALL.to_vec()),
+                    text(),
+                    proptest::option::of(text()),
+                    proptest::option::of(any::<u64>()),
+                    proptest::option::of(text()),
+                )
+                    .prop_map(|(code, message, room, retry_after_ms, cid)| {
+                        ServerFrame::Error(ErrorFrame {
+                            code,
+                            message,
+                            room,
+                            retry_after_ms,
+                            cid,
+                        })
+                    }),
+                (text(), text()).prop_map(|(name, token)| ServerFrame::Welcome { name, token }),
+                (
+                    text(),
+                    text(),
+                    any::<u64>(),
+                    any::<bool>(),
+                    proptest::collection::vec(message(), 0..3),
+                    names(),
+                    text()
+                )
+                    .prop_map(
+                        |(room, epoch, last_id, recovered, messages, members, you)| {
+                            ServerFrame::Joined(Joined {
+                                room,
+                                epoch,
+                                last_id,
+                                recovered,
+                                messages,
+                                members,
+                                you,
+                            })
+                        }
+                    ),
+                text().prop_map(|room| ServerFrame::Left { room }),
+                (text(), names(), names()).prop_map(|(room, joined, left)| {
+                    ServerFrame::Presence { room, joined, left }
+                }),
+                (text(), text()).prop_map(|(room, name)| ServerFrame::Typing { room, name }),
+                (
+                    text(),
+                    proptest::collection::vec(message(), 0..3),
+                    any::<bool>()
+                )
+                    .prop_map(|(room, messages, more)| {
+                        ServerFrame::History {
+                            room,
+                            messages,
+                            more,
+                        }
+                    }),
+            ]
+        }
+
+        proptest! {
+            /// Whatever the server writes, the one-pass reader reads back unchanged, also as
+            /// one line of a coalesced batch.
+            #[test]
+            fn every_frame_reads_back_as_written(first in frame(), second in frame()) {
+                let mut batch = String::new();
+                crate::push_to_batch(&mut batch, &crate::encode(&first).unwrap());
+                crate::push_to_batch(&mut batch, &crate::encode(&second).unwrap());
+                let read: Vec<ServerFrame> =
+                    crate::split_batch(&batch).collect::<Result<_, _>>().unwrap();
+                prop_assert_eq!(read, vec![first, second]);
+            }
+        }
+    }
 }
