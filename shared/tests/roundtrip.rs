@@ -56,15 +56,16 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             error_code(),
             tricky_text(),
             prop::option::of("[a-z]{1,8}"),
-            prop::option::of(any::<u64>())
+            prop::option::of(any::<u64>()),
+            prop::option::of(tricky_text())
         )
-            .prop_map(|(code, message, room, retry_after_ms)| {
+            .prop_map(|(code, message, room, retry_after_ms, cid)| {
                 ServerFrame::Error(ErrorFrame {
                     code,
                     message,
                     room,
                     retry_after_ms,
-                    cid: None,
+                    cid,
                 })
             }),
         (
@@ -89,6 +90,26 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                     })
                 }
             ),
+        ("[a-z]{1,8}", tricky_text())
+            .prop_map(|(name, token)| ServerFrame::Welcome { name, token }),
+        "[a-z]{1,8}".prop_map(|room| ServerFrame::Left { room }),
+        (
+            "[a-z]{1,8}",
+            prop::collection::vec(tricky_text(), 0..4),
+            prop::collection::vec(tricky_text(), 0..4)
+        )
+            .prop_map(|(room, joined, left)| ServerFrame::Presence { room, joined, left }),
+        ("[a-z]{1,8}", tricky_text()).prop_map(|(room, name)| ServerFrame::Typing { room, name }),
+        (
+            "[a-z]{1,8}",
+            prop::collection::vec(message(), 0..4),
+            any::<bool>()
+        )
+            .prop_map(|(room, messages, more)| ServerFrame::History {
+                room,
+                messages,
+                more
+            }),
     ]
 }
 
