@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use crate::app::PageState;
 use crate::layout::{clock, rows, Row};
-use crate::room::{Entry, EntryKind, Pending};
+use crate::room::{EntryKind, Pending};
 use crate::state::Status;
 
 /// Where a room's log was scrolled when the reader left it.
@@ -262,47 +262,35 @@ impl Line {
 #[component]
 fn LogLine(line: Line) -> impl IntoView {
     let page = expect_context::<PageState>();
-    let (row, pending_cid) = match line {
-        Line::Row(row) => (row, None),
-        Line::Pending(Pending { cid, text }) => (
-            Row {
-                entry: Entry {
-                    key: 0,
-                    kind: EntryKind::Notice(text),
-                },
-                grouped: false,
-                day: None,
-                mine: true,
-            },
-            Some(cid),
-        ),
-    };
-    let Row {
-        entry,
-        grouped,
-        day,
-        mine,
-    } = row;
-    let (message, text) = match entry.kind {
-        EntryKind::Message(ChatMessage {
-            id, name, text, ts, ..
-        }) => (Some((id, name, ts)), text),
-        EntryKind::Notice(text) => (None, text),
-    };
-    let pending = pending_cid.is_some();
-    let class = match (message.is_some(), pending, grouped, mine) {
-        (false, true, _, _) => "pending",
-        (false, false, _, _) => "notice",
-        (true, _, false, false) => "message",
-        (true, _, true, false) => "message grouped",
-        (true, _, false, true) => "message mine",
-        (true, _, true, true) => "message grouped mine",
+    // (id, sender, time) of a message; its text; what the line's markup depends on besides.
+    let (message, text, day, class, pending_cid) = match line {
+        Line::Row(Row {
+            entry,
+            grouped,
+            day,
+            mine,
+        }) => match entry.kind {
+            EntryKind::Message(ChatMessage {
+                id, name, text, ts, ..
+            }) => {
+                let class = match (grouped, mine) {
+                    (false, false) => "message",
+                    (true, false) => "message grouped",
+                    (false, true) => "message mine",
+                    (true, true) => "message grouped mine",
+                };
+                let shown_name = (!grouped).then_some((name, mine));
+                (Some((id, shown_name, ts)), text, day, class, None)
+            }
+            EntryKind::Notice(text) => (None, text, day, "notice", None),
+        },
+        Line::Pending(Pending { cid, text }) => (None, text, None, "pending", Some(cid)),
     };
     let id = message.as_ref().map(|(id, _, _)| id.to_string());
-    let header = message.map(|(_, name, ts)| {
+    let header = message.map(|(_, shown_name, ts)| {
         view! {
-            {(!grouped)
-                .then(|| {
+            {shown_name
+                .map(|(name, mine)| {
                     view! {
                         <span class="name">{name}</span>
                         {mine.then(|| view! { <span class="you">" (you)"</span> })}
@@ -316,7 +304,7 @@ fn LogLine(line: Line) -> impl IntoView {
             " "
         }
     });
-    let state = pending.then(|| {
+    let state = pending_cid.is_some().then(|| {
         view! {
             <span class="state">
                 {move || {
