@@ -36,6 +36,11 @@ pub enum ErrorCode {
     RateLimited,
     /// History could not be read or written; a refused message was neither stored nor sent.
     HistoryUnavailable,
+    /// A code this version does not know, from a newer server. Read as this so that the frame,
+    /// with its message and `cid`, still reaches the page (a tab left open across an upgrade);
+    /// never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -56,10 +61,11 @@ impl ErrorCode {
             ErrorCode::RoomLimit => "room_limit",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HistoryUnavailable => "history_unavailable",
+            ErrorCode::Unknown => "unknown",
         }
     }
 
-    /// Every code, for tests and documentation.
+    /// Every code the server sends, for tests and documentation.
     pub const ALL: [ErrorCode; 14] = [
         ErrorCode::MalformedJson,
         ErrorCode::UnknownType,

@@ -165,6 +165,17 @@ fn unknown_fields_are_ignored_for_forward_compatibility() {
 }
 
 #[test]
+fn an_error_code_from_a_newer_server_still_delivers_the_refusal() {
+    let line = r#"{"type":"error","code":"brand_new_reason","message":"not now","cid":"c1"}"#;
+    let Ok(ServerFrame::Error(error)) = serde_json::from_str::<ServerFrame>(line) else {
+        panic!("an unknown code must not make the frame unreadable");
+    };
+    assert_eq!(error.code, ErrorCode::Unknown);
+    assert_eq!(error.message, "not now");
+    assert_eq!(error.cid.as_deref(), Some("c1"));
+}
+
+#[test]
 fn error_code_names_match_serde() {
     for code in ErrorCode::ALL {
         let json = serde_json::to_string(&code).unwrap();
