@@ -35,11 +35,16 @@ pub fn RoomHeader() -> impl IntoView {
             <h2 id="room-title">{move || format!("#{}", room())}</h2>
             <div class="presence">
                 <span class="presence-label" id="members-label">
-                    {move || format!("Here now ({})", members().len())}
+                    {move || {
+                        let count = page.chat.with(|chat| {
+                            chat.current_room().map_or(0, |room| room.members.len())
+                        });
+                        format!("Here now ({count})")
+                    }}
                 </span>
                 <ul id="members" class="members" aria-labelledby="members-label">
-                    // Rebuilt in place on a change: a keyed list would cost more code than
-                    // a few names cost to redraw.
+                    // Updated by position, not keyed: an unchanged name costs a string
+                    // comparison and no DOM work, and a keyed list more WebAssembly.
                     {move || {
                         members()
                             .into_iter()

@@ -322,7 +322,8 @@ fn LogLine(line: Line) -> impl IntoView {
         <li class=class data-id=id data-cid=pending_cid>
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
-            <span class=if class == "notice" { "notice-text" } else { "text" }>{text}</span>
+            // `.text` is a message's (or pending message's) text; a notice is the whole line.
+            <span class=(class != "notice").then_some("text")>{text}</span>
             {state}
         </li>
     }
