@@ -327,7 +327,7 @@ fn initial_page() -> InitialPage {
         let embedded = document()
             .get_element_by_id(crate::INITIAL_PAGE_ID)
             .and_then(|script| script.text_content())
-            .and_then(|json| serde_json::from_str::<InitialPage>(&json).ok());
+            .and_then(|json| crate::json::from_str::<InitialPage>(&json));
         if let Some(initial) = embedded {
             return initial;
         }

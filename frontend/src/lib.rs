@@ -8,6 +8,7 @@ pub mod app;
 pub mod chat;
 #[cfg(feature = "browser")]
 mod connect;
+mod json;
 pub mod layout;
 pub mod room;
 #[cfg(feature = "browser")]

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use chat_shared::{encode_client, split_batch, ClientFrame, ServerFrame};
+use chat_shared::{ClientFrame, ServerFrame, BATCH_SEPARATOR};
 use leptos::prelude::{set_timeout_with_handle, window, TimeoutHandle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -95,7 +95,7 @@ impl ChatSocket {
         if open.ws.ready_state() != WebSocket::OPEN {
             return false;
         }
-        let Ok(frame) = encode_client(frame) else {
+        let Some(frame) = crate::json::to_string(frame) else {
             return false;
         };
         open.ws.send_with_str(&frame).is_ok()
@@ -197,7 +197,11 @@ fn open(this: &Rc<RefCell<Inner>>) {
             };
             let events = this.borrow().events.clone();
             // Unknown or broken lines are skipped: a newer server may send frames we do not know.
-            (events.frames)(split_batch(&data).flatten().collect());
+            let frames = data
+                .split(BATCH_SEPARATOR)
+                .filter_map(crate::json::from_str::<ServerFrame>)
+                .collect();
+            (events.frames)(frames);
         })
     };
     let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {

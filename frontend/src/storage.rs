@@ -38,7 +38,7 @@ pub fn token_for(name: &str) -> Option<String> {
 
 fn tokens() -> BTreeMap<String, String> {
     get(TOKENS)
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| crate::json::from_str(&json))
         .unwrap_or_default()
 }
 
@@ -46,7 +46,7 @@ fn tokens() -> BTreeMap<String, String> {
 pub fn save_welcome(name: &str, token: &str) {
     let mut tokens = tokens();
     tokens.insert(name_key(name), token.to_string());
-    if let Ok(json) = serde_json::to_string(&tokens) {
+    if let Some(json) = crate::json::to_string(&tokens) {
         set(TOKENS, &json);
     }
     set(NAME, name);
@@ -55,7 +55,7 @@ pub fn save_welcome(name: &str, token: &str) {
 /// The rooms joined in this browser, in sidebar order.
 pub fn saved_rooms() -> Vec<String> {
     get(ROOMS)
-        .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+        .and_then(|json| crate::json::from_str::<Vec<String>>(&json))
         .unwrap_or_default()
         .into_iter()
         .filter(|room| chat_shared::validate_room(room).is_ok())
@@ -64,7 +64,7 @@ pub fn saved_rooms() -> Vec<String> {
 
 /// Remembers the joined rooms.
 pub fn save_rooms(rooms: &[String]) {
-    if let Ok(json) = serde_json::to_string(rooms) {
+    if let Some(json) = crate::json::to_string(rooms) {
         set(ROOMS, &json);
     }
 }

@@ -1,0 +1,34 @@
+//! Reads the same server frames the two ways the page could, in the browser, so that the cost
+//! of reading frames with the browser's `JSON.parse` and serde-wasm-bindgen (what the page does:
+//! `frontend/src/json.rs`) can be set against serde_json compiled into the WebAssembly (what it
+//! did). Built and run in Chromium by `scripts/decode-bench.sh`.
+
+use chat_shared::{split_batch, ServerFrame, BATCH_SEPARATOR};
+use wasm_bindgen::prelude::*;
+
+/// Reads every frame of `batch` `rounds` times with serde_json; returns the frames read.
+#[wasm_bindgen]
+pub fn read_with_serde_json(batch: &str, rounds: u32) -> u32 {
+    let mut read = 0;
+    for _ in 0..rounds {
+        read += split_batch(batch).filter(Result::is_ok).count() as u32;
+    }
+    read
+}
+
+/// Reads every frame of `batch` `rounds` times as the page does; returns the frames read.
+#[wasm_bindgen]
+pub fn read_with_json_parse(batch: &str, rounds: u32) -> u32 {
+    let mut read = 0;
+    for _ in 0..rounds {
+        for line in batch.split(BATCH_SEPARATOR) {
+            let Ok(value) = js_sys::JSON::parse(line) else {
+                continue;
+            };
+            if serde_wasm_bindgen::from_value::<ServerFrame>(value).is_ok() {
+                read += 1;
+            }
+        }
+    }
+    read
+}
