@@ -95,6 +95,45 @@ test("a name is chosen, refused when taken, and kept after a reload", async ({ b
   await expect(first.locator("#messages li.message.mine .name")).toHaveText(name);
 });
 
+test("a name outside ASCII is one name in any case, as the server counts it", async ({ browser }) => {
+  // The page compares such names with the browser's toLowerCase (frontend/src/names.rs).
+  const room = freshRoom("unicode");
+  const zoe = await (await browser.newContext()).newPage();
+  await openRoom(zoe, room);
+  const name = unique("Zoë").slice(0, 24);
+  const nameInput = zoe.locator("#name-input");
+  await nameInput.fill(name);
+  await nameInput.press("Enter");
+  await expect(zoe.locator("#members li")).toHaveText([name]);
+  await send(zoe, "hello from Zoë");
+  await expect(zoe.locator("#messages li.message.mine .name")).toHaveText(name);
+
+  // The same person writing the name in capitals keeps it (the token is found under the same
+  // key), and the earlier message is still marked as theirs.
+  const upper = name.toUpperCase();
+  await nameInput.fill(upper);
+  await nameInput.press("Enter");
+  await expect(zoe.locator("#members li")).toHaveText([upper]);
+  await expect(zoe.locator("#name-error")).toBeEmpty();
+  await expect(zoe.locator("#messages li.message.mine .name")).toHaveText(name);
+  await send(zoe, "still me");
+  await expect(zoe.locator("#messages li.message.mine")).toHaveCount(2);
+
+  // Anyone else is refused the name in any case, and sees it once in the members list.
+  const other = await (await browser.newContext()).newPage();
+  await openRoom(other, room);
+  await other.locator("#name-input").fill(name.toLowerCase());
+  await other.locator("#name-input").press("Enter");
+  await expect(other.locator("#name-error")).toContainText("taken");
+  await expect(other.locator("#members li")).toHaveCount(2);
+  await expect(other.locator("#messages li.message.mine")).toHaveCount(0);
+
+  await zoe.reload();
+  await expect(zoe.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(nameInput).toHaveValue(upper);
+  await expect(zoe.locator("#messages li.message.mine")).toHaveCount(2);
+});
+
 test("presence shows a name once for two tabs, and typing comes and goes", async ({ browser }) => {
   const room = freshRoom("presence");
   const carol = await browser.newContext();

@@ -2,9 +2,10 @@
 //! whole page, changed only by the server's frames and the reader's actions. Plain Rust, tested
 //! natively; the app turns the returned [`Reaction`]s into socket sends and storage writes.
 
-use chat_shared::{name_key, ErrorCode, Joined, ServerFrame, DEFAULT_ROOM};
+use chat_shared::{ErrorCode, Joined, ServerFrame, DEFAULT_ROOM};
 use serde::{Deserialize, Serialize};
 
+use crate::names::same_name;
 use crate::room::{Pending, RoomState};
 
 /// What the server knows when it renders a page: the room in the URL and, if the room exists,
@@ -155,9 +156,7 @@ impl Chat {
 
     /// True if `name` is this tab's own name.
     pub fn is_me(&self, name: &str) -> bool {
-        self.me
-            .as_deref()
-            .is_some_and(|me| name_key(me) == name_key(name))
+        self.me.as_deref().is_some_and(|me| same_name(me, name))
     }
 
     /// The connection dropped.

@@ -5,7 +5,7 @@
 //! identical to the HTML it takes over; then it switches to the browser's local time (a change
 //! only on a first visit, or for messages from the other side of a daylight-saving change).
 
-use chat_shared::name_key;
+use crate::names::same_name;
 
 use crate::room::{Entry, EntryKind};
 
@@ -67,17 +67,17 @@ pub fn rows<'a>(
     is_me: impl Fn(&str) -> bool,
 ) -> Vec<Row> {
     let mut rows = Vec::new();
-    // (sender key, ts, day) of the previous message.
-    let mut previous: Option<(String, u64, i64)> = None;
+    // (sender, ts, day) of the previous message.
+    let mut previous: Option<(&str, u64, i64)> = None;
     for entry in entries {
         match &entry.kind {
             EntryKind::Message(message) => {
-                let key = name_key(&message.name);
                 let day = day_number(message.ts, zone);
                 let new_day = previous.as_ref().is_none_or(|(_, _, d)| *d != day);
                 let grouped = !new_day
                     && previous.as_ref().is_some_and(|(sender, ts, _)| {
-                        *sender == key && message.ts.saturating_sub(*ts) < GROUP_WINDOW_MS
+                        same_name(sender, &message.name)
+                            && message.ts.saturating_sub(*ts) < GROUP_WINDOW_MS
                     });
                 rows.push(Row {
                     entry: entry.clone(),
@@ -85,7 +85,7 @@ pub fn rows<'a>(
                     day: new_day.then(|| day_label(message.ts, zone)),
                     mine: is_me(&message.name),
                 });
-                previous = Some((key, message.ts, day));
+                previous = Some((&message.name, message.ts, day));
             }
             EntryKind::Notice(_) => {
                 rows.push(Row {
@@ -96,7 +96,7 @@ pub fn rows<'a>(
                 });
                 // A notice breaks a group, not a day.
                 if let Some(previous) = previous.as_mut() {
-                    previous.0.clear();
+                    previous.0 = "";
                 }
             }
         }

@@ -10,6 +10,7 @@ pub mod chat;
 mod connect;
 mod json;
 pub mod layout;
+pub mod names;
 pub mod room;
 #[cfg(feature = "browser")]
 mod socket;

@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chat_shared::{name_key, ChatMessage, Joined};
+use chat_shared::{ChatMessage, Joined};
+
+use crate::names::name_key;
 
 /// Most log entries a room keeps as messages arrive; older ones are dropped (and come back by
 /// scrolling up), so a tab left open for days stays fast.
@@ -149,7 +151,7 @@ impl RoomState {
         self.last_id = self.last_id.max(joined.last_id);
         self.epoch = Some(joined.epoch);
         let mut members = joined.members;
-        members.sort_by_key(|name| name_key(name));
+        members.sort_by_cached_key(|name| name_key(name));
         self.members = members;
         self.joined = true;
         self.pending.clone()
@@ -218,7 +220,7 @@ impl RoomState {
                 self.members.push(name);
             }
         }
-        self.members.sort_by_key(|name| name_key(name));
+        self.members.sort_by_cached_key(|name| name_key(name));
         self.typing
             .retain(|(name, _)| !left.contains(&name_key(name)));
     }

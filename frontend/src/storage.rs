@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chat_shared::name_key;
+use crate::names::name_key;
 use leptos::prelude::window;
 
 const NAME: &str = "chat.name";

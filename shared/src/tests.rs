@@ -229,6 +229,38 @@ fn names_follow_the_rules() {
 }
 
 #[test]
+fn only_ascii_lowercases_into_the_guest_prefix() {
+    // The guest check compares ASCII only; that is the rule only if no other character's
+    // lowercase holds a character of the prefix, checked here for every character there is.
+    let prefix_chars: Vec<char> = GUEST_PREFIX.chars().collect();
+    for c in (0..=0x10FFFF)
+        .filter_map(char::from_u32)
+        .filter(|c| !c.is_ascii())
+    {
+        assert!(
+            !c.to_lowercase().any(|lower| prefix_chars.contains(&lower)),
+            "{c:?} lowercases into the guest prefix"
+        );
+    }
+    for (name, guest) in [
+        ("GUEST-1", true),
+        ("gUeSt-alice", true),
+        ("guest-", true),
+        ("guest", false),
+        ("guests-1", false),
+        ("\u{130}guest-1", false),
+        ("gu\u{e9}st-1", false),
+    ] {
+        assert_eq!(
+            normalize_name(name).is_err(),
+            guest,
+            "{name:?}: the guest check"
+        );
+        assert_eq!(name_key(name).starts_with(GUEST_PREFIX), guest, "{name:?}");
+    }
+}
+
+#[test]
 fn room_names_follow_the_rules() {
     for good in ["lobby", "a", "rust-lang_2", &"z".repeat(MAX_ROOM_CHARS)] {
         assert!(validate_room(good).is_ok(), "{good:?}");
