@@ -1,9 +1,9 @@
-// Times reading server frames in headless Chromium two ways, with the module that
+// Times reading server frames in headless Chromium three ways, with the module that
 // scripts/decode-bench.sh built from bench/decode: serde_json compiled into the WebAssembly,
-// and the browser's JSON.parse with serde-wasm-bindgen (what the page does). Two inputs: a
-// `joined` frame carrying 100 messages (opening a room) and 20 `message` frames in one
-// coalesced WebSocket message (a busy room). Both ways run alternately, five rounds each after
-// a warm-up; prints one JSON object of microseconds per input, per round.
+// the browser's JSON.parse with serde-wasm-bindgen, and JSON.parse with chat_shared::js (what
+// the page does). Two inputs: a `joined` frame carrying 100 messages (opening a room) and 20
+// `message` frames in one coalesced WebSocket message (a busy room). The ways run in turn, five
+// rounds each after a warm-up; prints one JSON object of microseconds per input, per round.
 //   node measure-decode.js <dir with chat_decode_bench.js and its .wasm>
 const http = require("node:http");
 const fs = require("node:fs");
@@ -13,7 +13,7 @@ const { launchOptions } = require("./chromium");
 
 const dir = path.resolve(process.argv[2]);
 const page = `<!doctype html><meta charset="utf-8"><script type="module">
-import init, { read_with_serde_json, read_with_json_parse } from "./chat_decode_bench.js";
+import init, { read_with_serde_json, read_with_serde_wasm_bindgen, read_as_the_page_does } from "./chat_decode_bench.js";
 await init();
 const message = (i) => ({ id: i, room: "rust", name: "person " + (i % 5),
   text: "message number " + i + ", with some words in it and a few accents: é ü ñ", ts: 1764000000000 + 1000 * i, cid: "c-" + i });
@@ -21,7 +21,8 @@ const joined = JSON.stringify({ type: "joined", room: "rust", epoch: "8f3a9c01",
   recovered: true, messages: Array.from({ length: 100 }, (_, i) => message(i + 1)),
   members: ["alice", "bob"], you: "alice" });
 const burst = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: "message", ...message(i + 1) })).join("\\n");
-const ways = { serde_json: read_with_serde_json, json_parse: read_with_json_parse };
+const ways = { serde_json: read_with_serde_json, serde_wasm_bindgen: read_with_serde_wasm_bindgen,
+  page: read_as_the_page_does };
 const inputs = { joined_100: [joined, 1, 300], burst_20: [burst, 20, 300] };
 const result = {};
 for (const [input, [text, frames, rounds]] of Object.entries(inputs)) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# How long the page takes to read server frames in Chromium: serde_json compiled into the
-# WebAssembly against the browser's JSON.parse with serde-wasm-bindgen (what the page does).
+# How long the page takes to read server frames in Chromium: the browser's JSON.parse with
+# chat_shared::js (what the page does), with serde-wasm-bindgen, and serde_json compiled in.
 # Builds bench/decode with the page's release profile and wasm-opt, then runs
 # end2end/measure-decode.js; prints microseconds per input for five alternating rounds.
 set -euo pipefail

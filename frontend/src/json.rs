@@ -1,17 +1,16 @@
-//! JSON in the page. In the browser, text is read with the browser's own `JSON.parse` and
-//! written with `JSON.stringify`, and serde-wasm-bindgen maps the shared serde types onto the
-//! resulting JavaScript values, so the WebAssembly carries no JSON parser or printer of its own
-//! (12.6 KB gzip less WebAssembly than with serde_json, for 0.8 KB more JavaScript glue and
-//! slower decoding, both measured in BENCHMARKS.md). The server's render and the native tests
-//! write with serde_json: the same JSON.
+//! JSON in the page, done by the browser: text is read with `JSON.parse` and the value read into
+//! the shared serde types by `chat_shared::js`, and written by serde-wasm-bindgen and
+//! `JSON.stringify`, so the WebAssembly carries no JSON parser or printer of its own (with
+//! serde_json it was 24.9 KB gzip larger, for 0.8 KB less JavaScript glue; the decoding time
+//! each way is in BENCHMARKS.md). The server's render and the native tests write with
+//! serde_json: the same JSON.
 
 use serde::Serialize;
 
 /// Reads `text` as a `T`; `None` if it is not JSON or not a `T`.
 #[cfg(feature = "browser")]
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
-    let value = js_sys::JSON::parse(text).ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
+    chat_shared::js::from_str(text).ok()
 }
 
 /// Writes `value` as compact JSON, as the server writes and reads it.

@@ -6,6 +6,8 @@
 //! people writing other clients.
 
 mod error;
+#[cfg(feature = "js")]
+pub mod js;
 mod read;
 mod rules;
 

@@ -1,4 +1,6 @@
 //! Property tests: every frame survives encoding, and coalesced batches split back exactly.
+//! (Native only: the page's reader has its own tests in `js.rs`, run in WebAssembly.)
+#![cfg(not(target_arch = "wasm32"))]
 
 use chat_shared::{
     encode, encode_client, push_to_batch, split_batch, ChatMessage, ClientFrame, ErrorCode,

@@ -1,0 +1,159 @@
+//! The page's way of reading frames (`chat_shared::js`: the browser's `JSON.parse`, then the
+//! value read into the shared types), run under Node by wasm-bindgen-test-runner
+//! (`scripts/test.sh`): what the server writes reads back as written, and what is not a frame
+//! is refused rather than misread.
+#![cfg(all(target_arch = "wasm32", feature = "js"))]
+
+use std::collections::BTreeMap;
+
+use chat_shared::{encode, js, ChatMessage, ErrorCode, ErrorFrame, Joined, ServerFrame};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Largest id a JavaScript number holds exactly; ids and times stay far below it.
+const MAX_SAFE: u64 = (1 << 53) - 1;
+
+const TEXTS: [&str; 8] = [
+    "hello",
+    "",
+    "line\nbreak \"quoted\" back\\slash \u{0} \u{1f}",
+    "\u{2028}😀👩‍👩‍👧 שלום مرحبا e\u{301}",
+    "<img src=x onerror=alert(1)>",
+    "{\"type\":\"message\"}",
+    "Zoë ΟΔΥΣΣΕΥΣ",
+    " ",
+];
+
+fn message(i: usize) -> ChatMessage {
+    ChatMessage {
+        id: [0, 1, 42, MAX_SAFE][i % 4],
+        room: "rust-lang_2".into(),
+        name: TEXTS[(i + 6) % TEXTS.len()].into(),
+        text: TEXTS[i % TEXTS.len()].into(),
+        ts: 1_764_000_000_000 + i as u64,
+        cid: (i % 2 == 0).then(|| format!("c-{i}")),
+    }
+}
+
+/// Every kind of frame the server writes, with optional fields both present and absent.
+fn frames() -> Vec<ServerFrame> {
+    let mut frames: Vec<ServerFrame> = (0..TEXTS.len())
+        .map(|i| ServerFrame::Message(message(i)))
+        .collect();
+    for (i, code) in ErrorCode::ALL.iter().enumerate() {
+        frames.push(ServerFrame::Error(ErrorFrame {
+            code: *code,
+            message: TEXTS[i % TEXTS.len()].into(),
+            room: (i % 2 == 0).then(|| "lobby".into()),
+            retry_after_ms: (i % 3 == 0).then_some(1500),
+            cid: (i % 2 == 1).then(|| "c-9".into()),
+        }));
+    }
+    frames.extend([
+        ServerFrame::Welcome {
+            name: "Zoë".into(),
+            token: "t0k3n".into(),
+        },
+        ServerFrame::Joined(Joined {
+            room: "lobby".into(),
+            epoch: "8f3a".into(),
+            last_id: MAX_SAFE,
+            recovered: true,
+            messages: (0..20).map(message).collect(),
+            members: vec!["alice".into(), "Zoë".into()],
+            you: "alice".into(),
+        }),
+        ServerFrame::Joined(Joined {
+            room: "empty".into(),
+            epoch: "e".into(),
+            last_id: 0,
+            recovered: false,
+            messages: vec![],
+            members: vec![],
+            you: String::new(),
+        }),
+        ServerFrame::Left {
+            room: "lobby".into(),
+        },
+        ServerFrame::Presence {
+            room: "lobby".into(),
+            joined: vec!["bob".into()],
+            left: vec![],
+        },
+        ServerFrame::Typing {
+            room: "lobby".into(),
+            name: "bob".into(),
+        },
+        ServerFrame::History {
+            room: "lobby".into(),
+            messages: (3..6).map(message).collect(),
+            more: false,
+        },
+    ]);
+    frames
+}
+
+#[wasm_bindgen_test]
+fn every_frame_the_server_writes_reads_back_as_written() {
+    for frame in frames() {
+        let json = encode(&frame).unwrap();
+        assert_eq!(
+            js::from_str::<ServerFrame>(&json).ok(),
+            Some(frame),
+            "{json}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn what_is_not_a_frame_is_refused_not_misread() {
+    for bad in [
+        "",
+        "not json",
+        "{}",
+        "[]",
+        "null",
+        r#"{"type":"nope","room":"r"}"#,
+        r#"{"type":"message","text":"a","ts":1}"#,
+        r#"{"type":"message","id":"1","text":"a","ts":1}"#,
+        r#"{"type":"message","id":-1,"text":"a","ts":1}"#,
+        r#"{"type":"message","id":1.5,"text":"a","ts":1}"#,
+        // 2^53 + 1: JavaScript cannot hold it, so it is refused rather than read as 2^53.
+        r#"{"type":"message","id":9007199254740993,"text":"a","ts":1}"#,
+        r#"{"type":"message","id":1,"text":7,"ts":1}"#,
+        r#"{"type":"presence","room":"r","joined":"bob","left":[]}"#,
+        r#"{"type":"history","room":"r","messages":[{"id":1}],"more":false}"#,
+        r#"{"type":"error","code":3,"message":"m"}"#,
+    ] {
+        assert!(js::from_str::<ServerFrame>(bad).is_err(), "{bad}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn unknown_fields_are_skipped_and_codes_from_newer_servers_still_read() {
+    let frame = js::from_str::<ServerFrame>(
+        r#"{"extra":{"a":[1,2.5,null,true]},"code":"from_the_future","type":"error","message":"no","cid":"c1","room":null}"#,
+    );
+    assert_eq!(
+        frame.ok(),
+        Some(ServerFrame::Error(ErrorFrame {
+            code: ErrorCode::Unknown,
+            message: "no".into(),
+            room: None,
+            retry_after_ms: None,
+            cid: Some("c1".into()),
+        }))
+    );
+}
+
+#[wasm_bindgen_test]
+fn what_the_page_keeps_in_local_storage_reads_back() {
+    let rooms = vec!["lobby".to_string(), "rust".to_string()];
+    let json = serde_json::to_string(&rooms).unwrap();
+    assert_eq!(js::from_str::<Vec<String>>(&json).ok(), Some(rooms));
+    let tokens = BTreeMap::from([("zoë".to_string(), "t1".to_string())]);
+    let json = serde_json::to_string(&tokens).unwrap();
+    assert_eq!(
+        js::from_str::<BTreeMap<String, String>>(&json).ok(),
+        Some(tokens)
+    );
+}
