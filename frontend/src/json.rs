@@ -1,7 +1,7 @@
 //! JSON in the page, done by the browser: text is read with `JSON.parse` and the value read into
 //! the shared serde types by `chat_shared::js`, and written by serde-wasm-bindgen and
 //! `JSON.stringify`, so the WebAssembly carries no JSON parser or printer of its own (with
-//! serde_json it was 24.9 KB gzip larger, for 0.8 KB less JavaScript glue; the decoding time
+//! serde_json it was 24.9 KB gzip larger, for 0.4 KB less JavaScript glue; the decoding time
 //! each way is in BENCHMARKS.md). The server's render and the native tests write with
 //! serde_json: the same JSON.
 
