@@ -95,6 +95,40 @@ test("a name is chosen, refused when taken, and kept after a reload", async ({ b
   await expect(first.locator("#messages li.message.mine .name")).toHaveText(name);
 });
 
+test("a token kept by an earlier version of the page still reclaims its name", async ({ browser }) => {
+  // Pages before 2026-11-26 kept every token in one JSON object, "chat.tokens"; the page now
+  // keeps one "chat.token.<name key>" entry each, and still reads the old object.
+  const room = freshRoom("oldtoken");
+  const first = await (await browser.newContext()).newPage();
+  await openRoom(first, room);
+  const name = unique("Old").slice(0, 24);
+  await first.locator("#name-input").fill(name);
+  await first.locator("#name-input").press("Enter");
+  await expect(first.locator("#members li")).toHaveText([name]);
+  const key = name.toLowerCase();
+  const token = await first.evaluate((key) => localStorage.getItem(`chat.token.${key}`), key);
+  expect(token).toBeTruthy();
+
+  // Another browser that has only the old object, as an earlier version left it.
+  const later = await (await browser.newContext()).newPage();
+  await later.goto(`/r/${room}`);
+  await later.evaluate(
+    ({ name, key, token }) => {
+      localStorage.clear();
+      localStorage.setItem("chat.name", name);
+      localStorage.setItem("chat.tokens", JSON.stringify({ [key]: token }));
+    },
+    { name, key, token },
+  );
+  await later.reload();
+  await expect(later.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect(later.locator("#name-input")).toHaveValue(name);
+  await expect(later.locator("#name-error")).toBeEmpty();
+  await expect(later.locator("#members li")).toHaveText([name]);
+  // From then on it is kept the new way.
+  expect(await later.evaluate((key) => localStorage.getItem(`chat.token.${key}`), key)).toBe(token);
+});
+
 test("a name outside ASCII is one name in any case, as the server counts it", async ({ browser }) => {
   // The page compares such names with the browser's toLowerCase (frontend/src/names.rs).
   const room = freshRoom("unicode");

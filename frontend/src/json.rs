@@ -1,9 +1,9 @@
-//! JSON in the page, done by the browser: text is read with `JSON.parse` and the value read into
-//! the shared serde types by `chat_shared::js`, and written by serde-wasm-bindgen and
-//! `JSON.stringify`, so the WebAssembly carries no JSON parser or printer of its own (with
-//! serde_json it was 24.9 KB gzip larger, for 0.4 KB less JavaScript glue; the decoding time
-//! each way is in BENCHMARKS.md). The server's render and the native tests write with
-//! serde_json: the same JSON.
+//! JSON in the page. Reading is done by the browser: `JSON.parse` makes the value and
+//! `chat_shared::js` reads it into the shared serde types, so the WebAssembly carries no JSON
+//! parser (the decoding time each way is in BENCHMARKS.md). Writing (the client's frames) is
+//! serde_json's serializer, the same code the server and the native tests use: for these types
+//! it is smaller in the WebAssembly than handing the value to `JSON.stringify` through
+//! serde-wasm-bindgen (1.0 KB gzip, measured), and it writes exactly the bytes the server reads.
 
 use serde::Serialize;
 
@@ -15,15 +15,5 @@ pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
 
 /// Writes `value` as compact JSON, as the server writes and reads it.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Option<String> {
-    #[cfg(feature = "browser")]
-    {
-        // Maps as plain objects and `None` as `null`, as serde_json writes them.
-        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-        let value = value.serialize(&serializer).ok()?;
-        js_sys::JSON::stringify(&value).ok()?.as_string()
-    }
-    #[cfg(not(feature = "browser"))]
-    {
-        serde_json::to_string(value).ok()
-    }
+    serde_json::to_string(value).ok()
 }

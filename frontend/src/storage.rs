@@ -2,13 +2,16 @@
 //! token for each name it has held, and the rooms it has joined. Every read tolerates a missing
 //! or garbled value (private mode, another version of the page): the page then starts fresh.
 
-use std::collections::BTreeMap;
-
 use crate::names::name_key;
 use leptos::prelude::window;
 
 const NAME: &str = "chat.name";
-const TOKENS: &str = "chat.tokens";
+/// Followed by a name's key: the token that holds that name. One entry per name, read and
+/// written as plain strings: keeping them in one JSON object cost the page 5.5 KB gzip of
+/// WebAssembly for the map and its (de)serialization (BENCHMARKS.md).
+const TOKEN_PREFIX: &str = "chat.token.";
+/// Where pages before 2026-11-26 kept every token, in one JSON object.
+const OLD_TOKENS: &str = "chat.tokens";
 const ROOMS: &str = "chat.rooms";
 
 fn storage() -> Option<web_sys::Storage> {
@@ -33,22 +36,17 @@ pub fn saved_name() -> Option<String> {
 
 /// The token that holds `name`, if this browser was ever given one.
 pub fn token_for(name: &str) -> Option<String> {
-    tokens().remove(&name_key(name))
-}
-
-fn tokens() -> BTreeMap<String, String> {
-    get(TOKENS)
-        .and_then(|json| crate::json::from_str(&json))
-        .unwrap_or_default()
+    let key = name_key(name);
+    get(&format!("{TOKEN_PREFIX}{key}")).or_else(|| {
+        // Kept by earlier versions of the page in one JSON object, name key -> token.
+        let all = js_sys::JSON::parse(&get(OLD_TOKENS)?).ok()?;
+        js_sys::Reflect::get(&all, &key.into()).ok()?.as_string()
+    })
 }
 
 /// Remembers a name the server gave us, and its token.
 pub fn save_welcome(name: &str, token: &str) {
-    let mut tokens = tokens();
-    tokens.insert(name_key(name), token.to_string());
-    if let Some(json) = crate::json::to_string(&tokens) {
-        set(TOKENS, &json);
-    }
+    set(&format!("{TOKEN_PREFIX}{}", name_key(name)), token);
     set(NAME, name);
 }
 
