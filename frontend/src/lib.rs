@@ -8,6 +8,7 @@ pub mod app;
 pub mod chat;
 #[cfg(feature = "browser")]
 mod connect;
+#[cfg(feature = "browser")]
 mod json;
 pub mod layout;
 pub mod names;

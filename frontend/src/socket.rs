@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use chat_shared::{ClientFrame, ServerFrame, BATCH_SEPARATOR};
+use chat_shared::{encode_client, ClientFrame, ServerFrame, BATCH_SEPARATOR};
 use leptos::prelude::{set_timeout_with_handle, window, TimeoutHandle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -95,7 +95,7 @@ impl ChatSocket {
         if open.ws.ready_state() != WebSocket::OPEN {
             return false;
         }
-        let Some(frame) = crate::json::to_string(frame) else {
+        let Ok(frame) = encode_client(frame) else {
             return false;
         };
         open.ws.send_with_str(&frame).is_ok()

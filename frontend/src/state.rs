@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chat_shared::{ClientFrame, MAX_TEXT_CHARS};
+use chat_shared::{encode_client, ClientFrame, MAX_TEXT_CHARS};
 
 /// Largest WebSocket message the server accepts by default (`--max-frame-bytes`).
 pub const MAX_FRAME_BYTES: usize = 4096;
@@ -63,7 +63,7 @@ pub fn draft_problem(draft: &str, room: &str) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    let frame_bytes = crate::json::to_string(&ClientFrame::Send {
+    let frame_bytes = encode_client(&ClientFrame::Send {
         room: Some(room.into()),
         text: text.into(),
         // A cid as long as the page's, so the estimate is the frame that will be sent.

@@ -62,7 +62,7 @@ pub fn saved_rooms() -> Vec<String> {
 
 /// Remembers the joined rooms.
 pub fn save_rooms(rooms: &[String]) {
-    if let Some(json) = crate::json::to_string(rooms) {
+    if let Ok(json) = serde_json::to_string(rooms) {
         set(ROOMS, &json);
     }
 }
