@@ -3,7 +3,7 @@
 const { test, expect } = require("@playwright/test");
 const AxeBuilder = require("@axe-core/playwright").default;
 const path = require("node:path");
-const { repo, unique, freshRoom, openRoom, send, messageTexts } = require("./helpers");
+const { repo, unique, freshRoom, openRoom, send, messageTexts, submitName } = require("./helpers");
 
 /** Axe's findings, as short readable lines (empty when there are none). */
 async function violations(page) {
@@ -65,8 +65,7 @@ test("screenshot: two people in a room, several rooms in the sidebar", async ({ 
     [alice, `Alice ${suffix}`],
     [bob, `Bob ${suffix}`],
   ]) {
-    await page.locator("#name-input").fill(name);
-    await page.locator("#name-input").press("Enter");
+    await submitName(page, name);
     await expect(page.locator("#name-hint")).toBeEmpty();
   }
   await send(alice, "Hi Bob! Did the deploy go out?");

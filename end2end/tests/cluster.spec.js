@@ -15,6 +15,7 @@ const {
   freshDataDir,
   startServer,
   stopServer,
+  submitName,
 } = require("./helpers");
 
 const REDIS_PORT = 6392;
@@ -77,8 +78,7 @@ async function personOn(browser, port, room) {
 }
 
 async function named(page, name) {
-  await page.locator("#name-input").fill(name);
-  await page.locator("#name-input").press("Enter");
+  await submitName(page, name);
   await expect(page.locator("#name-hint")).toBeEmpty();
 }
 
@@ -113,8 +113,7 @@ test("people on two nodes chat in one room, see each other, and hold their names
 
   // Ada's name is held on the other node too.
   const carol = await personOn(browser, NODES[1], room);
-  await carol.locator("#name-input").fill(adaName.toLowerCase());
-  await carol.locator("#name-input").press("Enter");
+  await submitName(carol, adaName.toLowerCase());
   await expect(carol.locator("#name-error")).toContainText("taken");
 
   // Bob leaves: gone from Ada's list on the other node.

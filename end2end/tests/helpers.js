@@ -32,6 +32,12 @@ async function openRoom(page, room, base = "") {
   await expect(page.locator("#room-title")).toHaveText(`#${room}`);
 }
 
+/** Submits `name` in the page's name form (whether it is accepted is for the caller to see). */
+async function submitName(page, name) {
+  await page.locator("#name-input").fill(name);
+  await page.locator("#name-input").press("Enter");
+}
+
 /** Sends `count` messages into `room` from a raw WebSocket opened inside `page`, without
  * pauses (the server coalesces them into few frames). */
 async function flood(page, room, prefix, count) {
@@ -118,6 +124,7 @@ async function stopServer(child) {
 }
 
 module.exports = {
+  submitName,
   repo,
   unique,
   freshRoom,

@@ -1,7 +1,7 @@
 // Rooms, names, presence and typing as people use them, in a real Chromium against the release
 // build.
 const { test, expect } = require("@playwright/test");
-const { unique, freshRoom, openRoom, flood, send, messageTexts } = require("./helpers");
+const { unique, freshRoom, openRoom, flood, send, messageTexts, submitName } = require("./helpers");
 
 const roomLink = (page, room) => page.locator(`#room-list a[data-room="${room}"]`);
 
@@ -70,8 +70,7 @@ test("a name is chosen, refused when taken, and kept after a reload", async ({ b
   await expect(first.locator("#name-hint")).toContainText("guest");
 
   const name = unique("Ada").slice(0, 24);
-  await nameInput.fill(name);
-  await nameInput.press("Enter");
+  await submitName(first, name);
   await expect(first.locator("#members li")).toHaveText([name]);
   await expect(first.locator("#name-hint")).toBeEmpty();
   await send(first, "hello from Ada");
@@ -80,8 +79,7 @@ test("a name is chosen, refused when taken, and kept after a reload", async ({ b
   // Someone else (another browser, no token) cannot take it.
   const second = await (await browser.newContext()).newPage();
   await openRoom(second, room);
-  await second.locator("#name-input").fill(name.toUpperCase());
-  await second.locator("#name-input").press("Enter");
+  await submitName(second, name.toUpperCase());
   await expect(second.locator("#name-error")).toContainText("taken");
   await expect(second.locator("#members li")).toHaveCount(2);
 
@@ -102,8 +100,7 @@ test("a token kept by an earlier version of the page still reclaims its name", a
   const first = await (await browser.newContext()).newPage();
   await openRoom(first, room);
   const name = unique("Old").slice(0, 24);
-  await first.locator("#name-input").fill(name);
-  await first.locator("#name-input").press("Enter");
+  await submitName(first, name);
   await expect(first.locator("#members li")).toHaveText([name]);
   const key = name.toLowerCase();
   const token = await first.evaluate((key) => localStorage.getItem(`chat.token.${key}`), key);
@@ -136,8 +133,7 @@ test("a name outside ASCII is one name in any case, as the server counts it", as
   await openRoom(zoe, room);
   const name = unique("Zoë").slice(0, 24);
   const nameInput = zoe.locator("#name-input");
-  await nameInput.fill(name);
-  await nameInput.press("Enter");
+  await submitName(zoe, name);
   await expect(zoe.locator("#members li")).toHaveText([name]);
   await send(zoe, "hello from Zoë");
   await expect(zoe.locator("#messages li.message.mine .name")).toHaveText(name);
@@ -145,8 +141,7 @@ test("a name outside ASCII is one name in any case, as the server counts it", as
   // The same person writing the name in capitals keeps it (the token is found under the same
   // key), and the earlier message is still marked as theirs.
   const upper = name.toUpperCase();
-  await nameInput.fill(upper);
-  await nameInput.press("Enter");
+  await submitName(zoe, upper);
   await expect(zoe.locator("#members li")).toHaveText([upper]);
   await expect(zoe.locator("#name-error")).toBeEmpty();
   await expect(zoe.locator("#messages li.message.mine .name")).toHaveText(name);
@@ -156,8 +151,7 @@ test("a name outside ASCII is one name in any case, as the server counts it", as
   // Anyone else is refused the name in any case, and sees it once in the members list.
   const other = await (await browser.newContext()).newPage();
   await openRoom(other, room);
-  await other.locator("#name-input").fill(name.toLowerCase());
-  await other.locator("#name-input").press("Enter");
+  await submitName(other, name.toLowerCase());
   await expect(other.locator("#name-error")).toContainText("taken");
   await expect(other.locator("#members li")).toHaveCount(2);
   await expect(other.locator("#messages li.message.mine")).toHaveCount(0);
@@ -174,8 +168,7 @@ test("presence shows a name once for two tabs, and typing comes and goes", async
   const tab1 = await carol.newPage();
   await openRoom(tab1, room);
   const name = unique("carol").slice(0, 20);
-  await tab1.locator("#name-input").fill(name);
-  await tab1.locator("#name-input").press("Enter");
+  await submitName(tab1, name);
   await expect(tab1.locator("#members li")).toHaveText([name]);
   // A second tab of the same browser uses the same name.
   const tab2 = await carol.newPage();

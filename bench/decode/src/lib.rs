@@ -4,46 +4,41 @@
 //! did before) and serde-wasm-bindgen's `from_value` (the crate `chat_shared::js` replaces).
 //! Built and run in Chromium by `scripts/decode-bench.sh`.
 
-use chat_shared::{split_batch, ServerFrame, BATCH_SEPARATOR};
+use chat_shared::{ServerFrame, BATCH_SEPARATOR};
 use wasm_bindgen::prelude::*;
+
+/// Reads every line of `batch` `rounds` times with `read`; returns how many it read.
+fn read_lines(batch: &str, rounds: u32, read: impl Fn(&str) -> bool) -> u32 {
+    let mut read_frames = 0;
+    for _ in 0..rounds {
+        for line in batch.split(BATCH_SEPARATOR) {
+            read_frames += u32::from(read(line));
+        }
+    }
+    read_frames
+}
 
 /// Reads every frame of `batch` `rounds` times with serde_json; returns the frames read.
 #[wasm_bindgen]
 pub fn read_with_serde_json(batch: &str, rounds: u32) -> u32 {
-    let mut read = 0;
-    for _ in 0..rounds {
-        read += split_batch(batch).filter(Result::is_ok).count() as u32;
-    }
-    read
+    read_lines(batch, rounds, |line| {
+        serde_json::from_str::<ServerFrame>(line).is_ok()
+    })
 }
 
 /// Reads every frame of `batch` `rounds` times with `JSON.parse` and serde-wasm-bindgen.
 #[wasm_bindgen]
 pub fn read_with_serde_wasm_bindgen(batch: &str, rounds: u32) -> u32 {
-    let mut read = 0;
-    for _ in 0..rounds {
-        for line in batch.split(BATCH_SEPARATOR) {
-            let Ok(value) = js_sys::JSON::parse(line) else {
-                continue;
-            };
-            if serde_wasm_bindgen::from_value::<ServerFrame>(value).is_ok() {
-                read += 1;
-            }
-        }
-    }
-    read
+    read_lines(batch, rounds, |line| {
+        js_sys::JSON::parse(line)
+            .is_ok_and(|value| serde_wasm_bindgen::from_value::<ServerFrame>(value).is_ok())
+    })
 }
 
 /// Reads every frame of `batch` `rounds` times as the page does; returns the frames read.
 #[wasm_bindgen]
 pub fn read_as_the_page_does(batch: &str, rounds: u32) -> u32 {
-    let mut read = 0;
-    for _ in 0..rounds {
-        for line in batch.split(BATCH_SEPARATOR) {
-            if chat_shared::js::from_str::<ServerFrame>(line).is_ok() {
-                read += 1;
-            }
-        }
-    }
-    read
+    read_lines(batch, rounds, |line| {
+        chat_shared::js::from_str::<ServerFrame>(line).is_ok()
+    })
 }
