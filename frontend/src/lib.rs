@@ -11,7 +11,7 @@ mod connect;
 #[cfg(feature = "browser")]
 mod json;
 pub mod layout;
-pub mod names;
+mod names;
 pub mod room;
 #[cfg(feature = "browser")]
 mod socket;

@@ -1,7 +1,7 @@
 //! Names compared as the server compares them: two names are one when their Unicode lowercase
 //! forms match (`chat_shared::name_key`). In the browser the lowercase comes from JavaScript's
 //! `toLowerCase`, the same locale-independent Unicode mapping (final sigma included), so the
-//! WebAssembly carries no Unicode case tables (7.6 KB gzip; BENCHMARKS.md). The two can differ
+//! WebAssembly carries no Unicode case tables (7.7 KB gzip; BENCHMARKS.md). The two can differ
 //! only on characters one Unicode version has case pairs for and the other does not yet. ASCII
 //! names, most of them, never leave WebAssembly.
 
