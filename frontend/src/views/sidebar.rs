@@ -36,12 +36,11 @@ pub fn Sidebar() -> impl IntoView {
 #[component]
 fn RoomList() -> impl IntoView {
     let page = expect_context::<PageState>();
-    let names = move || page.chat.with(Chat::room_names);
+    // Redrawn only when the list itself changes (a join or a leave), not on every message.
+    let names = Memo::new(move |_| page.chat.with(Chat::room_names));
     view! {
         <ul id="room-list" class="room-list">
-            <For each=names key=|name| name.clone() let(name)>
-                <RoomLink name/>
-            </For>
+            {move || names.get().into_iter().map(|name| view! { <RoomLink name/> }).collect_view()}
         </ul>
     }
 }
