@@ -32,18 +32,12 @@ pub fn same_name(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    // Natively a name outside ASCII goes to the server's own `name_key`, so what is checked here
+    // is the ASCII path and when each path is taken; the browser's `toLowerCase` is checked in
+    // the browser (`a name outside ASCII is one name in any case`, end2end/tests/rooms.spec.js).
     #[test]
     fn names_compare_as_the_server_compares_them() {
-        for name in [
-            "alice",
-            "ALICE",
-            "Zoë",
-            "ZOË",
-            "ΟΔΥΣΣΕΥΣ",
-            "\u{212A}elvin",
-            "İstanbul",
-            "",
-        ] {
+        for name in ["alice", "ALICE", "Bob-2_x", "MiXeD Case 42", ""] {
             assert_eq!(name_key(name), chat_shared::name_key(name), "{name:?}");
         }
         assert!(same_name("Alice", "aLICE"));

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use chat_shared::{encode_client, ClientFrame, ServerFrame, BATCH_SEPARATOR};
+use chat_shared::{batch_lines, encode_client, ClientFrame, ServerFrame};
 use leptos::prelude::{set_timeout_with_handle, window, TimeoutHandle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -197,8 +197,7 @@ fn open(this: &Rc<RefCell<Inner>>) {
             };
             let events = this.borrow().events.clone();
             // Unknown or broken lines are skipped: a newer server may send frames we do not know.
-            let frames = data
-                .split(BATCH_SEPARATOR)
+            let frames = batch_lines(&data)
                 .filter_map(crate::json::from_str::<ServerFrame>)
                 .collect();
             (events.frames)(frames);

@@ -261,15 +261,20 @@ pub fn push_to_batch(batch: &mut String, encoded: &str) {
     batch.push_str(encoded);
 }
 
-/// Splits a (possibly coalesced) server WebSocket frame into its frames, in order. Blank lines
-/// are skipped; each other line is parsed on its own, so one bad line does not hide the rest.
-pub fn split_batch(
-    batch: &str,
-) -> impl Iterator<Item = Result<ServerFrame, serde_json::Error>> + '_ {
+/// The frames of a (possibly coalesced) server WebSocket message, one JSON text each, in order;
+/// blank lines are skipped. Each is read on its own, so one bad line does not hide the rest.
+pub fn batch_lines(batch: &str) -> impl Iterator<Item = &str> {
     batch
         .split(BATCH_SEPARATOR)
         .filter(|line| !line.trim().is_empty())
-        .map(serde_json::from_str)
+}
+
+/// Splits a (possibly coalesced) server WebSocket message into its frames, read by serde_json
+/// (the page reads each of [`batch_lines`] with `js::from_str` instead).
+pub fn split_batch(
+    batch: &str,
+) -> impl Iterator<Item = Result<ServerFrame, serde_json::Error>> + '_ {
+    batch_lines(batch).map(serde_json::from_str)
 }
 
 #[cfg(test)]

@@ -4,14 +4,14 @@
 //! did before) and serde-wasm-bindgen's `from_value` (the crate `chat_shared::js` replaces).
 //! Built and run in Chromium by `scripts/decode-bench.sh`.
 
-use chat_shared::{ServerFrame, BATCH_SEPARATOR};
+use chat_shared::{batch_lines, ServerFrame};
 use wasm_bindgen::prelude::*;
 
-/// Reads every line of `batch` `rounds` times with `read`; returns how many it read.
+/// Reads every frame of `batch` `rounds` times with `read`; returns how many it read.
 fn read_lines(batch: &str, rounds: u32, read: impl Fn(&str) -> bool) -> u32 {
     let mut read_frames = 0;
     for _ in 0..rounds {
-        for line in batch.split(BATCH_SEPARATOR) {
+        for line in batch_lines(batch) {
             read_frames += u32::from(read(line));
         }
     }
