@@ -73,29 +73,14 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
         // Most common first: every check is a call into JavaScript.
         let value = self.0;
-        if let Some(text) = value.as_string() {
-            visitor.visit_string(text)
-        } else if let Some(number) = value.as_f64() {
-            if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
-                if number >= 0.0 {
-                    visitor.visit_u64(number as u64)
-                } else {
-                    visitor.visit_i64(number as i64)
-                }
-            } else {
-                visitor.visit_f64(number)
-            }
+        if value.as_string().is_some() {
+            JsDeserializer(value).deserialize_string(visitor)
+        } else if value.as_f64().is_some() {
+            JsDeserializer(value).deserialize_f64(visitor)
         } else if value.is_array() {
-            visitor.visit_seq(Items {
-                items: value.unchecked_into(),
-                next: 0,
-            })
+            JsDeserializer(value).deserialize_seq(visitor)
         } else if value.is_object() {
-            visitor.visit_map(Entries {
-                entries: Object::entries(value.unchecked_ref()),
-                next: 0,
-                value: None,
-            })
+            JsDeserializer(value).deserialize_map(visitor)
         } else if let Some(flag) = value.as_bool() {
             visitor.visit_bool(flag)
         } else if value.is_null_or_undefined() {
@@ -103,6 +88,70 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
         } else {
             Err(Unreadable)
         }
+    }
+
+    // Each kind of value is read only as what the type asks for, so a type's reader is compiled
+    // with only the one `visit_*` it uses (a struct's derived `visit_seq`, for one, never is).
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        visitor.visit_bool(self.0.as_bool().ok_or(Unreadable)?)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        match integer(&self.0)? {
+            Integer::Unsigned(n) => visitor.visit_u64(n),
+            Integer::Negative(n) => visitor.visit_i64(n),
+        }
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        match integer(&self.0) {
+            Ok(Integer::Unsigned(n)) => visitor.visit_u64(n),
+            Ok(Integer::Negative(n)) => visitor.visit_i64(n),
+            Err(_) => visitor.visit_f64(self.0.as_f64().ok_or(Unreadable)?),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        visitor.visit_string(self.0.as_string().ok_or(Unreadable)?)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        if !self.0.is_array() {
+            return Err(Unreadable);
+        }
+        visitor.visit_seq(Items {
+            items: self.0.unchecked_into(),
+            next: 0,
+        })
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        // Arrays are objects to JavaScript, but not to JSON's readers.
+        if !self.0.is_object() || self.0.is_array() {
+            return Err(Unreadable);
+        }
+        visitor.visit_map(Entries {
+            entries: Object::entries(self.0.unchecked_ref()),
+            next: 0,
+            value: None,
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Unreadable> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        if !self.0.is_null_or_undefined() {
+            return Err(Unreadable);
+        }
+        visitor.visit_unit()
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
@@ -136,9 +185,58 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct identifier
+        i128 u128 char bytes byte_buf unit_struct tuple tuple_struct
     }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_f64(visitor)
+    }
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_string(visitor)
+    }
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+        self.deserialize_string(visitor)
+    }
+}
+
+/// A JavaScript number that is an integer JavaScript holds exactly.
+enum Integer {
+    Unsigned(u64),
+    Negative(i64),
+}
+
+/// `value` as an integer, if it is a number with no fraction within 2^53 - 1 of zero.
+fn integer(value: &JsValue) -> Result<Integer, Unreadable> {
+    let number = value.as_f64().ok_or(Unreadable)?;
+    if number.fract() != 0.0 || number.abs() > MAX_SAFE_INTEGER {
+        return Err(Unreadable);
+    }
+    Ok(if number >= 0.0 {
+        Integer::Unsigned(number as u64)
+    } else {
+        Integer::Negative(number as i64)
+    })
 }
 
 /// The items of a JavaScript array, in order.

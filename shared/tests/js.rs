@@ -121,6 +121,10 @@ fn what_is_not_a_frame_is_refused_not_misread() {
         r#"{"type":"presence","room":"r","joined":"bob","left":[]}"#,
         r#"{"type":"history","room":"r","messages":[{"id":1}],"more":false}"#,
         r#"{"type":"error","code":3,"message":"m"}"#,
+        // serde's derived readers would take a struct's fields as an array; the server writes
+        // objects, and the page reads nothing else.
+        r#"{"type":"history","room":"r","messages":[[1,"r","a","t",1]],"more":false}"#,
+        r#"["message",1,"r","a","t",1]"#,
     ] {
         assert!(js::from_str::<ServerFrame>(bad).is_err(), "{bad}");
     }

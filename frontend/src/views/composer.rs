@@ -53,9 +53,12 @@ pub fn Composer() -> impl IntoView {
                 }
                 maxlength=MAX_TEXT_CHARS.to_string()
                 aria-describedby="composer-feedback"
-                bind:value=draft
-                on:input=move |_| {
-                    if !draft.with_untracked(|d| d.trim().is_empty()) {
+                prop:value=move || draft.get()
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    let typed = !text.trim().is_empty();
+                    draft.set(text);
+                    if typed {
                         page.typing();
                     }
                 }

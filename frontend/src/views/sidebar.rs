@@ -127,7 +127,8 @@ fn JoinForm() -> impl IntoView {
                     placeholder="room-name"
                     maxlength="64"
                     aria-describedby="join-error"
-                    bind:value=field
+                    prop:value=move || field.get()
+                    on:input=move |ev| field.set(event_target_value(&ev))
                 />
                 <button type="submit">"Join"</button>
             </div>
@@ -167,7 +168,8 @@ fn NameForm() -> impl IntoView {
                     autocomplete="nickname"
                     maxlength="32"
                     aria-describedby="name-error name-hint"
-                    bind:value=field
+                    prop:value=move || field.get()
+                    on:input=move |ev| field.set(event_target_value(&ev))
                 />
                 <button type="submit">"Save"</button>
             </div>
