@@ -66,6 +66,13 @@ impl PageState {
         }
     }
 
+    /// The page's state, which [`App`] provides to every view inside it. Not Leptos'
+    /// `expect_context`, whose panic message formats the type's name with `{:?}` and so
+    /// compiles string escaping into the page (BENCHMARKS.md).
+    pub fn from_context() -> Self {
+        use_context().expect("every view is inside App, which provides the PageState")
+    }
+
     /// Uses `send` for every frame from now on.
     pub fn set_socket(&self, send: SendFn) {
         self.socket.set_value(Some(send));

@@ -11,7 +11,7 @@ use crate::state::{draft_problem, remaining_hint, Status};
 /// The composer form.
 #[component]
 pub fn Composer() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let draft = page.draft;
     let problem = move || {
         let room = page.chat.with(|chat| chat.current.clone());

@@ -9,7 +9,7 @@ use crate::room::typing_line;
 /// Where the connection stands; always visible.
 #[component]
 pub fn StatusBadge() -> impl IntoView {
-    let status = expect_context::<PageState>().status;
+    let status = PageState::from_context().status;
     view! {
         <p id="status" class="status" role="status" data-state=move || status.get().key()>
             <span class="dot" aria-hidden="true"></span>
@@ -21,7 +21,7 @@ pub fn StatusBadge() -> impl IntoView {
 /// The room's title, its members (each name once, however many tabs) and a Leave button.
 #[component]
 pub fn RoomHeader() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let room = move || page.chat.with(|chat| chat.current.clone());
     let members = move || {
         page.chat.with(|chat| {
@@ -69,7 +69,7 @@ pub fn RoomHeader() -> impl IntoView {
 /// "alice is typing…" under the log; gone a few seconds after they stop.
 #[component]
 pub fn TypingLine() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let typing = move || {
         let now = page.now.get();
         page.chat.with(|chat| {

@@ -125,7 +125,7 @@ impl LogView {
 /// The log of the room on screen, with the "new messages" button.
 #[component]
 pub fn MessageLog() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let log = page.log;
     // The room's lines, then this tab's messages still on their way: one keyed list for both.
     let lines = move || {
@@ -261,7 +261,7 @@ impl Line {
 /// All are one view type, so the keyed list and the hydration code exist once for them.
 #[component]
 fn LogLine(line: Line) -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     // (id, sender, time) of a message; its text; what the line's markup depends on besides.
     let (message, text, day, class, pending_cid) = match line {
         Line::Row(Row {

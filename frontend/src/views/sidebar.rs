@@ -10,7 +10,7 @@ use crate::chat::Chat;
 /// The sidebar.
 #[component]
 pub fn Sidebar() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let on_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" && page.drawer_open.get_untracked() {
             page.drawer_open.set(false);
@@ -35,7 +35,7 @@ pub fn Sidebar() -> impl IntoView {
 
 #[component]
 fn RoomList() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     // Redrawn only when the list itself changes (a join or a leave), not on every message.
     let names = Memo::new(move |_| page.chat.with(Chat::room_names));
     view! {
@@ -47,7 +47,7 @@ fn RoomList() -> impl IntoView {
 
 #[component]
 fn RoomLink(name: String) -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let unread = {
         let name = name.clone();
         move || {
@@ -99,7 +99,7 @@ fn RoomLink(name: String) -> impl IntoView {
 
 #[component]
 fn JoinForm() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let field = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let on_submit = move |ev: SubmitEvent| {
@@ -139,7 +139,7 @@ fn JoinForm() -> impl IntoView {
 
 #[component]
 fn NameForm() -> impl IntoView {
-    let page = expect_context::<PageState>();
+    let page = PageState::from_context();
     let me = move || page.chat.with(|chat| chat.me.clone());
     let field = RwSignal::new(String::new());
     // Prefilled with whatever name the server knows us by (the guest name at first).
