@@ -15,11 +15,39 @@ use crate::room::{Pending, RoomState};
 pub struct InitialPage {
     /// The room named by the URL.
     pub room: String,
-    /// Its latest page, as of the render.
+    /// Its latest page, as of the render, written as the `joined` frame the socket sends, so
+    /// that the page reads it with the frame reader it has anyway (a reader of its own for
+    /// [`Joined`] would add 1 KB gzip to the WebAssembly).
+    #[serde(with = "as_joined_frame")]
     pub snapshot: Option<Joined>,
     /// The browser's UTC offset in minutes, from its cookie, that times were rendered in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utc_offset_minutes: Option<i32>,
+}
+
+/// [`InitialPage::snapshot`] as a `joined` frame.
+mod as_joined_frame {
+    use chat_shared::{Joined, ServerFrame};
+    use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+    /// The frame, written without copying the messages.
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Frame<'a> {
+        Joined(&'a Joined),
+    }
+
+    pub fn serialize<S: Serializer>(snapshot: &Option<Joined>, s: S) -> Result<S::Ok, S::Error> {
+        snapshot.as_ref().map(Frame::Joined).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Joined>, D::Error> {
+        match Option::<ServerFrame>::deserialize(d)? {
+            None => Ok(None),
+            Some(ServerFrame::Joined(joined)) => Ok(Some(joined)),
+            Some(_) => Err(de::Error::custom("the snapshot is not a joined frame")),
+        }
+    }
 }
 
 /// Something the page must do because of a frame.
@@ -349,6 +377,33 @@ mod tests {
             utc_offset_minutes: None,
         });
         assert_eq!(chat.current, DEFAULT_ROOM);
+    }
+
+    #[test]
+    fn the_embedded_page_reads_back_with_its_snapshot_as_a_joined_frame() {
+        let ServerFrame::Joined(snapshot) = joined("rust", "alice") else {
+            unreachable!()
+        };
+        let initial = InitialPage {
+            room: "rust".into(),
+            snapshot: Some(snapshot.clone()),
+            utc_offset_minutes: Some(60),
+        };
+        let json = serde_json::to_value(&initial).unwrap();
+        assert_eq!(
+            serde_json::from_value::<ServerFrame>(json["snapshot"].clone()).unwrap(),
+            ServerFrame::Joined(snapshot),
+            "the snapshot is the frame the socket would send"
+        );
+        assert_eq!(
+            serde_json::from_value::<InitialPage>(json).unwrap(),
+            initial
+        );
+        let empty = InitialPage::default();
+        let json = serde_json::to_string(&empty).unwrap();
+        assert_eq!(serde_json::from_str::<InitialPage>(&json).unwrap(), empty);
+        let not_joined = r#"{"room":"rust","snapshot":{"type":"left","room":"rust"}}"#;
+        assert!(serde_json::from_str::<InitialPage>(not_joined).is_err());
     }
 
     #[test]
