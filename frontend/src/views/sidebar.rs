@@ -5,7 +5,6 @@ use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::prelude::*;
 
 use crate::app::{room_path, PageState};
-use crate::chat::Chat;
 
 /// The sidebar.
 #[component]
@@ -36,29 +35,32 @@ pub fn Sidebar() -> impl IntoView {
 #[component]
 fn RoomList() -> impl IntoView {
     let page = PageState::from_context();
-    // Redrawn only when the list itself changes (a join or a leave), not on every message.
-    let names = Memo::new(move |_| page.chat.with(Chat::room_names));
+    // Each room's link as it should look; the list is redrawn only when one of them changes (a
+    // join, a leave, a switch, an unread count), not on every message in the room on screen.
+    let links = Memo::new(move |_| {
+        page.chat.with(|chat| {
+            chat.rooms
+                .iter()
+                .map(|room| (room.name.clone(), room.name == chat.current, room.unread))
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <ul id="room-list" class="room-list">
-            {move || names.get().into_iter().map(|name| view! { <RoomLink name/> }).collect_view()}
+            {move || {
+                links
+                    .get()
+                    .into_iter()
+                    .map(|(name, current, unread)| view! { <RoomLink name current unread/> })
+                    .collect_view()
+            }}
         </ul>
     }
 }
 
 #[component]
-fn RoomLink(name: String) -> impl IntoView {
+fn RoomLink(name: String, current: bool, unread: u32) -> impl IntoView {
     let page = PageState::from_context();
-    let unread = {
-        let name = name.clone();
-        move || {
-            page.chat
-                .with(|chat| chat.room(&name).map_or(0, |r| r.unread))
-        }
-    };
-    let current = {
-        let name = name.clone();
-        move || page.chat.with(|chat| chat.current == name)
-    };
     let on_click = {
         let name = name.clone();
         move |ev: MouseEvent| {
@@ -76,22 +78,19 @@ fn RoomLink(name: String) -> impl IntoView {
                 href=room_path(&name)
                 class="room-link"
                 data-room=name.clone()
-                aria-current=move || current().then_some("page")
+                aria-current=current.then_some("page")
                 on:click=on_click
             >
                 <span class="room-name">{format!("#{name}")}</span>
-                {move || {
-                    let n = unread();
-                    (n > 0)
-                        .then(|| {
-                            view! {
-                                <span class="unread">
-                                    {n.to_string()}
-                                    <span class="visually-hidden">" unread"</span>
-                                </span>
-                            }
-                        })
-                }}
+                {(unread > 0)
+                    .then(|| {
+                        view! {
+                            <span class="unread">
+                                {unread.to_string()}
+                                <span class="visually-hidden">" unread"</span>
+                            </span>
+                        }
+                    })}
             </a>
         </li>
     }
