@@ -104,9 +104,9 @@ pub fn rows<'a>(
     rows
 }
 
-/// `HH:MM` of a timestamp in `zone`, and the instant in ISO-8601 UTC for `<time datetime>`
-/// (the same in every zone, as the browser's `toISOString` writes it).
-pub fn clock(ts: u64, zone: Zone) -> (String, String) {
+/// The instant in ISO-8601 UTC for `<time datetime>`: the same in every zone, as the browser's
+/// `toISOString` writes it.
+pub fn instant(ts: u64) -> String {
     let (y, m, d) = civil(ts);
     let (h, min, secs, ms) = (
         (ts / 3_600_000) % 24,
@@ -114,22 +114,22 @@ pub fn clock(ts: u64, zone: Zone) -> (String, String) {
         (ts / 1000) % 60,
         ts % 1000,
     );
-    let iso = format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{secs:02}.{ms:03}Z");
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{secs:02}.{ms:03}Z")
+}
+
+/// `HH:MM` of a timestamp in `zone`.
+pub fn clock(ts: u64, zone: Zone) -> String {
     #[cfg(feature = "browser")]
     if zone == Zone::Local {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ts as f64));
-        return (
-            format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
-            iso,
-        );
+        return format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
     }
     let local = shifted(ts, zone);
-    let clock = format!(
+    format!(
         "{:02}:{:02}",
         (local / 3_600_000) % 24,
         (local / 60_000) % 60
-    );
-    (clock, iso)
+    )
 }
 
 /// Days since the Unix epoch in `zone`.
@@ -247,10 +247,8 @@ mod tests {
 
     #[test]
     fn utc_clock_and_dates() {
-        assert_eq!(
-            clock(T0 + 61_005, Zone::Utc),
-            ("09:01".to_string(), "2026-11-26T09:01:01.005Z".to_string())
-        );
+        assert_eq!(clock(T0 + 61_005, Zone::Utc), "09:01");
+        assert_eq!(instant(T0 + 61_005), "2026-11-26T09:01:01.005Z");
         assert_eq!(civil(0), (1970, 1, 1));
         assert_eq!(civil(951_782_400_000), (2000, 2, 29));
         assert_eq!(day_label(0, Zone::Utc), "Thursday 1 January 1970");
@@ -260,10 +258,9 @@ mod tests {
     fn an_offset_moves_clock_and_day_but_not_the_instant() {
         // 23:30 UTC is 00:30 the next day at UTC+1, and 18:30 the same day at UTC-5.
         let late = T0 + 14 * 3_600_000 + 30 * 60_000;
-        let plus_one = clock(late, Zone::Offset(60));
-        assert_eq!(plus_one.0, "00:30");
-        assert_eq!(plus_one.1, clock(late, Zone::Utc).1);
-        assert_eq!(clock(late, Zone::Offset(-300)).0, "18:30");
+        assert_eq!(clock(late, Zone::Offset(60)), "00:30");
+        assert_eq!(clock(late, Zone::Offset(-300)), "18:30");
+        assert_eq!(instant(late), "2026-11-26T23:30:00.000Z");
         assert_eq!(day_label(late, Zone::Offset(60)), "Friday 27 November 2026");
         assert_eq!(
             day_label(late, Zone::Offset(-300)),

@@ -10,7 +10,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::app::PageState;
-use crate::layout::{clock, rows, Row};
+use crate::layout::{clock, instant, rows, Row};
 use crate::room::{EntryKind, Pending};
 use crate::state::Status;
 
@@ -297,10 +297,9 @@ fn LogLine(line: Line) -> impl IntoView {
                         " "
                     }
                 })}
-            {move || {
-                let (time, iso) = clock(ts, page.zone.get());
-                view! { <time datetime=iso.clone() title=iso>{time}</time> }
-            }}
+            <time datetime=instant(ts) title=instant(ts)>
+                {move || clock(ts, page.zone.get())}
+            </time>
             " "
         }
     });
