@@ -13,5 +13,5 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 wasm-bindgen --target web --no-typescript --out-dir "$out" \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/chat_decode_bench.wasm"
-wasm-opt -Oz "$out/chat_decode_bench_bg.wasm" -o "$out/chat_decode_bench_bg.wasm"
+wasm-opt -Oz --converge "$out/chat_decode_bench_bg.wasm" -o "$out/chat_decode_bench_bg.wasm"
 (cd end2end && node measure-decode.js "$out")

@@ -17,7 +17,7 @@ pub struct InitialPage {
     pub room: String,
     /// Its latest page, as of the render, written as the `joined` frame the socket sends, so
     /// that the page reads it with the frame reader it has anyway (a reader of its own for
-    /// [`Joined`] would add 1 KB gzip to the WebAssembly).
+    /// [`Joined`] would add 0.9 KB gzip to the WebAssembly).
     #[serde(with = "as_joined_frame")]
     pub snapshot: Option<Joined>,
     /// The browser's UTC offset in minutes, from its cookie, that times were rendered in.
