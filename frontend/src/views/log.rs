@@ -21,6 +21,17 @@ struct SavedScroll {
     at_bottom: bool,
 }
 
+/// Where [`LogView::scroll_after_render`] puts the view.
+#[derive(Clone, Copy, PartialEq)]
+enum Scroll {
+    /// To the newest line.
+    ToBottom,
+    /// To this `scrollTop`.
+    To(i32),
+    /// This far above the end of the content.
+    AboveEnd(i32),
+}
+
 /// The log element and its scroll state.
 #[derive(Clone, Copy)]
 pub struct LogView {
@@ -57,11 +68,23 @@ impl LogView {
     pub fn follow(&self) {
         self.follow_pending.set_value(true);
         self.unseen.set(0);
+        self.scroll_after_render(Scroll::ToBottom);
+    }
+
+    /// Scrolls the log once the next frame is rendered (one function for every scroll, so the
+    /// WebAssembly has one copy of the frame callback's code).
+    fn scroll_after_render(&self, scroll: Scroll) {
         let this = *self;
         request_animation_frame(move || {
-            this.follow_pending.set_value(false);
+            if scroll == Scroll::ToBottom {
+                this.follow_pending.set_value(false);
+            }
             if let Some(el) = this.list.get_untracked() {
-                el.set_scroll_top(el.scroll_height());
+                el.set_scroll_top(match scroll {
+                    Scroll::ToBottom => el.scroll_height(),
+                    Scroll::To(top) => top,
+                    Scroll::AboveEnd(distance) => el.scroll_height() - distance,
+                });
             }
         });
     }
@@ -76,12 +99,7 @@ impl LogView {
 
     /// After older lines were added above: puts the view back where it was.
     pub fn keep_anchor(&self, anchor: i32) {
-        let list = self.list;
-        request_animation_frame(move || {
-            if let Some(el) = list.get_untracked() {
-                el.set_scroll_top(el.scroll_height() - anchor);
-            }
-        });
+        self.scroll_after_render(Scroll::AboveEnd(anchor));
     }
 
     /// Remembers where `room`'s log is scrolled, before another room is shown.
@@ -110,12 +128,7 @@ impl LogView {
         match saved {
             Some(saved) if !saved.at_bottom => {
                 self.follow_pending.set_value(false);
-                let list = self.list;
-                request_animation_frame(move || {
-                    if let Some(el) = list.get_untracked() {
-                        el.set_scroll_top(saved.top);
-                    }
-                });
+                self.scroll_after_render(Scroll::To(saved.top));
             }
             _ => self.follow(),
         }
