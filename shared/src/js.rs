@@ -64,6 +64,17 @@ impl de::Error for Unreadable {
     }
 }
 
+/// `Deserializer` methods that read a value as another method does: every integer type as a
+/// number (the visitor checks its range), `f32` as `f64`, borrowed strings and field names as
+/// strings.
+macro_rules! read_as {
+    ($($method:ident => $as:ident),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
+            self.$as(visitor)
+        }
+    )*};
+}
+
 /// Reads one JavaScript value as whatever serde type asks for it.
 pub struct JsDeserializer(pub JsValue);
 
@@ -73,8 +84,8 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
         // Most common first: every check is a call into JavaScript.
         let value = self.0;
-        if value.as_string().is_some() {
-            JsDeserializer(value).deserialize_string(visitor)
+        if let Some(text) = value.as_string() {
+            visitor.visit_string(text)
         } else if value.as_f64().is_some() {
             JsDeserializer(value).deserialize_f64(visitor)
         } else if value.is_array() {
@@ -188,35 +199,17 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
         i128 u128 char bytes byte_buf unit_struct tuple tuple_struct
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_f64(visitor)
-    }
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_string(visitor)
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        self.deserialize_string(visitor)
+    read_as! {
+        deserialize_i8 => deserialize_u64,
+        deserialize_i16 => deserialize_u64,
+        deserialize_i32 => deserialize_u64,
+        deserialize_i64 => deserialize_u64,
+        deserialize_u8 => deserialize_u64,
+        deserialize_u16 => deserialize_u64,
+        deserialize_u32 => deserialize_u64,
+        deserialize_f32 => deserialize_f64,
+        deserialize_str => deserialize_string,
+        deserialize_identifier => deserialize_string,
     }
 }
 

@@ -301,6 +301,8 @@ fn LogLine(line: Line) -> impl IntoView {
     };
     let id = message.as_ref().map(|(id, _, _)| id.to_string());
     let header = message.map(|(_, shown_name, ts)| {
+        // The same instant in every zone; only the clock text follows the reader's zone.
+        let at = instant(ts);
         view! {
             {shown_name
                 .map(|(name, mine)| {
@@ -310,7 +312,7 @@ fn LogLine(line: Line) -> impl IntoView {
                         " "
                     }
                 })}
-            <time datetime=instant(ts) title=instant(ts)>
+            <time datetime=at.clone() title=at>
                 {move || clock(ts, page.zone.get())}
             </time>
             " "
