@@ -131,10 +131,7 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
         if !self.0.is_array() {
             return Err(Unreadable);
         }
-        visitor.visit_seq(Items {
-            items: self.0.unchecked_into(),
-            next: 0,
-        })
+        visitor.visit_seq(Items(Cursor::new(self.0.unchecked_into())))
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
@@ -143,8 +140,7 @@ impl<'de> de::Deserializer<'de> for JsDeserializer {
             return Err(Unreadable);
         }
         visitor.visit_map(Entries {
-            entries: Object::entries(self.0.unchecked_ref()),
-            next: 0,
+            entries: Cursor::new(Object::entries(self.0.unchecked_ref())),
             value: None,
         })
     }
@@ -232,11 +228,33 @@ fn integer(value: &JsValue) -> Result<Integer, Unreadable> {
     })
 }
 
-/// The items of a JavaScript array, in order.
-struct Items {
-    items: Array,
+/// A JavaScript array read from the front, one item at a time.
+struct Cursor {
+    array: Array,
     next: u32,
 }
+
+impl Cursor {
+    fn new(array: Array) -> Self {
+        Cursor { array, next: 0 }
+    }
+
+    fn next(&mut self) -> Option<JsValue> {
+        if self.next >= self.array.length() {
+            return None;
+        }
+        let item = self.array.get(self.next);
+        self.next += 1;
+        Some(item)
+    }
+
+    fn remaining(&self) -> usize {
+        (self.array.length() - self.next) as usize
+    }
+}
+
+/// The items of a JavaScript array, in order.
+struct Items(Cursor);
 
 impl<'de> de::SeqAccess<'de> for Items {
     type Error = Unreadable;
@@ -245,23 +263,21 @@ impl<'de> de::SeqAccess<'de> for Items {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Unreadable> {
-        if self.next >= self.items.length() {
-            return Ok(None);
+        match self.0.next() {
+            Some(item) => seed.deserialize(JsDeserializer(item)).map(Some),
+            None => Ok(None),
         }
-        let item = self.items.get(self.next);
-        self.next += 1;
-        seed.deserialize(JsDeserializer(item)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some((self.items.length() - self.next) as usize)
+        Some(self.0.remaining())
     }
 }
 
 /// The own properties of a JavaScript object, in their order, as `Object.entries` lists them.
 struct Entries {
-    entries: Array,
-    next: u32,
+    /// `[key, value]` pairs.
+    entries: Cursor,
     /// The value of the key just read.
     value: Option<JsValue>,
 }
@@ -273,11 +289,10 @@ impl<'de> de::MapAccess<'de> for Entries {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Unreadable> {
-        if self.next >= self.entries.length() {
+        let Some(entry) = self.entries.next() else {
             return Ok(None);
-        }
-        let entry: Array = self.entries.get(self.next).unchecked_into();
-        self.next += 1;
+        };
+        let entry: Array = entry.unchecked_into();
         self.value = Some(entry.get(1));
         seed.deserialize(JsDeserializer(entry.get(0))).map(Some)
     }
