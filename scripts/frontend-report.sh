@@ -32,7 +32,7 @@ line() { echo "median **$(field "$1" median_ms) ms** over $(field "$1" loads) (m
 chromium_version=$(chromium --version 2>/dev/null | head -1 | tr -s ' ')
 report=$(cat <<MD
 Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), by \`scripts/frontend-report.sh\`
-(release build: \`wasm-release\` profile, wasm-opt -Oz --converge without wasm-streams' unused exports, as set in \`Cargo.toml\`, from npm binaryen 132).
+(release build: \`wasm-release\` profile, wasm-opt -Oz --converge as set in \`Cargo.toml\`, from npm binaryen 132).
 
 | what | file | raw bytes | gzip -9 bytes |
 | --- | --- | --- | --- |

@@ -16,16 +16,20 @@ done
 
 step "format"
 cargo fmt --all -- --check
-step "clippy (server, shared, frontend natively, and the frontend for wasm32)"
+step "clippy (server, shared, frontend natively; the frontend, shared and streams for wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --locked -- -D warnings
 cargo clippy -p chat-server --no-default-features --locked -- -D warnings
 cargo clippy -p chat-shared --target wasm32-unknown-unknown --features js --all-targets --locked -- -D warnings
+cargo clippy -p wasm-streams --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "unit and integration tests"
 cargo test --workspace --locked
 step "the page's frame reader in WebAssembly, under Node (shared/tests/js.rs)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p chat-shared --features js --target wasm32-unknown-unknown --test js --locked
+step "the stand-in for wasm-streams, under Node (patches/wasm-streams/tests/streams.rs)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p wasm-streams --target wasm32-unknown-unknown --test streams --locked
 step "frontend-only bundle (trunk, release, offline)"
 trunk build --release --offline
 step "browser tests against the release build"
