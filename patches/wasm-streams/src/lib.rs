@@ -93,12 +93,11 @@ impl ReadableStream {
             Ok(reader) => IntoStream {
                 reader: Some(reader),
                 read: None,
-                refused: None,
             },
+            // No reader: the refusal is the one read there will be.
             Err(error) => IntoStream {
                 reader: None,
-                read: None,
-                refused: Some(error),
+                read: Some(JsFuture::from(Promise::reject(&error))),
             },
         }
     }
@@ -132,12 +131,10 @@ async fn pull_next(
 
 /// The Rust side of [`ReadableStream::into_stream`].
 pub struct IntoStream {
-    /// `None` once the stream has ended or failed.
+    /// `None` once the stream has ended or failed (or never had a reader).
     reader: Option<ReadableStreamDefaultReader>,
     /// The read under way, if any.
     read: Option<JsFuture>,
-    /// Why no reader could be had, to be yielded once.
-    refused: Option<JsValue>,
 }
 
 impl IntoStream {
@@ -153,15 +150,16 @@ impl Stream for IntoStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(error) = this.refused.take() {
-            return Poll::Ready(Some(Err(error)));
-        }
-        let Some(reader) = &this.reader else {
+        // The read under way, or a new one while there is a reader.
+        let new_read = || {
+            this.reader
+                .as_ref()
+                .map(|reader| JsFuture::from(reader.read()))
+        };
+        let Some(read) = this.read.take().or_else(new_read) else {
             return Poll::Ready(None);
         };
-        let read = this
-            .read
-            .get_or_insert_with(|| JsFuture::from(reader.read()));
+        let read = this.read.insert(read);
         let outcome = ready!(Pin::new(read).poll(cx));
         this.read = None;
         match outcome {

@@ -2,12 +2,18 @@
 //! (`scripts/test.sh`): what a Rust stream yields is read back in order, errors and ends come
 //! through, a stream held by another reader is refused, and dropping the reader early cancels
 //! (drops) the Rust stream behind it.
+//!
+//! Every wait is bounded by [`within`]: a read that never settles would otherwise leave Node with
+//! nothing to do, and it exits with success before the remaining tests have run.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 
+use futures_util::future::{select, Either};
 use futures_util::{stream, StreamExt};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -17,8 +23,23 @@ fn chunks(values: &[f64]) -> Vec<Result<JsValue, JsValue>> {
     values.iter().map(|v| Ok(JsValue::from_f64(*v))).collect()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: i32);
+}
+
+/// `future`'s output, or a failed test if it has not come within a second.
+async fn within<F: Future + Unpin>(future: F) -> F::Output {
+    let timer = js_sys::Promise::new(&mut |resolve, _| set_timeout(&resolve, 1_000));
+    match select(future, JsFuture::from(timer)).await {
+        Either::Left((output, _)) => output,
+        Either::Right(_) => panic!("no answer within a second: the stream hangs"),
+    }
+}
+
 async fn read_all(raw: web_sys::ReadableStream) -> Vec<Result<JsValue, JsValue>> {
-    ReadableStream::from_raw(raw).into_stream().collect().await
+    within(ReadableStream::from_raw(raw).into_stream().collect()).await
 }
 
 #[wasm_bindgen_test]
@@ -80,7 +101,10 @@ async fn dropping_the_reader_early_drops_the_rust_stream() {
     });
     let raw = ReadableStream::from_stream(endless).into_raw();
     let mut reader = ReadableStream::from_raw(raw).into_stream();
-    assert_eq!(reader.next().await, Some(Ok(JsValue::from_f64(0.0))));
+    assert_eq!(
+        within(reader.next()).await,
+        Some(Ok(JsValue::from_f64(0.0)))
+    );
     assert!(!dropped.get());
     drop(reader);
     // The cancel reaches the source in a later turn of the event loop.
