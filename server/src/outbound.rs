@@ -84,6 +84,12 @@ impl Outbound {
         self.id
     }
 
+    /// The bytes of frames of its own this connection may have queued at once; one more and
+    /// it is closed as too slow.
+    pub fn budget_bytes(&self) -> usize {
+        self.budget_bytes
+    }
+
     /// Starts reading a room's feed (after the `joined` answer was queued, so it goes first).
     pub fn add_room(&self, sub: Arc<Subscription>) {
         self.rooms.lock().push(sub);

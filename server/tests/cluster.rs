@@ -130,6 +130,21 @@ async fn a_client_resumes_on_another_node_with_exactly_its_gap() {
 }
 
 #[tokio::test]
+async fn a_cid_is_remembered_per_name_and_room_on_every_node() {
+    let redis = RedisServer::start().await;
+    let (one, two) = (node(&redis).await, node(&redis).await);
+    let (token, first, second) = common::a_cid_is_scoped_to_its_room(&one).await;
+    // A resend through the other node is answered with the same stored messages.
+    let (mut alice, _) = two.connect_to("room=two").await;
+    alice.hello("alice", Some(&token)).await;
+    alice.tx.send(&common::send_with_cid("two", "in two")).await;
+    assert_eq!(alice.rx.message().await, second);
+    alice.join("one", None, None).await;
+    alice.tx.send(&common::send_with_cid("one", "in one")).await;
+    assert_eq!(alice.rx.message().await, first);
+}
+
+#[tokio::test]
 async fn a_name_held_on_one_node_is_taken_on_another_and_its_token_reclaims_it() {
     let redis = RedisServer::start().await;
     let (a, b) = (node(&redis).await, node(&redis).await);

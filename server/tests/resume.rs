@@ -216,3 +216,107 @@ async fn a_resend_with_the_same_cid_is_stored_once() {
     alice.tx.send(&send("guest")).await;
     assert_eq!(alice.rx.message().await.id, first.id + 1);
 }
+
+/// A message of 1999 two-byte characters plus its number: about 4 KB of JSON.
+fn long_text(i: usize) -> String {
+    format!("{i:04}{}", "é".repeat(1995))
+}
+
+/// The length of a frame as the server writes it.
+fn json_len(frame: &ServerFrame) -> usize {
+    chat_shared::encode(frame).unwrap().len()
+}
+
+#[tokio::test]
+async fn a_gap_bigger_than_a_quarter_of_the_clients_budget_is_not_recovered_and_the_client_stays() {
+    // The default budget, 1 MiB: 320 messages of 4 KB missed overnight are 1.3 MB.
+    let server = TestServer::start().await;
+    let budget = chat_server::config::Config::default().client_buffer_bytes;
+    let (mut writer, joined) = server.connect_to("room=night").await;
+    let epoch = joined.unwrap().epoch;
+    for i in 0..320 {
+        writer.say_in("night", &long_text(i)).await;
+    }
+    writer.rx.messages(320).await;
+
+    // The page reconnects with the same `since` after every close: each answer must fit, and
+    // the connection must stay.
+    for round in 0..2 {
+        let (mut back, _) = server.connect_to("room=").await;
+        let joined = back.join("night", Some(0), Some(&epoch)).await;
+        assert!(
+            !joined.recovered,
+            "the whole gap does not fit in one answer"
+        );
+        assert_eq!(joined.last_id, 320 + round);
+        assert_eq!(joined.messages.last().map(|m| m.id), Some(320 + round));
+        let ids: Vec<u64> = joined.messages.iter().map(|m| m.id).collect();
+        assert_eq!(ids.len(), 50, "the latest page fits: {ids:?}");
+        assert!(json_len(&ServerFrame::Joined(joined)) <= budget / 4);
+        back.say_in("night", "still here").await;
+        assert_eq!(back.rx.message().await.text, "still here");
+    }
+
+    // A history page of 100 such messages is over the quarter too: it comes in parts.
+    let (mut reader, _) = server.connect_to("room=night").await;
+    let mut before = None;
+    let mut seen = Vec::new();
+    loop {
+        let answer = reader
+            .ask(ClientFrame::History {
+                room: "night".into(),
+                before,
+                limit: Some(100),
+            })
+            .await;
+        assert!(json_len(&answer) <= budget / 4);
+        let ServerFrame::History { messages, more, .. } = answer else {
+            panic!("expected history, got {answer:?}");
+        };
+        assert!(!messages.is_empty() && messages.len() < 100);
+        before = messages.first().map(|m| m.id);
+        seen.splice(0..0, messages.iter().map(|m| m.id));
+        if !more {
+            break;
+        }
+    }
+    let all: Vec<u64> = (1..=322).collect();
+    assert_eq!(seen, all, "paging back reaches every message once");
+}
+
+#[tokio::test]
+async fn with_the_smallest_budget_the_latest_page_is_cut_to_fit() {
+    let server = TestServer::start_with(|config| {
+        config.client_buffer_bytes = chat_server::MIN_CLIENT_BUFFER_BYTES;
+    })
+    .await;
+    let (mut writer, joined) = server.connect_to("room=small").await;
+    let epoch = joined.unwrap().epoch;
+    // One at a time: 240 KB of messages unread would close the writer itself as too slow.
+    for i in 0..60 {
+        writer.say_in("small", &long_text(i)).await;
+        writer.rx.message().await;
+    }
+    let (mut back, _) = server.connect_to("room=").await;
+    let joined = back.join("small", Some(10), Some(&epoch)).await;
+    assert!(!joined.recovered);
+    let count = joined.messages.len();
+    assert!((1..50).contains(&count), "{count} messages");
+    assert_eq!(joined.messages.last().map(|m| m.id), Some(60));
+    assert!(json_len(&ServerFrame::Joined(joined)) <= chat_server::MIN_CLIENT_BUFFER_BYTES / 4);
+}
+
+#[tokio::test]
+async fn a_cid_is_remembered_per_name_and_room() {
+    let server = TestServer::start().await;
+    let (token, first, second) = common::a_cid_is_scoped_to_its_room(&server).await;
+    // Also after a restart, when the cids are read back from the database.
+    let server = server.restart().await;
+    let (mut alice, _) = server.connect_to("room=one").await;
+    alice.hello("alice", Some(&token)).await;
+    alice.join("two", None, None).await;
+    alice.tx.send(&common::send_with_cid("two", "in two")).await;
+    assert_eq!(alice.rx.message().await, second);
+    alice.tx.send(&common::send_with_cid("one", "in one")).await;
+    assert_eq!(alice.rx.message().await, first);
+}

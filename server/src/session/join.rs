@@ -8,12 +8,61 @@
 use std::sync::Arc;
 
 use chat_shared::{
-    validate_room, ErrorCode, FrameError, Joined, ServerFrame, MAX_HISTORY_LIMIT,
+    validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame, MAX_HISTORY_LIMIT,
     MAX_RECOVERY_MESSAGES,
 };
 
 use crate::rooms::{Retired, Room, Subscription};
 use crate::session::Session;
+
+/// An answer built for one client takes at most its budget divided by this (see
+/// [`Session::answer_limit`]).
+pub const ANSWER_SHARE_OF_BUDGET: usize = 4;
+
+/// Counts the bytes serde_json writes, so an answer is sized without being built twice.
+#[derive(Default)]
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `value` as compact JSON.
+fn encoded_len(value: &impl serde::Serialize) -> usize {
+    let mut count = ByteCount::default();
+    // Writing to a counter cannot fail, and neither can serializing the protocol's types.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// What `messages` add to a frame's JSON: each message and the comma before it.
+fn messages_len(messages: &[ChatMessage]) -> usize {
+    messages.iter().map(|m| encoded_len(m) + 1).sum()
+}
+
+/// Drops the oldest of `messages` (oldest first) until they take at most `limit` bytes of
+/// JSON, always keeping the newest one so that paging back makes progress. True if any went.
+fn keep_newest_within(messages: &mut Vec<ChatMessage>, limit: usize) -> bool {
+    let mut used = 0;
+    let mut keep = 0;
+    for message in messages.iter().rev() {
+        used += encoded_len(message) + 1;
+        if used > limit && keep > 0 {
+            break;
+        }
+        keep += 1;
+    }
+    let drop = messages.len() - keep;
+    messages.drain(..drop);
+    drop > 0
+}
 
 /// A connection attached to a room whose `joined` answer is not queued yet. Dropped unanswered
 /// (the connection died meanwhile), it detaches again.
@@ -73,7 +122,9 @@ impl Session {
     }
 
     /// Reads what the client missed (or the latest page), queues `joined`, then starts
-    /// delivering the room's live frames.
+    /// delivering the room's live frames. The answer stays within [`Session::answer_limit`]:
+    /// a gap too large for it is not recovered (the latest page that fits is sent instead), so
+    /// a client back from a night away is not closed as too slow, again at every reconnect.
     pub async fn answer_join(
         &mut self,
         mut pending: PendingJoin,
@@ -82,12 +133,22 @@ impl Session {
     ) {
         let room = pending.room.clone();
         let last_id = pending.last_id;
+        let mut joined = Joined {
+            room: room.name.clone(),
+            epoch: room.epoch.clone(),
+            last_id,
+            recovered: false,
+            messages: Vec::new(),
+            members: std::mem::take(&mut pending.members),
+            you: self.name.to_string(),
+        };
+        let room_for_messages = self.answer_limit().saturating_sub(encoded_len(&joined));
         let resume = since.filter(|since| {
             epoch.as_deref() == Some(room.epoch.as_str())
                 && *since <= last_id
                 && *since >= room.pruned_through()
         });
-        let (messages, recovered) = match resume {
+        let recovered = match resume {
             Some(since) => {
                 let read = self
                     .ctx
@@ -97,31 +158,42 @@ impl Session {
                 // Ids are never skipped, so a complete gap has exactly this many messages.
                 let missed = last_id - since;
                 match read {
-                    Ok(gap) if gap.len() as u64 == missed && missed <= MAX_RECOVERY_MESSAGES => {
-                        (Ok(gap), true)
+                    Ok(gap)
+                        if gap.len() as u64 == missed
+                            && missed <= MAX_RECOVERY_MESSAGES
+                            && messages_len(&gap) <= room_for_messages =>
+                    {
+                        Some(Ok(gap))
                     }
-                    Ok(_) => (self.latest(&room, last_id).await, false),
-                    Err(err) => (Err(err), false),
+                    Ok(_) => None,
+                    Err(err) => Some(Err(err)),
                 }
             }
-            None => (self.latest(&room, last_id).await, false),
+            None => None,
         };
-        let messages = messages.unwrap_or_else(|err| {
+        joined.recovered = matches!(recovered, Some(Ok(_)));
+        let messages = match recovered {
+            Some(read) => read,
+            None => self.latest(&room, last_id).await.map(|mut page| {
+                keep_newest_within(&mut page, room_for_messages);
+                page
+            }),
+        };
+        joined.messages = messages.unwrap_or_else(|err| {
             self.reply_error(err.in_room(&room.name));
             Vec::new()
         });
-        self.reply(&ServerFrame::Joined(Joined {
-            room: room.name.clone(),
-            epoch: room.epoch.clone(),
-            last_id,
-            recovered,
-            messages,
-            members: std::mem::take(&mut pending.members),
-            you: self.name.to_string(),
-        }));
+        self.reply(&ServerFrame::Joined(joined));
         if let Some(sub) = pending.sub.take() {
             self.outbound.add_room(sub);
         }
+    }
+
+    /// The most bytes one answer built for this client alone (`joined`, `history`) may take: a
+    /// quarter of what its queue holds, so an answer never closes it as too slow, even with a
+    /// few others queued beside it.
+    fn answer_limit(&self) -> usize {
+        self.outbound.budget_bytes() / ANSWER_SHARE_OF_BUDGET
     }
 
     async fn latest(
@@ -159,15 +231,20 @@ impl Session {
             .await;
         match read {
             Ok(mut messages) => {
-                let more = messages.len() as u64 > limit;
+                let mut more = messages.len() as u64 > limit;
                 if more {
                     messages.remove(0);
                 }
-                self.reply(&ServerFrame::History {
+                let frame = |messages, more| ServerFrame::History {
                     room: room.to_string(),
                     messages,
                     more,
-                });
+                };
+                let overhead = encoded_len(&frame(Vec::new(), false));
+                // Too many bytes for one answer: the newest that fit, and the client pages on.
+                let room_for_messages = self.answer_limit().saturating_sub(overhead);
+                more |= keep_newest_within(&mut messages, room_for_messages);
+                self.reply(&frame(messages, more));
             }
             Err(err) => self.reply_error(err.in_room(room)),
         }

@@ -15,7 +15,7 @@ pub const CID_WINDOW_MS: u64 = 10 * 60 * 1000;
 /// Most remembered `cid`s; the oldest are forgotten first beyond it.
 const MAX_CIDS: usize = 1 << 20;
 
-/// Recently used `cid`s: (name key, cid) -> the stored message.
+/// Recently used `cid`s: (name key, room, cid) -> the stored message.
 #[derive(Debug, Default)]
 pub(crate) struct RecentCids {
     by_key: HashMap<String, (Arc<Room>, u64)>,
@@ -23,9 +23,12 @@ pub(crate) struct RecentCids {
 }
 
 impl RecentCids {
-    /// The key a message is remembered by: the sender's name (compared as names are) and its `cid`.
-    pub(crate) fn key(name: &str, cid: &str) -> String {
-        format!("{}\u{0}{cid}", name_key(name))
+    /// The key a message is remembered by: the sender's name (compared as names are), its
+    /// room and its `cid`. The same `cid` in another room is another message (as in cluster
+    /// mode, where the key lives in the room's own Redis keys).
+    pub(crate) fn key(name: &str, room: &str, cid: &str) -> String {
+        // Neither a name nor a room name holds a NUL, so the parts cannot run together.
+        format!("{}\u{0}{room}\u{0}{cid}", name_key(name))
     }
 
     /// The stored message a resend with this key repeats, if remembered.

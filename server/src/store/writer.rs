@@ -85,7 +85,7 @@ impl Writer {
         let since = unix_millis().saturating_sub(CID_WINDOW_MS);
         for row in schema::recent_cids(&writer.conn, since)? {
             if let Some(room) = writer.room_by_id(row.room_id)? {
-                let key = RecentCids::key(&row.name, &row.cid);
+                let key = RecentCids::key(&row.name, &room.name, &row.cid);
                 writer.cids.insert(key, room, row.id, row.ts);
             }
         }
@@ -229,7 +229,7 @@ impl Writer {
                 let cid_key = post
                     .cid
                     .as_deref()
-                    .map(|cid| RecentCids::key(&post.name, cid));
+                    .map(|cid| RecentCids::key(&post.name, &post.room.name, cid));
                 if let Some(key) = &cid_key {
                     if let Some((room, id)) = self.cids.get(key) {
                         repeats.push((post, room.clone(), *id));

@@ -537,3 +537,42 @@ pub async fn spawn_server(
     .expect("server starts");
     (child, addr, lines)
 }
+
+/// A `send` to `room` with the `cid` "same".
+pub fn send_with_cid(room: &str, text: &str) -> ClientFrame {
+    ClientFrame::Send {
+        room: Some(room.into()),
+        text: text.into(),
+        cid: Some("same".into()),
+    }
+}
+
+/// alice sends with one `cid` in rooms `one` and `two`: two messages, and a resend in each room
+/// is answered with that room's. Returns her token and the two messages.
+pub async fn a_cid_is_scoped_to_its_room(
+    server: &TestServer,
+) -> (String, ChatMessage, ChatMessage) {
+    let (mut alice, _) = server.connect_to("room=one").await;
+    let token = alice.hello("alice", None).await;
+    alice.join("two", None, None).await;
+    alice.tx.send(&send_with_cid("one", "in one")).await;
+    let first = alice.rx.message().await;
+    assert_eq!(
+        (first.room.as_str(), first.text.as_str()),
+        ("one", "in one")
+    );
+    // The same cid in another room is another message, stored and delivered there.
+    alice.tx.send(&send_with_cid("two", "in two")).await;
+    let second = alice.rx.message().await;
+    assert_eq!(
+        (second.room.as_str(), second.text.as_str()),
+        ("two", "in two")
+    );
+    assert_eq!(second.id, 1, "the first message of room two");
+    // In each room a resend is still answered with that room's message.
+    alice.tx.send(&send_with_cid("two", "in two")).await;
+    assert_eq!(alice.rx.message().await, second);
+    alice.tx.send(&send_with_cid("one", "in one")).await;
+    assert_eq!(alice.rx.message().await, first);
+    (token, first, second)
+}
