@@ -42,9 +42,6 @@ pub struct PageState {
     last_typing: StoredValue<(u64, String)>,
 }
 
-/// How often a typing notice may go out while the reader types (the server's throttle too).
-const TYPING_EVERY_MS: u64 = 3_000;
-
 /// How many older messages one scroll to the top loads.
 const HISTORY_PAGE: u32 = 50;
 
@@ -112,13 +109,30 @@ impl PageState {
         self.log.follow();
     }
 
-    /// The reader typed: tell the room, at most every 3 s.
+    /// A message the server refused goes back into the composer with the reason: nothing typed
+    /// is lost.
+    pub fn take_back(&self, text: String, reason: String) {
+        self.composer_error.set(Some(reason));
+        self.draft.update(|draft| {
+            *draft = if draft.trim().is_empty() {
+                text
+            } else {
+                format!("{text} {draft}")
+            }
+        });
+    }
+
+    /// The reader typed: tell the room, at most as often as the server relays it.
     pub fn typing(&self) {
         let room = self.current();
         let now = now_ms();
+        // As often as the server relays typing notices, which it says in its limits.
+        let every = self
+            .chat
+            .with_untracked(|chat| chat.limits.typing_interval_ms);
         let due = self
             .last_typing
-            .with_value(|(at, last_room)| *last_room != room || now >= at + TYPING_EVERY_MS);
+            .with_value(|(at, last_room)| *last_room != room || now >= at + every);
         if due && self.send(&ClientFrame::Typing { room: room.clone() }) {
             self.last_typing.set_value((now, room));
         }

@@ -2,7 +2,7 @@
 //! whole page, changed only by the server's frames and the reader's actions. Plain Rust, tested
 //! natively; the app turns the returned [`Reaction`]s into socket sends and storage writes.
 
-use chat_shared::{ErrorCode, Joined, ServerFrame, DEFAULT_ROOM};
+use chat_shared::{ErrorCode, Joined, Limits, ServerFrame, DEFAULT_ROOM};
 use serde::{Deserialize, Serialize};
 
 use crate::names::same_name;
@@ -93,6 +93,8 @@ pub struct Chat {
     pub current: String,
     /// The name the server knows this connection by (a guest name until `hello`).
     pub me: Option<String>,
+    /// What the server accepts, from its `limits` frame (the defaults until it arrives).
+    pub limits: Limits,
 }
 
 impl Chat {
@@ -113,6 +115,7 @@ impl Chat {
             rooms: vec![state],
             current: room,
             me: None,
+            limits: Limits::DEFAULT,
         }
     }
 
@@ -180,6 +183,27 @@ impl Chat {
     /// True if `name` is this tab's own name.
     pub fn is_me(&self, name: &str) -> bool {
         self.me.as_deref().is_some_and(|me| same_name(me, name))
+    }
+
+    /// The server closed the socket over a message too large for it (1009). Takes the largest
+    /// pending message out, so that it is never resent: the culprit, since the page checks the
+    /// others against the server's limit. Should a smaller one be too large as well, the next
+    /// close takes that one.
+    pub fn take_largest_pending(&mut self) -> Option<Pending> {
+        let (room, cid) = self
+            .rooms
+            .iter()
+            .flat_map(|room| room.pending.iter().map(move |p| (room, p)))
+            .max_by_key(|(_, pending)| pending.text.len())
+            .map(|(room, pending)| (room.name.clone(), pending.cid.clone()))?;
+        self.room_mut(&room)?.take_pending(&cid)
+    }
+
+    /// The server lost the rooms' history (1012): the rejoin must not try to resume.
+    pub fn forget_resume_points(&mut self) {
+        for room in &mut self.rooms {
+            room.epoch = None;
+        }
     }
 
     /// The connection dropped.
@@ -266,6 +290,10 @@ impl Chat {
                     None => Reaction::Problem(error.message),
                 })
             }
+            ServerFrame::Limits(limits) => {
+                self.limits = limits;
+                None
+            }
             ServerFrame::Left { .. } => None,
         }
     }
@@ -297,6 +325,41 @@ mod tests {
             members: vec![you.into()],
             you: you.into(),
         })
+    }
+
+    #[test]
+    fn limits_from_the_server_replace_the_defaults() {
+        let mut chat = Chat::new(InitialPage::default());
+        assert_eq!(chat.limits, Limits::DEFAULT);
+        let lowered = Limits {
+            max_frame_bytes: 512,
+            ..Limits::DEFAULT
+        };
+        assert_eq!(chat.apply(ServerFrame::Limits(lowered), 0), None);
+        assert_eq!(chat.limits, lowered);
+    }
+
+    #[test]
+    fn a_too_large_close_takes_the_largest_pending_message_and_a_reset_forgets_resume_points() {
+        let mut chat = Chat::new(InitialPage::default());
+        chat.add_room("rust");
+        let pending = |cid: &str, text: &str| Pending {
+            cid: cid.into(),
+            text: text.into(),
+        };
+        chat.room_mut("lobby").unwrap().pending = vec![pending("a", "short")];
+        chat.room_mut("rust").unwrap().pending =
+            vec![pending("b", &"long ".repeat(50)), pending("c", "mid size")];
+        assert_eq!(chat.take_largest_pending().unwrap().cid, "b");
+        assert_eq!(chat.room("rust").unwrap().pending, [pending("c", "mid size")]);
+        assert_eq!(chat.take_largest_pending().unwrap().cid, "c");
+        assert_eq!(chat.take_largest_pending().unwrap().cid, "a");
+        assert_eq!(chat.take_largest_pending(), None);
+
+        chat.apply(joined("rust", "me"), 0);
+        assert!(chat.room("rust").unwrap().resume_point().is_some());
+        chat.forget_resume_points();
+        assert_eq!(chat.room("rust").unwrap().resume_point(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::app::{now_ms, room_from_path, PageState};
 use crate::chat::{Chat, Reaction};
 use crate::layout::Zone;
 use crate::socket::{endpoint, supported, ChatSocket, Events};
-use crate::state::Status;
+use crate::state::{AfterClose, Status};
 use crate::storage;
 
 /// Runs once, after hydration.
@@ -42,9 +42,7 @@ pub fn start(page: PageState) {
         Events {
             status: Box::new(move |new| page.status.set(new)),
             opened: Box::new(move |reconnect| opened(page, reconnect)),
-            lost: Box::new(move || {
-                page.notice_everywhere("Connection closed.", Chat::disconnected)
-            }),
+            lost: Box::new(move |code, reason| lost(page, code, &reason)),
             frames: Box::new(move |frames| on_frames(page, frames)),
         },
     );
@@ -94,6 +92,28 @@ fn opened(page: PageState, reconnect: bool) {
     }
 }
 
+/// The connection was lost: the log says why, and what the close code asks is done (the socket
+/// has chosen when to reconnect).
+fn lost(page: PageState, code: u16, reason: &str) {
+    let after = AfterClose::of(code);
+    let mut too_large = None;
+    page.notice_everywhere(&after.notice(reason), |chat| {
+        chat.disconnected();
+        match after {
+            AfterClose::TakeBackTooLarge => too_large = chat.take_largest_pending(),
+            AfterClose::RejoinFresh => chat.forget_resume_points(),
+            _ => {}
+        }
+    });
+    // Never resent: the server would only close again.
+    if let Some(pending) = too_large {
+        page.take_back(
+            pending.text,
+            "This message is larger than the server accepts, so it was not sent.".into(),
+        );
+    }
+}
+
 /// Applies the frames of one WebSocket message in one update, then scrolls once.
 fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
     // Decided before anything is appended, and true while an earlier follow is still pending,
@@ -126,17 +146,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
                 page.name_error.set(None);
             }
             Reaction::NameRefused(reason) => page.name_error.set(Some(reason)),
-            Reaction::Refused { text, reason } => {
-                page.composer_error.set(Some(reason));
-                // Nothing typed is lost: the refused text goes back into the composer.
-                page.draft.update(|draft| {
-                    *draft = if draft.trim().is_empty() {
-                        text
-                    } else {
-                        format!("{text} {draft}")
-                    }
-                });
-            }
+            Reaction::Refused { text, reason } => page.take_back(text, reason),
             Reaction::Problem(reason) => page.composer_error.set(Some(reason)),
             Reaction::Arrived { count, mine: ours } => {
                 arrived += count as u64;

@@ -10,11 +10,12 @@ use crate::names::name_key;
 
 /// Most log entries a room keeps as messages arrive; older ones are dropped (and come back by
 /// scrolling up), so a tab left open for days stays fast.
-pub const MAX_LOG_ENTRIES: usize = 500;
+pub const MAX_LOG_ENTRIES: usize = chat_shared::PAGE_MESSAGES_PER_ROOM;
 
 /// How long "alice is typing…" stays after her last typing notice. The server relays at most
-/// one per 3 s while she types, so this outlasts the gap between two.
-pub const TYPING_SHOWN_MS: u64 = 5_000;
+/// one per [`chat_shared::TYPING_INTERVAL_MS`] while she types, so this outlasts the gap
+/// between two.
+pub const TYPING_SHOWN_MS: u64 = chat_shared::TYPING_INTERVAL_MS + 2_000;
 
 /// Where entry keys come from: unique across every room of the page, so the keyed list that
 /// shows the room on screen never mistakes one room's line for another's when rooms switch.
@@ -144,7 +145,8 @@ impl RoomState {
     pub fn apply_joined(&mut self, joined: Joined) -> Vec<Pending> {
         let continuous = joined.recovered && self.epoch.as_deref() == Some(joined.epoch.as_str());
         if !continuous {
-            let had_history = self.epoch.is_some() && self.last_id > 0;
+            // (The epoch may have been forgotten on purpose: see `Chat::forget_resume_points`.)
+            let had_history = self.last_id > 0;
             self.entries.clear();
             self.last_id = 0;
             if had_history {

@@ -12,7 +12,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::state::{backoff_delay, Status};
+use std::time::Duration;
+
+use crate::state::{backoff_delay, AfterClose, Status};
 
 /// What the socket tells the app.
 pub struct Events {
@@ -20,8 +22,10 @@ pub struct Events {
     pub status: Box<dyn Fn(Status)>,
     /// The socket opened; `true` when this is a reconnect after a drop.
     pub opened: Box<dyn Fn(bool)>,
-    /// An open connection was lost.
-    pub lost: Box<dyn Fn()>,
+    /// An open connection was lost, with the server's close code and reason (1006 and none
+    /// when the network dropped it). The socket has already chosen when to retry
+    /// ([`AfterClose`]); the page does the rest.
+    pub lost: Box<dyn Fn(u16, String)>,
     /// The server sent frames (all those of one WebSocket message, which may batch many).
     pub frames: Box<dyn Fn(Vec<ServerFrame>)>,
 }
@@ -39,6 +43,8 @@ struct Inner {
     /// The current socket has opened and not closed since.
     connected: bool,
     ever_opened: bool,
+    /// Policy closes (1008) in a row: each makes the next pause longer.
+    pauses: u32,
     retry: Option<TimeoutHandle>,
     stopped: bool,
 }
@@ -78,6 +84,7 @@ impl ChatSocket {
             attempt: 0,
             connected: false,
             ever_opened: false,
+            pauses: 0,
             retry: None,
             stopped: false,
         })));
@@ -128,9 +135,9 @@ impl ChatSocket {
             let _ = open.ws.close();
         }
         if was_open {
-            (events.lost)();
+            (events.lost)(ABNORMAL_CLOSURE, String::new());
         }
-        schedule_retry(&self.0);
+        schedule_retry(&self.0, None);
     }
 
     /// Closes the socket and stops reconnecting.
@@ -162,7 +169,7 @@ fn open(this: &Rc<RefCell<Inner>>) {
     });
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
-        Err(_) => return schedule_retry(this),
+        Err(_) => return schedule_retry(this, None),
     };
     let weak = Rc::downgrade(this);
 
@@ -203,19 +210,24 @@ fn open(this: &Rc<RefCell<Inner>>) {
             (events.frames)(frames);
         })
     };
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
         let Some(this) = weak.upgrade() else { return };
-        let (events, was_open) = {
+        let after = AfterClose::of(event.code());
+        let (events, was_open, pauses) = {
             // The closed socket stays in place until the next attempt replaces it: dropping it
             // here would free this very callback while it runs.
             let mut inner = this.borrow_mut();
             let was_open = std::mem::replace(&mut inner.connected, false);
-            (inner.events.clone(), was_open)
+            inner.pauses = match after {
+                AfterClose::Pause => inner.pauses.saturating_add(1),
+                _ => 0,
+            };
+            (inner.events.clone(), was_open, inner.pauses)
         };
         if was_open {
-            (events.lost)();
+            (events.lost)(event.code(), event.reason());
         }
-        schedule_retry(&this);
+        schedule_retry(&this, after.delay(pauses, js_sys::Math::random()));
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -228,14 +240,21 @@ fn open(this: &Rc<RefCell<Inner>>) {
     });
 }
 
-fn schedule_retry(this: &Rc<RefCell<Inner>>) {
+/// The close code for a connection lost without a close frame (RFC 6455).
+const ABNORMAL_CLOSURE: u16 = 1006;
+
+/// Opens the socket again after `delay`, or after the usual backoff when `None`.
+fn schedule_retry(this: &Rc<RefCell<Inner>>, delay: Option<Duration>) {
     let (delay, events, ever_opened) = {
         let mut inner = this.borrow_mut();
         if inner.stopped {
             return;
         }
-        let delay = backoff_delay(inner.attempt, js_sys::Math::random());
-        inner.attempt = inner.attempt.saturating_add(1);
+        let delay = delay.unwrap_or_else(|| {
+            let delay = backoff_delay(inner.attempt, js_sys::Math::random());
+            inner.attempt = inner.attempt.saturating_add(1);
+            delay
+        });
         (delay, inner.events.clone(), inner.ever_opened)
     };
     let online = window().navigator().on_line();

@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use chat_shared::{encode_client, ClientFrame, MAX_TEXT_CHARS};
-
-/// Largest WebSocket message the server accepts by default (`--max-frame-bytes`).
-pub const MAX_FRAME_BYTES: usize = 4096;
+use chat_shared::{close_code, encode_client, ClientFrame, Limits};
 
 /// Hex digits of the `cid` the page gives each message (96 random bits).
 pub const CID_DIGITS: usize = 24;
@@ -58,7 +55,9 @@ impl Status {
 /// character limit, and the server stays the judge of the text rules (its error comes back to
 /// the composer). The size is checked because the server answers an oversized frame by closing
 /// the connection, which would be a poor way to learn that 2000 CJK characters are too many.
-pub fn draft_problem(draft: &str, room: &str) -> Option<String> {
+/// The limit is the server's own (its `limits` frame), so a page served by a server whose
+/// operator lowered `--max-frame-bytes` checks against that.
+pub fn draft_problem(draft: &str, room: &str, limits: &Limits) -> Option<String> {
     let text = draft.trim();
     if text.is_empty() {
         return None;
@@ -71,18 +70,17 @@ pub fn draft_problem(draft: &str, room: &str) -> Option<String> {
     })
     .map(|json| json.len())
     .unwrap_or(usize::MAX);
-    (frame_bytes > MAX_FRAME_BYTES).then(|| {
-        format!(
-            "Message is too long to send ({frame_bytes} bytes encoded; the limit is {MAX_FRAME_BYTES})"
-        )
+    let max = limits.max_frame_bytes as usize;
+    (frame_bytes > max).then(|| {
+        format!("Message is too long to send ({frame_bytes} bytes encoded; the limit is {max})")
     })
 }
 
 /// The "N characters left" hint, once the draft is near the limit. Counts UTF-16 units, as the
 /// input's `maxlength` does, so the number matches what the browser lets the reader type.
-pub fn remaining_hint(draft: &str) -> Option<String> {
+pub fn remaining_hint(draft: &str, limits: &Limits) -> Option<String> {
     let used = draft.encode_utf16().count();
-    let left = MAX_TEXT_CHARS.saturating_sub(used);
+    let left = (limits.max_text_chars as usize).saturating_sub(used);
     (left < HINT_THRESHOLD).then(|| match left {
         0 => "Character limit reached".to_string(),
         1 => "1 character left".to_string(),
@@ -101,40 +99,116 @@ pub fn backoff_delay(attempt: u32, random: f64) -> Duration {
     Duration::from_millis((ceiling / 2.0 + random * ceiling / 2.0) as u64)
 }
 
+/// What the page does when the server closes its socket, by close code (PROTOCOL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterClose {
+    /// 1001: the server is going away (a restart, a drain): reconnect at once and resume.
+    ReconnectNow,
+    /// 1008: closed for a policy (too slow, silent, flooding): say why, and wait before
+    /// reconnecting, longer each time in a row ([`policy_delay`]).
+    Pause,
+    /// 1009: the last message was too large for this server: take it back into the input and
+    /// never resend it, then reconnect at once.
+    TakeBackTooLarge,
+    /// 1012: the rooms' history was lost on the server: rejoin them without resuming, at once.
+    RejoinFresh,
+    /// Anything else (a dropped network, a crash): reconnect with the usual backoff.
+    Retry,
+}
+
+impl AfterClose {
+    /// The page's answer to close `code`.
+    pub fn of(code: u16) -> Self {
+        match code {
+            close_code::GOING_AWAY => AfterClose::ReconnectNow,
+            close_code::POLICY => AfterClose::Pause,
+            close_code::TOO_LARGE => AfterClose::TakeBackTooLarge,
+            close_code::RESTART => AfterClose::RejoinFresh,
+            _ => AfterClose::Retry,
+        }
+    }
+
+    /// How long to wait before the next attempt: `None` for the usual backoff.
+    pub fn delay(self, pauses_in_a_row: u32, random: f64) -> Option<Duration> {
+        match self {
+            AfterClose::ReconnectNow | AfterClose::TakeBackTooLarge | AfterClose::RejoinFresh => {
+                Some(Duration::ZERO)
+            }
+            AfterClose::Pause => Some(policy_delay(pauses_in_a_row, random)),
+            AfterClose::Retry => None,
+        }
+    }
+
+    /// The line the log shows, with the server's `reason`.
+    pub fn notice(self, reason: &str) -> String {
+        match self {
+            AfterClose::ReconnectNow => "The server is restarting; reconnecting.".into(),
+            AfterClose::Pause => {
+                format!("The server closed the connection ({reason}); reconnecting after a pause.")
+            }
+            AfterClose::TakeBackTooLarge => {
+                "The server closed the connection: a message was too large for it.".into()
+            }
+            AfterClose::RejoinFresh => "The server lost this room's history; rejoining.".into(),
+            AfterClose::Retry => "Connection closed.".into(),
+        }
+    }
+}
+
+/// Wait before reconnecting after the `n`th policy close in a row (1 for the first): from 1-2 s,
+/// doubling up to 15-30 s, so a client the server keeps dropping does not hammer it.
+pub fn policy_delay(n: u32, random: f64) -> Duration {
+    backoff_delay(n.saturating_add(1), random)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use chat_shared::MAX_TEXT_CHARS;
+
+    const LIMITS: Limits = Limits::DEFAULT;
+
     #[test]
     fn drafts_are_checked_like_the_server_checks_them() {
         assert_eq!(
-            draft_problem("", "lobby"),
+            draft_problem("", "lobby", &LIMITS),
             None,
             "empty is not an error, just nothing to send"
         );
-        assert_eq!(draft_problem("hello", "lobby"), None);
-        assert_eq!(draft_problem(&"a".repeat(MAX_TEXT_CHARS), "lobby"), None);
+        assert_eq!(draft_problem("hello", "lobby", &LIMITS), None);
+        assert_eq!(
+            draft_problem(&"a".repeat(MAX_TEXT_CHARS), "lobby", &LIMITS),
+            None
+        );
         // Past the character limit is the server's call (the input's maxlength stops typing).
         assert_eq!(
-            draft_problem(&"a".repeat(MAX_TEXT_CHARS + 1), "lobby"),
+            draft_problem(&"a".repeat(MAX_TEXT_CHARS + 1), "lobby", &LIMITS),
             None
         );
         // 2000 CJK characters are within the character limit but not the frame limit.
-        let cjk = draft_problem(&"字".repeat(MAX_TEXT_CHARS), "lobby").unwrap();
+        let cjk = draft_problem(&"字".repeat(MAX_TEXT_CHARS), "lobby", &LIMITS).unwrap();
         assert!(cjk.contains("bytes"), "{cjk}");
+        // Against the limit this server announced, not the default.
+        let lowered = Limits {
+            max_frame_bytes: 100,
+            ..LIMITS
+        };
+        let long = draft_problem(&"a".repeat(100), "lobby", &lowered).unwrap();
+        assert!(long.contains("the limit is 100"), "{long}");
     }
 
     #[test]
     fn the_hint_appears_near_the_limit() {
-        assert_eq!(remaining_hint("short"), None);
+        assert_eq!(remaining_hint("short", &LIMITS), None);
         let near = "a".repeat(MAX_TEXT_CHARS - 150);
         assert_eq!(
-            remaining_hint(&near).as_deref(),
+            remaining_hint(&near, &LIMITS).as_deref(),
             Some("150 characters left")
         );
         let at = "a".repeat(MAX_TEXT_CHARS);
         assert_eq!(
-            remaining_hint(&at).as_deref(),
+            remaining_hint(&at, &LIMITS).as_deref(),
             Some("Character limit reached")
         );
     }
@@ -152,6 +226,23 @@ mod tests {
             let high = backoff_delay(attempt, 1.0);
             assert!(low <= high && high <= Duration::from_secs(30));
         }
+    }
+
+    #[test]
+    fn each_close_code_has_its_own_answer() {
+        assert_eq!(AfterClose::of(1001), AfterClose::ReconnectNow);
+        assert_eq!(AfterClose::of(1008), AfterClose::Pause);
+        assert_eq!(AfterClose::of(1009), AfterClose::TakeBackTooLarge);
+        assert_eq!(AfterClose::of(1012), AfterClose::RejoinFresh);
+        assert_eq!(AfterClose::of(1006), AfterClose::Retry);
+        assert_eq!(AfterClose::ReconnectNow.delay(0, 0.9), Some(Duration::ZERO));
+        assert_eq!(AfterClose::Retry.delay(3, 0.9), None);
+        // A pause is never shorter than a second, and grows while the closes go on.
+        assert_eq!(AfterClose::Pause.delay(1, 0.0), Some(Duration::from_secs(1)));
+        assert_eq!(AfterClose::Pause.delay(2, 0.0), Some(Duration::from_secs(2)));
+        assert_eq!(AfterClose::Pause.delay(99, 1.0), Some(Duration::from_secs(30)));
+        let notice = AfterClose::Pause.notice("client too slow to keep up");
+        assert!(notice.contains("client too slow to keep up"), "{notice}");
     }
 
     #[test]

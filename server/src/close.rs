@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use chat_shared::close_code;
+
 /// The reason a connection closed. Logged once per connection and mapped to a close code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -36,15 +38,23 @@ impl CloseReason {
     pub fn close_frame(self) -> Option<(u16, &'static str)> {
         match self {
             CloseReason::Gone | CloseReason::WriteTimeout => None,
-            CloseReason::Normal => Some((1000, "")),
-            CloseReason::Slow => Some((1008, "client too slow to keep up")),
-            CloseReason::PongTimeout => Some((1008, "no pong within the timeout")),
-            CloseReason::TooLarge => Some((1009, "message too large")),
-            CloseReason::InvalidUtf8 => Some((1007, "text frame is not valid UTF-8")),
-            CloseReason::ProtocolError => Some((1002, "WebSocket protocol error")),
-            CloseReason::RateLimited => Some((1008, "rate_limited")),
-            CloseReason::Shutdown => Some((1001, "server shutting down; reconnect")),
-            CloseReason::RoomReset => Some((1012, "a room's history was reset; reconnect")),
+            CloseReason::Normal => Some((close_code::NORMAL, "")),
+            CloseReason::Slow => Some((close_code::POLICY, "client too slow to keep up")),
+            CloseReason::PongTimeout => Some((close_code::POLICY, "no pong within the timeout")),
+            CloseReason::TooLarge => Some((close_code::TOO_LARGE, "message too large")),
+            CloseReason::InvalidUtf8 => {
+                Some((close_code::INVALID_DATA, "text frame is not valid UTF-8"))
+            }
+            CloseReason::ProtocolError => {
+                Some((close_code::PROTOCOL_ERROR, "WebSocket protocol error"))
+            }
+            CloseReason::RateLimited => Some((close_code::POLICY, "rate_limited")),
+            CloseReason::Shutdown => {
+                Some((close_code::GOING_AWAY, "server shutting down; reconnect"))
+            }
+            CloseReason::RoomReset => {
+                Some((close_code::RESTART, "a room's history was reset; reconnect"))
+            }
         }
     }
 

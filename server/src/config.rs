@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_shared::Limits;
 use clap::Parser;
 
 /// Everything an operator can tune. Every flag can also come from the environment variable
@@ -38,8 +39,8 @@ pub struct Config {
     pub pong_timeout: Duration,
 
     /// Largest inbound WebSocket message; a larger one closes the connection with code 1009.
-    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = 4096)]
-    pub max_frame_bytes: usize,
+    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = Limits::DEFAULT.max_frame_bytes)]
+    pub max_frame_bytes: u32,
 
     /// An extra origin (e.g. "https://chat.example.com") whose pages may connect, besides the
     /// server's own. Repeat the flag, or separate origins with commas in the variable.
@@ -101,19 +102,23 @@ pub struct Config {
     pub join_history: u32,
 
     /// Rooms one connection may be in at once.
-    #[arg(long, env = "CHAT_MAX_ROOMS_PER_CONNECTION", default_value_t = 50)]
-    pub max_rooms_per_connection: usize,
+    #[arg(
+        long,
+        env = "CHAT_MAX_ROOMS_PER_CONNECTION",
+        default_value_t = Limits::DEFAULT.max_rooms_per_connection
+    )]
+    pub max_rooms_per_connection: u32,
 
     /// Rooms the server holds; joining a new room beyond it is refused with `room_limit`.
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
     /// Sustained `send` and `typing` frames per second per connection (0 turns the limit off).
-    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = 5)]
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = Limits::DEFAULT.rate_limit_per_sec)]
     pub rate_limit_per_sec: u32,
 
     /// How many `send`/`typing` frames a connection may send at once above the sustained rate.
-    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 20)]
+    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = Limits::DEFAULT.rate_limit_burst)]
     pub rate_limit_burst: u32,
 }
 
@@ -121,5 +126,18 @@ impl Default for Config {
     fn default() -> Self {
         // The defaults live in one place: the clap attributes above.
         Config::parse_from(["chat-server"])
+    }
+}
+
+impl Config {
+    /// What clients are told this server accepts (the `limits` frame).
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_rooms_per_connection: self.max_rooms_per_connection,
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            rate_limit_burst: self.rate_limit_burst,
+            ..Limits::DEFAULT
+        }
     }
 }

@@ -68,6 +68,8 @@ pub struct AppState {
     /// Whether load balancers should send this node clients.
     pub readiness: Readiness,
     origins: OriginPolicy,
+    /// The `limits` frame every connection gets first, encoded once.
+    limits_frame: tungstenite::Utf8Bytes,
     connection: Arc<ConnectionSettings>,
     http: server::HttpSettings,
     #[cfg(feature = "ssr")]
@@ -140,7 +142,7 @@ impl AppState {
             store,
             settings: SessionSettings {
                 join_history: config.join_history,
-                max_rooms_per_connection: config.max_rooms_per_connection,
+                max_rooms_per_connection: config.max_rooms_per_connection as usize,
                 rate_limit_per_sec: config.rate_limit_per_sec,
                 rate_limit_burst: config.rate_limit_burst,
             },
@@ -151,12 +153,14 @@ impl AppState {
             chat,
             readiness: Readiness::default(),
             origins,
+            limits_frame: chat_shared::encode(&chat_shared::ServerFrame::Limits(config.limits()))?
+                .into(),
             connection: Arc::new(ConnectionSettings {
                 write_timeout: config.write_timeout,
                 ping_interval: config.ping_interval,
                 pong_timeout: config.pong_timeout,
                 min_write_interval: config.min_write_interval,
-                max_message_bytes: config.max_frame_bytes,
+                max_message_bytes: config.max_frame_bytes as usize,
                 metrics,
             }),
             http: server::HttpSettings {
@@ -292,6 +296,8 @@ async fn websocket(
     };
     let registration = state.connections.open();
     state.chat.metrics.connections_opened.inc();
+    // First, so that a client knows the limits before anything it could send is answered.
+    let _ = registration.outbound().push(&state.limits_frame);
     let mut session = Session::new(state.chat.clone(), registration.outbound().clone());
     // Attach to the URL's room before answering, so a client that sees the socket open cannot
     // miss a message sent after that.

@@ -213,6 +213,8 @@ async fn a_reader_that_keeps_up_gets_each_message_at_once_and_a_burst_is_merged_
         .await
         .unwrap();
     server.wait_for_clients(2).await;
+    let limits = next_text(&mut watcher).await;
+    assert!(limits.starts_with(r#"{"type":"limits""#), "{limits}");
     let joined = next_text(&mut watcher).await;
     assert!(joined.starts_with(r#"{"type":"joined""#), "{joined}");
 

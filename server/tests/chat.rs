@@ -152,7 +152,7 @@ async fn room_names_and_room_counts_are_checked() {
     let url = format!("{}?room=Bad%20Room&x=1", server.ws_url());
     let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let mut bad = Client::new(ws);
-    match bad.rx.frame().await {
+    match bad.rx.answer().await {
         ServerFrame::Error(error) => assert_eq!(error.code, ErrorCode::InvalidRoom),
         other => panic!("expected invalid_room, got {other:?}"),
     }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use chat_shared::{ErrorCode, MAX_TEXT_CHARS};
+use chat_shared::{ErrorCode, ServerFrame, MAX_TEXT_CHARS};
 use common::TestServer;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -199,36 +199,51 @@ async fn read_at_least(tcp: &mut tokio::net::TcpStream, mut got: Vec<u8>, want: 
     got
 }
 
+/// The next server frame (unfragmented, under 64 KiB) from the bytes after the handshake:
+/// its first byte (FIN and opcode) and its payload.
+async fn next_frame(tcp: &mut tokio::net::TcpStream, got: &mut Vec<u8>) -> (u8, Vec<u8>) {
+    *got = read_at_least(tcp, std::mem::take(got), 2).await;
+    let (start, len) = match got[1] {
+        126 => {
+            *got = read_at_least(tcp, std::mem::take(got), 4).await;
+            (4, usize::from(u16::from_be_bytes([got[2], got[3]])))
+        }
+        len => (2, usize::from(len)),
+    };
+    *got = read_at_least(tcp, std::mem::take(got), start + len).await;
+    let head = got[0];
+    let payload = got[start..start + len].to_vec();
+    got.drain(..start + len);
+    (head, payload)
+}
+
 #[tokio::test]
 async fn a_message_sent_right_behind_the_handshake_is_not_lost() {
     let server = TestServer::start().await;
     let early = masked(0x1, br#"{"type":"send","text":"early"}"#);
     let (mut tcp, mut got) = raw_handshake(&server, "/ws", &early).await;
-    // First the `joined` answer for the lobby, then the message.
-    for expected in [r#""type":"joined""#, r#""text":"early""#] {
-        got = read_at_least(&mut tcp, got, 2).await;
-        let (start, len) = match got[1] {
-            126 => {
-                got = read_at_least(&mut tcp, got, 4).await;
-                (4, usize::from(u16::from_be_bytes([got[2], got[3]])))
-            }
-            len => (2, usize::from(len)),
-        };
-        got = read_at_least(&mut tcp, got, start + len).await;
-        assert_eq!(got[0], 0x81, "a final text frame");
-        let text = std::str::from_utf8(&got[start..start + len]).unwrap();
+    // First the limits, then the `joined` answer for the lobby, then the message.
+    for expected in [
+        r#""type":"limits""#,
+        r#""type":"joined""#,
+        r#""text":"early""#,
+    ] {
+        let (head, payload) = next_frame(&mut tcp, &mut got).await;
+        assert_eq!(head, 0x81, "a final text frame");
+        let text = String::from_utf8(payload).unwrap();
         assert!(text.contains(expected), "{text}");
-        got.drain(..start + len);
     }
 }
 
 #[tokio::test]
 async fn an_unmasked_client_frame_closes_with_1002() {
     let server = TestServer::start().await;
-    let (mut tcp, got) = raw_handshake(&server, "/ws?room=", &[0x81, 0x01, b'a']).await;
-    let got = read_at_least(&mut tcp, got, 4).await;
-    assert_eq!(got[0], 0x88, "a close frame");
-    assert_eq!(u16::from_be_bytes([got[2], got[3]]), 1002);
+    let (mut tcp, mut got) = raw_handshake(&server, "/ws?room=", &[0x81, 0x01, b'a']).await;
+    let (head, _limits) = next_frame(&mut tcp, &mut got).await;
+    assert_eq!(head, 0x81, "the limits");
+    let (head, payload) = next_frame(&mut tcp, &mut got).await;
+    assert_eq!(head, 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
     server.wait_for_clients(0).await;
 }
 
@@ -236,9 +251,14 @@ async fn an_unmasked_client_frame_closes_with_1002() {
 async fn a_client_ping_is_answered_with_its_payload() {
     use futures_util::{SinkExt, StreamExt};
     let server = TestServer::start().await;
-    // In no room, so the pong is the first thing the server sends.
+    // In no room, so after the limits the pong is the first thing the server sends.
     let url = format!("{}?room=", server.ws_url());
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let limits = tokio::time::timeout(common::PATIENCE, ws.next()).await;
+    assert!(
+        matches!(&limits, Ok(Some(Ok(Message::Text(text)))) if text.starts_with(r#"{"type":"limits""#)),
+        "{limits:?}"
+    );
     ws.send(Message::Ping("are you there".into()))
         .await
         .unwrap();
@@ -265,4 +285,28 @@ async fn a_client_close_is_answered_with_1000_and_frees_the_client() {
         .await;
     assert_eq!(client.rx.close_code().await, Some(1000));
     server.wait_for_clients(0).await;
+}
+
+#[tokio::test]
+async fn every_connection_is_told_the_limits_the_server_runs_with() {
+    let server = TestServer::start_with(|config| {
+        config.max_frame_bytes = 1500;
+        config.rate_limit_per_sec = 7;
+    })
+    .await;
+    let (ws, _) = tokio_tungstenite::connect_async(format!("{}?room=", server.ws_url()))
+        .await
+        .unwrap();
+    let mut client = common::Client::new(ws);
+    let ServerFrame::Limits(limits) = client.rx.frame().await else {
+        panic!("the first frame must be limits");
+    };
+    assert_eq!(
+        limits,
+        chat_shared::Limits {
+            max_frame_bytes: 1500,
+            rate_limit_per_sec: 7,
+            ..chat_shared::Limits::DEFAULT
+        }
+    );
 }

@@ -4,9 +4,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ErrorFrame, ServerFrame};
 
-/// Stable error codes. Clients match on these, so existing names never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Stable error codes. Clients match on these, so existing names never change meaning. The
+/// names as strings ([`ErrorCode::as_str`]) and the list of codes (`ErrorCode::VARIANTS`) are
+/// derived from this enum, written as serde writes them (test `error_code_names_match_serde`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame is not valid JSON.
     MalformedJson,
@@ -44,44 +58,10 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The code as it appears on the wire, for logs.
+    /// The code as it appears on the wire, for logs and metrics.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::MalformedJson => "malformed_json",
-            ErrorCode::UnknownType => "unknown_type",
-            ErrorCode::InvalidFrame => "invalid_frame",
-            ErrorCode::BinaryUnsupported => "binary_unsupported",
-            ErrorCode::EmptyText => "empty_text",
-            ErrorCode::TextTooLong => "text_too_long",
-            ErrorCode::InvalidName => "invalid_name",
-            ErrorCode::NameTaken => "name_taken",
-            ErrorCode::InvalidRoom => "invalid_room",
-            ErrorCode::NotJoined => "not_joined",
-            ErrorCode::TooManyRooms => "too_many_rooms",
-            ErrorCode::RoomLimit => "room_limit",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::HistoryUnavailable => "history_unavailable",
-            ErrorCode::Unknown => "unknown",
-        }
+        self.into()
     }
-
-    /// Every code the server sends, for tests and documentation.
-    pub const ALL: [ErrorCode; 14] = [
-        ErrorCode::MalformedJson,
-        ErrorCode::UnknownType,
-        ErrorCode::InvalidFrame,
-        ErrorCode::BinaryUnsupported,
-        ErrorCode::EmptyText,
-        ErrorCode::TextTooLong,
-        ErrorCode::InvalidName,
-        ErrorCode::NameTaken,
-        ErrorCode::InvalidRoom,
-        ErrorCode::NotJoined,
-        ErrorCode::TooManyRooms,
-        ErrorCode::RoomLimit,
-        ErrorCode::RateLimited,
-        ErrorCode::HistoryUnavailable,
-    ];
 }
 
 /// A refused client frame: what goes back to the client as [`ServerFrame::Error`].

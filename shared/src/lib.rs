@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, FrameError};
 pub use rules::{
-    name_key, normalize_name, normalize_text, validate_cid, validate_room, DEFAULT_ROOM,
-    GUEST_PREFIX, MAX_CID_CHARS, MAX_HISTORY_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES,
-    MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    close_code, name_key, normalize_name, normalize_text, validate_cid, validate_room,
+    CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM, GUEST_PREFIX, MAX_CID_CHARS,
+    MAX_HISTORY_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    PAGE_MESSAGES_PER_ROOM, TYPING_INTERVAL_MS,
 };
 
 /// Largest coalesced server frame the server aims for. A batch holds at least one message even
@@ -28,9 +29,11 @@ pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 /// newline (newlines inside strings are escaped), so splitting on it is always safe.
 pub const BATCH_SEPARATOR: char = '\n';
 
-/// A frame a client sends to the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A frame a client sends to the server. Its `type` values, `ClientFrame::VARIANTS`
+/// (`strum::VariantNames`), tell an unknown frame from a broken one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ClientFrame {
     /// Take a display name; `token` reclaims a name this client was given before.
     Hello {
@@ -85,9 +88,6 @@ pub enum ClientFrame {
     },
 }
 
-/// The `type` values of [`ClientFrame`], used to tell an unknown frame from a broken one.
-const CLIENT_FRAME_TYPES: &[&str] = &["hello", "join", "leave", "send", "typing", "history"];
-
 impl ClientFrame {
     /// Parses one client frame, classifying failures so the client learns what it did wrong.
     pub fn parse(raw: &str) -> Result<Self, FrameError> {
@@ -118,10 +118,12 @@ fn classify_parse_error(raw: &str, err: serde_json::Error) -> FrameError {
         }
     };
     match value.get("type").and_then(|t| t.as_str()) {
-        Some(kind) if !CLIENT_FRAME_TYPES.contains(&kind) => FrameError::new(
-            ErrorCode::UnknownType,
-            format!("unknown frame type {kind:?}"),
-        ),
+        Some(kind) if !<ClientFrame as strum::VariantNames>::VARIANTS.contains(&kind) => {
+            FrameError::new(
+                ErrorCode::UnknownType,
+                format!("unknown frame type {kind:?}"),
+            )
+        }
         Some(_) => FrameError::new(ErrorCode::InvalidFrame, format!("invalid frame: {err}")),
         None => FrameError::new(
             ErrorCode::InvalidFrame,
@@ -131,9 +133,16 @@ fn classify_parse_error(raw: &str, err: serde_json::Error) -> FrameError {
 }
 
 /// A frame the server sends. Several may share one WebSocket frame, joined by
-/// [`BATCH_SEPARATOR`]; use [`split_batch`] to read them. Read in one pass (see `read.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// [`BATCH_SEPARATOR`]; use [`split_batch`] to read them. Read in one pass (see `read.rs`),
+/// through its `type`, [`ServerFrameKind`], derived from this enum so the two cannot differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, strum::EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(ServerFrameKind),
+    derive(Deserialize, strum::VariantArray),
+    serde(rename_all = "snake_case"),
+    doc = "The `type` of a [`ServerFrame`]."
+)]
 pub enum ServerFrame {
     /// A chat message accepted by the server, delivered to every member of its room, the
     /// sender included (its copy is the confirmation).
@@ -170,6 +179,9 @@ pub enum ServerFrame {
         /// Who is typing.
         name: String,
     },
+    /// The limits this server runs with, the first frame of every connection, so that a
+    /// client checks what it sends against them rather than against the defaults.
+    Limits(Limits),
     /// The answer to a `history` request.
     History {
         /// The room.
@@ -199,6 +211,44 @@ pub struct ChatMessage {
     /// The sender's `cid`, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+}
+
+/// What a server accepts, as it runs now. A field an older server does not send reads as the
+/// default, which is what such a server runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest WebSocket message it accepts (`--max-frame-bytes`); a larger one closes the
+    /// connection with 1009.
+    pub max_frame_bytes: u32,
+    /// Longest `text`, in Unicode scalar values after trimming.
+    pub max_text_chars: u32,
+    /// A client sends `typing` at most this often (ms); the server relays no more often.
+    pub typing_interval_ms: u64,
+    /// Sustained `send`/`typing` frames per second (`0`: no limit).
+    pub rate_limit_per_sec: u32,
+    /// Frames a connection may send at once above the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Rooms one connection may be in at once.
+    pub max_rooms_per_connection: u32,
+}
+
+impl Limits {
+    /// The limits of a server started without flags: the server's flags default to these.
+    pub const DEFAULT: Limits = Limits {
+        max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+        max_text_chars: MAX_TEXT_CHARS as u32,
+        typing_interval_ms: TYPING_INTERVAL_MS,
+        rate_limit_per_sec: 5,
+        rate_limit_burst: 20,
+        max_rooms_per_connection: 50,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
 }
 
 /// The answer to a join.

@@ -11,21 +11,9 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::{ChatMessage, ErrorCode, ErrorFrame, Joined, ServerFrame};
-
-/// The `type` of a server frame.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Kind {
-    Message,
-    Error,
-    Welcome,
-    Joined,
-    Left,
-    Presence,
-    Typing,
-    History,
-}
+use crate::{
+    ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind as Kind,
+};
 
 /// Every field any server frame has; which are required depends on `type`.
 #[derive(Deserialize)]
@@ -51,6 +39,12 @@ struct Fields {
     joined: Option<Vec<String>>,
     left: Option<Vec<String>>,
     more: Option<bool>,
+    max_frame_bytes: Option<u32>,
+    max_text_chars: Option<u32>,
+    typing_interval_ms: Option<u64>,
+    rate_limit_per_sec: Option<u32>,
+    rate_limit_burst: Option<u32>,
+    max_rooms_per_connection: Option<u32>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -102,6 +96,19 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 room: need(f.room, "room")?,
                 name: need(f.name, "name")?,
             },
+            Kind::Limits => {
+                let default = Limits::default();
+                ServerFrame::Limits(Limits {
+                    max_frame_bytes: f.max_frame_bytes.unwrap_or(default.max_frame_bytes),
+                    max_text_chars: f.max_text_chars.unwrap_or(default.max_text_chars),
+                    typing_interval_ms: f.typing_interval_ms.unwrap_or(default.typing_interval_ms),
+                    rate_limit_per_sec: f.rate_limit_per_sec.unwrap_or(default.rate_limit_per_sec),
+                    rate_limit_burst: f.rate_limit_burst.unwrap_or(default.rate_limit_burst),
+                    max_rooms_per_connection: f
+                        .max_rooms_per_connection
+                        .unwrap_or(default.max_rooms_per_connection),
+                })
+            }
             Kind::History => ServerFrame::History {
                 room: need(f.room, "room")?,
                 messages: need(f.messages, "messages")?,

@@ -15,6 +15,17 @@ pub const MAX_CID_CHARS: usize = 64;
 pub const MAX_HISTORY_LIMIT: u32 = 100;
 /// Most missed messages a join with `since` recovers; a longer gap gets the latest page.
 pub const MAX_RECOVERY_MESSAGES: u64 = 1000;
+/// Largest WebSocket message a server accepts from a client unless its operator set another
+/// (`--max-frame-bytes`); the server says which in its [`crate::Limits`] frame.
+pub const DEFAULT_MAX_FRAME_BYTES: u32 = 4096;
+/// A name's typing notices reach a room at most this often; a client sends one at most this
+/// often while its user types.
+pub const TYPING_INTERVAL_MS: u64 = 3_000;
+/// How long a `cid` makes a resend safe: the same name, room and `cid` within it is one message.
+pub const CID_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Most messages the web page keeps per room as new ones arrive (older ones come back by
+/// scrolling up), so a tab left open for days stays fast.
+pub const PAGE_MESSAGES_PER_ROOM: usize = 500;
 /// The room a connection joins when its URL names none, and where `send` without `room` goes.
 pub const DEFAULT_ROOM: &str = "lobby";
 /// Generated names start with this; nobody may take such a name with `hello`.
@@ -107,4 +118,23 @@ pub fn validate_cid(cid: &str) -> Result<(), FrameError> {
         ));
     }
     Ok(())
+}
+
+/// The WebSocket close codes the server sends (RFC 6455's numbers). PROTOCOL.md says when each
+/// is sent and what a client should do on it; the web page acts on each.
+pub mod close_code {
+    /// The answer to the client's own close.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down: reconnect at once (to another node) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client broke the WebSocket protocol.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame was not valid UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// Policy: too slow, silent, or flooding. Reconnect after a pause.
+    pub const POLICY: u16 = 1008;
+    /// A message was larger than the server's `max_frame_bytes`: never send it again.
+    pub const TOO_LARGE: u16 = 1009;
+    /// Cluster mode: a room's history was lost. Rejoin without resuming.
+    pub const RESTART: u16 = 1012;
 }

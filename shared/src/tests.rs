@@ -177,7 +177,7 @@ fn an_error_code_from_a_newer_server_still_delivers_the_refusal() {
 
 #[test]
 fn error_code_names_match_serde() {
-    for code in ErrorCode::ALL {
+    for &code in <ErrorCode as strum::VariantArray>::VARIANTS {
         let json = serde_json::to_string(&code).unwrap();
         assert_eq!(json, format!("\"{}\"", code.as_str()));
     }
@@ -296,4 +296,34 @@ fn batch_skips_blank_lines_and_reports_bad_lines_alone() {
     let parsed: Vec<_> = split_batch(&batch).collect();
     assert_eq!(parsed.len(), 3);
     assert!(parsed[0].is_ok() && parsed[1].is_err() && parsed[2].is_ok());
+}
+
+#[test]
+fn every_client_frame_type_is_known_and_a_broken_one_is_invalid_not_unknown() {
+    use strum::VariantNames;
+    for kind in ClientFrame::VARIANTS {
+        let err = ClientFrame::parse(&format!(r#"{{"type":"{kind}","room":7}}"#)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidFrame, "{kind}");
+    }
+    let hello = encode_client(&ClientFrame::Hello {
+        name: "a".into(),
+        token: None,
+    })
+    .unwrap();
+    assert!(hello.starts_with(r#"{"type":"hello""#), "{hello}");
+    assert_eq!(
+        ClientFrame::parse(r#"{"type":"shout"}"#).unwrap_err().code,
+        ErrorCode::UnknownType
+    );
+}
+
+#[test]
+fn limits_are_written_flat_beside_their_type() {
+    let json = encode(&ServerFrame::Limits(Limits::default())).unwrap();
+    assert_eq!(
+        json,
+        format!(
+            r#"{{"type":"limits","max_frame_bytes":{DEFAULT_MAX_FRAME_BYTES},"max_text_chars":{MAX_TEXT_CHARS},"typing_interval_ms":{TYPING_INTERVAL_MS},"rate_limit_per_sec":5,"rate_limit_burst":20,"max_rooms_per_connection":50}}"#
+        )
+    );
 }

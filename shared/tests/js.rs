@@ -4,7 +4,9 @@
 //! is refused rather than misread.
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 
-use chat_shared::{encode, js, ChatMessage, ErrorCode, ErrorFrame, Joined, ServerFrame};
+use chat_shared::{
+    encode, js, ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind,
+};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 /// Largest id a JavaScript number holds exactly; ids and times stay far below it.
@@ -37,7 +39,10 @@ fn frames() -> Vec<ServerFrame> {
     let mut frames: Vec<ServerFrame> = (0..TEXTS.len())
         .map(|i| ServerFrame::Message(message(i)))
         .collect();
-    for (i, code) in ErrorCode::ALL.iter().enumerate() {
+    for (i, code) in <ErrorCode as strum::VariantArray>::VARIANTS
+        .iter()
+        .enumerate()
+    {
         frames.push(ServerFrame::Error(ErrorFrame {
             code: *code,
             message: TEXTS[i % TEXTS.len()].into(),
@@ -86,8 +91,32 @@ fn frames() -> Vec<ServerFrame> {
             messages: (3..6).map(message).collect(),
             more: false,
         },
+        ServerFrame::Limits(Limits {
+            max_frame_bytes: 1024,
+            typing_interval_ms: MAX_SAFE,
+            ..Limits::default()
+        }),
     ]);
     frames
+}
+
+#[wasm_bindgen_test]
+fn the_frames_above_are_every_kind_the_server_writes() {
+    let kinds: Vec<ServerFrameKind> = frames().iter().map(ServerFrameKind::from).collect();
+    for kind in <ServerFrameKind as strum::VariantArray>::VARIANTS {
+        assert!(kinds.contains(kind), "no {kind:?} frame is read back");
+    }
+}
+
+#[wasm_bindgen_test]
+fn limits_missing_from_an_older_server_read_as_the_defaults() {
+    assert_eq!(
+        js::from_str::<ServerFrame>(r#"{"type":"limits","max_frame_bytes":2048}"#).ok(),
+        Some(ServerFrame::Limits(Limits {
+            max_frame_bytes: 2048,
+            ..Limits::default()
+        }))
+    );
 }
 
 #[wasm_bindgen_test]

@@ -4,7 +4,7 @@
 
 use chat_shared::{
     encode, encode_client, push_to_batch, split_batch, ChatMessage, ClientFrame, ErrorCode,
-    ErrorFrame, Joined, ServerFrame,
+    ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind,
 };
 use proptest::prelude::*;
 
@@ -29,7 +29,7 @@ fn tricky_text() -> impl Strategy<Value = String> {
 }
 
 fn error_code() -> impl Strategy<Value = ErrorCode> {
-    prop::sample::select(ErrorCode::ALL.to_vec())
+    prop::sample::select(<ErrorCode as strum::VariantArray>::VARIANTS.to_vec())
 }
 
 fn message() -> impl Strategy<Value = ChatMessage> {
@@ -112,7 +112,42 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 messages,
                 more
             }),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            0..(1u64 << 53),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>()
+        )
+            .prop_map(|(frame, text, typing, rate, burst, rooms)| {
+                ServerFrame::Limits(Limits {
+                    max_frame_bytes: frame,
+                    max_text_chars: text,
+                    typing_interval_ms: typing,
+                    rate_limit_per_sec: rate,
+                    rate_limit_burst: burst,
+                    max_rooms_per_connection: rooms,
+                })
+            }),
     ]
+}
+
+#[test]
+fn every_kind_of_server_frame_is_generated() {
+    // Adding a frame to the protocol fails this test until the strategy above writes it too.
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = server_frame();
+    let mut seen = Vec::new();
+    for _ in 0..2000 {
+        let frame = strategy.new_tree(&mut runner).unwrap().current();
+        seen.push(ServerFrameKind::from(&frame));
+    }
+    for kind in <ServerFrameKind as strum::VariantArray>::VARIANTS {
+        assert!(seen.contains(kind), "no {kind:?} frame is generated");
+    }
 }
 
 proptest! {

@@ -22,7 +22,7 @@ use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
 use crate::rooms::presence::PresentNames;
 
 /// A typing notice per name and room at most this often.
-pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
+pub const TYPING_INTERVAL: Duration = Duration::from_millis(chat_shared::TYPING_INTERVAL_MS);
 
 /// How many appends pass between two sweeps that forget frames every member has taken. A sweep
 /// visits every member once, so this spreads its cost over many messages.

@@ -6,11 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use chat_shared::name_key;
+pub use chat_shared::CID_WINDOW_MS;
 
 use crate::rooms::Room;
-
-/// How long a `cid` makes a resend safe.
-pub const CID_WINDOW_MS: u64 = 10 * 60 * 1000;
 
 /// Most remembered `cid`s; the oldest are forgotten first beyond it.
 const MAX_CIDS: usize = 1 << 20;

@@ -116,6 +116,10 @@ impl TestServer {
         let url = format!("{}?{query}", self.ws_url());
         let (ws, _) = connect_async(url).await.expect("connect");
         let mut client = Client::new(ws);
+        match client.rx.frame().await {
+            ServerFrame::Limits(_) => {}
+            other => panic!("the first frame must be limits, got {other:?}"),
+        }
         let joined = if query.contains("room=&") || query.ends_with("room=") {
             None
         } else {
@@ -341,13 +345,15 @@ impl Receiver {
         }
     }
 
-    /// The next frame that is not a chat message or a notice: an answer or an error.
+    /// The next frame that is not a chat message, a notice or the connection's `limits`: an
+    /// answer or an error.
     pub async fn answer(&mut self) -> ServerFrame {
         loop {
             match self.frame().await {
                 ServerFrame::Message(_)
                 | ServerFrame::Presence { .. }
-                | ServerFrame::Typing { .. } => continue,
+                | ServerFrame::Typing { .. }
+                | ServerFrame::Limits(_) => continue,
                 other => return other,
             }
         }
@@ -404,12 +410,12 @@ impl Receiver {
         }
     }
 
-    /// The next chat message (a `joined` greeting before it is passed over).
+    /// The next chat message (a `joined` greeting or `limits` before it is passed over).
     pub async fn message(&mut self) -> ChatMessage {
         loop {
             match self.frame().await {
                 ServerFrame::Message(message) => return message,
-                ServerFrame::Joined(_) => continue,
+                ServerFrame::Joined(_) | ServerFrame::Limits(_) => continue,
                 other => panic!("expected a message, got {other:?}"),
             }
         }
