@@ -25,9 +25,19 @@ for port in "$REDIS_PORT" "${PORTS[@]}"; do
   fi
 done
 
-printf '==> building the app (release)\n' >&2
-cargo leptos build --release >&2
-if $check; then cargo build --release --locked -p chat-bench >&2; fi
+# CHAT_PROFILE=debug (the test suite): the server and chat-bench of `cargo test`'s build, and
+# only the page's bundle here, instead of a second, release build of the server.
+profile="${CHAT_PROFILE:-release}"
+if [ "$profile" = debug ]; then
+  printf '==> building the page, and the server and chat-bench (debug)\n' >&2
+  cargo leptos build --release --frontend-only >&2
+  cargo build --locked -p chat-server -p chat-bench >&2
+else
+  printf '==> building the app (release)\n' >&2
+  cargo leptos build --release >&2
+  if $check; then cargo build --release --locked -p chat-bench >&2; fi
+fi
+bin="$CARGO_TARGET_DIR/$profile"
 
 pids=()
 stop() {
@@ -45,7 +55,7 @@ redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "Redis did not start; see $
 
 for port in "${PORTS[@]}"; do
   LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=chat \
-    "$CARGO_TARGET_DIR/release/chat-server" --addr "127.0.0.1:$port" \
+    "$bin/chat-server" --addr "127.0.0.1:$port" \
     --redis-url "redis://127.0.0.1:$REDIS_PORT/0" >"$dir/node-$port.log" 2>&1 &
   pids+=($!)
 done
@@ -57,7 +67,7 @@ done
 if $check; then
   # 80 clients alternating between the nodes in 8 rooms, one sender per room within the
   # default rate limit: every message must reach every member of its room on both nodes.
-  "$CARGO_TARGET_DIR/release/chat-bench" --url "ws://127.0.0.1:${PORTS[0]}/ws" \
+  "$bin/chat-bench" --url "ws://127.0.0.1:${PORTS[0]}/ws" \
     --url "ws://127.0.0.1:${PORTS[1]}/ws" --rooms 8 --json \
     fanout --clients 80 --senders 8 --rate 4 --warmup 1s --duration 3s >"$dir/check.json"
   python3 - "$dir/check.json" <<'PY'

@@ -6,7 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$REPO/scripts/bootstrap.sh" test
 cd "$REPO"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+step() { printf '\n==> %s (%s s)\n' "$*" "$SECONDS" >&2; }
+# The page's WebAssembly, gzip -9: 120 KB is the target (BENCHMARKS.md, frontend).
+MAX_WASM_GZIP_BYTES=120000
 for port in 8000 8080 8090 8081 8082 8091 8092 6390 6392; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
@@ -30,19 +32,43 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 step "the stand-in for wasm-streams, under Node (patches/wasm-streams/tests/streams.rs)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p wasm-streams --target wasm32-unknown-unknown --test streams --locked
-step "frontend-only bundle (trunk, release, offline)"
+
+# The two release bundles build side by side: each ends in single-threaded work (fat LTO with
+# one codegen unit, wasm-bindgen, wasm-opt), and they lock different build folders (cargo-leptos
+# builds the page in $CARGO_TARGET_DIR/front).
+step "the page's release bundle (cargo-leptos) and the frontend-only one (trunk), side by side"
+cargo leptos build --release --frontend-only &
+page_build=$!
 trunk build --release --offline
-step "browser tests against the release build"
+wait $page_build
+
+step "the page's WebAssembly stays under ${MAX_WASM_GZIP_BYTES} bytes gzip"
+wasm_gzip=$(gzip -9 -c target/site/pkg/chat.wasm | wc -c)
+echo "chat.wasm: $wasm_gzip bytes gzip" >&2
+if [ "$wasm_gzip" -gt "$MAX_WASM_GZIP_BYTES" ]; then
+  echo "the page's WebAssembly grew past ${MAX_WASM_GZIP_BYTES} bytes gzip (BENCHMARKS.md, frontend)" >&2
+  exit 1
+fi
+
+# The server the browser tests talk to is the one `cargo test` built (debug, with the page):
+# building it again in release would cost the suite's longest compile for no test it needs.
+step "browser tests against the release WebAssembly"
 mkdir -p docs
 # A fresh database for every run, and no rate limit: some tests send hundreds of messages at
 # machine speed to test the page itself (the limit has its own tests in server/tests).
 export CHAT_DATA_DIR="$CARGO_TARGET_DIR/e2e-data"
 rm -rf "$CHAT_DATA_DIR"
-export CHAT_RATE_LIMIT_PER_SEC=0
-cargo leptos end-to-end --release
+export CHAT_SERVER_BIN="$CARGO_TARGET_DIR/debug/chat-server"
+LEPTOS_SITE_ROOT="$REPO/target/site" LEPTOS_OUTPUT_NAME=chat RUST_LOG=warn CHAT_RATE_LIMIT_PER_SEC=0 \
+  "$CHAT_SERVER_BIN" --addr 127.0.0.1:8080 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+(cd end2end && npx playwright test)
+kill $server; wait $server 2>/dev/null || true
+trap - EXIT
 
 step "two nodes and Redis (scripts/cluster.sh --check, the README's cluster example)"
-bash scripts/cluster.sh --check
+CHAT_PROFILE=debug bash scripts/cluster.sh --check
 
 step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"
 cargo build -p chat-server --no-default-features --locked

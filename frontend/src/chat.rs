@@ -351,7 +351,10 @@ mod tests {
         chat.room_mut("rust").unwrap().pending =
             vec![pending("b", &"long ".repeat(50)), pending("c", "mid size")];
         assert_eq!(chat.take_largest_pending().unwrap().cid, "b");
-        assert_eq!(chat.room("rust").unwrap().pending, [pending("c", "mid size")]);
+        assert_eq!(
+            chat.room("rust").unwrap().pending,
+            [pending("c", "mid size")]
+        );
         assert_eq!(chat.take_largest_pending().unwrap().cid, "c");
         assert_eq!(chat.take_largest_pending().unwrap().cid, "a");
         assert_eq!(chat.take_largest_pending(), None);

@@ -238,9 +238,18 @@ mod tests {
         assert_eq!(AfterClose::ReconnectNow.delay(0, 0.9), Some(Duration::ZERO));
         assert_eq!(AfterClose::Retry.delay(3, 0.9), None);
         // A pause is never shorter than a second, and grows while the closes go on.
-        assert_eq!(AfterClose::Pause.delay(1, 0.0), Some(Duration::from_secs(1)));
-        assert_eq!(AfterClose::Pause.delay(2, 0.0), Some(Duration::from_secs(2)));
-        assert_eq!(AfterClose::Pause.delay(99, 1.0), Some(Duration::from_secs(30)));
+        assert_eq!(
+            AfterClose::Pause.delay(1, 0.0),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            AfterClose::Pause.delay(2, 0.0),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            AfterClose::Pause.delay(99, 1.0),
+            Some(Duration::from_secs(30))
+        );
         let notice = AfterClose::Pause.notice("client too slow to keep up");
         assert!(notice.contains("client too slow to keep up"), "{notice}");
     }
