@@ -3,7 +3,16 @@
 const { test, expect } = require("@playwright/test");
 const AxeBuilder = require("@axe-core/playwright").default;
 const path = require("node:path");
-const { repo, unique, freshRoom, openRoom, send, messageTexts, submitName } = require("./helpers");
+const {
+  repo,
+  unique,
+  freshRoom,
+  openRoom,
+  send,
+  messageTexts,
+  submitName,
+  typeUntilSeen,
+} = require("./helpers");
 
 /** Axe's findings, as short readable lines (empty when there are none). */
 async function violations(page) {
@@ -29,10 +38,7 @@ for (const colorScheme of ["light", "dark"]) {
     await send(page, "Morning! Standup in five?");
     await send(other, "Yes, joining now.");
     await send(other, "Bringing the release notes.");
-    // Typing notices go out at most every 3 s per name.
-    await page.waitForTimeout(3_100);
-    await page.locator("#composer-input").pressSequentially("typing", { delay: 30 });
-    await expect(other.locator("#typing")).not.toBeEmpty();
+    await typeUntilSeen(page, other);
     await other.locator(`#room-list a[data-room="${second}"]`).click();
     await send(other, "Over here too.");
     await expect(page.locator(`#room-list a[data-room="${second}"] .unread`)).toBeVisible();
@@ -74,8 +80,7 @@ test("screenshot: two people in a room, several rooms in the sidebar", async ({ 
   await send(bob, "Try a hard reload <Ctrl+Shift+R>.");
   await send(alice, "There it is. Thanks!");
   await expect(messageTexts(alice)).toHaveCount(5);
-  await bob.waitForTimeout(3_100);
-  await bob.locator("#composer-input").pressSequentially("lunch?", { delay: 30 });
+  await typeUntilSeen(bob, alice, "lunch?");
   await expect(alice.locator("#typing")).toContainText("typing");
   await alice.screenshot({ path: path.join(repo, "docs", "screenshot.png") });
 });

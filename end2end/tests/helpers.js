@@ -65,6 +65,30 @@ function messageTexts(page) {
   return page.locator("#messages li.message .text");
 }
 
+/** Resolves once the page has rendered two more frames: the log scrolls in the frame after a
+ * change (`requestAnimationFrame`), so after two the view is where the page put it. */
+async function afterFrames(page) {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
+}
+
+/** How long a negative check ("this never shows") watches, once a marker sent after the action
+ * has arrived: whatever the action caused would have come before the marker, so this only
+ * covers what could arrive by another path (another room, another connection). */
+const QUIET_MS = 300;
+
+/** Types into the composer until the other page shows the typing line: the page sends a typing
+ * notice at most every 3 s, so the first keys may fall inside the last notice's window. */
+async function typeUntilSeen(page, other, text = "typing") {
+  const input = page.locator("#composer-input");
+  await expect(async () => {
+    await input.fill("");
+    await input.pressSequentially(text, { delay: 30 });
+    await expect(other.locator("#typing")).not.toBeEmpty({ timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
+}
+
 /** Collects console errors and uncaught exceptions of a page. */
 function watchErrors(page) {
   const errors = [];
@@ -124,6 +148,9 @@ async function stopServer(child) {
 }
 
 module.exports = {
+  afterFrames,
+  QUIET_MS,
+  typeUntilSeen,
   submitName,
   repo,
   unique,

@@ -1,7 +1,16 @@
 // History as a reader sees it: older pages by scrolling up, and the recent messages in the
 // server's first HTML (readable with JavaScript off).
 const { test, expect } = require("@playwright/test");
-const { unique, freshRoom, openChat, openRoom, flood, messageTexts, watchErrors } = require("./helpers");
+const {
+  afterFrames,
+  unique,
+  freshRoom,
+  openChat,
+  openRoom,
+  flood,
+  messageTexts,
+  watchErrors,
+} = require("./helpers");
 
 /** Fills a fresh room with `count` stored messages and returns the room and their prefix. */
 async function seededRoom(browser, name, count) {
@@ -42,8 +51,8 @@ test("scrolling up loads older pages without a jump, down to the beginning", asy
     const y0 = (await top()) + (await log.evaluate((el) => el.scrollTop));
     await log.evaluate((el) => el.scrollTo(0, 0));
     await expect.poll(() => messageTexts(page).count()).toBeGreaterThan(before);
-    // Let the view settle, then the message that was on top is still where it was.
-    await page.waitForTimeout(100);
+    // Once the view has settled, the message that was on top is still where it was.
+    await afterFrames(page);
     expect(Math.abs((await top()) - y0)).toBeLessThanOrEqual(3);
   }
   await expect(page.locator("#room-beginning")).toHaveText(`This is the beginning of #${room}.`);

@@ -1,7 +1,17 @@
 // Rooms, names, presence and typing as people use them, in a real Chromium against the release
 // build.
 const { test, expect } = require("@playwright/test");
-const { unique, freshRoom, openRoom, flood, send, messageTexts, submitName } = require("./helpers");
+const {
+  afterFrames,
+  QUIET_MS,
+  unique,
+  freshRoom,
+  openRoom,
+  flood,
+  send,
+  messageTexts,
+  submitName,
+} = require("./helpers");
 
 const roomLink = (page, room) => page.locator(`#room-list a[data-room="${room}"]`);
 
@@ -35,7 +45,7 @@ test("two people in two rooms see only their room, and the other's unread count"
   const inRust = unique("rust only");
   await send(alice, inRust);
   await expect(messageTexts(alice).last()).toHaveText(inRust);
-  await bob.waitForTimeout(300);
+  await bob.waitForTimeout(QUIET_MS); // a negative check, after alice's copy arrived
   await expect(messageTexts(bob)).toHaveCount(3);
   await expect(bob.getByText(inRust)).toHaveCount(0);
 
@@ -188,7 +198,11 @@ test("presence shows a name once for two tabs, and typing comes and goes", async
 
   // One tab closing keeps the name here; the last one closing removes it.
   await tab2.close();
-  await dave.waitForTimeout(500);
+  // A message from the tab that stays, then a quiet period: no "left" came with them.
+  const still = unique("still here");
+  await send(tab1, still);
+  await expect(messageTexts(dave).last()).toHaveText(still);
+  await dave.waitForTimeout(QUIET_MS);
   await expect(dave.locator("#members li")).toHaveCount(2);
   await tab1.close();
   await expect(dave.locator("#members li")).toHaveCount(1);
@@ -205,7 +219,7 @@ test("switching rooms keeps each room's scroll position", async ({ browser }) =>
   await expect(messageTexts(page).last()).toHaveText(`${prefix} 79`);
   const log = page.locator("#messages");
   await log.evaluate((el) => el.scrollTo(0, 400));
-  await page.waitForTimeout(100);
+  await afterFrames(page);
   const top = await log.evaluate((el) => el.scrollTop);
   expect(top).toBeGreaterThan(300);
 
@@ -223,7 +237,7 @@ test("switching rooms keeps each room's scroll position", async ({ browser }) =>
   await expect.poll(() => log.evaluate((el) => el.scrollTop)).toBe(top);
   // A room left at the bottom comes back at the bottom, with what arrived meanwhile.
   await log.evaluate((el) => el.scrollTo(0, el.scrollHeight));
-  await page.waitForTimeout(100);
+  await afterFrames(page);
   await roomLink(page, b).click();
   await flood(page, a, `${prefix} more`, 5);
   await expect(roomLink(page, a).locator(".unread")).toContainText("5");

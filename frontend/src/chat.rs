@@ -45,6 +45,18 @@ mod as_joined_frame {
     }
 }
 
+/// The `id` of the `<script type="application/json">` that carries the [`InitialPage`] from the
+/// server's render to the WebAssembly that takes it over.
+pub const INITIAL_PAGE_ID: &str = "chat-initial";
+
+/// The [`InitialPage`] as JSON that is safe inside a `<script>` element: every `<` (which could
+/// start `</script>` in a message) is written as `\u003c`, which JSON reads back the same.
+pub fn initial_page_json(initial: &InitialPage) -> String {
+    serde_json::to_string(initial)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+}
+
 /// Something the page must do because of a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reaction {

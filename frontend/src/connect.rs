@@ -4,9 +4,9 @@
 use chat_shared::{ClientFrame, ServerFrame};
 use leptos::prelude::*;
 
-use crate::app::{now_ms, room_from_path, PageState};
 use crate::chat::{Chat, Reaction};
 use crate::layout::Zone;
+use crate::page::{now_ms, room_from_path, PageState};
 use crate::socket::{endpoint, supported, ChatSocket, Events};
 use crate::state::{AfterClose, Status};
 use crate::storage;

@@ -12,7 +12,9 @@ mod connect;
 mod json;
 pub mod layout;
 mod names;
+pub mod page;
 pub mod room;
+mod scroll;
 #[cfg(feature = "browser")]
 mod socket;
 pub mod state;
@@ -21,19 +23,7 @@ mod storage;
 mod views;
 
 pub use app::App;
-pub use chat::InitialPage;
-
-/// The `id` of the `<script type="application/json">` that carries the [`InitialPage`] from the
-/// server's render to the WebAssembly that takes it over.
-pub const INITIAL_PAGE_ID: &str = "chat-initial";
-
-/// The [`InitialPage`] as JSON that is safe inside a `<script>` element: every `<` (which could
-/// start `</script>` in a message) is written as `\u003c`, which JSON reads back the same.
-pub fn initial_page_json(initial: &InitialPage) -> String {
-    serde_json::to_string(initial)
-        .unwrap_or_else(|_| "null".into())
-        .replace('<', "\\u003c")
-}
+pub use chat::{initial_page_json, InitialPage, INITIAL_PAGE_ID};
 
 /// The full HTML document the server renders around [`App`].
 #[cfg(feature = "ssr")]

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use chat_server::outbound::{Next, Outbound};
 use chat_server::rooms::Room;
+use chat_server::rooms::{Member, Next};
 use chat_shared::{encode, ChatMessage, ServerFrame};
 use divan::counter::ItemsCount;
 use divan::Bencher;
@@ -18,7 +18,7 @@ fn main() {
 /// Messages published between two drains: how far writers lag behind under load.
 const BURST: usize = 32;
 
-fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
+fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Member>>) {
     let room = Arc::new(Room::new(
         "bench".into(),
         1,
@@ -33,12 +33,12 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Outbound>>) {
     ));
     let outbounds: Vec<_> = (0..members)
         .map(|i| {
-            let outbound = Arc::new(Outbound::new(i as u64 + 1, 1 << 20));
+            let member = Arc::new(Member::new(i as u64 + 1, 1 << 20));
             let attached = room
-                .attach(&outbound, &format!("member{i}"))
+                .attach(&member, &format!("member{i}"))
                 .expect("a live room");
-            outbound.add_room(attached.sub);
-            outbound
+            member.add_room(attached.sub);
+            member
         })
         .collect();
     (room, outbounds)

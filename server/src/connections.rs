@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::close::CloseReason;
-use crate::outbound::Outbound;
+use crate::rooms::Member;
 
 /// The open connections.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub struct Connections {
 
 #[derive(Debug, Default)]
 struct Open {
-    by_id: HashMap<u64, Arc<Outbound>>,
+    by_id: HashMap<u64, Arc<Member>>,
     shutting_down: bool,
 }
 
@@ -31,20 +31,20 @@ struct Open {
 /// connection that fails at any point never leaks its place.
 #[derive(Debug)]
 pub struct Registration {
-    outbound: Arc<Outbound>,
+    member: Arc<Member>,
     connections: Arc<Connections>,
 }
 
 impl Registration {
     /// The connection's queue and room feeds.
-    pub fn outbound(&self) -> &Arc<Outbound> {
-        &self.outbound
+    pub fn member(&self) -> &Arc<Member> {
+        &self.member
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.connections.remove(self.outbound.id());
+        self.connections.remove(self.member.id());
     }
 }
 
@@ -62,17 +62,17 @@ impl Connections {
     /// Registers a new connection (closed at once if the server is shutting down).
     pub fn open(self: &Arc<Self>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let outbound = Arc::new(Outbound::new(id, self.budget_bytes));
+        let member = Arc::new(Member::new(id, self.budget_bytes));
         let mut open = self.open.lock();
         if open.shutting_down {
-            outbound.close(CloseReason::Shutdown);
+            member.close(CloseReason::Shutdown);
         } else {
-            open.by_id.insert(id, outbound.clone());
+            open.by_id.insert(id, member.clone());
             self.count.send_replace(open.by_id.len());
         }
         drop(open);
         Registration {
-            outbound,
+            member,
             connections: self.clone(),
         }
     }
@@ -88,8 +88,8 @@ impl Connections {
     pub fn shutdown(&self) {
         let mut open = self.open.lock();
         open.shutting_down = true;
-        for outbound in open.by_id.values() {
-            outbound.close(CloseReason::Shutdown);
+        for member in open.by_id.values() {
+            member.close(CloseReason::Shutdown);
         }
     }
 

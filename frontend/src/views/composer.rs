@@ -4,7 +4,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use crate::app::PageState;
+use crate::page::PageState;
 use crate::state::{draft_problem, remaining_hint, Status};
 
 /// The composer form.

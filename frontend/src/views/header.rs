@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::PageState;
+use crate::page::PageState;
 use crate::room::typing_line;
 
 /// Where the connection stands; always visible.

@@ -1,4 +1,4 @@
-//! The page's pieces. Each reads the shared [`crate::app::PageState`] from context.
+//! The page's pieces. Each reads the shared [`crate::page::PageState`] from context.
 
 mod composer;
 mod header;
@@ -7,5 +7,5 @@ mod sidebar;
 
 pub use composer::Composer;
 pub use header::{RoomHeader, StatusBadge, TypingLine};
-pub use log::{LogView, MessageLog};
+pub use log::MessageLog;
 pub use sidebar::Sidebar;

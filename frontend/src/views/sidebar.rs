@@ -4,7 +4,7 @@
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::prelude::*;
 
-use crate::app::{room_path, PageState};
+use crate::page::{room_path, PageState};
 
 /// The sidebar.
 #[component]

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use chat_shared::{ChatMessage, FrameError, Joined};
 
-use super::{BoxFuture, Broker};
+use super::{BoxFuture, Broker, Post};
+use crate::receipt::{receipt, Receipt};
 use crate::rooms::Room;
-use crate::store::{schema, HistoryStore, Post};
+use crate::store::{schema, HistoryStore};
 
 /// The single-node broker.
 #[derive(Debug)]
@@ -23,8 +24,16 @@ impl LocalBroker {
 }
 
 impl Broker for LocalBroker {
-    fn publish(&self, post: Post) -> Result<(), FrameError> {
-        self.store.append(post)
+    fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
+        let (reply, receipt) = receipt();
+        let Post {
+            room,
+            name,
+            text,
+            cid,
+        } = post;
+        self.store.append(room, name, text, cid, reply)?;
+        Ok(receipt)
     }
 
     fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {

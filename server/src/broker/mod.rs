@@ -15,19 +15,34 @@ use std::sync::Arc;
 
 use chat_shared::{ChatMessage, FrameError, Joined};
 
+use crate::receipt::Receipt;
 use crate::rooms::Room;
-use crate::store::Post;
 pub use local::LocalBroker;
 pub use redis::RedisBroker;
+
+/// A message on its way to be sequenced, stored, then delivered to its room: what the session
+/// hands the broker. Whoever sent it learns the outcome through the [`Receipt`] `publish` gives.
+#[derive(Debug)]
+pub struct Post {
+    /// Where it goes.
+    pub room: Arc<Room>,
+    /// Who sent it, as shown.
+    pub name: Arc<str>,
+    /// The validated, trimmed text.
+    pub text: String,
+    /// The sender's resend key.
+    pub cid: Option<String>,
+}
 
 /// A boxed future, so the trait can be used as `dyn Broker`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Sequences messages, keeps history and names, and delivers to the rooms of every node.
 pub trait Broker: Send + Sync + std::fmt::Debug {
-    /// Sequences `post`, makes it durable, then offers it to its room's members. Never waits;
-    /// a refusal names what went wrong (the sender is told either way, never silently dropped).
-    fn publish(&self, post: Post) -> Result<(), FrameError>;
+    /// Sequences `post`, makes it durable, then offers it to its room's members. Never waits:
+    /// a refusal now is the `Err`, anything later arrives on the receipt (stored, a repeat, or
+    /// refused), so the sender is always told.
+    fn publish(&self, post: Post) -> Result<Receipt, FrameError>;
 
     /// The room called `name`, with its epoch and last id, created if it does not exist. Once
     /// it returns, every message of the room after the room's `last_id` reaches its feed.

@@ -16,15 +16,15 @@ use std::time::Duration;
 
 use chat_shared::{ErrorCode, FrameError};
 use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 
 use crate::close::CloseReason;
 use crate::connections::Registration;
 use crate::metrics::Metrics;
 use crate::session::{PendingJoin, Session};
-use crate::upgrade;
 use crate::ws::{Decoder, Incoming};
 use write::write_loop;
 
@@ -72,15 +72,15 @@ pub async fn serve_client(
     settings: Arc<ConnectionSettings>,
     peer: SocketAddr,
 ) {
-    let (stream, early) = match upgrade::take_stream(on_upgrade).await {
+    let (stream, early) = match take_stream(on_upgrade).await {
         Ok(taken) => taken,
         Err(err) => {
-            debug!(%peer, error = %err, "WebSocket upgrade failed");
+            error!(%peer, error = %err, "WebSocket upgrade failed after the handshake was answered");
             return;
         }
     };
-    let outbound = registration.outbound().clone();
-    let id = outbound.id();
+    let member = registration.member().clone();
+    let id = member.id();
     info!(client = id, %peer, name = session.name(), "connection open");
     if let Some(join) = join {
         // Boxed: a wait that happens once should not weigh on the connection's state.
@@ -89,12 +89,12 @@ pub async fn serve_client(
     let heard = LastHeard::new();
     let reason = {
         let reader = read_loop(&stream, early, &mut session, &settings, &heard);
-        let writer = write_loop(&stream, &outbound, &settings, &heard);
+        let writer = write_loop(&stream, &member, &settings, &heard);
         tokio::pin!(reader, writer);
         tokio::select! {
             reason = &mut reader => {
                 // Let the writer send our close frame (or answer the client's).
-                outbound.close(reason);
+                member.close(reason);
                 // Boxed, like every wait that only happens once: an idle connection's state
                 // should not carry its timer.
                 let _ = Box::pin(timeout(CLOSE_GRACE, &mut writer)).await;
@@ -148,7 +148,7 @@ async fn read_loop(
                     ErrorCode::BinaryUnsupported,
                     "binary frames are not supported; send JSON text frames",
                 )),
-                Some(Incoming::Ping(payload)) => session.outbound().push_pong(payload),
+                Some(Incoming::Ping(payload)) => session.member().push_pong(payload),
                 Some(Incoming::Close) => return CloseReason::Normal,
             }
             frames_this_turn += 1;
@@ -162,9 +162,18 @@ async fn read_loop(
             // Nothing pending: hold no memory while the client is quiet.
             buf = Vec::new();
         }
-        // Wait for more bytes. (The writer's heartbeat timer notices a client gone silent.)
+        // Wait for more bytes, settling the outcomes of sent messages as they come back. (The
+        // writer's heartbeat timer notices a client gone silent.)
         loop {
-            if wait_readable(stream).await.is_err() {
+            let readable = tokio::select! {
+                biased;
+                outcome = session.next_outcome(), if session.awaiting_outcome() => {
+                    session.settle(outcome);
+                    continue;
+                }
+                readable = wait_readable(stream) => readable,
+            };
+            if readable.is_err() {
                 return CloseReason::Gone;
             }
             buf.reserve(READ_CHUNK);
@@ -173,11 +182,26 @@ async fn read_loop(
                 Ok(_) => break,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(err) => {
-                    debug!(client = session.outbound().id(), error = %err, "read failed");
+                    debug!(client = session.member().id(), error = %err, "read failed");
                     return CloseReason::Gone;
                 }
             }
         }
+    }
+}
+
+/// Waits for hyper to hand the connection over after the 101 response, and returns the TCP
+/// socket with any bytes the client sent behind its handshake that hyper had already read.
+/// Those are copied out (there are rarely any), so hyper's whole read buffer is freed now
+/// rather than kept alive by a slice of it for the life of the connection.
+async fn take_stream(on_upgrade: OnUpgrade) -> anyhow::Result<(TcpStream, Vec<u8>)> {
+    let upgraded = on_upgrade.await?;
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf.to_vec())),
+        Err(_) => anyhow::bail!(
+            "the upgraded connection is not a plain TCP stream: serve the router with \
+             chat_server::http::serve (other servers wrap the socket)"
+        ),
     }
 }
 

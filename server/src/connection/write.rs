@@ -14,7 +14,7 @@ use tracing::debug;
 
 use super::{ConnectionSettings, LastHeard, CLOSE_GRACE};
 use crate::close::CloseReason;
-use crate::outbound::{Next, Outbound};
+use crate::rooms::{Member, Next};
 use crate::ws::{self, opcode};
 
 /// Why a write did not complete.
@@ -27,7 +27,7 @@ enum WriteFailed {
 
 pub(super) async fn write_loop(
     stream: &TcpStream,
-    member: &Outbound,
+    member: &Member,
     settings: &ConnectionSettings,
     heard: &LastHeard,
 ) -> CloseReason {
@@ -109,7 +109,7 @@ pub(super) async fn write_loop(
 
 /// The next thing to write, but not before `not_before`: frames that arrive meanwhile are
 /// merged into the same write.
-async fn next_at_the_earliest(member: &Outbound, not_before: Instant) -> Next {
+async fn next_at_the_earliest(member: &Member, not_before: Instant) -> Next {
     member.wait_for_work().await;
     if Instant::now() < not_before {
         // Boxed: only busy connections wait here, and idle ones should not carry a timer.
@@ -123,7 +123,7 @@ async fn next_at_the_earliest(member: &Outbound, not_before: Instant) -> Next {
 /// rare path is boxed, so the state of every idle connection stays small.
 async fn write_frame(
     stream: &TcpStream,
-    member: &Outbound,
+    member: &Member,
     opcode: u8,
     payload: &[u8],
     write_timeout: Duration,
@@ -142,7 +142,7 @@ async fn write_frame(
 
 async fn write_when_writable(
     stream: &TcpStream,
-    member: &Outbound,
+    member: &Member,
     mut pending: Pending<'_>,
     write_timeout: Duration,
 ) -> Result<(), WriteFailed> {

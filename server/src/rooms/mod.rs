@@ -6,6 +6,7 @@
 //! so a room never exists twice and its ids never race a reload.
 
 pub mod feed;
+pub mod member;
 pub mod presence;
 pub mod room;
 
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 
+pub use member::{Closed, Member, Next};
 pub use room::{Attached, Retired, Room, RoomEvent, RoomLinks, Subscription};
 
 /// Every open room, by name.
@@ -117,7 +119,7 @@ impl RoomRegistry {
         let mut guests = self.guests.lock();
         // Four hex digits while they last; longer names once many guests are online.
         for digits in [4u8, 4, 4, 4, 6, 6, 6, 6, 8, 8, 8, 8, 12, 12, 12, 12, 16] {
-            let value = random_u64() >> (64 - 4 * u32::from(digits));
+            let value = crate::random::u64() >> (64 - 4 * u32::from(digits));
             if guests.insert((digits, value)) {
                 return format!(
                     "{GUEST_PREFIX}{value:0width$x}",
@@ -127,7 +129,7 @@ impl RoomRegistry {
         }
         // 17 collisions in a row, the last among 2^64 values: the random source is broken.
         // A name shared by two guests only merges their presence; it breaks nothing else.
-        format!("{GUEST_PREFIX}{:016x}", random_u64())
+        format!("{GUEST_PREFIX}{:016x}", crate::random::u64())
     }
 
     /// Frees a guest name for reuse.
@@ -139,27 +141,6 @@ impl RoomRegistry {
             self.guests.lock().remove(&(digits, value));
         }
     }
-}
-
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // See random_hex: a failure here only makes names less random.
-    let _ = getrandom::fill(&mut bytes);
-    u64::from_le_bytes(bytes)
-}
-
-/// `digits` random lowercase hex digits (at most 32), from the OS's random source.
-pub fn random_hex(digits: usize) -> String {
-    let mut bytes = [0u8; 16];
-    // The OS random source does not fail on Linux once booted; if it ever did, the names and
-    // epochs would only be less random, never wrong.
-    let _ = getrandom::fill(&mut bytes);
-    let mut hex = String::with_capacity(32);
-    for byte in bytes {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex.truncate(digits.min(32));
-    hex
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
 use crate::metrics::Metrics;
-use crate::outbound::Outbound;
 use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
+use crate::rooms::member::Member;
 use crate::rooms::presence::PresentNames;
 
 /// A typing notice per name and room at most this often.
@@ -78,7 +78,7 @@ struct RoomState {
     feed: Feed,
     /// The newest message id in the feed (and so in the store).
     last_id: u64,
-    members: Vec<Member>,
+    seats: Vec<Seat>,
     /// Who is here, on this node and on others.
     present: PresentNames,
     /// Name key -> when its last typing notice went out.
@@ -89,10 +89,11 @@ struct RoomState {
     appends_since_sweep: u32,
 }
 
+/// A member's place in the room: its cursor, and the member to wake and to close.
 #[derive(Debug)]
-struct Member {
+struct Seat {
     sub: Arc<Subscription>,
-    outbound: Arc<Outbound>,
+    member: Arc<Member>,
 }
 
 /// One connection's membership of one room: the room and the connection's cursor in its feed.
@@ -181,11 +182,7 @@ impl Room {
     /// Adds a connection under `name`. From here on, every frame appended to the feed is kept
     /// for it; `last_id` says which messages it must read from the store instead. Fails only
     /// for a retired room.
-    pub fn attach(
-        self: &Arc<Self>,
-        outbound: &Arc<Outbound>,
-        name: &str,
-    ) -> Result<Attached, Retired> {
+    pub fn attach(self: &Arc<Self>, member: &Arc<Member>, name: &str) -> Result<Attached, Retired> {
         let mut state = self.state.lock();
         if state.retired {
             return Err(Retired);
@@ -196,9 +193,9 @@ impl Room {
             room: self.clone(),
             cursor: AtomicU64::new(state.feed.end()),
         });
-        state.members.push(Member {
+        state.seats.push(Seat {
             sub: sub.clone(),
-            outbound: outbound.clone(),
+            member: member.clone(),
         });
         let members = state.present.names();
         Ok(Attached {
@@ -211,7 +208,7 @@ impl Room {
     /// Marks the room retired if nobody is in it; true if it was.
     pub(crate) fn retire_if_empty(&self) -> bool {
         let mut state = self.state.lock();
-        if state.members.is_empty() {
+        if state.seats.is_empty() {
             state.retired = true;
         }
         state.retired
@@ -222,20 +219,20 @@ impl Room {
     pub fn evict_all(&self, reason: CloseReason) {
         let mut state = self.state.lock();
         state.retired = true;
-        for member in &state.members {
-            member.outbound.close(reason);
+        for seat in &state.seats {
+            seat.member.close(reason);
         }
     }
 
     /// Removes a connection; its name leaves the room when this was its last connection here.
     pub fn detach(&self, sub: &Arc<Subscription>, name: &str) {
         let mut state = self.state.lock();
-        let Some(at) = state.members.iter().position(|m| Arc::ptr_eq(&m.sub, sub)) else {
+        let Some(at) = state.seats.iter().position(|m| Arc::ptr_eq(&m.sub, sub)) else {
             return;
         };
-        state.members.swap_remove(at);
+        state.seats.swap_remove(at);
         self.depart(&mut state, name);
-        if state.members.is_empty() {
+        if state.seats.is_empty() {
             // Nobody reads the feed any more: free it now rather than at the next sweep.
             let end = state.feed.end();
             state.feed.trim_before(end);
@@ -286,23 +283,22 @@ impl Room {
     }
 
     fn append(&self, state: &mut RoomState, frame: Utf8Bytes, skip: u64) {
-        let offered =
-            state.members.len() - usize::from(skip != SKIP_NONE && !state.members.is_empty());
+        let offered = state.seats.len() - usize::from(skip != SKIP_NONE && !state.seats.is_empty());
         self.links.metrics.deliveries.inc_by(offered as u64);
         self.links.metrics.feed_bytes.inc_by(frame.len() as u64);
         state.feed.append(frame, skip);
         // SeqCst pairs with the writer's `waiting` flag (see Outbound::wait_for_work).
         self.feed_end.store(state.feed.end(), Ordering::SeqCst);
-        for member in &state.members {
-            member.outbound.wake_if_waiting();
+        for seat in &state.seats {
+            seat.member.wake_if_waiting();
         }
         let budget = self.links.budget_bytes;
         if state.feed.bytes() > budget.saturating_add(budget / 4) {
             // Someone is far behind: drop whoever the trimmed feed leaves behind.
             let start = state.feed.trim(budget);
-            for member in &state.members {
-                if member.sub.cursor.load(Ordering::Relaxed) < start {
-                    member.outbound.close(CloseReason::Slow);
+            for seat in &state.seats {
+                if seat.sub.cursor.load(Ordering::Relaxed) < start {
+                    seat.member.close(CloseReason::Slow);
                 }
             }
             state.appends_since_sweep = 0;
@@ -310,10 +306,10 @@ impl Room {
         }
         state.appends_since_sweep += 1;
         // Small rooms sweep on every append (a handful of loads); large ones every so often.
-        if state.appends_since_sweep >= SWEEP_EVERY || state.members.len() <= SMALL_ROOM {
+        if state.appends_since_sweep >= SWEEP_EVERY || state.seats.len() <= SMALL_ROOM {
             state.appends_since_sweep = 0;
             let slowest = state
-                .members
+                .seats
                 .iter()
                 .map(|m| m.sub.cursor.load(Ordering::Relaxed))
                 .min()

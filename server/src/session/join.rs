@@ -88,9 +88,9 @@ impl Session {
     /// [`Session::answer_join`]. Replaces an earlier membership of the same room.
     pub async fn attach(&mut self, room: &str) -> Result<PendingJoin, FrameError> {
         validate_room(room).map_err(|err| err.in_room(room))?;
-        if let Some(old) = self.outbound.remove_room(room) {
+        if let Some(old) = self.member.remove_room(room) {
             old.room.detach(&old, &self.name);
-        } else if self.outbound.room_count() >= self.ctx.settings.max_rooms_per_connection {
+        } else if self.member.room_count() >= self.ctx.settings.max_rooms_per_connection {
             return Err(FrameError::new(
                 ErrorCode::TooManyRooms,
                 format!(
@@ -107,7 +107,7 @@ impl Session {
         };
         // A room retired (emptied) on this node between the lookup and now is opened again.
         let attached = loop {
-            match room.attach(&self.outbound, &self.name) {
+            match room.attach(&self.member, &self.name) {
                 Ok(attached) => break attached,
                 Err(Retired) => room = self.ctx.broker.open_room(name).await?,
             }
@@ -185,7 +185,7 @@ impl Session {
         });
         self.reply(&ServerFrame::Joined(joined));
         if let Some(sub) = pending.sub.take() {
-            self.outbound.add_room(sub);
+            self.member.add_room(sub);
         }
     }
 
@@ -193,7 +193,7 @@ impl Session {
     /// quarter of what its queue holds, so an answer never closes it as too slow, even with a
     /// few others queued beside it.
     fn answer_limit(&self) -> usize {
-        self.outbound.budget_bytes() / ANSWER_SHARE_OF_BUDGET
+        self.member.budget_bytes() / ANSWER_SHARE_OF_BUDGET
     }
 
     async fn latest(

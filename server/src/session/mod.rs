@@ -7,6 +7,7 @@
 mod join;
 pub mod rate;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chat_shared::{
@@ -15,13 +16,12 @@ use chat_shared::{
 };
 use tracing::debug;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Post};
 use crate::close::CloseReason;
 use crate::metrics::Metrics;
-use crate::outbound::Outbound;
-use crate::rooms::{RoomRegistry, Subscription};
-use crate::store::writer::push_frame;
-use crate::store::{HistoryStore, Post};
+use crate::receipt::{unanswered, Outcome, Receipt};
+use crate::rooms::{Member, RoomRegistry, Subscription};
+use crate::store::HistoryStore;
 pub use join::PendingJoin;
 use rate::{RateLimit, Verdict};
 
@@ -57,33 +57,36 @@ pub struct ChatContext {
 #[derive(Debug)]
 pub struct Session {
     ctx: Arc<ChatContext>,
-    outbound: Arc<Outbound>,
+    member: Arc<Member>,
     name: Arc<str>,
     /// Whether `name` is a generated guest name (to be released when it changes or ends).
     guest: bool,
     /// Boxed: most of a connection's life is idle, and its state should be small then.
     limit: Option<Box<RateLimit>>,
+    /// The messages this connection sent whose outcome has not come back, oldest first.
+    receipts: VecDeque<Receipt>,
 }
 
 impl Session {
     /// A new connection's session, under a fresh guest name.
-    pub fn new(ctx: Arc<ChatContext>, outbound: Arc<Outbound>) -> Self {
+    pub fn new(ctx: Arc<ChatContext>, member: Arc<Member>) -> Self {
         let name = ctx.rooms.new_guest_name();
         let settings = &ctx.settings;
         let limit =
             RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst).map(Box::new);
         Session {
             ctx,
-            outbound,
+            member,
             name: name.into(),
             guest: true,
             limit,
+            receipts: VecDeque::new(),
         }
     }
 
-    /// The connection's outbound queue and room feeds.
-    pub fn outbound(&self) -> &Arc<Outbound> {
-        &self.outbound
+    /// The connection's member queue and room feeds.
+    pub fn member(&self) -> &Arc<Member> {
+        &self.member
     }
 
     /// The name this connection chats under.
@@ -124,13 +127,44 @@ impl Session {
 
     /// Tells only this client what was wrong; the connection stays open.
     pub fn reply_error(&self, err: FrameError) {
-        debug!(client = self.outbound.id(), error = %err, "refused a client frame");
+        debug!(client = self.member.id(), error = %err, "refused a client frame");
         self.ctx.metrics.error_sent(err.code.as_str());
         self.reply(&err.into_frame());
     }
 
     fn reply(&self, frame: &ServerFrame) {
-        push_frame(&self.outbound, frame);
+        self.member.push_frame(frame);
+    }
+
+    /// Whether a message this connection sent is still waiting for its outcome.
+    pub fn awaiting_outcome(&self) -> bool {
+        !self.receipts.is_empty()
+    }
+
+    /// The outcome of the oldest message still waiting for one (pending forever if none).
+    /// Outcomes come in the order messages were sent, so only the oldest is watched. Safe to
+    /// cancel: the outcome stays on its receipt until taken here.
+    pub async fn next_outcome(&mut self) -> Outcome {
+        let Some(receipt) = self.receipts.front_mut() else {
+            return std::future::pending().await;
+        };
+        let outcome = receipt.await.unwrap_or_else(|_| unanswered());
+        self.receipts.pop_front();
+        if self.receipts.is_empty() {
+            // Most of the time nothing is waiting: hold no memory for it then.
+            self.receipts = VecDeque::new();
+        }
+        outcome
+    }
+
+    /// Tells the sender what became of its message, if it needs telling.
+    pub fn settle(&self, outcome: Outcome) {
+        match outcome {
+            // It arrives through the room, as everyone's does.
+            Outcome::Stored => {}
+            Outcome::Repeat(message) => self.reply(&ServerFrame::Message(message)),
+            Outcome::Refused(err) => self.reply_error(err),
+        }
     }
 
     /// Counts a `send` or `typing` against the rate limit.
@@ -184,11 +218,11 @@ impl Session {
             name: self.name.clone(),
             text,
             cid,
-            sender: self.outbound.clone(),
         };
         match self.ctx.broker.publish(post) {
-            Ok(()) => {
+            Ok(receipt) => {
                 self.ctx.metrics.messages_in.inc();
+                self.receipts.push_back(receipt);
             }
             Err(err) => self.reply_error(err),
         }
@@ -200,14 +234,14 @@ impl Session {
             return close;
         }
         if let Some(sub) = self.joined(&room, None) {
-            sub.room.typing(self.outbound.id(), &self.name);
+            sub.room.typing(self.member.id(), &self.name);
         }
         None
     }
 
     /// The subscription to `room`, or a `not_joined` error (or `invalid_room`) sent back.
     fn joined(&self, room: &str, cid: Option<&String>) -> Option<Arc<Subscription>> {
-        let found = self.outbound.room(room);
+        let found = self.member.room(room);
         if found.is_none() {
             let err = match validate_room(room) {
                 Err(err) => err,
@@ -232,7 +266,7 @@ impl Session {
         };
         let old = std::mem::replace(&mut self.name, Arc::from(name.as_str()));
         if *old != *name {
-            for sub in self.outbound.rooms() {
+            for sub in self.member.rooms() {
                 sub.room.rename(&old, &name);
             }
         }
@@ -247,7 +281,7 @@ impl Session {
         let Some(sub) = self.joined(room, None) else {
             return;
         };
-        self.outbound.remove_room(room);
+        self.member.remove_room(room);
         sub.room.detach(&sub, &self.name);
         self.reply(&ServerFrame::Left {
             room: room.to_string(),
@@ -257,7 +291,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        for sub in self.outbound.take_rooms() {
+        for sub in self.member.take_rooms() {
             sub.room.detach(&sub, &self.name);
         }
         if self.guest {

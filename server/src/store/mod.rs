@@ -11,7 +11,6 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use chat_shared::{ErrorCode, FrameError};
@@ -19,9 +18,9 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
-pub use writer::Post;
-use writer::{store_failed, Command, Writer};
+use writer::{store_failed, Append, Command, Writer};
 
 /// Posts and requests that may wait for the writer; beyond it a send is refused at once.
 const WRITER_QUEUE: usize = 65_536;
@@ -87,19 +86,34 @@ impl HistoryStore {
         &self.path
     }
 
-    /// Queues a message to be stored, then released to its room. Never waits: if the writer
-    /// is far behind, the message is refused at once (and so never seen by anyone).
-    pub fn append(&self, post: Post) -> Result<(), FrameError> {
-        let refused = match self.commands.try_send(Command::Post(post)) {
+    /// Queues a message to be stored, then released to its room; `reply` says what became of
+    /// it. Never waits: if the writer is far behind, the message is refused at once (and so
+    /// never seen by anyone).
+    pub fn append(
+        &self,
+        room: Arc<Room>,
+        name: Arc<str>,
+        text: String,
+        cid: Option<String>,
+        reply: Reply,
+    ) -> Result<(), FrameError> {
+        let append = Append {
+            room,
+            name,
+            text,
+            cid,
+            reply,
+        };
+        let (refused, why) = match self.commands.try_send(Command::Append(append)) {
             Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(command)) => (command, "the store is overloaded"),
             Err(mpsc::error::TrySendError::Closed(command)) => {
                 (command, "the store is not running")
             }
         };
-        let error = FrameError::new(ErrorCode::HistoryUnavailable, refused.1);
-        Err(match refused.0 {
-            Command::Post(post) => error.in_room(&post.room.name).for_cid(post.cid),
+        let error = FrameError::new(ErrorCode::HistoryUnavailable, why);
+        Err(match refused {
+            Command::Append(append) => error.in_room(&append.room.name).for_cid(append.cid),
             _ => error,
         })
     }
@@ -205,12 +219,4 @@ impl HistoryStore {
 
 fn writer_gone() -> FrameError {
     FrameError::new(ErrorCode::HistoryUnavailable, "the store is not running")
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

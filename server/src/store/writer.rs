@@ -12,39 +12,35 @@ use std::sync::Arc;
 
 use chat_shared::{encode, name_key, ChatMessage, ErrorCode, FrameError, ServerFrame};
 use rusqlite::Connection;
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 use tungstenite::Utf8Bytes;
 
-use crate::outbound::Outbound;
-use crate::rooms::{random_hex, Room, RoomRegistry};
+use crate::clock::unix_millis;
+use crate::receipt::{Outcome, Reply};
+use crate::rooms::{Room, RoomRegistry};
 use crate::store::cids::{RecentCids, CID_WINDOW_MS};
 use crate::store::schema;
-use crate::store::{unix_millis, StoreSettings};
+use crate::store::StoreSettings;
+use crate::{random, token};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 4096;
 
-/// A message on its way to the store and its room.
+/// A message for the writer to store, and where to say what became of it.
 #[derive(Debug)]
-pub struct Post {
-    /// Where it goes.
-    pub room: Arc<Room>,
-    /// Who sent it, as shown.
-    pub name: Arc<str>,
-    /// The validated, trimmed text.
-    pub text: String,
-    /// The sender's resend key.
-    pub cid: Option<String>,
-    /// The sender's connection, told if the message cannot be stored.
-    pub sender: Arc<Outbound>,
+pub(crate) struct Append {
+    pub(crate) room: Arc<Room>,
+    pub(crate) name: Arc<str>,
+    pub(crate) text: String,
+    pub(crate) cid: Option<String>,
+    pub(crate) reply: Reply,
 }
 
 /// What the writer can be asked.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Post(Post),
+    Append(Append),
     OpenRoom {
         name: String,
         reply: oneshot::Sender<Result<Arc<Room>, FrameError>>,
@@ -111,7 +107,7 @@ impl Writer {
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 match command {
-                    Command::Post(post) => posts.push(post),
+                    Command::Append(append) => posts.push(append),
                     other => {
                         self.commit(&mut posts);
                         self.answer(other);
@@ -127,7 +123,7 @@ impl Writer {
 
     fn answer(&mut self, command: Command) {
         match command {
-            Command::Post(_) => {}
+            Command::Append(_) => {}
             Command::OpenRoom { name, reply } => {
                 let _ = reply.send(self.open_room(&name).map_err(|err| {
                     match err {
@@ -164,7 +160,7 @@ impl Writer {
                 if self.rooms_in_store >= self.settings.max_rooms {
                     return Err(OpenError::Limit);
                 }
-                let epoch = random_hex(16);
+                let epoch = random::hex(16);
                 let id = schema::create_room(&self.conn, name, &epoch, unix_millis())?;
                 self.rooms_in_store += 1;
                 schema::RoomRow {
@@ -190,14 +186,14 @@ impl Writer {
         let held =
             schema::name_holder(&self.conn, &key).map_err(|e| store_failed("claim a name", &e))?;
         let token = match (held, token) {
-            (Some(hash), Some(token)) if hash == hash_token(&token) => token,
+            (Some(hash), Some(presented)) if hash == token::hash(&presented) => presented,
             (Some(_), _) => {
                 return Err(FrameError::new(
                     ErrorCode::NameTaken,
                     format!("the name {name:?} is taken"),
                 ))
             }
-            (None, _) => new_token().map_err(|err| {
+            (None, _) => token::new_token().map_err(|err| {
                 error!(error = %err, "no random source for a name token");
                 FrameError::new(
                     ErrorCode::HistoryUnavailable,
@@ -205,21 +201,21 @@ impl Writer {
                 )
             })?,
         };
-        schema::hold_name(&self.conn, &key, name, &hash_token(&token), unix_millis())
+        schema::hold_name(&self.conn, &key, name, &token::hash(&token), unix_millis())
             .map_err(|e| store_failed("claim a name", &e))?;
         Ok(token)
     }
 
     /// Stores `posts` in one transaction and releases them to their rooms once committed.
-    fn commit(&mut self, posts: &mut Vec<Post>) {
+    fn commit(&mut self, posts: &mut Vec<Append>) {
         if posts.is_empty() {
             return;
         }
         let now = unix_millis();
         let started = std::time::Instant::now();
         self.cids.expire(now);
-        let mut fresh: Vec<(Post, ChatMessage)> = Vec::with_capacity(posts.len());
-        let mut repeats: Vec<(Post, Arc<Room>, u64)> = Vec::new();
+        let mut fresh: Vec<(Append, ChatMessage)> = Vec::with_capacity(posts.len());
+        let mut repeats: Vec<(Append, Arc<Room>, u64)> = Vec::new();
         // Each touched room and its sequencer before this batch, to roll back on failure.
         let mut touched: HashMap<i64, (Arc<Room>, u64)> = HashMap::new();
         let mut new_cids: Vec<String> = Vec::new();
@@ -287,6 +283,7 @@ impl Writer {
                         Ok(json) => post.room.release(id, Utf8Bytes::from(json)),
                         Err(err) => warn!(error = %err, "could not encode a message"),
                     }
+                    let _ = post.reply.send(Outcome::Stored);
                 }
                 for (post, room, id) in repeats {
                     self.answer_repeat(post, &room, id);
@@ -300,40 +297,30 @@ impl Writer {
                 for key in new_cids {
                     self.cids.remove(&key);
                 }
-                let refused = fresh.into_iter().map(|(post, _)| post);
-                let metrics = &self.registry.metrics;
-                for post in refused.chain(repeats.into_iter().map(|(post, _, _)| post)) {
-                    metrics.error_sent(refusal.code.as_str());
-                    let frame = refusal
-                        .clone()
-                        .in_room(&post.room.name)
-                        .for_cid(post.cid.clone());
-                    push_frame(&post.sender, &frame.into_frame());
-                }
                 // Whatever was left unprocessed after the failing statement is refused too.
-                for post in posts.drain(..) {
-                    metrics.error_sent(refusal.code.as_str());
-                    let frame = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
-                    push_frame(&post.sender, &frame.into_frame());
+                let refused = fresh.into_iter().map(|(post, _)| post);
+                let repeated = repeats.into_iter().map(|(post, _, _)| post);
+                for post in refused.chain(repeated).chain(posts.drain(..)) {
+                    let error = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
+                    let _ = post.reply.send(Outcome::Refused(error));
                 }
             }
         }
     }
 
     /// A resend of a stored message: the sender alone gets the stored copy again.
-    fn answer_repeat(&self, post: Post, room: &Arc<Room>, id: u64) {
-        match schema::message(&self.conn, room.store_id, &room.name, id) {
-            Ok(Some(message)) => push_frame(&post.sender, &ServerFrame::Message(message)),
+    fn answer_repeat(&self, post: Append, room: &Arc<Room>, id: u64) {
+        let outcome = match schema::message(&self.conn, room.store_id, &room.name, id) {
+            Ok(Some(message)) => Outcome::Repeat(message),
             // Pruned meanwhile: nothing to show, and storing it again would duplicate it.
-            Ok(None) => {}
-            Err(err) => push_frame(
-                &post.sender,
-                &store_failed("read a message", &err)
+            Ok(None) => Outcome::Stored,
+            Err(err) => Outcome::Refused(
+                store_failed("read a message", &err)
                     .in_room(&room.name)
-                    .for_cid(post.cid)
-                    .into_frame(),
+                    .for_cid(post.cid),
             ),
-        }
+        };
+        let _ = post.reply.send(outcome);
     }
 }
 
@@ -356,26 +343,4 @@ pub(crate) fn store_failed(what: &str, err: &rusqlite::Error) -> FrameError {
         ErrorCode::HistoryUnavailable,
         format!("the server could not {what} (database error); nothing was stored, try again"),
     )
-}
-
-/// Queues a frame for one connection (a closed one is leaving anyway).
-pub(crate) fn push_frame(to: &Outbound, frame: &ServerFrame) {
-    match encode(frame) {
-        Ok(json) => {
-            let _ = to.push(&Utf8Bytes::from(json));
-        }
-        Err(err) => warn!(error = %err, "could not encode a reply"),
-    }
-}
-
-/// A fresh name token: 128 random bits, hex.
-fn new_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Only hashes of tokens are stored, so a copy of the database reclaims no name.
-fn hash_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }

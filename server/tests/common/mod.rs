@@ -177,6 +177,23 @@ impl TestServer {
         (status, body.to_string())
     }
 
+    /// Waits until `/readyz` answers `status` (its answer is cached for a second, so a change
+    /// shows within about that long).
+    pub async fn wait_for_readyz(&self, status: u16) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let (got, body) = self.get("/readyz").await;
+            if got == status {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/readyz still answers {got}: {body}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The value of one sample of `/metrics` (`name` with its labels, as rendered), 0 if absent.
     pub async fn metric(&self, sample: &str) -> f64 {
         let (status, body) = self.get("/metrics").await;
@@ -459,14 +476,15 @@ impl Receiver {
         }
     }
 
-    /// Asserts that no protocol frame arrives for `wait` (pings are fine).
-    pub async fn expect_silence(&mut self, wait: Duration) {
-        let deadline = Instant::now() + wait;
-        while let Some(event) = self.next_event(deadline - Instant::now()).await {
-            match event {
-                Event::Ping => continue,
-                other => panic!("expected silence, got {other:?}"),
-            }
+    /// Reads up to the chat message whose text is `marker`, and fails on any frame before it:
+    /// how a test checks that something did *not* happen. Send the marker after the action
+    /// whose effect must not show, through the same room: a room's frames (messages, presence,
+    /// typing) and a connection's answers keep their order, so whatever the action caused would
+    /// arrive first. (Presence and typing count only with `notices` on; pings never do.)
+    pub async fn nothing_before(&mut self, marker: &str) {
+        match self.frame().await {
+            ServerFrame::Message(message) if message.text == marker => {}
+            other => panic!("expected nothing before {marker:?}, got {other:?}"),
         }
     }
 }

@@ -24,14 +24,16 @@ use anyhow::Context;
 use chat_shared::{ChatMessage, ErrorCode, FrameError, Joined};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::{BoxFuture, Broker};
+use crate::broker::Post;
+use crate::clock::unix_millis;
 use crate::metrics::Metrics;
-use crate::rooms::{random_hex, Room, RoomRegistry};
-use crate::store::{unix_millis, Post};
+use crate::receipt::{receipt, Receipt, Reply};
+use crate::rooms::{Room, RoomRegistry};
+use crate::{random, token};
 use subscriber::{Subscriber, SubscriberCommand};
 
 /// Messages queued for Redis beyond which a send is refused at once.
@@ -60,7 +62,7 @@ pub struct ClusterSettings {
 #[derive(Debug)]
 pub struct RedisBroker {
     shared: Arc<Shared>,
-    posts: mpsc::Sender<Post>,
+    posts: mpsc::Sender<(Post, Reply)>,
 }
 
 /// What the broker's tasks share.
@@ -107,7 +109,7 @@ impl RedisBroker {
         let shared = Arc::new(Shared {
             conn,
             client,
-            node: random_hex(12),
+            node: random::hex(12),
             registry,
             settings,
             metrics,
@@ -139,17 +141,18 @@ impl RedisBroker {
 }
 
 impl Broker for RedisBroker {
-    fn publish(&self, post: Post) -> Result<(), FrameError> {
-        self.posts.try_send(post).map_err(|err| {
-            let post = match err {
-                mpsc::error::TrySendError::Full(post) | mpsc::error::TrySendError::Closed(post) => {
-                    post
-                }
+    fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
+        let (reply, receipt) = receipt();
+        self.posts.try_send((post, reply)).map_err(|err| {
+            let (post, _) = match err {
+                mpsc::error::TrySendError::Full(queued)
+                | mpsc::error::TrySendError::Closed(queued) => queued,
             };
             FrameError::new(ErrorCode::HistoryUnavailable, "the server is overloaded")
                 .in_room(&post.room.name)
                 .for_cid(post.cid)
-        })
+        })?;
+        Ok(receipt)
     }
 
     fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
@@ -295,7 +298,7 @@ impl Shared {
             .open
             .key(keys::meta(name))
             .key(keys::ROOMS)
-            .arg(random_hex(16))
+            .arg(random::hex(16))
             .arg(self.settings.max_rooms)
             .arg(name)
             .invoke_async(&mut conn)
@@ -342,7 +345,13 @@ impl Shared {
     }
 
     async fn claim_name(&self, name: &str, token: Option<String>) -> Result<String, FrameError> {
-        let fresh = new_token();
+        let fresh = token::new_token().map_err(|err| {
+            error!(error = %err, "no random source for a name token");
+            FrameError::new(
+                ErrorCode::HistoryUnavailable,
+                "cannot issue a token right now",
+            )
+        })?;
         let presented = token.as_deref().map(hash_token).unwrap_or_default();
         let mut conn = self.conn.clone();
         self.metrics.redis_round_trips.inc();
@@ -365,15 +374,7 @@ impl Shared {
     }
 }
 
-/// A fresh name token: 128 random bits, hex.
-fn new_token() -> String {
-    random_hex(32)
-}
-
 /// Only hashes of tokens are stored, so a copy of Redis reclaims no name.
 fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    token::to_hex(&token::hash(token))
 }

@@ -18,8 +18,8 @@ use tracing::warn;
 
 use super::keys;
 use super::Shared;
+use crate::clock::unix_millis;
 use crate::rooms::RoomEvent;
-use crate::store::unix_millis;
 
 /// Most events written in one pipeline.
 const MAX_EVENTS: usize = 512;

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chat_shared::{ErrorCode, FrameError, ServerFrame};
+use chat_shared::{ErrorCode, FrameError, CID_WINDOW_MS};
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::{keys, Shared};
-use crate::store::cids::CID_WINDOW_MS;
-use crate::store::writer::push_frame;
-use crate::store::{unix_millis, Post};
+use crate::broker::Post;
+use crate::clock::unix_millis;
+use crate::receipt::{Outcome, Reply};
 
 /// Most messages in one pipeline.
 const MAX_PIPELINE: usize = 512;
@@ -22,7 +22,7 @@ const MAX_PIPELINE: usize = 512;
 type Answer = redis::RedisResult<(i64, u8)>;
 
 /// Serves the queue until the broker is dropped.
-pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Post>) {
+pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<(Post, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_PIPELINE);
     while let Some(first) = queue.recv().await {
         batch.push(first);
@@ -38,26 +38,26 @@ pub(crate) async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Post>) {
 
 /// Publishes `batch` (emptied). Messages refused with `NOSCRIPT` did not run (Redis restarted
 /// or flushed its scripts): the script is loaded and they are sent once more.
-async fn publish(shared: &Shared, batch: &mut Vec<Post>) {
+async fn publish(shared: &Shared, batch: &mut Vec<(Post, Reply)>) {
     let ts = unix_millis();
     for attempt in 0..2 {
         let answers = match pipeline(shared, batch, ts).await {
             Ok(answers) => answers,
             Err(err) => {
                 let refusal = shared.failed("store a message", &err);
-                for post in batch.drain(..) {
-                    refuse(shared, &refusal, post);
+                for queued in batch.drain(..) {
+                    refuse(&refusal, queued);
                 }
                 return;
             }
         };
         let mut answers = answers.into_iter();
         let mut unloaded = Vec::new();
-        for post in std::mem::take(batch) {
+        for queued in std::mem::take(batch) {
             match answers.next() {
-                Some(Err(err)) if is_noscript(&err) && attempt == 0 => unloaded.push(post),
-                Some(answer) => settle(shared, post, answer).await,
-                None => refuse(shared, &try_again(), post), // Redis answered fewer: never seen
+                Some(Err(err)) if is_noscript(&err) && attempt == 0 => unloaded.push(queued),
+                Some(answer) => settle(shared, queued, answer).await,
+                None => refuse(&try_again(), queued), // Redis answered fewer: never seen
             }
         }
         if unloaded.is_empty() {
@@ -72,8 +72,8 @@ async fn publish(shared: &Shared, batch: &mut Vec<Post>) {
             .await;
         if let Err(err) = loaded {
             let refusal = shared.failed("load the publish script", &err);
-            for post in unloaded {
-                refuse(shared, &refusal, post);
+            for queued in unloaded {
+                refuse(&refusal, queued);
             }
             return;
         }
@@ -82,10 +82,14 @@ async fn publish(shared: &Shared, batch: &mut Vec<Post>) {
 }
 
 /// One round trip: the publish script for every message of `batch`, each answered apart.
-async fn pipeline(shared: &Shared, batch: &[Post], ts: u64) -> redis::RedisResult<Vec<Answer>> {
+async fn pipeline(
+    shared: &Shared,
+    batch: &[(Post, Reply)],
+    ts: u64,
+) -> redis::RedisResult<Vec<Answer>> {
     let mut pipe = redis::pipe();
     pipe.ignore_errors();
-    for post in batch {
+    for (post, _) in batch {
         let room = &post.room.name;
         pipe.cmd("EVALSHA")
             .arg(shared.publish.get_hash())
@@ -112,7 +116,7 @@ async fn pipeline(shared: &Shared, batch: &[Post], ts: u64) -> redis::RedisResul
 }
 
 /// What the sender learns of one message's answer (a stored one needs nothing: it arrives).
-async fn settle(shared: &Shared, post: Post, answer: Answer) {
+async fn settle(shared: &Shared, (post, reply): (Post, Reply), answer: Answer) {
     match answer {
         Ok((-1, _)) => {
             warn!(room = %post.room.name, "the room's history is gone from Redis (new epoch)");
@@ -121,11 +125,13 @@ async fn settle(shared: &Shared, post: Post, answer: Answer) {
                 ErrorCode::HistoryUnavailable,
                 "the room's history was reset; rejoin the room",
             );
-            refuse(shared, &refusal, post);
+            refuse(&refusal, (post, reply));
         }
-        Ok((id, 1)) => answer_repeat(shared, post, id.unsigned_abs()).await,
-        Ok(_) => {}
-        Err(err) => refuse(shared, &shared.failed("store a message", &err), post),
+        Ok((id, 1)) => answer_repeat(shared, (post, reply), id.unsigned_abs()).await,
+        Ok(_) => {
+            let _ = reply.send(Outcome::Stored);
+        }
+        Err(err) => refuse(&shared.failed("store a message", &err), (post, reply)),
     }
 }
 
@@ -140,24 +146,22 @@ fn try_again() -> FrameError {
     )
 }
 
-fn refuse(shared: &Shared, refusal: &FrameError, post: Post) {
-    shared.metrics.error_sent(refusal.code.as_str());
-    let frame = refusal
-        .clone()
-        .in_room(&post.room.name)
-        .for_cid(post.cid)
-        .into_frame();
-    push_frame(&post.sender, &frame);
+fn refuse(refusal: &FrameError, (post, reply): (Post, Reply)) {
+    let error = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
+    let _ = reply.send(Outcome::Refused(error));
 }
 
 /// A resend of a stored message: the sender alone gets the stored copy again.
-async fn answer_repeat(shared: &Shared, post: Post, id: u64) {
+async fn answer_repeat(shared: &Shared, (post, reply): (Post, Reply), id: u64) {
     match shared.range(&post.room.name, id, id, 1).await {
         Ok(found) => {
-            if let Some(message) = found.into_iter().next() {
-                push_frame(&post.sender, &ServerFrame::Message(message));
-            }
+            // Trimmed meanwhile: nothing to show, and storing it again would duplicate it.
+            let outcome = found
+                .into_iter()
+                .next()
+                .map_or(Outcome::Stored, Outcome::Repeat);
+            let _ = reply.send(outcome);
         }
-        Err(err) => refuse(shared, &shared.failed("read a message", &err), post),
+        Err(err) => refuse(&shared.failed("read a message", &err), (post, reply)),
     }
 }

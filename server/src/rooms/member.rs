@@ -1,5 +1,8 @@
-//! One connection's side of the broadcast: the rooms it reads, frames meant for it alone, and
-//! whether it is closing.
+//! A member: one connection's side of the rooms, the reading end of their feeds (a [`Room`]
+//! is the writing end). It holds the rooms the connection reads, frames meant for it alone,
+//! and whether it is closing.
+//!
+//! [`Room`]: crate::rooms::Room
 //!
 //! Room frames are not queued per connection: they live once in each room's feed and the
 //! connection keeps a cursor there (see [`crate::rooms::feed`]). What is queued here is only
@@ -16,13 +19,16 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tungstenite::Utf8Bytes;
 
+use chat_shared::{encode, ServerFrame};
+use smallvec::SmallVec;
+use tracing::warn;
+
 use crate::close::CloseReason;
 use crate::rooms::Subscription;
-use smallvec::SmallVec;
 
 /// The state shared between the rooms, the connection's reader and the connection's writer.
 #[derive(Debug)]
-pub struct Outbound {
+pub struct Member {
     id: u64,
     state: Mutex<State>,
     /// The rooms whose feeds the writer reads. Changed by the session on join and leave.
@@ -63,11 +69,11 @@ pub enum Next {
     Close(CloseReason),
 }
 
-impl Outbound {
+impl Member {
     /// Connection `id` (at least 1, unique on this node), with `budget_bytes` for frames of its
     /// own.
     pub fn new(id: u64, budget_bytes: usize) -> Self {
-        Outbound {
+        Member {
             id,
             state: Mutex::new(State::default()),
             rooms: Mutex::new(SmallVec::new()),
@@ -223,6 +229,16 @@ impl Outbound {
         Ok(())
     }
 
+    /// Encodes `frame` and queues it for this client alone (a closed one is leaving anyway).
+    pub fn push_frame(&self, frame: &ServerFrame) {
+        match encode(frame) {
+            Ok(json) => {
+                let _ = self.push(&Utf8Bytes::from(json));
+            }
+            Err(err) => warn!(error = %err, "could not encode a reply"),
+        }
+    }
+
     /// Asks the writer to answer a ping. A newer ping replaces an unanswered older one.
     pub fn push_pong(&self, payload: Bytes) {
         let mut state = self.state.lock();
@@ -299,7 +315,7 @@ mod tests {
 
     #[test]
     fn direct_frames_come_out_in_order() {
-        let client = Outbound::new(1, 1024);
+        let client = Member::new(1, 1024);
         client.push(&frame("a")).unwrap();
         client.push(&frame("b")).unwrap();
         assert!(client.has_own());
@@ -311,7 +327,7 @@ mod tests {
 
     #[test]
     fn overflow_closes_as_slow_and_frees_the_queue() {
-        let client = Outbound::new(1, 10);
+        let client = Member::new(1, 10);
         client.push(&frame("12345")).unwrap();
         client.push(&frame("12345")).unwrap();
         assert_eq!(client.push(&frame("1")), Err(Closed));
@@ -325,7 +341,7 @@ mod tests {
 
     #[test]
     fn only_the_latest_ping_is_answered_and_before_direct_frames() {
-        let client = Outbound::new(1, 1024);
+        let client = Member::new(1, 1024);
         client.push(&frame("a")).unwrap();
         client.push_pong(Bytes::from_static(b"1"));
         client.push_pong(Bytes::from_static(b"2"));
@@ -339,7 +355,7 @@ mod tests {
 
     #[test]
     fn first_close_reason_wins() {
-        let client = Outbound::new(1, 10);
+        let client = Member::new(1, 10);
         client.close(CloseReason::Shutdown);
         client.close(CloseReason::Normal);
         assert_eq!(client.closed_reason(), Some(CloseReason::Shutdown));
@@ -347,7 +363,7 @@ mod tests {
 
     #[tokio::test]
     async fn closed_resolves_when_another_task_closes() {
-        let client = std::sync::Arc::new(Outbound::new(1, 1024));
+        let client = std::sync::Arc::new(Member::new(1, 1024));
         let waiter = {
             let client = client.clone();
             tokio::spawn(async move { client.closed().await })

@@ -1,5 +1,6 @@
 //! Accepts TCP connections and serves HTTP/1.1 on them with hyper, so that a WebSocket upgrade
-//! hands [`crate::connection`] the plain TCP socket.
+//! hands [`crate::connection`] the plain TCP socket. The `/ws` route needs this loop: other
+//! servers (`axum::serve`) wrap the socket, and the connection could not take it over.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,9 +7,6 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::ws;
 
@@ -79,20 +76,6 @@ pub fn switching_protocols(accept: HeaderValue) -> Response {
     headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     response
-}
-
-/// Waits for hyper to hand the connection over after the 101 response, and returns the TCP
-/// socket with any bytes the client sent behind its handshake that hyper had already read.
-/// Those are copied out (there are rarely any), so hyper's whole read buffer is freed now
-/// rather than kept alive by a slice of it for the life of the connection.
-pub async fn take_stream(on_upgrade: OnUpgrade) -> anyhow::Result<(TcpStream, Vec<u8>)> {
-    let upgraded = on_upgrade.await?;
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf.to_vec())),
-        Err(_) => anyhow::bail!(
-            "the upgraded connection is not a plain TCP stream (served by crate::server only)"
-        ),
-    }
 }
 
 #[cfg(test)]

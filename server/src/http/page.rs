@@ -2,8 +2,12 @@
 //! the first HTML response, so the log is readable before the WebAssembly has loaded (or with
 //! JavaScript off); the page then resumes from them over its socket, missing nothing.
 
+/// The bundle name in the workspace's `[package.metadata.leptos]`: /pkg/chat.js, chat.wasm, chat.css.
+const SITE_NAME: &str = "chat";
+
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -11,16 +15,16 @@ use chat_frontend::{shell, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
-use crate::AppState;
+use super::Web;
 
 /// `/`: the lobby.
-pub async fn lobby(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    render(state, chat_shared::DEFAULT_ROOM.to_string(), request).await
+pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {
+    render(web, chat_shared::DEFAULT_ROOM.to_string(), request).await
 }
 
 /// `/r/{room}`: any room, created when the page's socket first joins it.
 pub async fn room(
-    State(state): State<Arc<AppState>>,
+    State(web): State<Arc<Web>>,
     Path(room): Path<String>,
     request: Request,
 ) -> Response {
@@ -35,13 +39,14 @@ pub async fn room(
         )
             .into_response();
     }
-    render(state, room, request).await
+    render(web, room, request).await
 }
 
-async fn render(state: Arc<AppState>, room: String, request: Request) -> Response {
-    let limit = u64::from(state.chat.settings.join_history);
+async fn render(web: Arc<Web>, room: String, request: Request) -> Response {
+    let chat = &web.app.chat;
+    let limit = u64::from(chat.settings.join_history);
     // A page without history is still a working page: the socket fills it in.
-    let snapshot = match state.chat.broker.latest_page(&room, limit).await {
+    let snapshot = match chat.broker.latest_page(&room, limit).await {
         Ok(snapshot) => snapshot,
         Err(err) => {
             warn!(%room, error = %err.message, "rendering a page without its history");
@@ -58,7 +63,7 @@ async fn render(state: Arc<AppState>, room: String, request: Request) -> Respons
         snapshot,
         utc_offset_minutes,
     };
-    let options = state.leptos.clone();
+    let options = web.leptos.clone();
     let context = {
         let options = options.clone();
         move || {
@@ -69,6 +74,25 @@ async fn render(state: Arc<AppState>, room: String, request: Request) -> Respons
     let handler =
         leptos_axum::render_app_to_stream_with_context(context, move || shell(options.clone()));
     handler(request).await.into_response()
+}
+
+/// Where the site's files are and what the bundle is called. cargo-leptos says so through
+/// `LEPTOS_*` variables (at build time and when it runs the server); a binary built by plain
+/// cargo and run without it (tests, `cargo run`) uses the workspace's bundle name and the site
+/// cargo-leptos last built under `target/site`.
+pub(super) fn site_options() -> anyhow::Result<leptos::prelude::LeptosOptions> {
+    let named = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some()
+        || option_env!("LEPTOS_OUTPUT_NAME").is_some();
+    if named {
+        return Ok(leptos::prelude::get_configuration(None)
+            .context("reading the Leptos site configuration (LEPTOS_* variables)")?
+            .leptos_options);
+    }
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    Ok(leptos::prelude::LeptosOptions::builder()
+        .output_name(SITE_NAME)
+        .site_root(site_root)
+        .build())
 }
 
 /// Minimal HTML escaping for the error page.

@@ -1,0 +1,202 @@
+//! Everything HTTP: the accept loop ([`serve`]), the router and its handlers: `/ws` (the
+//! WebSocket handshake, then the socket is the connection's), `/metrics`, `/healthz`, `/readyz`,
+//! and the page ([`page`]) with its files.
+//!
+//! [`router`] builds the whole app from an [`AppState`]; tests build it the same way.
+
+mod origin;
+#[cfg(feature = "ssr")]
+mod page;
+mod serve;
+mod upgrade;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hyper::upgrade::OnUpgrade;
+use tracing::warn;
+
+use crate::connection::serve_client;
+use crate::metrics;
+use crate::session::Session;
+use crate::state::AppState;
+pub use origin::OriginPolicy;
+pub use serve::{serve, HttpSettings};
+
+/// What the handlers share: the application, and the web side's own settings.
+#[derive(Debug)]
+pub struct Web {
+    /// The chat itself.
+    pub app: Arc<AppState>,
+    origins: OriginPolicy,
+    #[cfg(feature = "ssr")]
+    leptos: leptos::prelude::LeptosOptions,
+}
+
+/// The HTTP app: `/ws` for the chat socket, `/metrics`, `/healthz` and `/readyz` for
+/// operators, everything else for the page and its files. Fails on an invalid
+/// `--allowed-origin`, or when the page's site cannot be found.
+pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
+    let origins = OriginPolicy::new(&app.config.allowed_origins)
+        .map_err(anyhow::Error::msg)
+        .context("invalid --allowed-origin")?;
+    let web = Arc::new(Web {
+        app,
+        origins,
+        #[cfg(feature = "ssr")]
+        leptos: page::site_options()?,
+    });
+    let site = site(&web);
+    Ok(Router::new()
+        .route("/ws", get(websocket))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(web)
+        .merge(site))
+}
+
+/// How the accept loop handles connections, from the configuration.
+pub fn settings(app: &AppState) -> HttpSettings {
+    HttpSettings {
+        socket_send_buffer: app.config.socket_send_buffer,
+        header_timeout: app.config.header_timeout,
+        shutdown_grace: app.config.shutdown_grace,
+    }
+}
+
+/// Prometheus scrape target.
+async fn metrics(State(web): State<Arc<Web>>) -> Response {
+    let app = &web.app;
+    let metrics = &app.chat.metrics;
+    metrics
+        .connections
+        .set(metrics::gauge_value(app.connections.count()));
+    metrics
+        .rooms
+        .set(metrics::gauge_value(app.chat.rooms.len()));
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// Liveness: the process answers HTTP.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 when this node should get clients, 503 with the reason when not.
+async fn readyz(State(web): State<Arc<Web>>) -> Response {
+    match web.app.readiness.check(&web.app.chat.broker).await {
+        Ok(()) => "ready\n".into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// The Leptos app: the server-rendered room pages ([`page`]), and the compiled WASM, JS and CSS
+/// under `/pkg` (compressed, since the WASM is the bulk of a first visit).
+#[cfg(feature = "ssr")]
+fn site(web: &Arc<Web>) -> Router {
+    use chat_frontend::shell;
+    use leptos_axum::file_and_error_handler;
+    use tower_http::compression::CompressionLayer;
+
+    // Rendering spawns tasks through Leptos' executor; it runs them on tokio. (A second
+    // router in the same process finds it set already, which is fine.)
+    let _ = any_spawner::Executor::init_tokio();
+    let pages = Router::new()
+        .route("/", get(page::lobby))
+        .route("/r/{room}", get(page::room))
+        .with_state(web.clone());
+    let files = Router::new()
+        .fallback(file_and_error_handler(shell))
+        .with_state(web.leptos.clone());
+    pages.merge(files).layer(CompressionLayer::new())
+}
+
+/// Without the `ssr` feature the server is the WebSocket backend alone (for `trunk serve`),
+/// with a small page that says so.
+#[cfg(not(feature = "ssr"))]
+fn site(_web: &Arc<Web>) -> Router {
+    Router::new().route("/", get(index))
+}
+
+#[cfg(not(feature = "ssr"))]
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../index.html"))
+}
+
+/// `/ws`: checks the origin and the handshake, attaches the connection to the URL's room, and
+/// answers 101; the connection's task takes the socket over from there.
+async fn websocket(
+    State(web): State<Arc<Web>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let headers = request.headers();
+    if let Err(rejected) = web.origins.check(headers) {
+        warn!(%peer, reason = %rejected.0, "refused a cross-origin WebSocket");
+        return (StatusCode::FORBIDDEN, rejected.0).into_response();
+    }
+    let accept = match upgrade::check(headers) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "connection cannot be upgraded",
+        )
+            .into_response();
+    };
+    let app = &web.app;
+    let registration = app.connections.open();
+    app.chat.metrics.connections_opened.inc();
+    // First, so that a client knows the limits before anything it could send is answered.
+    let _ = registration.member().push(&app.limits_frame);
+    let mut session = Session::new(app.chat.clone(), registration.member().clone());
+    // Attach to the URL's room before answering, so a client that sees the socket open cannot
+    // miss a message sent after that.
+    let join = match start_room(request.uri().query()) {
+        Some(room) => match session.attach(&room).await {
+            // Boxed: it is held in the connection's task until the first thing it does.
+            Ok(pending) => Some(Box::new(pending)),
+            Err(err) => {
+                session.reply_error(err);
+                None
+            }
+        },
+        None => None,
+    };
+    let settings = app.connection.clone();
+    let task = serve_client(on_upgrade, registration, session, join, settings, peer);
+    tokio::spawn(task);
+    upgrade::switching_protocols(accept)
+}
+
+/// The room a new connection starts in: `?room=NAME`, [`chat_shared::DEFAULT_ROOM`] without
+/// the parameter, none with `?room=` (empty). Room names need no percent-decoding: a name with
+/// `%` in it is invalid and refused as it is.
+fn start_room(query: Option<&str>) -> Option<String> {
+    let value = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("room="));
+    match value {
+        None => Some(chat_shared::DEFAULT_ROOM.to_string()),
+        Some("") => None,
+        Some(room) => Some(room.to_string()),
+    }
+}

@@ -1,0 +1,132 @@
+//! The application: everything a chat connection needs, built once from the configuration.
+//!
+//! [`AppState::new`] checks the configuration and starts the broker (and with it the store or
+//! the Redis connections); the HTTP side ([`crate::http`]) serves it.
+
+use std::sync::Arc;
+
+use tracing::info;
+use tungstenite::Utf8Bytes;
+
+use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
+use crate::broker::{Broker, LocalBroker, RedisBroker};
+use crate::config::Config;
+use crate::connection::ConnectionSettings;
+use crate::connections::Connections;
+use crate::health::Readiness;
+use crate::metrics::Metrics;
+use crate::rooms::RoomRegistry;
+use crate::session::{ChatContext, SessionSettings};
+use crate::store::{HistoryStore, StoreSettings};
+
+/// Smallest accepted `--client-buffer-bytes`: two full batches.
+pub const MIN_CLIENT_BUFFER_BYTES: usize = 2 * chat_shared::MAX_BATCH_BYTES;
+
+/// What every connection and every request shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration it was built from (the HTTP side reads its own settings here).
+    pub config: Config,
+    /// Every open connection (for shutdown).
+    pub connections: Arc<Connections>,
+    /// Rooms, broker, store and the chat rules, shared by every session.
+    pub chat: Arc<ChatContext>,
+    /// Whether load balancers should send this node clients.
+    pub readiness: Readiness,
+    /// The `limits` frame every connection gets first, encoded once.
+    pub limits_frame: Utf8Bytes,
+    /// Timing and size rules of every connection.
+    pub connection: Arc<ConnectionSettings>,
+}
+
+impl AppState {
+    /// Checks `config` and starts what it describes: the store (or Redis), the rooms.
+    pub fn new(config: &Config) -> anyhow::Result<Arc<Self>> {
+        check(config)?;
+        let metrics = Arc::new(Metrics::new());
+        let rooms = Arc::new(RoomRegistry::new(
+            config.client_buffer_bytes,
+            metrics.clone(),
+        ));
+        let (broker, store): (Arc<dyn Broker>, _) = match &config.redis_url {
+            Some(url) => {
+                let settings = ClusterSettings {
+                    url: url.clone(),
+                    history_per_room: config.history_per_room.unwrap_or(DEFAULT_HISTORY_PER_ROOM),
+                    max_rooms: config.max_rooms,
+                    presence_ttl: config.presence_ttl,
+                };
+                let broker = RedisBroker::start(settings, rooms.clone(), metrics.clone())?;
+                info!(
+                    node = broker.node(),
+                    "cluster mode: rooms, history and names in Redis"
+                );
+                (Arc::new(broker), None)
+            }
+            None => {
+                let store = Arc::new(HistoryStore::open(
+                    &config.data_dir,
+                    rooms.clone(),
+                    StoreSettings {
+                        history_per_room: config.history_per_room.unwrap_or(0),
+                        max_rooms: config.max_rooms,
+                        max_database_bytes: config.max_database_bytes,
+                    },
+                )?);
+                (Arc::new(LocalBroker::new(store.clone())), Some(store))
+            }
+        };
+        let chat = Arc::new(ChatContext {
+            rooms,
+            broker,
+            store,
+            settings: SessionSettings {
+                join_history: config.join_history,
+                max_rooms_per_connection: config.max_rooms_per_connection as usize,
+                rate_limit_per_sec: config.rate_limit_per_sec,
+                rate_limit_burst: config.rate_limit_burst,
+            },
+            metrics: metrics.clone(),
+        });
+        let limits = chat_shared::ServerFrame::Limits(config.limits());
+        Ok(Arc::new(AppState {
+            config: config.clone(),
+            connections: Connections::new(config.client_buffer_bytes),
+            chat,
+            readiness: Readiness::default(),
+            limits_frame: chat_shared::encode(&limits)?.into(),
+            connection: Arc::new(ConnectionSettings {
+                write_timeout: config.write_timeout,
+                ping_interval: config.ping_interval,
+                pong_timeout: config.pong_timeout,
+                min_write_interval: config.min_write_interval,
+                max_message_bytes: config.max_frame_bytes as usize,
+                metrics,
+            }),
+        }))
+    }
+}
+
+/// The rules the flags must keep, beyond their types.
+fn check(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.max_frame_bytes > 0,
+        "--max-frame-bytes must be positive"
+    );
+    // The feed is trimmed to this budget, so it must hold at least a full batch of the
+    // largest messages, or trimming alone would drop clients that keep up.
+    anyhow::ensure!(
+        config.client_buffer_bytes >= MIN_CLIENT_BUFFER_BYTES,
+        "--client-buffer-bytes must be at least {MIN_CLIENT_BUFFER_BYTES}"
+    );
+    anyhow::ensure!(
+        !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
+        "--ping-interval and --pong-timeout must be positive"
+    );
+    anyhow::ensure!(
+        config.join_history as u64 <= chat_shared::MAX_RECOVERY_MESSAGES,
+        "--join-history must be at most {}",
+        chat_shared::MAX_RECOVERY_MESSAGES
+    );
+    Ok(())
+}

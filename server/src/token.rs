@@ -1,0 +1,27 @@
+//! Name tokens: the secret that holds a name. Only their hashes are stored (SQLite or Redis),
+//! so a copy of the database reclaims no name.
+
+use sha2::{Digest, Sha256};
+
+/// A fresh token: 128 random bits as 32 hex digits. Fails rather than issue a guessable one.
+pub fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(to_hex(&bytes))
+}
+
+/// The SHA-256 of a token, as stored.
+pub fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
