@@ -18,6 +18,8 @@ done
 
 step "format"
 cargo fmt --all -- --check
+step "imports run one way (no module in an import cycle)"
+python3 scripts/layers.py server/src frontend/src
 step "clippy (server, shared, frontend natively; the frontend, shared and streams for wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --locked -- -D warnings

@@ -105,8 +105,9 @@ pub struct Chat {
     pub current: String,
     /// The name the server knows this connection by (a guest name until `hello`).
     pub me: Option<String>,
-    /// What the server accepts, from its `limits` frame (the defaults until it arrives).
-    pub limits: Limits,
+    /// The largest message the server takes, from its `limits` frame (the default until it
+    /// arrives); the one limit of that frame the page checks against.
+    pub max_frame_bytes: u64,
 }
 
 impl Chat {
@@ -127,7 +128,7 @@ impl Chat {
             rooms: vec![state],
             current: room,
             me: None,
-            limits: Limits::DEFAULT,
+            max_frame_bytes: Limits::DEFAULT.max_frame_bytes,
         }
     }
 
@@ -202,13 +203,16 @@ impl Chat {
     /// others against the server's limit. Should a smaller one be too large as well, the next
     /// close takes that one.
     pub fn take_largest_pending(&mut self) -> Option<Pending> {
-        let (room, cid) = self
-            .rooms
-            .iter()
-            .flat_map(|room| room.pending.iter().map(move |p| (room, p)))
-            .max_by_key(|(_, pending)| pending.text.len())
-            .map(|(room, pending)| (room.name.clone(), pending.cid.clone()))?;
-        self.room_mut(&room)?.take_pending(&cid)
+        let mut largest: Option<(usize, usize, usize)> = None;
+        for (r, room) in self.rooms.iter().enumerate() {
+            for (p, pending) in room.pending.iter().enumerate() {
+                if largest.is_none_or(|(.., len)| pending.text.len() > len) {
+                    largest = Some((r, p, pending.text.len()));
+                }
+            }
+        }
+        let (r, p, _) = largest?;
+        Some(self.rooms[r].pending.remove(p))
     }
 
     /// The server lost the rooms' history (1012): the rejoin must not try to resume.
@@ -303,7 +307,7 @@ impl Chat {
                 })
             }
             ServerFrame::Limits(limits) => {
-                self.limits = limits;
+                self.max_frame_bytes = limits.max_frame_bytes;
                 None
             }
             ServerFrame::Left { .. } => None,
@@ -342,13 +346,15 @@ mod tests {
     #[test]
     fn limits_from_the_server_replace_the_defaults() {
         let mut chat = Chat::new(InitialPage::default());
-        assert_eq!(chat.limits, Limits::DEFAULT);
+        assert_eq!(
+            chat.max_frame_bytes,
+            u64::from(chat_shared::DEFAULT_MAX_FRAME_BYTES)
+        );
         let lowered = Limits {
             max_frame_bytes: 512,
-            ..Limits::DEFAULT
         };
         assert_eq!(chat.apply(ServerFrame::Limits(lowered), 0), None);
-        assert_eq!(chat.limits, lowered);
+        assert_eq!(chat.max_frame_bytes, 512);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn start(page: PageState) {
         Events {
             status: Box::new(move |new| page.status.set(new)),
             opened: Box::new(move |reconnect| opened(page, reconnect)),
-            lost: Box::new(move |code, reason| lost(page, code, &reason)),
+            lost: Box::new(move |after, reason| lost(page, after, &reason)),
             frames: Box::new(move |frames| on_frames(page, frames)),
         },
     );
@@ -94,8 +94,7 @@ fn opened(page: PageState, reconnect: bool) {
 
 /// The connection was lost: the log says why, and what the close code asks is done (the socket
 /// has chosen when to reconnect).
-fn lost(page: PageState, code: u16, reason: &str) {
-    let after = AfterClose::of(code);
+fn lost(page: PageState, after: AfterClose, reason: &str) {
     let mut too_large = None;
     page.notice_everywhere(&after.notice(reason), |chat| {
         chat.disconnected();

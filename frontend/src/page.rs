@@ -126,13 +126,9 @@ impl PageState {
     pub fn typing(&self) {
         let room = self.current();
         let now = now_ms();
-        // As often as the server relays typing notices, which it says in its limits.
-        let every = self
-            .chat
-            .with_untracked(|chat| chat.limits.typing_interval_ms);
-        let due = self
-            .last_typing
-            .with_value(|(at, last_room)| *last_room != room || now >= at + every);
+        let due = self.last_typing.with_value(|(at, last_room)| {
+            *last_room != room || now >= at + chat_shared::TYPING_INTERVAL_MS
+        });
         if due && self.send(&ClientFrame::Typing { room: room.clone() }) {
             self.last_typing.set_value((now, room));
         }

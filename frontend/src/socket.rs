@@ -14,7 +14,7 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use std::time::Duration;
 
-use crate::state::{backoff_delay, AfterClose, Status};
+use crate::state::{backoff_delay, policy_attempt, AfterClose, Status};
 
 /// What the socket tells the app.
 pub struct Events {
@@ -22,10 +22,10 @@ pub struct Events {
     pub status: Box<dyn Fn(Status)>,
     /// The socket opened; `true` when this is a reconnect after a drop.
     pub opened: Box<dyn Fn(bool)>,
-    /// An open connection was lost, with the server's close code and reason (1006 and none
-    /// when the network dropped it). The socket has already chosen when to retry
-    /// ([`AfterClose`]); the page does the rest.
-    pub lost: Box<dyn Fn(u16, String)>,
+    /// An open connection was lost: what its close code asks, and the server's reason (none
+    /// when the network dropped it). The socket has already chosen when to retry; the page
+    /// does the rest.
+    pub lost: Box<dyn Fn(AfterClose, String)>,
     /// The server sent frames (all those of one WebSocket message, which may batch many).
     pub frames: Box<dyn Fn(Vec<ServerFrame>)>,
 }
@@ -135,7 +135,7 @@ impl ChatSocket {
             let _ = open.ws.close();
         }
         if was_open {
-            (events.lost)(ABNORMAL_CLOSURE, String::new());
+            (events.lost)(AfterClose::Retry, String::new());
         }
         schedule_retry(&self.0, None);
     }
@@ -213,21 +213,23 @@ fn open(this: &Rc<RefCell<Inner>>) {
     let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
         let Some(this) = weak.upgrade() else { return };
         let after = AfterClose::of(event.code());
-        let (events, was_open, pauses) = {
+        let (events, was_open) = {
             // The closed socket stays in place until the next attempt replaces it: dropping it
             // here would free this very callback while it runs.
             let mut inner = this.borrow_mut();
             let was_open = std::mem::replace(&mut inner.connected, false);
-            inner.pauses = match after {
-                AfterClose::Pause => inner.pauses.saturating_add(1),
-                _ => 0,
-            };
-            (inner.events.clone(), was_open, inner.pauses)
+            if after == AfterClose::Pause {
+                inner.pauses = inner.pauses.saturating_add(1);
+                inner.attempt = inner.attempt.max(policy_attempt(inner.pauses));
+            } else {
+                inner.pauses = 0;
+            }
+            (inner.events.clone(), was_open)
         };
         if was_open {
-            (events.lost)(event.code(), event.reason());
+            (events.lost)(after, event.reason());
         }
-        schedule_retry(&this, after.delay(pauses, js_sys::Math::random()));
+        schedule_retry(&this, after.at_once().then_some(Duration::ZERO));
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -239,9 +241,6 @@ fn open(this: &Rc<RefCell<Inner>>) {
         _on_close: on_close,
     });
 }
-
-/// The close code for a connection lost without a close frame (RFC 6455).
-const ABNORMAL_CLOSURE: u16 = 1006;
 
 /// Opens the socket again after `delay`, or after the usual backoff when `None`.
 fn schedule_retry(this: &Rc<RefCell<Inner>>, delay: Option<Duration>) {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chat_shared::{close_code, encode_client, ClientFrame, Limits};
+use chat_shared::{close_code, encode_client, ClientFrame, MAX_TEXT_CHARS};
 
 /// Hex digits of the `cid` the page gives each message (96 random bits).
 pub const CID_DIGITS: usize = 24;
@@ -57,7 +57,7 @@ impl Status {
 /// the connection, which would be a poor way to learn that 2000 CJK characters are too many.
 /// The limit is the server's own (its `limits` frame), so a page served by a server whose
 /// operator lowered `--max-frame-bytes` checks against that.
-pub fn draft_problem(draft: &str, room: &str, limits: &Limits) -> Option<String> {
+pub fn draft_problem(draft: &str, room: &str, max_frame_bytes: u64) -> Option<String> {
     let text = draft.trim();
     if text.is_empty() {
         return None;
@@ -70,7 +70,7 @@ pub fn draft_problem(draft: &str, room: &str, limits: &Limits) -> Option<String>
     })
     .map(|json| json.len())
     .unwrap_or(usize::MAX);
-    let max = limits.max_frame_bytes as usize;
+    let max = max_frame_bytes as usize;
     (frame_bytes > max).then(|| {
         format!("Message is too long to send ({frame_bytes} bytes encoded; the limit is {max})")
     })
@@ -78,9 +78,9 @@ pub fn draft_problem(draft: &str, room: &str, limits: &Limits) -> Option<String>
 
 /// The "N characters left" hint, once the draft is near the limit. Counts UTF-16 units, as the
 /// input's `maxlength` does, so the number matches what the browser lets the reader type.
-pub fn remaining_hint(draft: &str, limits: &Limits) -> Option<String> {
+pub fn remaining_hint(draft: &str) -> Option<String> {
     let used = draft.encode_utf16().count();
-    let left = (limits.max_text_chars as usize).saturating_sub(used);
+    let left = MAX_TEXT_CHARS.saturating_sub(used);
     (left < HINT_THRESHOLD).then(|| match left {
         0 => "Character limit reached".to_string(),
         1 => "1 character left".to_string(),
@@ -105,7 +105,7 @@ pub enum AfterClose {
     /// 1001: the server is going away (a restart, a drain): reconnect at once and resume.
     ReconnectNow,
     /// 1008: closed for a policy (too slow, silent, flooding): say why, and wait before
-    /// reconnecting, longer each time in a row ([`policy_delay`]).
+    /// reconnecting, longer each time in a row ([`policy_attempt`]).
     Pause,
     /// 1009: the last message was too large for this server: take it back into the input and
     /// never resend it, then reconnect at once.
@@ -128,87 +128,94 @@ impl AfterClose {
         }
     }
 
-    /// How long to wait before the next attempt: `None` for the usual backoff.
-    pub fn delay(self, pauses_in_a_row: u32, random: f64) -> Option<Duration> {
-        match self {
-            AfterClose::ReconnectNow | AfterClose::TakeBackTooLarge | AfterClose::RejoinFresh => {
-                Some(Duration::ZERO)
-            }
-            AfterClose::Pause => Some(policy_delay(pauses_in_a_row, random)),
-            AfterClose::Retry => None,
-        }
+    /// Whether to reconnect at once rather than after the backoff.
+    pub fn at_once(self) -> bool {
+        matches!(
+            self,
+            AfterClose::ReconnectNow | AfterClose::TakeBackTooLarge | AfterClose::RejoinFresh
+        )
     }
 
     /// The line the log shows, with the server's `reason`.
     pub fn notice(self, reason: &str) -> String {
         match self {
-            AfterClose::ReconnectNow => "The server is restarting; reconnecting.".into(),
+            AfterClose::ReconnectNow => "The server is restarting; reconnecting.",
             AfterClose::Pause => {
-                format!("The server closed the connection ({reason}); reconnecting after a pause.")
+                let mut notice = String::from("The server closed the connection (");
+                notice.push_str(reason);
+                notice.push_str("); reconnecting after a pause.");
+                return notice;
             }
             AfterClose::TakeBackTooLarge => {
-                "The server closed the connection: a message was too large for it.".into()
+                "The server closed the connection: a message was too large for it."
             }
-            AfterClose::RejoinFresh => "The server lost this room's history; rejoining.".into(),
-            AfterClose::Retry => "Connection closed.".into(),
+            AfterClose::RejoinFresh => "The server lost this room's history; rejoining.",
+            AfterClose::Retry => "Connection closed.",
         }
+        .into()
     }
 }
 
-/// Wait before reconnecting after the `n`th policy close in a row (1 for the first): from 1-2 s,
-/// doubling up to 15-30 s, so a client the server keeps dropping does not hammer it.
-pub fn policy_delay(n: u32, random: f64) -> Duration {
-    backoff_delay(n.saturating_add(1), random)
+/// The backoff attempt the `n`th policy close (1008) in a row waits as (1 for the first): from
+/// 1-2 s, doubling up to 15-30 s, so a client the server keeps dropping does not hammer it.
+pub fn policy_attempt(n: u32) -> u32 {
+    n.saturating_add(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use chat_shared::MAX_TEXT_CHARS;
-
-    const LIMITS: Limits = Limits::DEFAULT;
+    const LIMITS: chat_shared::Limits = chat_shared::Limits::DEFAULT;
 
     #[test]
     fn drafts_are_checked_like_the_server_checks_them() {
         assert_eq!(
-            draft_problem("", "lobby", &LIMITS),
+            draft_problem("", "lobby", LIMITS.max_frame_bytes),
             None,
             "empty is not an error, just nothing to send"
         );
-        assert_eq!(draft_problem("hello", "lobby", &LIMITS), None);
         assert_eq!(
-            draft_problem(&"a".repeat(MAX_TEXT_CHARS), "lobby", &LIMITS),
+            draft_problem("hello", "lobby", LIMITS.max_frame_bytes),
+            None
+        );
+        assert_eq!(
+            draft_problem(&"a".repeat(MAX_TEXT_CHARS), "lobby", LIMITS.max_frame_bytes),
             None
         );
         // Past the character limit is the server's call (the input's maxlength stops typing).
         assert_eq!(
-            draft_problem(&"a".repeat(MAX_TEXT_CHARS + 1), "lobby", &LIMITS),
+            draft_problem(
+                &"a".repeat(MAX_TEXT_CHARS + 1),
+                "lobby",
+                LIMITS.max_frame_bytes
+            ),
             None
         );
         // 2000 CJK characters are within the character limit but not the frame limit.
-        let cjk = draft_problem(&"字".repeat(MAX_TEXT_CHARS), "lobby", &LIMITS).unwrap();
+        let cjk = draft_problem(
+            &"字".repeat(MAX_TEXT_CHARS),
+            "lobby",
+            LIMITS.max_frame_bytes,
+        )
+        .unwrap();
         assert!(cjk.contains("bytes"), "{cjk}");
         // Against the limit this server announced, not the default.
-        let lowered = Limits {
-            max_frame_bytes: 100,
-            ..LIMITS
-        };
-        let long = draft_problem(&"a".repeat(100), "lobby", &lowered).unwrap();
+        let long = draft_problem(&"a".repeat(100), "lobby", 100).unwrap();
         assert!(long.contains("the limit is 100"), "{long}");
     }
 
     #[test]
     fn the_hint_appears_near_the_limit() {
-        assert_eq!(remaining_hint("short", &LIMITS), None);
+        assert_eq!(remaining_hint("short"), None);
         let near = "a".repeat(MAX_TEXT_CHARS - 150);
         assert_eq!(
-            remaining_hint(&near, &LIMITS).as_deref(),
+            remaining_hint(&near).as_deref(),
             Some("150 characters left")
         );
         let at = "a".repeat(MAX_TEXT_CHARS);
         assert_eq!(
-            remaining_hint(&at, &LIMITS).as_deref(),
+            remaining_hint(&at).as_deref(),
             Some("Character limit reached")
         );
     }
@@ -235,20 +242,20 @@ mod tests {
         assert_eq!(AfterClose::of(1009), AfterClose::TakeBackTooLarge);
         assert_eq!(AfterClose::of(1012), AfterClose::RejoinFresh);
         assert_eq!(AfterClose::of(1006), AfterClose::Retry);
-        assert_eq!(AfterClose::ReconnectNow.delay(0, 0.9), Some(Duration::ZERO));
-        assert_eq!(AfterClose::Retry.delay(3, 0.9), None);
+        assert!(AfterClose::ReconnectNow.at_once() && AfterClose::RejoinFresh.at_once());
+        assert!(!AfterClose::Retry.at_once() && !AfterClose::Pause.at_once());
         // A pause is never shorter than a second, and grows while the closes go on.
         assert_eq!(
-            AfterClose::Pause.delay(1, 0.0),
-            Some(Duration::from_secs(1))
+            backoff_delay(policy_attempt(1), 0.0),
+            Duration::from_secs(1)
         );
         assert_eq!(
-            AfterClose::Pause.delay(2, 0.0),
-            Some(Duration::from_secs(2))
+            backoff_delay(policy_attempt(2), 0.0),
+            Duration::from_secs(2)
         );
         assert_eq!(
-            AfterClose::Pause.delay(99, 1.0),
-            Some(Duration::from_secs(30))
+            backoff_delay(policy_attempt(99), 1.0),
+            Duration::from_secs(30)
         );
         let notice = AfterClose::Pause.notice("client too slow to keep up");
         assert!(notice.contains("client too slow to keep up"), "{notice}");

@@ -39,7 +39,7 @@ pub struct Config {
     pub pong_timeout: Duration,
 
     /// Largest inbound WebSocket message; a larger one closes the connection with code 1009.
-    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = Limits::DEFAULT.max_frame_bytes)]
+    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = chat_shared::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: u32,
 
     /// An extra origin (e.g. "https://chat.example.com") whose pages may connect, besides the
@@ -102,23 +102,19 @@ pub struct Config {
     pub join_history: u32,
 
     /// Rooms one connection may be in at once.
-    #[arg(
-        long,
-        env = "CHAT_MAX_ROOMS_PER_CONNECTION",
-        default_value_t = Limits::DEFAULT.max_rooms_per_connection
-    )]
-    pub max_rooms_per_connection: u32,
+    #[arg(long, env = "CHAT_MAX_ROOMS_PER_CONNECTION", default_value_t = 50)]
+    pub max_rooms_per_connection: usize,
 
     /// Rooms the server holds; joining a new room beyond it is refused with `room_limit`.
     #[arg(long, env = "CHAT_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
     /// Sustained `send` and `typing` frames per second per connection (0 turns the limit off).
-    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = Limits::DEFAULT.rate_limit_per_sec)]
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = 5)]
     pub rate_limit_per_sec: u32,
 
     /// How many `send`/`typing` frames a connection may send at once above the sustained rate.
-    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = Limits::DEFAULT.rate_limit_burst)]
+    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
 }
 
@@ -133,11 +129,7 @@ impl Config {
     /// What clients are told this server accepts (the `limits` frame).
     pub fn limits(&self) -> Limits {
         Limits {
-            max_frame_bytes: self.max_frame_bytes,
-            max_rooms_per_connection: self.max_rooms_per_connection,
-            rate_limit_per_sec: self.rate_limit_per_sec,
-            rate_limit_burst: self.rate_limit_burst,
-            ..Limits::DEFAULT
+            max_frame_bytes: u64::from(self.max_frame_bytes),
         }
     }
 }

@@ -82,7 +82,7 @@ impl AppState {
             store,
             settings: SessionSettings {
                 join_history: config.join_history,
-                max_rooms_per_connection: config.max_rooms_per_connection as usize,
+                max_rooms_per_connection: config.max_rooms_per_connection,
                 rate_limit_per_sec: config.rate_limit_per_sec,
                 rate_limit_burst: config.rate_limit_burst,
             },

@@ -213,35 +213,25 @@ pub struct ChatMessage {
     pub cid: Option<String>,
 }
 
-/// What a server accepts, as it runs now. A field an older server does not send reads as the
-/// default, which is what such a server runs with.
+/// What a client must know of how its server was started to check what it sends: only what an
+/// operator can change and a client can check before sending. What no flag changes is a
+/// constant of this crate instead ([`MAX_TEXT_CHARS`], [`TYPING_INTERVAL_MS`],
+/// [`CID_WINDOW_MS`]); limits a client cannot check itself (rates, rooms per connection) are
+/// answered by errors that say what to do (`rate_limited` with `retry_after_ms`,
+/// `too_many_rooms`). A field an older server does not send reads as its default. (Each field
+/// costs the page's WebAssembly its reader: add one only for a check the page makes.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Limits {
-    /// Largest WebSocket message it accepts (`--max-frame-bytes`); a larger one closes the
-    /// connection with 1009.
-    pub max_frame_bytes: u32,
-    /// Longest `text`, in Unicode scalar values after trimming.
-    pub max_text_chars: u32,
-    /// A client sends `typing` at most this often (ms); the server relays no more often.
-    pub typing_interval_ms: u64,
-    /// Sustained `send`/`typing` frames per second (`0`: no limit).
-    pub rate_limit_per_sec: u32,
-    /// Frames a connection may send at once above the sustained rate.
-    pub rate_limit_burst: u32,
-    /// Rooms one connection may be in at once.
-    pub max_rooms_per_connection: u32,
+    /// Largest WebSocket message the server accepts (`--max-frame-bytes`); a larger one closes
+    /// the connection with 1009.
+    pub max_frame_bytes: u64,
 }
 
 impl Limits {
     /// The limits of a server started without flags: the server's flags default to these.
     pub const DEFAULT: Limits = Limits {
-        max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
-        max_text_chars: MAX_TEXT_CHARS as u32,
-        typing_interval_ms: TYPING_INTERVAL_MS,
-        rate_limit_per_sec: 5,
-        rate_limit_burst: 20,
-        max_rooms_per_connection: 50,
+        max_frame_bytes: DEFAULT_MAX_FRAME_BYTES as u64,
     };
 }
 

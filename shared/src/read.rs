@@ -39,12 +39,7 @@ struct Fields {
     joined: Option<Vec<String>>,
     left: Option<Vec<String>>,
     more: Option<bool>,
-    max_frame_bytes: Option<u32>,
-    max_text_chars: Option<u32>,
-    typing_interval_ms: Option<u64>,
-    rate_limit_per_sec: Option<u32>,
-    rate_limit_burst: Option<u32>,
-    max_rooms_per_connection: Option<u32>,
+    max_frame_bytes: Option<u64>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -96,19 +91,9 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 room: need(f.room, "room")?,
                 name: need(f.name, "name")?,
             },
-            Kind::Limits => {
-                let default = Limits::default();
-                ServerFrame::Limits(Limits {
-                    max_frame_bytes: f.max_frame_bytes.unwrap_or(default.max_frame_bytes),
-                    max_text_chars: f.max_text_chars.unwrap_or(default.max_text_chars),
-                    typing_interval_ms: f.typing_interval_ms.unwrap_or(default.typing_interval_ms),
-                    rate_limit_per_sec: f.rate_limit_per_sec.unwrap_or(default.rate_limit_per_sec),
-                    rate_limit_burst: f.rate_limit_burst.unwrap_or(default.rate_limit_burst),
-                    max_rooms_per_connection: f
-                        .max_rooms_per_connection
-                        .unwrap_or(default.max_rooms_per_connection),
-                })
-            }
+            Kind::Limits => ServerFrame::Limits(Limits {
+                max_frame_bytes: f.max_frame_bytes.unwrap_or(Limits::DEFAULT.max_frame_bytes),
+            }),
             Kind::History => ServerFrame::History {
                 room: need(f.room, "room")?,
                 messages: need(f.messages, "messages")?,

@@ -1,6 +1,7 @@
 //! The message input. What is typed is never lost: a message sent while disconnected waits as
 //! pending and goes out after the reconnect; a refused one comes back into the input.
 
+use chat_shared::MAX_TEXT_CHARS;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
@@ -12,12 +13,13 @@ use crate::state::{draft_problem, remaining_hint, Status};
 pub fn Composer() -> impl IntoView {
     let page = PageState::from_context();
     let draft = page.draft;
-    let limits = move || page.chat.with(|chat| chat.limits);
     let problem = move || {
-        let room = page.chat.with(|chat| chat.current.clone());
-        draft.with(|draft| draft_problem(draft, &room, &limits()))
+        let (room, max) = page
+            .chat
+            .with(|chat| (chat.current.clone(), chat.max_frame_bytes));
+        draft.with(|draft| draft_problem(draft, &room, max))
     };
-    let hint = move || draft.with(|draft| remaining_hint(draft, &limits()));
+    let hint = move || draft.with(|draft| remaining_hint(draft));
     let connected = move || page.status.get() == Status::Connected;
     let waiting = move || {
         page.chat.with(|chat| {
@@ -51,7 +53,7 @@ pub fn Composer() -> impl IntoView {
                 placeholder=move || {
                     page.chat.with(|chat| format!("Message #{}", chat.current))
                 }
-                maxlength=move || limits().max_text_chars.to_string()
+                maxlength=MAX_TEXT_CHARS.to_string()
                 aria-describedby="composer-feedback"
                 // The value and an input handler rather than `bind:value`, whose two-way binding
                 // costs the page 3.2 KB gzip more (BENCHMARKS.md); the same in the sidebar.
