@@ -30,20 +30,26 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || {
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 }
+# The build tools are built unoptimized (`--debug`, no debug info): they only run other tools
+# and spend their time waiting for them, so an optimized build would cost a cold machine
+# three times the minutes for nothing measurable (README, "How long the first run takes").
+install_tool() {
+  CARGO_PROFILE_DEV_DEBUG=0 cargo install --debug "$@"
+}
 # --ignore-rust-version: both tools declare a newer rustc than stable 1.95 but build fine on it.
 have_crate cargo-leptos "$CARGO_LEPTOS_VERSION" || {
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 13 minutes on 2 cores, once)"
-  cargo install --locked --ignore-rust-version cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 5 minutes on 2 cores, once)"
+  install_tool --locked --ignore-rust-version cargo-leptos --version "$CARGO_LEPTOS_VERSION"
 }
 # Not --locked: its lock file names a webpki-roots release the registry does not have.
 have_crate wasm-bindgen-cli "$WASM_BINDGEN_VERSION" || {
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  install_tool --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 }
 if [ "$purpose" = test ]; then
   have_crate trunk "$TRUNK_VERSION" || {
-    say "installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores, once)"
-    cargo install --locked --ignore-rust-version trunk --version "$TRUNK_VERSION"
+    say "installing trunk $TRUNK_VERSION (about 4 minutes on 2 cores, once)"
+    install_tool --locked --ignore-rust-version trunk --version "$TRUNK_VERSION"
   }
   command -v chromium >/dev/null || { say "installing Debian's chromium"; apt_install chromium; }
 fi
