@@ -9,3 +9,8 @@ export TRUNK_SKIP_VERSION_CHECK=true
 # One build directory outside the checkout, kept between runs and fresh clones on this machine:
 # a warm rebuild takes seconds instead of minutes. Override it to build elsewhere.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat/target}"
+# What cargo-leptos sets when it builds: Leptos reads it at compile time to name the page's
+# files (/pkg/chat.wasm, not chat_bg.wasm). Set for every build, so that the server `cargo test`
+# builds serves the page as cargo-leptos' would (the browser tests use that server), and so
+# that no build of Leptos differs from another by it.
+export LEPTOS_OUTPUT_NAME=chat
