@@ -40,7 +40,10 @@ test("a server restart shows the lost connection, resumes, and sends what was ty
     await stopServer(server);
     const status = page.locator("#status");
     await expect(status).toHaveAttribute("data-state", /reconnecting|offline/);
-    await expect(page.locator("#messages li.notice").last()).toHaveText("Connection closed.");
+    // Stopped with SIGTERM: the server said it was going away (1001).
+    await expect(page.locator("#messages li.notice").last()).toHaveText(
+      "The server is restarting; reconnecting.",
+    );
 
     // Written while disconnected: shown as pending, the input is free for the next one.
     const offline = unique("typed while offline");
