@@ -31,7 +31,7 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Member>>) {
             cluster: None,
         },
     ));
-    let outbounds: Vec<_> = (0..members)
+    let members_of_room: Vec<_> = (0..members)
         .map(|i| {
             let member = Arc::new(Member::new(i as u64 + 1, 1 << 20));
             let attached = room
@@ -41,7 +41,7 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Member>>) {
             member
         })
         .collect();
-    (room, outbounds)
+    (room, members_of_room)
 }
 
 fn message_frame(id: u64) -> Utf8Bytes {
@@ -60,7 +60,7 @@ fn message_frame(id: u64) -> Utf8Bytes {
 /// Counted in deliveries (messages x members).
 #[divan::bench(args = [100, 1000, 5000])]
 fn publish_and_coalesce(bencher: Bencher, members: usize) {
-    let (room, outbounds) = room_with(members);
+    let (room, members_of_room) = room_with(members);
     let mut id = 0;
     bencher
         .counter(ItemsCount::new(BURST * members))
@@ -69,7 +69,7 @@ fn publish_and_coalesce(bencher: Bencher, members: usize) {
                 id += 1;
                 room.release(id, message_frame(id));
             }
-            for member in &outbounds {
+            for member in &members_of_room {
                 while let Some(Next::Frame(frame)) = member.try_next() {
                     divan::black_box(frame);
                 }
@@ -80,7 +80,7 @@ fn publish_and_coalesce(bencher: Bencher, members: usize) {
 /// One member, far behind: take a burst of shared frames from the feed as one coalesced frame.
 #[divan::bench(args = [1, 8, 64])]
 fn coalesce(bencher: Bencher, burst: usize) {
-    let (room, outbounds) = room_with(1);
+    let (room, members_of_room) = room_with(1);
     let frame = message_frame(1);
     let mut id = 0;
     bencher.counter(ItemsCount::new(burst)).bench_local(|| {
@@ -88,6 +88,6 @@ fn coalesce(bencher: Bencher, burst: usize) {
             id += 1;
             room.release(id, frame.clone());
         }
-        divan::black_box(outbounds[0].try_next());
+        divan::black_box(members_of_room[0].try_next());
     });
 }

@@ -143,13 +143,10 @@ async fn a_locked_database_refuses_messages_loudly_and_the_server_recovers() {
         "the refused one took no id"
     );
     let (_, joined) = server.connect_to("room=db").await;
-    let texts: Vec<String> = joined
-        .unwrap()
-        .messages
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
-    assert_eq!(texts, ["stored", "after"]);
+    assert_eq!(
+        common::texts(&joined.unwrap().messages),
+        ["stored", "after"]
+    );
 }
 
 #[tokio::test]

@@ -206,13 +206,10 @@ async fn a_resend_with_the_same_cid_is_stored_once() {
     drop((alice, bob));
     let server = server.restart().await;
     let (mut alice, joined) = server.connect_to("room=safe").await;
-    let texts: Vec<String> = joined
-        .unwrap()
-        .messages
-        .into_iter()
-        .map(|m| m.text)
-        .collect();
-    assert_eq!(texts, ["hello once", "marker"]);
+    assert_eq!(
+        common::texts(&joined.unwrap().messages),
+        ["hello once", "marker"]
+    );
     let token_less = alice
         .ask(ClientFrame::Hello {
             name: "alice".into(),

@@ -287,7 +287,7 @@ impl Room {
         self.links.metrics.deliveries.inc_by(offered as u64);
         self.links.metrics.feed_bytes.inc_by(frame.len() as u64);
         state.feed.append(frame, skip);
-        // SeqCst pairs with the writer's `waiting` flag (see Outbound::wait_for_work).
+        // SeqCst pairs with the writer's `waiting` flag (see Member::wait_for_work).
         self.feed_end.store(state.feed.end(), Ordering::SeqCst);
         for seat in &state.seats {
             seat.member.wake_if_waiting();

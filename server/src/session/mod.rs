@@ -84,7 +84,7 @@ impl Session {
         }
     }
 
-    /// The connection's member queue and room feeds.
+    /// The connection's side of its rooms: its own queue and its cursors in their feeds.
     pub fn member(&self) -> &Arc<Member> {
         &self.member
     }

@@ -562,6 +562,11 @@ pub async fn spawn_server(
     (child, addr, lines)
 }
 
+/// The texts of `messages`, in order.
+pub fn texts(messages: &[ChatMessage]) -> Vec<&str> {
+    messages.iter().map(|m| m.text.as_str()).collect()
+}
+
 /// A `send` to `room` with the `cid` "same".
 pub fn send_with_cid(room: &str, text: &str) -> ClientFrame {
     ClientFrame::Send {
