@@ -185,4 +185,27 @@ async fn a_full_database_refuses_messages_and_keeps_serving() {
             other => panic!("expected typing, got {other:?}"),
         }
     }
+    // Nothing else that would be written is taken either: a new name, a new room. Each is
+    // refused with the same code, and the connection stays.
+    let hello = ClientFrame::Hello {
+        name: "newcomer".into(),
+        token: None,
+    };
+    match other.ask(hello).await {
+        ServerFrame::Error(error) => assert_eq!(error.code, ErrorCode::HistoryUnavailable),
+        answer => panic!("a new name in a full database: {answer:?}"),
+    }
+    let join = ClientFrame::Join {
+        room: "brand-new".into(),
+        since: None,
+        epoch: None,
+    };
+    match other.ask(join).await {
+        ServerFrame::Error(error) => {
+            assert_eq!(error.code, ErrorCode::HistoryUnavailable);
+            assert_eq!(error.room.as_deref(), Some("brand-new"));
+        }
+        answer => panic!("a new room in a full database: {answer:?}"),
+    }
+    assert_eq!(other.join("full", None, None).await.room, "full");
 }

@@ -61,6 +61,10 @@ pub(crate) struct Writer {
     settings: StoreSettings,
     rooms_in_store: usize,
     cids: RecentCids,
+    /// A write was refused for lack of space (`--max-database-bytes`). Until a message is
+    /// stored again, nothing new is created either (a name, a room), though a single row of
+    /// one might still fit: a full database takes nothing new, not whatever happens to fit.
+    full: bool,
 }
 
 impl Writer {
@@ -77,6 +81,7 @@ impl Writer {
             settings,
             rooms_in_store,
             cids: RecentCids::default(),
+            full: false,
         };
         let since = unix_millis().saturating_sub(CID_WINDOW_MS);
         for row in schema::recent_cids(&writer.conn, since)? {
@@ -132,6 +137,7 @@ impl Writer {
                             "the server holds as many rooms as it may; join an existing one",
                         )
                         .in_room(&name),
+                        OpenError::Full => database_full("create a room").in_room(&name),
                         OpenError::Store(err) => store_failed("open a room", &err).in_room(&name),
                     }
                 }));
@@ -160,8 +166,12 @@ impl Writer {
                 if self.rooms_in_store >= self.settings.max_rooms {
                     return Err(OpenError::Limit);
                 }
+                if self.full {
+                    return Err(OpenError::Full);
+                }
                 let epoch = random::hex(16);
-                let id = schema::create_room(&self.conn, name, &epoch, unix_millis())?;
+                let id = schema::create_room(&self.conn, name, &epoch, unix_millis())
+                    .inspect_err(|err| self.full |= out_of_space(err))?;
                 self.rooms_in_store += 1;
                 schema::RoomRow {
                     id,
@@ -193,6 +203,7 @@ impl Writer {
                     format!("the name {name:?} is taken"),
                 ))
             }
+            (None, _) if self.full => return Err(database_full("hold a new name")),
             (None, _) => token::new_token().map_err(|err| {
                 error!(error = %err, "no random source for a name token");
                 FrameError::new(
@@ -201,8 +212,12 @@ impl Writer {
                 )
             })?,
         };
-        schema::hold_name(&self.conn, &key, name, &token::hash(&token), unix_millis())
-            .map_err(|e| store_failed("claim a name", &e))?;
+        schema::hold_name(&self.conn, &key, name, &token::hash(&token), unix_millis()).map_err(
+            |e| {
+                self.full |= out_of_space(&e);
+                store_failed("claim a name", &e)
+            },
+        )?;
         Ok(token)
     }
 
@@ -271,6 +286,10 @@ impl Writer {
         self.registry.metrics.history_write(started.elapsed());
         match result {
             Ok(()) => {
+                if !fresh.is_empty() {
+                    // A message was stored: there is room again.
+                    self.full = false;
+                }
                 if self.settings.history_per_room > 0 {
                     for (room, _) in touched.values() {
                         let keep = self.settings.history_per_room;
@@ -290,6 +309,7 @@ impl Writer {
                 }
             }
             Err(err) => {
+                self.full |= out_of_space(&err);
                 let refusal = store_failed("store a message", &err);
                 for (room, before) in touched.into_values() {
                     room.set_sequenced(before);
@@ -327,7 +347,21 @@ impl Writer {
 /// Why a room could not be opened.
 enum OpenError {
     Limit,
+    Full,
     Store(rusqlite::Error),
+}
+
+/// Whether a write failed for lack of space (the database reached `--max-database-bytes`).
+fn out_of_space(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::DiskFull)
+}
+
+/// What a client is told when the full database cannot take something new.
+fn database_full(what: &str) -> FrameError {
+    FrameError::new(
+        ErrorCode::HistoryUnavailable,
+        format!("the server's database is full: it cannot {what} now"),
+    )
 }
 
 impl From<rusqlite::Error> for OpenError {
