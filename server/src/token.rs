@@ -15,6 +15,14 @@ pub fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Whether `presented` is the token whose hash is `stored`, compared in constant time: hygiene
+/// (a digest's timing would reveal nothing usable), but the comparison of a secret should not
+/// stop at the first byte that differs.
+pub fn holds(stored: &[u8], presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    stored.ct_eq(&hash(presented)).into()
+}
+
 /// Lowercase hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -24,4 +32,22 @@ pub fn to_hex(bytes: &[u8]) -> String {
             let _ = write!(hex, "{byte:02x}");
             hex
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_holds_its_hash_and_nothing_else() {
+        let token = new_token().unwrap();
+        assert_eq!(token.len(), 32);
+        assert!(holds(&hash(&token), &token));
+        assert!(!holds(&hash(&token), "another token"));
+        assert!(
+            !holds(&hash(&token)[..31], &token),
+            "a stored hash cut short"
+        );
+        assert!(!holds(&[], &token));
+    }
 }

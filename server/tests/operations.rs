@@ -102,3 +102,35 @@ async fn a_draining_server_is_not_ready() {
     assert!(body.contains("draining"), "{body}");
     assert_eq!(server.get("/healthz").await.0, 200, "still alive");
 }
+
+#[tokio::test]
+async fn metrics_labels_are_fixed_strings_never_what_clients_chose() {
+    let server = TestServer::start().await;
+    let (mut client, _) = server.connect_to("room=secret-room-7f3a").await;
+    client.hello("Zelda Secret", None).await;
+    client.say_in("secret-room-7f3a", "a secret message").await;
+    client.rx.message().await;
+    // A refused frame and an unknown type: the error code is a label, the input never is.
+    client.tx.raw(r#"{"type":"secret-type-9b1c"}"#).await;
+    assert_eq!(client.rx.error().await.code, ErrorCode::UnknownType);
+    let (_, body) = server.get("/metrics").await;
+    for chosen in [
+        "secret-room-7f3a",
+        "Zelda",
+        "a secret message",
+        "secret-type-9b1c",
+    ] {
+        assert!(!body.contains(chosen), "{chosen:?} is in /metrics:\n{body}");
+    }
+    // Every label value is one of the server's own words (a code, a close reason, a bucket).
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((_, labels)) = line.split_once('{') {
+            let value = labels.split('"').nth(1).unwrap_or_default();
+            let own_word = value == "+Inf"
+                || value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.".contains(c));
+            assert!(own_word, "label value {value:?} in {line}");
+        }
+    }
+}

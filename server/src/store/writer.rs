@@ -196,7 +196,7 @@ impl Writer {
         let held =
             schema::name_holder(&self.conn, &key).map_err(|e| store_failed("claim a name", &e))?;
         let token = match (held, token) {
-            (Some(hash), Some(presented)) if hash == token::hash(&presented) => presented,
+            (Some(hash), Some(presented)) if token::holds(&hash, &presented) => presented,
             (Some(_), _) => {
                 return Err(FrameError::new(
                     ErrorCode::NameTaken,
