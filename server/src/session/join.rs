@@ -8,9 +8,11 @@
 use std::sync::Arc;
 
 use chat_shared::{
-    validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame, MAX_HISTORY_LIMIT,
-    MAX_RECOVERY_MESSAGES,
+    encode, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame,
+    MAX_HISTORY_LIMIT, MAX_RECOVERY_MESSAGES,
 };
+
+use tungstenite::Utf8Bytes;
 
 use crate::rooms::{Retired, Room, Subscription};
 use crate::session::Session;
@@ -19,7 +21,7 @@ use crate::session::Session;
 /// [`Session::answer_limit`]).
 pub const ANSWER_SHARE_OF_BUDGET: usize = 4;
 
-/// Counts the bytes serde_json writes, so an answer is sized without being built twice.
+/// Counts the bytes serde_json writes, to size messages without building them again.
 #[derive(Default)]
 struct ByteCount(usize);
 
@@ -133,22 +135,12 @@ impl Session {
     ) {
         let room = pending.room.clone();
         let last_id = pending.last_id;
-        let mut joined = Joined {
-            room: room.name.clone(),
-            epoch: room.epoch.clone(),
-            last_id,
-            recovered: false,
-            messages: Vec::new(),
-            members: std::mem::take(&mut pending.members),
-            you: self.name.to_string(),
-        };
-        let room_for_messages = self.answer_limit().saturating_sub(encoded_len(&joined));
         let resume = since.filter(|since| {
             epoch.as_deref() == Some(room.epoch.as_str())
                 && *since <= last_id
                 && *since >= room.pruned_through()
         });
-        let recovered = match resume {
+        let gap = match resume {
             Some(since) => {
                 let read = self
                     .ctx
@@ -158,11 +150,7 @@ impl Session {
                 // Ids are never skipped, so a complete gap has exactly this many messages.
                 let missed = last_id - since;
                 match read {
-                    Ok(gap)
-                        if gap.len() as u64 == missed
-                            && missed <= MAX_RECOVERY_MESSAGES
-                            && messages_len(&gap) <= room_for_messages =>
-                    {
+                    Ok(gap) if gap.len() as u64 == missed && missed <= MAX_RECOVERY_MESSAGES => {
                         Some(Ok(gap))
                     }
                     Ok(_) => None,
@@ -171,22 +159,75 @@ impl Session {
             }
             None => None,
         };
-        joined.recovered = matches!(recovered, Some(Ok(_)));
-        let messages = match recovered {
-            Some(read) => read,
-            None => self.latest(&room, last_id).await.map(|mut page| {
-                keep_newest_within(&mut page, room_for_messages);
-                page
-            }),
+        let (recovered, messages, failed) = match gap {
+            Some(Ok(gap)) => (true, gap, None),
+            Some(Err(err)) => (false, Vec::new(), Some(err)),
+            None => (false, Vec::new(), None),
         };
-        joined.messages = messages.unwrap_or_else(|err| {
-            self.reply_error(err.in_room(&room.name));
-            Vec::new()
+        let mut frame = ServerFrame::Joined(Joined {
+            room: room.name.clone(),
+            epoch: room.epoch.clone(),
+            last_id,
+            recovered,
+            messages,
+            members: std::mem::take(&mut pending.members),
+            you: self.name.to_string(),
         });
-        self.reply(&ServerFrame::Joined(joined));
+        // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
+        // the latest page that fits goes instead.
+        let mut answer = None;
+        if recovered {
+            answer = encode(&frame)
+                .ok()
+                .filter(|json| json.len() <= self.answer_limit());
+        }
+        if answer.is_none() {
+            let page = match failed {
+                Some(err) => Err(err),
+                None => self.latest(&room, last_id).await,
+            };
+            let page = page.unwrap_or_else(|err| {
+                self.reply_error(err.in_room(&room.name));
+                Vec::new()
+            });
+            if let ServerFrame::Joined(joined) = &mut frame {
+                joined.recovered = false;
+                joined.messages = page;
+            }
+            answer = self.encode_within(&mut frame);
+        }
+        if let Some(json) = answer {
+            let _ = self.member.push(&Utf8Bytes::from(json));
+        }
         if let Some(sub) = pending.sub.take() {
             self.member.add_room(sub);
         }
+    }
+
+    /// Encodes an answer for this client alone (`joined`, `history`), dropping its oldest
+    /// messages while it is over [`Session::answer_limit`] (the newest always stays, so paging
+    /// back makes progress); a `history` cut short says `more: true`. Encoded once when it
+    /// fits, which is almost always.
+    fn encode_within(&self, frame: &mut ServerFrame) -> Option<String> {
+        let json = encode(frame).ok()?;
+        let limit = self.answer_limit();
+        if json.len() <= limit {
+            return Some(json);
+        }
+        let (messages, more) = match frame {
+            ServerFrame::Joined(joined) => (&mut joined.messages, None),
+            ServerFrame::History { messages, more, .. } => (messages, Some(more)),
+            _ => return Some(json),
+        };
+        let mut kept = std::mem::take(messages);
+        let overhead = json.len() - messages_len(&kept);
+        if keep_newest_within(&mut kept, limit.saturating_sub(overhead)) {
+            if let Some(more) = more {
+                *more = true;
+            }
+        }
+        *messages = kept;
+        encode(frame).ok()
     }
 
     /// The most bytes one answer built for this client alone (`joined`, `history`) may take: a
@@ -231,20 +272,18 @@ impl Session {
             .await;
         match read {
             Ok(mut messages) => {
-                let mut more = messages.len() as u64 > limit;
+                let more = messages.len() as u64 > limit;
                 if more {
                     messages.remove(0);
                 }
-                let frame = |messages, more| ServerFrame::History {
+                let mut frame = ServerFrame::History {
                     room: room.to_string(),
                     messages,
                     more,
                 };
-                let overhead = encoded_len(&frame(Vec::new(), false));
-                // Too many bytes for one answer: the newest that fit, and the client pages on.
-                let room_for_messages = self.answer_limit().saturating_sub(overhead);
-                more |= keep_newest_within(&mut messages, room_for_messages);
-                self.reply(&frame(messages, more));
+                if let Some(json) = self.encode_within(&mut frame) {
+                    let _ = self.member.push(&Utf8Bytes::from(json));
+                }
             }
             Err(err) => self.reply_error(err.in_room(room)),
         }
