@@ -219,9 +219,9 @@ pub struct ChatMessage {
 /// [`CID_WINDOW_MS`]); limits a client cannot check itself (rates, rooms per connection) are
 /// answered by errors that say what to do (`rate_limited` with `retry_after_ms`,
 /// `too_many_rooms`). A field an older server does not send reads as its default. (Each field
-/// costs the page's WebAssembly its reader: add one only for a check the page makes.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+/// costs the page's WebAssembly its reader: add one only for a check the page makes.) Read
+/// only as part of a [`ServerFrame`], by its one-pass reader, which fills in those defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// Largest WebSocket message the server accepts (`--max-frame-bytes`); a larger one closes
     /// the connection with 1009.
