@@ -11,6 +11,7 @@ purpose="${1:-test}"
 
 CARGO_LEPTOS_VERSION=0.3.11
 TRUNK_VERSION=0.22.1
+KOSOKU_VERSION=0.1.0
 # The wasm-bindgen CLI must equal the crate in Cargo.lock (pinned with `=` in Cargo.toml).
 WASM_BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 
@@ -65,6 +66,16 @@ if [ "$purpose" = test ] || [ "$purpose" = cluster ]; then
   }
 fi
 command -v npm >/dev/null || { say "installing node and npm"; apt_install nodejs npm; }
+
+# The Autobahn TestSuite's cases, run by kosoku (PyPI), in a virtualenv of its own.
+if [ "$purpose" = test ]; then
+  python3 -c 'import ensurepip, venv' 2>/dev/null || { say "installing python3-venv"; apt_install python3-venv; }
+  "$AUTOBAHN_VENV/bin/kosoku" -h >/dev/null 2>&1 && "$AUTOBAHN_VENV/bin/pip" show kosoku 2>/dev/null | grep -qx "Version: $KOSOKU_VERSION" || {
+    say "installing kosoku $KOSOKU_VERSION (the Autobahn TestSuite) into $AUTOBAHN_VENV"
+    python3 -m venv "$AUTOBAHN_VENV"
+    "$AUTOBAHN_VENV/bin/pip" install --quiet --disable-pip-version-check "kosoku==$KOSOKU_VERSION"
+  }
+fi
 
 # npm binaryen 132 (wasm-opt) and Playwright; reinstalled only when the lock file changed.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

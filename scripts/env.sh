@@ -14,3 +14,5 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat/target}"
 # builds serves the page as cargo-leptos' would (the browser tests use that server), and so
 # that no build of Leptos differs from another by it.
 export LEPTOS_OUTPUT_NAME=chat
+# The Autobahn TestSuite's runner (scripts/autobahn.sh), installed by scripts/bootstrap.sh.
+export AUTOBAHN_VENV="${AUTOBAHN_VENV:-$HOME/.cache/chat/autobahn-venv}"

@@ -24,10 +24,13 @@ step "clippy (server, shared, frontend natively; the frontend, shared and stream
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --locked -- -D warnings
 cargo clippy -p chat-server --no-default-features --locked -- -D warnings
+cargo clippy -p chat-server --no-default-features --features autobahn-echo --all-targets --locked -- -D warnings
 cargo clippy -p chat-shared --target wasm32-unknown-unknown --features js --all-targets --locked -- -D warnings
 cargo clippy -p wasm-streams --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "unit and integration tests"
 cargo test --workspace --locked
+step "WebSocket conformance: the Autobahn TestSuite, groups 1-10 (scripts/autobahn.sh)"
+bash scripts/autobahn.sh
 step "the page's frame reader in WebAssembly, under Node (shared/tests/js.rs)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p chat-shared --features js --target wasm32-unknown-unknown --test js --locked

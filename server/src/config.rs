@@ -116,6 +116,11 @@ pub struct Config {
     /// How many `send`/`typing` frames a connection may send at once above the sustained rate.
     #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
+
+    /// Serve the Autobahn echo instead of the chat (set by the `autobahn-echo` binary only).
+    #[cfg(feature = "autobahn-echo")]
+    #[arg(skip)]
+    pub autobahn_echo: bool,
 }
 
 impl Default for Config {

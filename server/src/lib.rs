@@ -8,6 +8,10 @@
 //! the HTTP app around it (tests call both), and [`run`] serves it until a shutdown signal, then
 //! closes every client politely.
 
+// The echo mode answers anyone with whatever they send and lifts the limits: a test tool only.
+#[cfg(all(feature = "autobahn-echo", not(debug_assertions)))]
+compile_error!("the `autobahn-echo` feature is for the conformance tests, never a release build");
+
 pub mod broker;
 pub mod clock;
 pub mod close;

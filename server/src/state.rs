@@ -101,6 +101,8 @@ impl AppState {
                 pong_timeout: config.pong_timeout,
                 min_write_interval: config.min_write_interval,
                 max_message_bytes: config.max_frame_bytes as usize,
+                #[cfg(feature = "autobahn-echo")]
+                echo: config.autobahn_echo,
                 metrics,
             }),
         }))

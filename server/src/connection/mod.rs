@@ -53,6 +53,9 @@ pub struct ConnectionSettings {
     pub min_write_interval: Duration,
     /// Largest message a client may send (close code 1009 beyond it).
     pub max_message_bytes: usize,
+    /// Echo every message back instead of reading it as chat: the Autobahn conformance mode.
+    #[cfg(feature = "autobahn-echo")]
+    pub echo: bool,
     /// Where closes are counted by reason.
     pub metrics: Arc<Metrics>,
 }
@@ -93,8 +96,9 @@ pub async fn serve_client(
         tokio::pin!(reader, writer);
         tokio::select! {
             reason = &mut reader => {
-                // Let the writer send our close frame (or answer the client's).
-                member.close(reason);
+                // Let the writer send what the client is owed for what it sent before, then
+                // our close frame (or the answer to the client's).
+                member.close_after_queued(reason);
                 // Boxed, like every wait that only happens once: an idle connection's state
                 // should not carry its timer.
                 let _ = Box::pin(timeout(CLOSE_GRACE, &mut writer)).await;
@@ -139,12 +143,22 @@ async fn read_loop(
             heard.now();
             match message {
                 None | Some(Incoming::Pong) => {}
+                // The conformance suite's echo: each message back as one frame of its kind,
+                // through the connection's own queue and writer.
+                #[cfg(feature = "autobahn-echo")]
+                Some(Incoming::Text(text)) if settings.echo => {
+                    let _ = session.member().push(&text.into());
+                }
+                #[cfg(feature = "autobahn-echo")]
+                Some(Incoming::Binary(data)) if settings.echo => {
+                    let _ = session.member().push_binary(data);
+                }
                 Some(Incoming::Text(text)) => {
                     if let Some(reason) = session.handle(&text).await {
                         return reason;
                     }
                 }
-                Some(Incoming::Binary) => session.reply_error(FrameError::new(
+                Some(Incoming::Binary(_)) => session.reply_error(FrameError::new(
                     ErrorCode::BinaryUnsupported,
                     "binary frames are not supported; send JSON text frames",
                 )),

@@ -64,6 +64,17 @@ pub(super) async fn write_loop(
                 )
                 .await
             }
+            #[cfg(feature = "autobahn-echo")]
+            Some(Next::Binary(payload)) => {
+                write_frame(
+                    stream,
+                    member,
+                    opcode::BINARY,
+                    &payload,
+                    settings.write_timeout,
+                )
+                .await
+            }
             Some(Next::Pong(payload)) => {
                 write_frame(
                     stream,

@@ -4,6 +4,8 @@
 //!
 //! [`router`] builds the whole app from an [`AppState`]; tests build it the same way.
 
+#[cfg(feature = "autobahn-echo")]
+mod echo;
 mod origin;
 #[cfg(feature = "ssr")]
 mod page;
@@ -43,6 +45,10 @@ pub struct Web {
 /// operators, everything else for the page and its files. Fails on an invalid
 /// `--allowed-origin`, or when the page's site cannot be found.
 pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
+    #[cfg(feature = "autobahn-echo")]
+    if app.config.autobahn_echo {
+        return Ok(echo::router(app));
+    }
     let origins = OriginPolicy::new(&app.config.allowed_origins)
         .map_err(anyhow::Error::msg)
         .context("invalid --allowed-origin")?;

@@ -45,13 +45,39 @@ pub struct Member {
     budget_bytes: usize,
 }
 
+/// Pings read but not yet answered, at most: each gets its pong, in order (RFC 6455 lets an
+/// endpoint answer only the latest, but clients and Autobahn's case 2.10 expect one each).
+/// Beyond it the oldest are dropped, so pings sent faster than they are answered cost nothing.
+pub const MAX_PENDING_PONGS: usize = 16;
+
 #[derive(Debug, Default)]
 struct State {
-    /// The payload of the latest unanswered ping (only the latest needs an answer).
-    pong: Option<Bytes>,
-    direct: VecDeque<Utf8Bytes>,
+    /// The payloads of pings not answered yet, oldest first.
+    pongs: VecDeque<Bytes>,
+    direct: VecDeque<Direct>,
     direct_bytes: usize,
     closed: Option<CloseReason>,
+    /// Whether the frames queued before the close still go out ahead of it.
+    flush_before_close: bool,
+}
+
+/// A frame for this connection alone.
+#[derive(Debug, Clone)]
+enum Direct {
+    Text(Utf8Bytes),
+    /// Only the Autobahn echo sends binary frames.
+    #[cfg(feature = "autobahn-echo")]
+    Binary(Bytes),
+}
+
+impl Direct {
+    fn len(&self) -> usize {
+        match self {
+            Direct::Text(text) => text.len(),
+            #[cfg(feature = "autobahn-echo")]
+            Direct::Binary(bytes) => bytes.len(),
+        }
+    }
 }
 
 /// A frame was not queued because the client is closed or has just overflowed its budget.
@@ -63,6 +89,9 @@ pub struct Closed;
 pub enum Next {
     /// Write this frame: one frame as is, or several joined by the batch separator.
     Frame(Utf8Bytes),
+    /// Write this binary frame (the Autobahn echo only).
+    #[cfg(feature = "autobahn-echo")]
+    Binary(Bytes),
     /// Answer the client's ping with this payload.
     Pong(Bytes),
     /// Stop writing and close the connection for this reason.
@@ -213,6 +242,16 @@ impl Member {
     /// Queues a frame for this client alone, without waiting. If the budget would overflow,
     /// the client is closed as slow and the queue freed.
     pub fn push(&self, frame: &Utf8Bytes) -> Result<(), Closed> {
+        self.push_direct(Direct::Text(frame.clone()))
+    }
+
+    /// Queues a binary frame for this client alone: the Autobahn echo's answer to one.
+    #[cfg(feature = "autobahn-echo")]
+    pub fn push_binary(&self, payload: Bytes) -> Result<(), Closed> {
+        self.push_direct(Direct::Binary(payload))
+    }
+
+    fn push_direct(&self, frame: Direct) -> Result<(), Closed> {
         let mut state = self.state.lock();
         if state.closed.is_some() {
             return Err(Closed);
@@ -222,8 +261,8 @@ impl Member {
             self.close(CloseReason::Slow);
             return Err(Closed);
         }
-        state.direct.push_back(frame.clone());
         state.direct_bytes += frame.len();
+        state.direct.push_back(frame);
         drop(state);
         self.wake_writer.notify_one();
         Ok(())
@@ -239,13 +278,16 @@ impl Member {
         }
     }
 
-    /// Asks the writer to answer a ping. A newer ping replaces an unanswered older one.
+    /// Asks the writer to answer a ping, after the pings before it (see [`MAX_PENDING_PONGS`]).
     pub fn push_pong(&self, payload: Bytes) {
         let mut state = self.state.lock();
         if state.closed.is_some() {
             return;
         }
-        state.pong = Some(payload);
+        if state.pongs.len() == MAX_PENDING_PONGS {
+            state.pongs.pop_front();
+        }
+        state.pongs.push_back(payload);
         drop(state);
         self.wake_writer.notify_one();
     }
@@ -256,9 +298,24 @@ impl Member {
         let mut state = self.state.lock();
         if state.closed.is_none() {
             state.closed = Some(reason);
-            state.pong = None;
+            state.pongs = VecDeque::new();
             state.direct = VecDeque::new();
             state.direct_bytes = 0;
+        }
+        drop(state);
+        self.wake_writer.notify_one();
+    }
+
+    /// Asks the writer to stop once the frames already queued for this client alone are out:
+    /// the answers to what the client sent before whatever ended the connection (a protocol
+    /// error, its own close) are still owed. Room frames and pending pongs are dropped. The
+    /// connection bounds how long this may take (`CLOSE_GRACE`).
+    pub fn close_after_queued(&self, reason: CloseReason) {
+        let mut state = self.state.lock();
+        if state.closed.is_none() {
+            state.closed = Some(reason);
+            state.flush_before_close = true;
+            state.pongs = VecDeque::new();
         }
         drop(state);
         self.wake_writer.notify_one();
@@ -284,9 +341,14 @@ impl Member {
     pub(crate) fn take_own(&self) -> Option<Next> {
         let mut state = self.state.lock();
         if let Some(reason) = state.closed {
-            return Some(Next::Close(reason));
+            if !state.flush_before_close || state.direct.is_empty() {
+                return Some(Next::Close(reason));
+            }
         }
-        if let Some(payload) = state.pong.take() {
+        if let Some(payload) = state.pongs.pop_front() {
+            if state.pongs.is_empty() {
+                state.pongs = VecDeque::new();
+            }
             return Some(Next::Pong(payload));
         }
         let frame = state.direct.pop_front()?;
@@ -295,13 +357,17 @@ impl Member {
             // Answers are rare: an idle connection should not keep their queue's memory.
             state.direct = VecDeque::new();
         }
-        Some(Next::Frame(frame))
+        Some(match frame {
+            Direct::Text(text) => Next::Frame(text),
+            #[cfg(feature = "autobahn-echo")]
+            Direct::Binary(bytes) => Next::Binary(bytes),
+        })
     }
 
     /// Whether a close, a pong or a direct frame is waiting.
     pub(crate) fn has_own(&self) -> bool {
         let state = self.state.lock();
-        state.closed.is_some() || state.pong.is_some() || !state.direct.is_empty()
+        state.closed.is_some() || !state.pongs.is_empty() || !state.direct.is_empty()
     }
 }
 
@@ -340,17 +406,51 @@ mod tests {
     }
 
     #[test]
-    fn only_the_latest_ping_is_answered_and_before_direct_frames() {
+    fn every_ping_is_answered_in_order_and_before_direct_frames() {
         let client = Member::new(1, 1024);
         client.push(&frame("a")).unwrap();
         client.push_pong(Bytes::from_static(b"1"));
         client.push_pong(Bytes::from_static(b"2"));
         assert_eq!(
             client.take_own(),
+            Some(Next::Pong(Bytes::from_static(b"1")))
+        );
+        assert_eq!(
+            client.take_own(),
             Some(Next::Pong(Bytes::from_static(b"2")))
         );
         assert_eq!(client.take_own(), Some(Next::Frame(frame("a"))));
         assert_eq!(client.take_own(), None);
+    }
+
+    #[test]
+    fn a_flood_of_pings_keeps_only_the_newest_pending() {
+        let client = Member::new(1, 1024);
+        for i in 0..1000u32 {
+            client.push_pong(Bytes::from(i.to_string()));
+        }
+        let mut answered = Vec::new();
+        while let Some(Next::Pong(payload)) = client.take_own() {
+            answered.push(String::from_utf8(payload.to_vec()).unwrap());
+        }
+        let want: Vec<String> = (1000 - MAX_PENDING_PONGS as u32..1000)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(answered, want);
+    }
+
+    #[test]
+    fn a_close_after_queued_frames_lets_them_out_first() {
+        let client = Member::new(1, 1024);
+        client.push(&frame("answer")).unwrap();
+        client.push_pong(Bytes::from_static(b"p"));
+        client.close_after_queued(CloseReason::ProtocolError);
+        assert_eq!(client.push(&frame("late")), Err(Closed));
+        assert_eq!(client.take_own(), Some(Next::Frame(frame("answer"))));
+        assert_eq!(
+            client.take_own(),
+            Some(Next::Close(CloseReason::ProtocolError))
+        );
     }
 
     #[test]

@@ -6,14 +6,19 @@
 //! bytes, no copy, no write buffer), and an idle connection holds no read buffer at all.
 //! No extensions are negotiated, so the RSV bits must be clear.
 
+mod utf8;
+
 use axum::body::Bytes;
 
 use crate::close::CloseReason;
+use utf8::Utf8Stream;
 
 /// Opcodes of the frames we send.
 pub mod opcode {
     /// A text frame.
     pub const TEXT: u8 = 0x1;
+    /// A binary frame (sent only by the Autobahn echo).
+    pub const BINARY: u8 = 0x2;
     /// A close frame.
     pub const CLOSE: u8 = 0x8;
     /// A ping.
@@ -23,7 +28,9 @@ pub mod opcode {
 }
 
 const CONTINUATION: u8 = 0x0;
-const BINARY: u8 = 0x2;
+use opcode::BINARY;
+/// Bytes unmasked at a time to check the text of a frame that has not fully arrived.
+const CHECK_CHUNK: usize = 256;
 const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// The `Sec-WebSocket-Accept` value that answers a client's `Sec-WebSocket-Key`.
@@ -62,8 +69,8 @@ pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
 pub enum Incoming {
     /// A text message, already checked to be UTF-8.
     Text(String),
-    /// A binary message (we do not accept them, but the client should hear why).
-    Binary,
+    /// A binary message (the chat does not accept them, but the client should hear why).
+    Binary(Bytes),
     /// A ping, to be answered with a pong carrying the same payload.
     Ping(Bytes),
     /// A pong (or an unsolicited one, which is allowed as a heartbeat).
@@ -78,6 +85,11 @@ pub struct Decoder {
     max_message_bytes: usize,
     /// The data frames of a fragmented message so far, and whether it is text.
     partial: Option<(bool, Vec<u8>)>,
+    /// The text message being received, as checked so far: its earlier fragments and the part
+    /// of the current frame that has arrived.
+    utf8: Utf8Stream,
+    /// How many payload bytes of the frame at the start of the buffer `utf8` has seen.
+    checked: usize,
 }
 
 impl Decoder {
@@ -86,6 +98,8 @@ impl Decoder {
         Decoder {
             max_message_bytes,
             partial: None,
+            utf8: Utf8Stream::default(),
+            checked: 0,
         }
     }
 
@@ -138,11 +152,27 @@ impl Decoder {
         };
         let mask = [mask[0], mask[1], mask[2], mask[3]];
         at += 4;
+        let text = self.is_text(opcode);
         let Some(payload) = buf.get_mut(at..at + len) else {
+            if text {
+                // Part of a text frame: check what has arrived, so that an invalid byte is
+                // refused now rather than when (if ever) the rest comes.
+                self.check_arrived(opcode, &buf[at..], mask)?;
+            }
             return Ok(None);
         };
         for (i, byte) in payload.iter_mut().enumerate() {
             *byte ^= mask[i % 4];
+        }
+        let checked = std::mem::take(&mut self.checked);
+        if text && !fin {
+            // A fragment: the message so far must be valid before the next one is awaited.
+            if opcode == opcode::TEXT && checked == 0 {
+                self.utf8 = Utf8Stream::default();
+            }
+            self.utf8
+                .feed(&payload[checked..])
+                .map_err(|_| CloseReason::InvalidUtf8)?;
         }
         let used = at + len;
         let message = match opcode {
@@ -182,11 +212,49 @@ impl Decoder {
         };
         Ok(Some((used, message)))
     }
+
+    /// Whether a data frame with this opcode carries text: a text frame, or a continuation of
+    /// a text message.
+    fn is_text(&self, opcode: u8) -> bool {
+        match opcode {
+            opcode::TEXT => self.partial.is_none(),
+            CONTINUATION => matches!(self.partial, Some((true, _))),
+            _ => false,
+        }
+    }
+
+    /// Checks the newly arrived part of an incomplete text frame (`arrived`, still masked).
+    fn check_arrived(
+        &mut self,
+        opcode: u8,
+        arrived: &[u8],
+        mask: [u8; 4],
+    ) -> Result<(), CloseReason> {
+        if opcode == opcode::TEXT && self.checked == 0 {
+            self.utf8 = Utf8Stream::default();
+        }
+        let mut chunk = [0u8; CHECK_CHUNK];
+        let mut at = self.checked;
+        while at < arrived.len() {
+            let n = (arrived.len() - at).min(CHECK_CHUNK);
+            for (k, byte) in chunk[..n].iter_mut().enumerate() {
+                *byte = arrived[at + k] ^ mask[(at + k) % 4];
+            }
+            self.utf8
+                .feed(&chunk[..n])
+                .map_err(|_| CloseReason::InvalidUtf8)?;
+            at += n;
+        }
+        self.checked = at;
+        Ok(())
+    }
 }
 
+/// A whole message. Text is checked as a whole once more (cheap, and it is what makes it a
+/// `String`): the checks as it arrived only found invalid bytes early.
 fn finish(is_text: bool, data: Vec<u8>) -> Result<Incoming, CloseReason> {
     if !is_text {
-        return Ok(Incoming::Binary);
+        return Ok(Incoming::Binary(Bytes::from(data)));
     }
     String::from_utf8(data)
         .map(Incoming::Text)
@@ -382,8 +450,50 @@ mod tests {
         let binary = client_frame(true, BINARY, &[0xff, 0xfe]);
         assert_eq!(
             decode_all(&mut Decoder::new(100), binary),
-            Ok(vec![Incoming::Binary])
+            Ok(vec![Incoming::Binary(Bytes::from_static(&[0xff, 0xfe]))])
         );
+    }
+
+    #[test]
+    fn invalid_text_is_refused_at_the_first_bad_byte_not_at_the_end_of_the_message() {
+        // A fragment with a bad byte: refused before the final fragment is sent.
+        let mut first = client_frame(false, opcode::TEXT, "caf\u{e9}".as_bytes());
+        first.extend(client_frame(false, CONTINUATION, &[b'a', 0xF4, 0x90]));
+        assert_eq!(
+            decode_all(&mut Decoder::new(100), first),
+            Err(CloseReason::InvalidUtf8)
+        );
+
+        // One frame sent in chops: refused when the chop with the bad byte arrives, although
+        // the frame (and so the message) is far from complete.
+        let mut text = "κόσμε".as_bytes().to_vec();
+        text.extend_from_slice(&[0xCE, 0xBA, 0xED, 0xA0, 0x80]);
+        text.extend_from_slice(&[b'x'; 50]);
+        let whole = client_frame(true, opcode::TEXT, &text);
+        let bad_at = whole.len() - 50 - 3 + 1;
+        let mut decoder = Decoder::new(100);
+        for end in (0..bad_at).step_by(3) {
+            let mut part = whole[..end].to_vec();
+            assert_eq!(decoder.decode(&mut part), Ok(None), "valid so far at {end}");
+        }
+        let mut part = whole[..bad_at + 1].to_vec();
+        assert_eq!(decoder.decode(&mut part), Err(CloseReason::InvalidUtf8));
+
+        // A character split between chops of a frame and between fragments is fine.
+        let smile = "🙂🙂".as_bytes();
+        let mut wire = client_frame(false, opcode::TEXT, &smile[..3]);
+        wire.extend(client_frame(true, CONTINUATION, &smile[3..]));
+        let mut decoder = Decoder::new(100);
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        for byte in wire {
+            buf.push(byte);
+            if let Some((used, message)) = decoder.decode(&mut buf).unwrap() {
+                buf.drain(..used);
+                got.extend(message);
+            }
+        }
+        assert_eq!(got, vec![Incoming::Text("🙂🙂".into())]);
     }
 
     #[test]
@@ -450,7 +560,7 @@ mod tests {
                     .into_iter()
                     .map(|(op, payload)| match op {
                         opcode::TEXT => Incoming::Text(String::from_utf8(payload).unwrap()),
-                        BINARY => Incoming::Binary,
+                        BINARY => Incoming::Binary(Bytes::from(payload)),
                         _ => Incoming::Ping(Bytes::from(payload)),
                     })
                     .collect();
