@@ -2,6 +2,8 @@
 # profile.sh): the checks, the release build and the process handling they all need.
 # shellcheck shell=bash
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# The load comes from one address at machine speed: no limits on rates or connections per address.
+without_rate_limits
 cd "$REPO"
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || { echo "needs 2 cores (servers and load tool apart)" >&2; exit 1; }
@@ -40,7 +42,7 @@ start_chat_server() {
   local cpus=$1 port=$2; shift 2
   rm -rf "$work/data-$port"
   RUST_LOG=warn taskset -c "$cpus" "$SERVER" --addr "127.0.0.1:$port" --data-dir "$work/data-$port" \
-    --rate-limit-per-sec 0 "$@" >"$work/server.log" 2>&1 &
+    "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   started "$server_pid"
   wait_port "$port" "$work/server.log"

@@ -6,6 +6,8 @@
 #   scripts/cluster-bench.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# The load comes from one address at machine speed: no limits on rates or connections per address.
+without_rate_limits
 bash "$REPO/scripts/bootstrap.sh" cluster
 source "$REPO/scripts/bench-lib.sh"
 REDIS_PORT=6391
@@ -30,13 +32,13 @@ scenario() {
     redis_pid=$!; pids+=("$redis_pid")
     wait_port "$REDIS_PORT"
     for port in "${PORTS[@]}"; do
-      RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$port" --rate-limit-per-sec 0 \
+      RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:$port" \
         --redis-url "redis://127.0.0.1:$REDIS_PORT/0" >"$work/node-$port.log" 2>&1 &
       pids+=($!); pidargs+=(--pid "$!"); urls+=(--url "ws://127.0.0.1:$port/ws")
     done
   else
     rm -rf "$work/data"
-    RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:${PORTS[0]}" --rate-limit-per-sec 0 \
+    RUST_LOG=warn taskset -c 0 "$SERVER" --addr "127.0.0.1:${PORTS[0]}" \
       --data-dir "$work/data" >"$work/node.log" 2>&1 &
     pids+=($!); pidargs+=(--pid "$!"); urls+=(--url "ws://127.0.0.1:${PORTS[0]}/ws")
   fi

@@ -16,3 +16,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat/target}"
 export LEPTOS_OUTPUT_NAME=chat
 # The Autobahn TestSuite's runner (scripts/autobahn.sh), installed by scripts/bootstrap.sh.
 export AUTOBAHN_VENV="${AUTOBAHN_VENV:-$HOME/.cache/chat/autobahn-venv}"
+# Every limit on rates and on connections per client address, off, for the servers started
+# after it: benchmarks and browser tests drive the server from one address at machine speed
+# (the limits have their own tests, server/tests/limits.rs).
+without_rate_limits() {
+  export CHAT_RATE_LIMIT_PER_SEC=0 CHAT_RATE_LIMIT_PER_IP_PER_SEC=0 CHAT_REQUEST_RATE_PER_SEC=0 \
+    CHAT_MAX_FRAMES_PER_SEC=0 CHAT_MAX_CONNECTIONS_PER_IP=0 CHAT_HANDSHAKES_PER_IP_PER_SEC=0 \
+    CHAT_HTTP_REQUESTS_PER_IP_PER_SEC=0
+}

@@ -59,12 +59,14 @@ fi
 # building it again in release would cost the suite's longest compile for no test it needs.
 step "browser tests against the release WebAssembly"
 mkdir -p docs
-# A fresh database for every run, and no rate limit: some tests send hundreds of messages at
-# machine speed to test the page itself (the limit has its own tests in server/tests).
+# A fresh database for every run, and no rate limits (for every server started from here on):
+# some tests send hundreds of messages at machine speed to test the page itself, and every
+# page comes from 127.0.0.1 (the limits have their own tests in server/tests/limits.rs).
 export CHAT_DATA_DIR="$CARGO_TARGET_DIR/e2e-data"
 rm -rf "$CHAT_DATA_DIR"
 export CHAT_SERVER_BIN="$CARGO_TARGET_DIR/debug/chat-server"
-LEPTOS_SITE_ROOT="$REPO/target/site" LEPTOS_OUTPUT_NAME=chat RUST_LOG=warn CHAT_RATE_LIMIT_PER_SEC=0 \
+without_rate_limits
+LEPTOS_SITE_ROOT="$REPO/target/site" LEPTOS_OUTPUT_NAME=chat RUST_LOG=warn \
   "$CHAT_SERVER_BIN" --addr 127.0.0.1:8080 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

@@ -25,6 +25,8 @@ pub enum CloseReason {
     ProtocolError,
     /// The client kept sending far above its rate limit.
     RateLimited,
+    /// The client sent WebSocket frames faster than `--max-frames-per-sec` allows.
+    FrameRate,
     /// The server is shutting down.
     Shutdown,
     /// A room's history was lost (cluster mode: Redis lost its data): rejoin to learn the new
@@ -49,6 +51,7 @@ impl CloseReason {
                 Some((close_code::PROTOCOL_ERROR, "WebSocket protocol error"))
             }
             CloseReason::RateLimited => Some((close_code::POLICY, "rate_limited")),
+            CloseReason::FrameRate => Some((close_code::POLICY, "frame_rate")),
             CloseReason::Shutdown => {
                 Some((close_code::GOING_AWAY, "server shutting down; reconnect"))
             }
@@ -70,6 +73,7 @@ impl CloseReason {
             CloseReason::InvalidUtf8 => "invalid_utf8",
             CloseReason::ProtocolError => "protocol_error",
             CloseReason::RateLimited => "rate_limited",
+            CloseReason::FrameRate => "frame_rate",
             CloseReason::Shutdown => "shutdown",
             CloseReason::RoomReset => "room_reset",
         }

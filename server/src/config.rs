@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chat_shared::Limits;
 use clap::Parser;
+use ipnet::IpNet;
 
 /// Everything an operator can tune. Every flag can also come from the environment variable
 /// named beside it, which is how containers and service managers usually configure a server.
@@ -117,6 +118,49 @@ pub struct Config {
     #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
 
+    /// Sockets the server keeps open, all clients together; a new one beyond it is answered
+    /// 503 and closed (0: no limit). Counted from accept, before any request is read.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = 50_000)]
+    pub max_connections: usize,
+
+    /// Sockets one client address (IPv6: its /64) may keep open; one more is answered 429 and
+    /// closed (0: no limit).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+
+    /// WebSocket handshakes per second one address may make, with bursts of 30; beyond it 429
+    /// (0: no limit). Each handshake joins a room and reads its history.
+    #[arg(long, env = "CHAT_HANDSHAKES_PER_IP_PER_SEC", default_value_t = 10)]
+    pub handshakes_per_ip_per_sec: u32,
+
+    /// HTTP requests per second one address may make (pages, files, /metrics; not /healthz,
+    /// /readyz or the WebSocket handshake), with bursts of 50; beyond it 429 (0: no limit).
+    #[arg(long, env = "CHAT_HTTP_REQUESTS_PER_IP_PER_SEC", default_value_t = 20)]
+    pub http_requests_per_ip_per_sec: u32,
+
+    /// Sustained `send` and `typing` frames per second per address, all its connections
+    /// together, with bursts of 60 (0: no limit). Per connection, `--rate-limit-per-sec`.
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_IP_PER_SEC", default_value_t = 20)]
+    pub rate_limit_per_ip_per_sec: u32,
+
+    /// Sustained `hello`, `join`, `leave` and `history` frames (and frames refused as invalid)
+    /// per second per connection, with bursts of 60 (a reconnect re-joins up to 50 rooms); ten
+    /// times the rate for ten seconds closes the connection with 1008 (0: no limit).
+    #[arg(long, env = "CHAT_REQUEST_RATE_PER_SEC", default_value_t = 10)]
+    pub request_rate_per_sec: u32,
+
+    /// WebSocket frames of any kind (pings and empty fragments included) per second per
+    /// connection, with bursts of 1000; beyond it the connection is closed with 1008
+    /// `frame_rate` (0: no limit).
+    #[arg(long, env = "CHAT_MAX_FRAMES_PER_SEC", default_value_t = 200)]
+    pub max_frames_per_sec: u32,
+
+    /// A load balancer or proxy (an address or a network, e.g. "10.0.0.0/8") whose
+    /// `X-Forwarded-For` names the client, for the per-address limits. Repeat the flag, or
+    /// separate them with commas in the variable. Without it the socket's peer is the client.
+    #[arg(long = "trusted-proxy", env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
     /// Serve the Autobahn echo instead of the chat (set by the `autobahn-echo` binary only).
     #[cfg(feature = "autobahn-echo")]
     #[arg(skip)]
@@ -131,10 +175,29 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The per-address limits, as the peer table takes them.
+    pub fn peer_limits(&self) -> crate::peers::PeerLimits {
+        crate::peers::PeerLimits {
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            handshakes_per_sec: self.handshakes_per_ip_per_sec,
+            http_requests_per_sec: self.http_requests_per_ip_per_sec,
+            sends_per_sec: self.rate_limit_per_ip_per_sec,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
     /// What clients are told this server accepts (the `limits` frame).
     pub fn limits(&self) -> Limits {
         Limits {
             max_frame_bytes: u64::from(self.max_frame_bytes),
         }
     }
+}
+
+/// A network ("10.0.0.0/8") or a single address ("10.0.0.1", as its /32 or /128).
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a network like 10.0.0.0/8"))
 }

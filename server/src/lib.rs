@@ -21,6 +21,7 @@ pub mod connections;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod peers;
 pub mod random;
 pub mod receipt;
 pub mod rooms;

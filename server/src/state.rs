@@ -15,6 +15,7 @@ use crate::connection::ConnectionSettings;
 use crate::connections::Connections;
 use crate::health::Readiness;
 use crate::metrics::Metrics;
+use crate::peers::Peers;
 use crate::rooms::RoomRegistry;
 use crate::session::{ChatContext, SessionSettings};
 use crate::store::{HistoryStore, StoreSettings};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub limits_frame: Utf8Bytes,
     /// Timing and size rules of every connection.
     pub connection: Arc<ConnectionSettings>,
+    /// What each client address has open and may still spend.
+    pub peers: Arc<Peers>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
                 max_rooms_per_connection: config.max_rooms_per_connection,
                 rate_limit_per_sec: config.rate_limit_per_sec,
                 rate_limit_burst: config.rate_limit_burst,
+                request_rate_per_sec: config.request_rate_per_sec,
             },
             metrics: metrics.clone(),
         });
@@ -101,10 +105,12 @@ impl AppState {
                 pong_timeout: config.pong_timeout,
                 min_write_interval: config.min_write_interval,
                 max_message_bytes: config.max_frame_bytes as usize,
+                max_frames_per_sec: config.max_frames_per_sec,
                 #[cfg(feature = "autobahn-echo")]
                 echo: config.autobahn_echo,
                 metrics,
             }),
+            peers: Peers::new(config.peer_limits()),
         }))
     }
 }

@@ -1,6 +1,12 @@
-//! Rate limits: refused frames are neither stored nor broadcast, and a flood is closed.
+//! Every resource a client can make the server spend has a bound: rates per connection
+//! (here), per address (`limits/per_address.rs`), and of requests and frames of any kind
+//! (`limits/requests.rs`). Refused frames are neither stored nor broadcast; a flood is closed.
 
 mod common;
+#[path = "limits/per_address.rs"]
+mod per_address;
+#[path = "limits/requests.rs"]
+mod requests;
 
 use std::time::{Duration, Instant};
 

@@ -10,11 +10,13 @@ mod write;
 
 use std::io;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chat_shared::{ErrorCode, FrameError};
+use governor::{Quota, RateLimiter};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -36,6 +38,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// clients it is sending to) busy for long.
 const FRAMES_PER_TURN: u32 = 16;
 
+/// Frames a client may send at once above `max_frames_per_sec`.
+pub const FRAME_BURST: u32 = 1000;
+
 /// Bytes read at a time. Clients send little; the buffer exists only while bytes are pending.
 const READ_CHUNK: usize = 1024;
 
@@ -53,6 +58,9 @@ pub struct ConnectionSettings {
     pub min_write_interval: Duration,
     /// Largest message a client may send (close code 1009 beyond it).
     pub max_message_bytes: usize,
+    /// WebSocket frames of any kind a client may send per second, with bursts of
+    /// [`FRAME_BURST`]; beyond it the connection is closed (0: no limit).
+    pub max_frames_per_sec: u32,
     /// Echo every message back instead of reading it as chat: the Autobahn conformance mode.
     #[cfg(feature = "autobahn-echo")]
     pub echo: bool,
@@ -129,6 +137,10 @@ async fn read_loop(
     heard: &LastHeard,
 ) -> CloseReason {
     let mut decoder = Decoder::new(settings.max_message_bytes);
+    let frame_rate = NonZeroU32::new(settings.max_frames_per_sec).map(|rate| {
+        let burst = NonZeroU32::new(FRAME_BURST).unwrap_or(rate);
+        RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+    });
     let mut frames_this_turn = 0;
     loop {
         let mut used = 0;
@@ -139,8 +151,15 @@ async fn read_loop(
                 Ok(Some(frame)) => frame,
             };
             used += n;
-            // Any frame, pongs included, proves the client is alive.
+            // Any frame, pongs included, proves the client is alive; every one costs the
+            // server work, so they are limited whatever their kind.
             heard.now();
+            if frame_rate
+                .as_ref()
+                .is_some_and(|rate| rate.check().is_err())
+            {
+                return CloseReason::FrameRate;
+            }
             match message {
                 None | Some(Incoming::Pong) => {}
                 // The conformance suite's echo: each message back as one frame of its kind,

@@ -14,6 +14,7 @@ use hyper::upgrade::OnUpgrade;
 
 use super::upgrade;
 use crate::connection::serve_client;
+use crate::peers::Slot;
 use crate::session::Session;
 use crate::state::AppState;
 
@@ -34,8 +35,11 @@ async fn echo(
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    let Some(slot) = request.extensions().get::<Arc<Slot>>().cloned() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     let registration = app.connections.open();
-    let session = Session::new(app.chat.clone(), registration.member().clone());
+    let session = Session::new(app.chat.clone(), registration.member().clone(), slot);
     let settings = app.connection.clone();
     tokio::spawn(serve_client(
         on_upgrade,

@@ -26,6 +26,7 @@ use tracing::warn;
 
 use crate::connection::serve_client;
 use crate::metrics;
+use crate::peers::{Refusal, Slot};
 use crate::session::Session;
 use crate::state::AppState;
 pub use origin::OriginPolicy;
@@ -74,6 +75,7 @@ pub fn settings(app: &AppState) -> HttpSettings {
         socket_send_buffer: app.config.socket_send_buffer,
         header_timeout: app.config.header_timeout,
         shutdown_grace: app.config.shutdown_grace,
+        peers: app.peers.clone(),
     }
 }
 
@@ -160,6 +162,11 @@ async fn websocket(
         Ok(accept) => accept,
         Err(refusal) => return refusal.into_response(),
     };
+    let app = &web.app;
+    let slot = match client_slot(app, peer, &request) {
+        Ok(slot) => slot,
+        Err(refusal) => return serve::refusal_response(refusal),
+    };
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -167,12 +174,11 @@ async fn websocket(
         )
             .into_response();
     };
-    let app = &web.app;
     let registration = app.connections.open();
     app.chat.metrics.connections_opened.inc();
     // First, so that a client knows the limits before anything it could send is answered.
     let _ = registration.member().push(&app.limits_frame);
-    let mut session = Session::new(app.chat.clone(), registration.member().clone());
+    let mut session = Session::new(app.chat.clone(), registration.member().clone(), slot);
     // Attach to the URL's room before answering, so a client that sees the socket open cannot
     // miss a message sent after that.
     let join = match start_room(request.uri().query()) {
@@ -190,6 +196,27 @@ async fn websocket(
     let task = serve_client(on_upgrade, registration, session, join, settings, peer);
     tokio::spawn(task);
     upgrade::switching_protocols(accept)
+}
+
+/// Counts a WebSocket handshake against its client's address and returns the slot the
+/// connection holds for its life: the socket's own, or, behind a trusted proxy, one counted
+/// against the forwarded client's address.
+fn client_slot(app: &AppState, peer: SocketAddr, request: &Request) -> Result<Arc<Slot>, Refusal> {
+    let socket_slot = request
+        .extensions()
+        .get::<Arc<Slot>>()
+        .cloned()
+        .ok_or(Refusal::ServerFull)?;
+    let peers = &app.peers;
+    let client = peers
+        .client_of(peer.ip(), request.headers())
+        .unwrap_or(peer.ip());
+    peers.handshake(client)?;
+    if client == peer.ip() {
+        Ok(socket_slot)
+    } else {
+        peers.admit_forwarded(client, socket_slot)
+    }
 }
 
 /// The room a new connection starts in: `?room=NAME`, [`chat_shared::DEFAULT_ROOM`] without

@@ -4,18 +4,25 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::header::RETRY_AFTER;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower_service::Service;
 use tracing::{debug, warn};
+
+use crate::peers::{Peers, Refusal, Slot};
 
 /// Pause after a failed accept (typically out of file descriptors), instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -29,7 +36,14 @@ pub struct HttpSettings {
     pub header_timeout: Duration,
     /// How long to let open HTTP requests finish at shutdown.
     pub shutdown_grace: Duration,
+    /// What each client address has open and may still spend.
+    pub peers: Arc<Peers>,
 }
+
+/// How long a refused socket is kept to read the request it came with, so that closing it
+/// does not reset the connection before the client reads why (a socket closed with unread
+/// input sends a reset, which can destroy the answer).
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets open HTTP
 /// requests finish (waiting up to the grace period) and returns. Upgraded WebSocket
@@ -54,12 +68,21 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        let slot = match settings.peers.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                debug!(%peer, reason = refusal.reason(), "refused a connection");
+                tokio::spawn(refuse(tcp, refusal));
+                continue;
+            }
+        };
         tune(&tcp, settings.socket_send_buffer);
         tokio::spawn(serve_http(
             tcp,
             peer,
+            slot,
             app.clone(),
-            settings.header_timeout,
+            settings.clone(),
             stopped.clone(),
         ));
     }
@@ -78,19 +101,35 @@ pub async fn serve(
 async fn serve_http(
     tcp: TcpStream,
     peer: SocketAddr,
+    slot: Arc<Slot>,
     app: Router,
-    header_timeout: Duration,
+    settings: HttpSettings,
     mut stop: watch::Receiver<bool>,
 ) {
+    let peers = settings.peers.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        let refused = if counts_as_request(request.uri().path()) {
+            let client = peers
+                .client_of(peer.ip(), request.headers())
+                .unwrap_or(peer.ip());
+            peers.http_request(client).err()
+        } else {
+            None
+        };
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(slot.clone());
         // A Router is always ready, so it can be called without polling readiness first.
         let mut app = app.clone();
-        async move { app.call(request).await }
+        async move {
+            match refused {
+                Some(refusal) => Ok(refusal_response(refusal)),
+                None => app.call(request).await,
+            }
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(settings.header_timeout)
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     tokio::pin!(connection);
@@ -107,6 +146,49 @@ async fn serve_http(
     if let Err(err) = result {
         debug!(%peer, error = %err, "HTTP connection ended with an error");
     }
+}
+
+/// Whether a request counts against `--http-requests-per-ip-per-sec`: not the health checks
+/// (a load balancer polls them from one address) and not the WebSocket handshake (limited by
+/// `--handshakes-per-ip-per-sec`).
+fn counts_as_request(path: &str) -> bool {
+    !matches!(path, "/healthz" | "/readyz" | "/ws")
+}
+
+/// The answer to a refused connection or request: 503 or 429, `Retry-After`, and why.
+pub(super) fn refusal_response(refusal: Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    (
+        status,
+        [(RETRY_AFTER, refusal.retry_after_secs().to_string())],
+        format!("{}\n", refusal.reason()),
+    )
+        .into_response()
+}
+
+/// Answers a socket refused at accept without handing it to hyper: the response is written at
+/// once, whatever the client sends, and the socket is closed within [`REFUSAL_LINGER`].
+async fn refuse(mut tcp: TcpStream, refusal: Refusal) {
+    let status = match refusal {
+        Refusal::ServerFull => "503 Service Unavailable",
+        _ => "429 Too Many Requests",
+    };
+    let body = format!("{}\n", refusal.reason());
+    let response = format!(
+        "HTTP/1.1 {status}\r\nRetry-After: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        refusal.retry_after_secs(),
+        body.len()
+    );
+    let answered = async {
+        tcp.write_all(response.as_bytes()).await?;
+        tcp.shutdown().await?;
+        // Read (and drop) what the client sends until it closes, so ours ends cleanly.
+        let mut sink = [0u8; 1024];
+        while tcp.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, answered).await;
 }
 
 /// Chat frames are small and latency matters more than packet count, hence no Nagle. A bounded

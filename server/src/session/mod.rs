@@ -19,6 +19,7 @@ use tracing::debug;
 use crate::broker::{Broker, Post};
 use crate::close::CloseReason;
 use crate::metrics::Metrics;
+use crate::peers::Slot;
 use crate::receipt::{unanswered, Outcome, Receipt};
 use crate::rooms::{Member, RoomRegistry, Subscription};
 use crate::store::HistoryStore;
@@ -36,6 +37,9 @@ pub struct SessionSettings {
     pub rate_limit_per_sec: u32,
     /// Burst above the sustained rate.
     pub rate_limit_burst: u32,
+    /// Sustained `hello`/`join`/`leave`/`history` (and invalid) frames per second (0: no
+    /// limit), with bursts of [`rate::REQUEST_BURST`].
+    pub request_rate_per_sec: u32,
 }
 
 /// What every session shares: rooms, the broker, the store, the rules.
@@ -63,23 +67,32 @@ pub struct Session {
     guest: bool,
     /// Boxed: most of a connection's life is idle, and its state should be small then.
     limit: Option<Box<RateLimit>>,
+    /// The limit on requests: every frame but `send` and `typing`.
+    requests: Option<Box<RateLimit>>,
+    /// The connection's place among its address's, whose shared bucket `send` also draws on.
+    slot: Arc<Slot>,
     /// The messages this connection sent whose outcome has not come back, oldest first.
     receipts: VecDeque<Receipt>,
 }
 
 impl Session {
-    /// A new connection's session, under a fresh guest name.
-    pub fn new(ctx: Arc<ChatContext>, member: Arc<Member>) -> Self {
+    /// A new connection's session, under a fresh guest name. `slot` is where the connection
+    /// counts among its client address's.
+    pub fn new(ctx: Arc<ChatContext>, member: Arc<Member>, slot: Arc<Slot>) -> Self {
         let name = ctx.rooms.new_guest_name();
         let settings = &ctx.settings;
         let limit =
             RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst).map(Box::new);
+        let requests =
+            RateLimit::new(settings.request_rate_per_sec, rate::REQUEST_BURST).map(Box::new);
         Session {
             ctx,
             member,
             name: name.into(),
             guest: true,
             limit,
+            requests,
+            slot,
             receipts: VecDeque::new(),
         }
     }
@@ -96,7 +109,24 @@ impl Session {
 
     /// Handles one text frame. `Some` closes the connection with that reason.
     pub async fn handle(&mut self, raw: &str) -> Option<CloseReason> {
-        let frame = match ClientFrame::parse(raw) {
+        let parsed = ClientFrame::parse(raw);
+        if !matches!(
+            parsed,
+            Ok(ClientFrame::Send { .. } | ClientFrame::Typing { .. })
+        ) {
+            let room = match &parsed {
+                Ok(
+                    ClientFrame::Join { room, .. }
+                    | ClientFrame::Leave { room }
+                    | ClientFrame::History { room, .. },
+                ) => Some(room.as_str()),
+                _ => None,
+            };
+            if let Err(close) = self.within_request_limit(room) {
+                return close;
+            }
+        }
+        let frame = match parsed {
             Ok(frame) => frame,
             Err(err) => {
                 self.reply_error(err);
@@ -167,26 +197,51 @@ impl Session {
         }
     }
 
-    /// Counts a `send` or `typing` against the rate limit.
+    /// Counts a `send` or `typing` against the connection's limit, then its address's.
     fn within_limit(
         &mut self,
         room: &str,
         cid: Option<&String>,
     ) -> Result<(), Option<CloseReason>> {
-        let Some(limit) = self.limit.as_mut() else {
+        let verdict = match self.limit.as_mut() {
+            Some(limit) => limit.check(),
+            None => Verdict::Allowed,
+        };
+        let (wait, why) = match verdict {
+            Verdict::Flooding => return Err(Some(CloseReason::RateLimited)),
+            Verdict::Refused(wait) => (wait, "too many messages; slow down"),
+            Verdict::Allowed => match self.slot.peer().check_send() {
+                Ok(()) => return Ok(()),
+                Err(wait) => (wait, "too many messages from your address; slow down"),
+            },
+        };
+        self.reply_error(
+            FrameError::new(ErrorCode::RateLimited, why)
+                .in_room(room)
+                .for_cid(cid.cloned())
+                .retry_after(millis_of(wait)),
+        );
+        Err(None)
+    }
+
+    /// Counts a request (any frame but `send` and `typing`, including one that is not valid).
+    fn within_request_limit(&mut self, room: Option<&str>) -> Result<(), Option<CloseReason>> {
+        let Some(requests) = self.requests.as_mut() else {
             return Ok(());
         };
-        match limit.check() {
+        match requests.check() {
             Verdict::Allowed => Ok(()),
             Verdict::Flooding => Err(Some(CloseReason::RateLimited)),
             Verdict::Refused(wait) => {
-                let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                self.reply_error(
-                    FrameError::new(ErrorCode::RateLimited, "too many messages; slow down")
-                        .in_room(room)
-                        .for_cid(cid.cloned())
-                        .retry_after(millis),
-                );
+                let mut err = FrameError::new(
+                    ErrorCode::RateLimited,
+                    "too many requests (hello, join, leave, history); slow down",
+                )
+                .retry_after(millis_of(wait));
+                if let Some(room) = room {
+                    err = err.in_room(room);
+                }
+                self.reply_error(err);
                 Err(None)
             }
         }
@@ -298,4 +353,9 @@ impl Drop for Session {
             self.ctx.rooms.release_guest(&self.name);
         }
     }
+}
+
+/// A wait as whole milliseconds for `retry_after_ms` (at least 1).
+fn millis_of(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)
 }

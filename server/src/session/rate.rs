@@ -1,4 +1,4 @@
-//! Per-connection rate limiting of `send` and `typing`, and the flood rule that closes a
+//! Per-connection rate limiting of `send` and `typing` (and, apart, of requests), and the flood rule that closes a
 //! connection which keeps far above its limit.
 
 use std::num::NonZeroU32;
@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+/// Requests (`hello`, `join`, `leave`, `history`, invalid frames) a connection may make at
+/// once above `--request-rate-per-sec`: a reconnect re-joins up to 50 rooms in one go.
+pub const REQUEST_BURST: u32 = 60;
 
 /// A connection sending at this many times its sustained rate...
 pub const FLOOD_FACTOR: u32 = 10;

@@ -45,16 +45,17 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// Starts a server after `tune` adjusts the configuration. The rate limit is off unless
-    /// `tune` turns it on, so tests can send at machine speed.
+    /// Starts a server after `tune` adjusts the configuration. The rate limits (per connection
+    /// and per address, since every test client comes from 127.0.0.1) are off unless `tune`
+    /// turns them on, so tests can connect and send at machine speed; `limits.rs` tests them.
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
         let data = Arc::new(tempfile::tempdir().expect("temporary data folder"));
         let mut config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.path().to_path_buf(),
-            rate_limit_per_sec: 0,
             ..Config::default()
         };
+        without_rate_limits(&mut config);
         tune(&mut config);
         Self::start_on(config, data).await
     }
@@ -160,6 +161,18 @@ impl TestServer {
 
     /// Writes `request` as it is, reads until the server closes: the status code and the body.
     async fn exchange(&self, request: &str) -> (u16, String) {
+        let (status, _, body) = self.exchange_with_head(request).await;
+        (status, body)
+    }
+
+    /// GETs `path`: the status code, the response head (status line and headers) and the body.
+    pub async fn get_with_head(&self, path: &str) -> (u16, String, String) {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        self.exchange_with_head(&request).await
+    }
+
+    /// Writes `request` as it is, reads until the server closes: status, head and body.
+    pub async fn exchange_with_head(&self, request: &str) -> (u16, String, String) {
         let mut tcp = TcpStream::connect(self.addr).await.unwrap();
         tcp.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
@@ -174,7 +187,7 @@ impl TestServer {
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("no status line in {head:?}"));
-        (status, body.to_string())
+        (status, head.to_string(), body.to_string())
     }
 
     /// Waits until `/readyz` answers `status` (its answer is cached for a second, so a change
@@ -523,6 +536,28 @@ pub fn request_with_origin(
     request
 }
 
+/// Turns off every limit on rates and on connections per address.
+pub fn without_rate_limits(config: &mut Config) {
+    config.rate_limit_per_sec = 0;
+    config.rate_limit_per_ip_per_sec = 0;
+    config.request_rate_per_sec = 0;
+    config.max_frames_per_sec = 0;
+    config.max_connections_per_ip = 0;
+    config.handshakes_per_ip_per_sec = 0;
+    config.http_requests_per_ip_per_sec = 0;
+}
+
+/// The flags that turn off the same limits as [`without_rate_limits`].
+pub const NO_RATE_LIMIT_FLAGS: &[&str] = &[
+    "--rate-limit-per-sec=0",
+    "--rate-limit-per-ip-per-sec=0",
+    "--request-rate-per-sec=0",
+    "--max-frames-per-sec=0",
+    "--max-connections-per-ip=0",
+    "--handshakes-per-ip-per-sec=0",
+    "--http-requests-per-ip-per-sec=0",
+];
+
 /// Runs the real `chat-server` binary on a free loopback port with its data in `data_dir`.
 /// Returns the process, its address and its log lines (read them, or the pipe may fill).
 pub async fn spawn_server(
@@ -536,7 +571,8 @@ pub async fn spawn_server(
     use std::process::Stdio;
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--addr", "127.0.0.1:0", "--rate-limit-per-sec", "0"])
+        .args(["--addr", "127.0.0.1:0"])
+        .args(NO_RATE_LIMIT_FLAGS)
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
