@@ -27,7 +27,8 @@ pub struct Config {
     #[arg(long, env = "CHAT_CLIENT_BUFFER_BYTES", default_value_t = 1024 * 1024)]
     pub client_buffer_bytes: usize,
 
-    /// How long one write to a client may take before the client is dropped (e.g. "10s").
+    /// How long one write to a client may take before the client is dropped (e.g. "10s"),
+    /// WebSocket or plain HTTP.
     #[arg(long, env = "CHAT_WRITE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub write_timeout: Duration,
 
@@ -69,6 +70,11 @@ pub struct Config {
     /// before the connection is closed, so idle half-open requests cannot pile up.
     #[arg(long, env = "CHAT_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_timeout: Duration,
+
+    /// Largest request head (request line and headers) a client may send; a larger one is
+    /// answered 431 and the connection closed (at least 8192).
+    #[arg(long, env = "CHAT_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
 
     /// On SIGINT/SIGTERM, how long to wait for clients to take their close frames before exiting.
     #[arg(long, env = "CHAT_SHUTDOWN_GRACE", default_value = "3s", value_parser = humantime::parse_duration)]

@@ -127,6 +127,11 @@ fn check(config: &Config) -> anyhow::Result<()> {
         config.client_buffer_bytes >= MIN_CLIENT_BUFFER_BYTES,
         "--client-buffer-bytes must be at least {MIN_CLIENT_BUFFER_BYTES}"
     );
+    // Hyper's smallest read buffer.
+    anyhow::ensure!(
+        config.max_header_bytes >= 8192,
+        "--max-header-bytes must be at least 8192"
+    );
     anyhow::ensure!(
         !config.ping_interval.is_zero() && !config.pong_timeout.is_zero(),
         "--ping-interval and --pong-timeout must be positive"

@@ -3,6 +3,8 @@
 //! (`limits/requests.rs`). Refused frames are neither stored nor broadcast; a flood is closed.
 
 mod common;
+#[path = "limits/http.rs"]
+mod http;
 #[path = "limits/per_address.rs"]
 mod per_address;
 #[path = "limits/requests.rs"]

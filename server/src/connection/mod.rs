@@ -6,6 +6,7 @@
 //! queue and its rooms' feeds, pings on a timer and bounds every write by the write timeout.
 //! Whichever side ends first decides the close reason, which is logged once.
 
+mod socket_io;
 mod write;
 
 use std::io;
@@ -18,7 +19,6 @@ use std::time::Duration;
 use chat_shared::{ErrorCode, FrameError};
 use governor::{Quota, RateLimiter};
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 use tracing::{debug, error, info};
@@ -28,6 +28,7 @@ use crate::connections::Registration;
 use crate::metrics::Metrics;
 use crate::session::{PendingJoin, Session};
 use crate::ws::{Decoder, Incoming};
+pub use socket_io::SocketIo;
 use write::write_loop;
 
 /// Longest wait for a close frame to be written, or for the peer to answer ours.
@@ -229,7 +230,7 @@ async fn read_loop(
 /// rather than kept alive by a slice of it for the life of the connection.
 async fn take_stream(on_upgrade: OnUpgrade) -> anyhow::Result<(TcpStream, Vec<u8>)> {
     let upgraded = on_upgrade.await?;
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
+    match upgraded.downcast::<SocketIo>() {
         Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf.to_vec())),
         Err(_) => anyhow::bail!(
             "the upgraded connection is not a plain TCP stream: serve the router with \

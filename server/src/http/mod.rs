@@ -74,6 +74,8 @@ pub fn settings(app: &AppState) -> HttpSettings {
     HttpSettings {
         socket_send_buffer: app.config.socket_send_buffer,
         header_timeout: app.config.header_timeout,
+        write_timeout: app.config.write_timeout,
+        max_header_bytes: app.config.max_header_bytes,
         shutdown_grace: app.config.shutdown_grace,
         peers: app.peers.clone(),
     }

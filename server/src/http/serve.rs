@@ -15,13 +15,14 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::Request;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower_service::Service;
 use tracing::{debug, warn};
 
+use crate::connection::SocketIo;
 use crate::peers::{Peers, Refusal, Slot};
 
 /// Pause after a failed accept (typically out of file descriptors), instead of spinning.
@@ -34,6 +35,10 @@ pub struct HttpSettings {
     pub socket_send_buffer: usize,
     /// Longest a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// Longest a write may wait for the client to make room (then the socket is closed).
+    pub write_timeout: Duration,
+    /// Largest request head (request line and headers); beyond it 431.
+    pub max_header_bytes: usize,
     /// How long to let open HTTP requests finish at shutdown.
     pub shutdown_grace: Duration,
     /// What each client address has open and may still spend.
@@ -130,7 +135,8 @@ async fn serve_http(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_timeout)
-        .serve_connection(TokioIo::new(tcp), service)
+        .max_buf_size(settings.max_header_bytes)
+        .serve_connection(SocketIo::new(tcp, settings.write_timeout), service)
         .with_upgrades();
     tokio::pin!(connection);
     let stopping = async move {
