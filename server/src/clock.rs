@@ -10,3 +10,24 @@ pub fn unix_millis() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+/// The wall clock as the store judges what has expired (names, empty rooms), which tests can
+/// move forward: a month of disuse cannot be waited for.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    skew_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Clock {
+    /// Milliseconds since the Unix epoch, plus however far the clock was moved on.
+    pub fn now_ms(&self) -> u64 {
+        unix_millis().saturating_add(self.skew_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every copy of it) forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.skew_ms
+            .fetch_add(by, std::sync::atomic::Ordering::Relaxed);
+    }
+}

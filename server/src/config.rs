@@ -161,6 +161,29 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_FRAMES_PER_SEC", default_value_t = 200)]
     pub max_frames_per_sec: u32,
 
+    /// A reserved name not presented with its token for this long is freed (e.g. "30d").
+    #[arg(long, env = "CHAT_NAME_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub name_ttl: Duration,
+
+    /// New names (a `hello` without a token) one client address may claim per hour; beyond it
+    /// `rate_limited` (0: no limit).
+    #[arg(long, env = "CHAT_NAME_CLAIMS_PER_IP_PER_HOUR", default_value_t = 20)]
+    pub name_claims_per_ip_per_hour: u32,
+
+    /// Rooms one client address may create per hour (by joining a room that does not exist);
+    /// beyond it `rate_limited` (0: no limit).
+    #[arg(
+        long,
+        env = "CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR",
+        default_value_t = 30
+    )]
+    pub room_creations_per_ip_per_hour: u32,
+
+    /// A room that has never had a message and has had no member for this long is deleted,
+    /// freeing its place under `--max-rooms` (e.g. "24h"; "0s": never).
+    #[arg(long, env = "CHAT_EMPTY_ROOM_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub empty_room_ttl: Duration,
+
     /// A load balancer or proxy (an address or a network, e.g. "10.0.0.0/8") whose
     /// `X-Forwarded-For` names the client, for the per-address limits. Repeat the flag, or
     /// separate them with commas in the variable. Without it the socket's peer is the client.
@@ -189,6 +212,8 @@ impl Config {
             handshakes_per_sec: self.handshakes_per_ip_per_sec,
             http_requests_per_sec: self.http_requests_per_ip_per_sec,
             sends_per_sec: self.rate_limit_per_ip_per_sec,
+            name_claims_per_hour: self.name_claims_per_ip_per_hour,
+            room_creations_per_hour: self.room_creations_per_ip_per_hour,
             trusted_proxies: self.trusted_proxies.clone(),
         }
     }

@@ -45,6 +45,12 @@ pub struct Metrics {
     closes: Family<Reason, Counter>,
     /// Rooms this node holds (set when scraped).
     pub rooms: Gauge,
+    /// Size of the database in bytes (single node; set when scraped).
+    pub database_bytes: Gauge,
+    /// Names reserved in the database (single node; set when scraped).
+    pub names: Gauge,
+    /// Rooms in the database (single node; set when scraped).
+    pub rooms_stored: Gauge,
     /// `send` frames accepted for storing.
     pub messages_in: Counter,
     /// Messages stored and released to their rooms.
@@ -82,6 +88,9 @@ impl Metrics {
             connections_opened: Counter::default(),
             closes: Family::default(),
             rooms: Gauge::default(),
+            database_bytes: Gauge::default(),
+            names: Gauge::default(),
+            rooms_stored: Gauge::default(),
             messages_in: Counter::default(),
             messages_out: Counter::default(),
             deliveries: Counter::default(),
@@ -112,6 +121,21 @@ impl Metrics {
             m.closes.clone(),
         );
         r.register("rooms", "Rooms held by this node", m.rooms.clone());
+        r.register(
+            "database_bytes",
+            "Size of the SQLite database in bytes (single node)",
+            m.database_bytes.clone(),
+        );
+        r.register(
+            "names",
+            "Names reserved in the database (single node)",
+            m.names.clone(),
+        );
+        r.register(
+            "rooms_stored",
+            "Rooms in the database, open or not (single node)",
+            m.rooms_stored.clone(),
+        );
         r.register(
             "messages_in",
             "Messages accepted from clients for storing",

@@ -35,6 +35,34 @@ pub const HTTP_REQUEST_BURST: u32 = 50;
 /// `send` and `typing` frames an address may send at once above `--rate-limit-per-ip-per-sec`.
 pub const SEND_BURST: u32 = 60;
 
+/// Addresses the table keeps at most. Beyond it, addresses without a connection are forgotten
+/// oldest first even if an hourly bucket of theirs has not refilled: an attacker with more
+/// addresses than this could start some of them afresh, which costs it far more than it gains.
+pub const MAX_TRACKED: usize = 100_000;
+
+/// Refusals of one address are logged at most once per this interval.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The longest a value a client sent is logged: the start says what it was.
+pub const LOGGED_VALUE_BYTES: usize = 128;
+
+/// A value a client sent, fit for a log line: at most [`LOGGED_VALUE_BYTES`] (cut on a
+/// character boundary, marked with "…"), quoted and escaped.
+pub fn loggable(value: &str) -> String {
+    let mut end = value.len().min(LOGGED_VALUE_BYTES);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < value.len() {
+        format!("{:?}…", &value[..end])
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// An hour, the period of the name and room buckets.
+const HOUR_MS: u64 = 3_600_000;
+
 /// The table is swept for forgettable addresses when it has grown by this factor since.
 const SWEEP_GROWTH: usize = 2;
 /// ... but never below this size.
@@ -54,6 +82,10 @@ pub struct PeerLimits {
     pub http_requests_per_sec: u32,
     /// `send` and `typing` frames per address per second (burst [`SEND_BURST`]).
     pub sends_per_sec: u32,
+    /// New names per address per hour (all at once if need be).
+    pub name_claims_per_hour: u32,
+    /// New rooms per address per hour (all at once if need be).
+    pub room_creations_per_hour: u32,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -81,9 +113,17 @@ pub struct Peer {
     connections: AtomicU32,
     /// Milliseconds since the table started, when this address last took a slot.
     last_seen: AtomicU64,
+    /// When it last drew on an hourly bucket (0: never), which it must be remembered for.
+    hourly_used: AtomicU64,
+    /// When a refusal of it was last logged (0: never), and how many were not since.
+    logged: AtomicU64,
+    unlogged: AtomicU32,
+    started: Instant,
     handshakes: Option<DefaultDirectRateLimiter>,
     http_requests: Option<DefaultDirectRateLimiter>,
     sends: Option<DefaultDirectRateLimiter>,
+    name_claims: Option<DefaultDirectRateLimiter>,
+    room_creations: Option<DefaultDirectRateLimiter>,
 }
 
 /// A connection's place in the count: given back when dropped. Shared (in an `Arc`) by the
@@ -223,17 +263,13 @@ impl Peers {
         let key = key_of(addr);
         let now = self.millis();
         let mut table = self.table.lock();
-        if table.by_addr.len() >= (table.swept_at * SWEEP_GROWTH).max(SWEEP_FLOOR) {
-            let idle_after = self.refill_millis();
-            table
-                .by_addr
-                .retain(|_, peer| !peer.is_forgettable(now, idle_after));
-            table.swept_at = table.by_addr.len();
+        if table.by_addr.len() >= (table.swept_at * SWEEP_GROWTH).clamp(SWEEP_FLOOR, MAX_TRACKED) {
+            self.sweep(&mut table, now);
         }
         let peer = table
             .by_addr
             .entry(key)
-            .or_insert_with(|| Arc::new(Peer::new(key, &self.limits)))
+            .or_insert_with(|| Arc::new(Peer::new(key, &self.limits, self.started)))
             .clone();
         drop(table);
         peer.last_seen.store(now, Ordering::Relaxed);
@@ -251,8 +287,31 @@ impl Peers {
         Ok(peer)
     }
 
-    /// The longest any bucket takes to refill from empty, in milliseconds: an address idle for
-    /// that long has nothing left to remember.
+    /// Forgets addresses with nothing left to remember, then, over [`MAX_TRACKED`], the idle
+    /// ones seen longest ago.
+    fn sweep(&self, table: &mut Table, now: u64) {
+        let idle_after = self.refill_millis();
+        table
+            .by_addr
+            .retain(|_, peer| !peer.is_forgettable(now, idle_after));
+        if table.by_addr.len() >= MAX_TRACKED {
+            let mut idle: Vec<(u64, IpAddr)> = table
+                .by_addr
+                .iter()
+                .filter(|(_, peer)| peer.connections.load(Ordering::Acquire) == 0)
+                .map(|(addr, peer)| (peer.last_seen.load(Ordering::Relaxed), *addr))
+                .collect();
+            idle.sort_unstable();
+            let excess = table.by_addr.len() - MAX_TRACKED / 2;
+            for (_, addr) in idle.into_iter().take(excess) {
+                table.by_addr.remove(&addr);
+            }
+        }
+        table.swept_at = table.by_addr.len();
+    }
+
+    /// The longest a per-second bucket takes to refill from empty, in milliseconds: an address
+    /// idle for that long that used no hourly bucket has nothing left to remember.
     fn refill_millis(&self) -> u64 {
         let limits = &self.limits;
         [
@@ -314,14 +373,60 @@ impl Peers {
 }
 
 impl Peer {
-    fn new(addr: IpAddr, limits: &PeerLimits) -> Self {
+    fn new(addr: IpAddr, limits: &PeerLimits, started: Instant) -> Self {
         Peer {
             addr,
             connections: AtomicU32::new(0),
             last_seen: AtomicU64::new(0),
+            hourly_used: AtomicU64::new(0),
+            logged: AtomicU64::new(0),
+            unlogged: AtomicU32::new(0),
+            started,
             handshakes: bucket(limits.handshakes_per_sec, HANDSHAKE_BURST),
             http_requests: bucket(limits.http_requests_per_sec, HTTP_REQUEST_BURST),
             sends: bucket(limits.sends_per_sec, SEND_BURST),
+            name_claims: hourly_bucket(limits.name_claims_per_hour),
+            room_creations: hourly_bucket(limits.room_creations_per_hour),
+        }
+    }
+
+    /// Whether to log a refusal of this address now: at most one line per [`LOG_INTERVAL`],
+    /// so a client cannot fill the log. `Some(n)`: log it, with `n` refusals not logged since.
+    pub fn log_refusal(&self) -> Option<u32> {
+        let now = (self.started.elapsed().as_millis() as u64).max(1);
+        let last = self.logged.load(Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= LOG_INTERVAL.as_millis() as u64;
+        if due
+            && self
+                .logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.unlogged.swap(0, Ordering::Relaxed));
+        }
+        self.unlogged.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Counts the claim of a new name: `Err` with the wait when over the hourly limit.
+    pub fn check_name_claim(&self) -> Result<(), Duration> {
+        self.hourly(self.name_claims.as_ref())
+    }
+
+    /// Counts the creation of a room: `Err` with the wait when over the hourly limit.
+    pub fn check_room_creation(&self) -> Result<(), Duration> {
+        self.hourly(self.room_creations.as_ref())
+    }
+
+    fn hourly(&self, bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Duration> {
+        if bucket.is_none() {
+            return Ok(());
+        }
+        let now = (self.started.elapsed().as_millis() as u64).max(1);
+        self.hourly_used.store(now, Ordering::Relaxed);
+        match check(bucket) {
+            Err(Refusal::TooFast(wait)) => Err(wait),
+            _ => Ok(()),
         }
     }
 
@@ -341,8 +446,10 @@ impl Peer {
     }
 
     fn is_forgettable(&self, now: u64, idle_after: u64) -> bool {
+        let hourly = self.hourly_used.load(Ordering::Relaxed);
         self.connections.load(Ordering::Acquire) == 0
             && now.saturating_sub(self.last_seen.load(Ordering::Relaxed)) > idle_after
+            && (hourly == 0 || now.saturating_sub(hourly) > HOUR_MS)
     }
 }
 
@@ -370,6 +477,12 @@ fn bucket(per_second: u32, burst: u32) -> Option<DefaultDirectRateLimiter> {
     Some(RateLimiter::direct(
         Quota::per_second(rate).allow_burst(burst),
     ))
+}
+
+/// `per_hour` spread over the hour, all of it available at once.
+fn hourly_bucket(per_hour: u32) -> Option<DefaultDirectRateLimiter> {
+    let rate = NonZeroU32::new(per_hour)?;
+    Some(RateLimiter::direct(Quota::per_hour(rate)))
 }
 
 fn check(bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Refusal> {
@@ -412,6 +525,8 @@ mod tests {
             handshakes_per_sec: 0,
             http_requests_per_sec: 0,
             sends_per_sec: 0,
+            name_claims_per_hour: 0,
+            room_creations_per_hour: 0,
             trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
         }
     }
@@ -475,6 +590,21 @@ mod tests {
         assert!(peers
             .admit_forwarded(ip("203.0.113.9"), proxy[2].clone())
             .is_ok());
+    }
+
+    #[test]
+    fn refusals_are_logged_once_per_interval_with_a_count_and_values_are_cut() {
+        let peers = Peers::new(limits());
+        let slot = peers.admit(ip("192.0.2.9")).unwrap();
+        assert_eq!(slot.peer().log_refusal(), Some(0));
+        for _ in 0..5 {
+            assert_eq!(slot.peer().log_refusal(), None);
+        }
+        let long = "é".repeat(300);
+        let shown = loggable(&long);
+        assert!(shown.len() <= LOGGED_VALUE_BYTES + 8, "{}", shown.len());
+        assert!(shown.ends_with('…'));
+        assert_eq!(loggable("a\nb"), "\"a\\nb\"");
     }
 
     #[test]

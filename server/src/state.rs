@@ -10,6 +10,7 @@ use tungstenite::Utf8Bytes;
 
 use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
 use crate::broker::{Broker, LocalBroker, RedisBroker};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::connection::ConnectionSettings;
 use crate::connections::Connections;
@@ -40,12 +41,15 @@ pub struct AppState {
     pub connection: Arc<ConnectionSettings>,
     /// What each client address has open and may still spend.
     pub peers: Arc<Peers>,
+    /// The clock that judges expiry (tests move it forward).
+    pub clock: Clock,
 }
 
 impl AppState {
     /// Checks `config` and starts what it describes: the store (or Redis), the rooms.
     pub fn new(config: &Config) -> anyhow::Result<Arc<Self>> {
         check(config)?;
+        let clock = Clock::default();
         let metrics = Arc::new(Metrics::new());
         let rooms = Arc::new(RoomRegistry::new(
             config.client_buffer_bytes,
@@ -58,6 +62,7 @@ impl AppState {
                     history_per_room: config.history_per_room.unwrap_or(DEFAULT_HISTORY_PER_ROOM),
                     max_rooms: config.max_rooms,
                     presence_ttl: config.presence_ttl,
+                    name_ttl: config.name_ttl,
                 };
                 let broker = RedisBroker::start(settings, rooms.clone(), metrics.clone())?;
                 info!(
@@ -74,6 +79,9 @@ impl AppState {
                         history_per_room: config.history_per_room.unwrap_or(0),
                         max_rooms: config.max_rooms,
                         max_database_bytes: config.max_database_bytes,
+                        name_ttl: config.name_ttl,
+                        empty_room_ttl: config.empty_room_ttl,
+                        clock: clock.clone(),
                     },
                 )?);
                 (Arc::new(LocalBroker::new(store.clone())), Some(store))
@@ -111,6 +119,7 @@ impl AppState {
                 metrics,
             }),
             peers: Peers::new(config.peer_limits()),
+            clock,
         }))
     }
 }

@@ -5,6 +5,8 @@
 mod common;
 #[path = "limits/http.rs"]
 mod http;
+#[path = "limits/kept.rs"]
+mod kept;
 #[path = "limits/per_address.rs"]
 mod per_address;
 #[path = "limits/requests.rs"]

@@ -46,6 +46,13 @@ async fn metrics_count_connections_messages_deliveries_errors_and_closes() {
     assert!(server.metric("chat_feed_bytes_total").await > 0.0);
     assert!(server.metric("chat_history_write_seconds_count").await >= 1.0);
 
+    // What the database holds: what an operator watches for growth.
+    assert_eq!(server.metric("chat_names").await, 0.0);
+    alice.hello("alice", None).await;
+    assert_eq!(server.metric("chat_names").await, 1.0);
+    assert_eq!(server.metric("chat_rooms_stored").await, 1.0);
+    assert!(server.metric("chat_database_bytes").await >= 4096.0);
+
     let refused = ClientFrame::Send {
         room: Some("ops".into()),
         text: "   ".into(),

@@ -67,12 +67,49 @@ pub fn normalize_name(raw: &str) -> Result<&str, FrameError> {
     if name.chars().any(char::is_control) {
         return invalid("a name cannot contain control characters".into());
     }
+    if name.chars().any(is_format_char) {
+        return invalid(
+            "a name cannot contain invisible formatting characters (such as U+200B or U+202E)"
+                .into(),
+        );
+    }
     if is_guest_name(name) {
         return invalid(format!(
             "names starting with \"{GUEST_PREFIX}\" are given to guests by the server"
         ));
     }
     Ok(name)
+}
+
+/// Unicode's format characters (general category Cf, Unicode 16): invisible, or reordering
+/// what follows them, so a name holding one could pass for a name someone else holds
+/// ("al\u{200B}ice" looks like "alice"). Listed here rather than taken from a Unicode table
+/// crate: the page runs this too, and the list costs it a few dozen bytes.
+fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// The form in which names are compared: two names are the same name when their keys match.

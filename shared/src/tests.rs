@@ -218,6 +218,13 @@ fn names_follow_the_rules() {
         "tab\there",
         "Guest-1234",
         &"x".repeat(MAX_NAME_CHARS + 1),
+        // Invisible or reordering: each makes a name pass for another.
+        "al\u{200B}ice",
+        "\u{202E}ecila",
+        "alice\u{2060}",
+        "a\u{AD}lice",
+        "\u{FEFF}bob",
+        "tag\u{E0041}",
     ] {
         assert_eq!(
             normalize_name(bad).unwrap_err().code,
@@ -226,6 +233,10 @@ fn names_follow_the_rules() {
         );
     }
     assert_eq!(name_key("ALICE"), name_key("alice"));
+    // The zero-width joiner (U+200D) is a format character too, so emoji built with it are
+    // refused as well; letters of every script are fine.
+    assert!(normalize_name("dev 👩\u{200D}💻").is_err());
+    assert_eq!(normalize_name("Ærøskøbing Σοφία"), Ok("Ærøskøbing Σοφία"));
 }
 
 #[test]

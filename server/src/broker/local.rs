@@ -36,8 +36,12 @@ impl Broker for LocalBroker {
         Ok(receipt)
     }
 
-    fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
-        Box::pin(self.store.open_room(name))
+    fn open_room<'a>(
+        &'a self,
+        name: &'a str,
+        create: bool,
+    ) -> BoxFuture<'a, Result<Option<Arc<Room>>, FrameError>> {
+        Box::pin(self.store.open_room(name, create))
     }
 
     fn claim_name<'a>(

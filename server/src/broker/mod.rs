@@ -44,9 +44,14 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// refused), so the sender is always told.
     fn publish(&self, post: Post) -> Result<Receipt, FrameError>;
 
-    /// The room called `name`, with its epoch and last id, created if it does not exist. Once
-    /// it returns, every message of the room after the room's `last_id` reaches its feed.
-    fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>>;
+    /// The room called `name`, with its epoch and last id; if it does not exist, created when
+    /// `create`, else `None` (so the caller can count creations before making one). Once it
+    /// returns a room, every message of the room after the room's `last_id` reaches its feed.
+    fn open_room<'a>(
+        &'a self,
+        name: &'a str,
+        create: bool,
+    ) -> BoxFuture<'a, Result<Option<Arc<Room>>, FrameError>>;
 
     /// Reserves `name` for whoever holds `token` (a new token if the name was free); returns
     /// the token, or `name_taken`.

@@ -91,6 +91,14 @@ async fn metrics(State(web): State<Arc<Web>>) -> Response {
     metrics
         .rooms
         .set(metrics::gauge_value(app.chat.rooms.len()));
+    if let Some(store) = &app.chat.store {
+        if let Ok(footprint) = store.footprint().await {
+            let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            metrics.database_bytes.set(gauge(footprint.bytes));
+            metrics.names.set(gauge(footprint.names));
+            metrics.rooms_stored.set(gauge(footprint.rooms));
+        }
+    }
     (
         [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         metrics.render(),
@@ -157,7 +165,11 @@ async fn websocket(
 ) -> Response {
     let headers = request.headers();
     if let Err(rejected) = web.origins.check(headers) {
-        warn!(%peer, reason = %rejected.0, "refused a cross-origin WebSocket");
+        // One line per address per ten seconds at most, however often it is refused.
+        let slot = request.extensions().get::<Arc<Slot>>();
+        if let Some(unlogged) = slot.and_then(|slot| slot.peer().log_refusal()) {
+            warn!(%peer, reason = %rejected.0, unlogged, "refused a cross-origin WebSocket");
+        }
         return (StatusCode::FORBIDDEN, rejected.0).into_response();
     }
     let accept = match upgrade::check(headers) {

@@ -8,6 +8,8 @@
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::{HeaderMap, Uri};
 
+use crate::peers::loggable;
+
 /// Which origins may open a WebSocket, besides the server's own.
 #[derive(Debug, Clone, Default)]
 pub struct OriginPolicy {
@@ -42,8 +44,9 @@ impl OriginPolicy {
         let origin = origin
             .to_str()
             .map_err(|_| Rejected("Origin header is not ASCII".into()))?;
-        let normalized = normalize(origin)
-            .ok_or_else(|| Rejected(format!("Origin {origin:?} is not a valid origin")))?;
+        let normalized = normalize(origin).ok_or_else(|| {
+            Rejected(format!("Origin {} is not a valid origin", loggable(origin)))
+        })?;
         if self.allowed.contains(&normalized) {
             return Ok(());
         }
@@ -55,8 +58,9 @@ impl OriginPolicy {
         match host {
             Some(host) if host.eq_ignore_ascii_case(origin_host) => Ok(()),
             _ => Err(Rejected(format!(
-                "Origin {origin:?} does not match Host {:?} and is not allowed",
-                host.unwrap_or("")
+                "Origin {} does not match Host {} and is not allowed",
+                loggable(origin),
+                loggable(host.unwrap_or(""))
             ))),
         }
     }

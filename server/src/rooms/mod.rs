@@ -33,7 +33,7 @@ pub struct RoomRegistry {
     /// Where rooms count what they deliver.
     pub metrics: Arc<Metrics>,
     /// Cluster mode: where rooms send what other nodes must hear (set by the Redis broker).
-    cluster: OnceLock<mpsc::UnboundedSender<RoomEvent>>,
+    cluster: OnceLock<mpsc::Sender<RoomEvent>>,
 }
 
 impl RoomRegistry {
@@ -49,7 +49,7 @@ impl RoomRegistry {
     }
 
     /// Sends every room opened from now on's presence changes and typing notices to `events`.
-    pub fn link_cluster(&self, events: mpsc::UnboundedSender<RoomEvent>) {
+    pub fn link_cluster(&self, events: mpsc::Sender<RoomEvent>) {
         let _ = self.cluster.set(events);
     }
 

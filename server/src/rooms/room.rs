@@ -59,7 +59,7 @@ pub struct RoomLinks {
     pub metrics: Arc<Metrics>,
     /// Cluster mode: where this node's presence changes and typing notices go to be told to
     /// the other nodes.
-    pub cluster: Option<mpsc::UnboundedSender<RoomEvent>>,
+    pub cluster: Option<mpsc::Sender<RoomEvent>>,
 }
 
 /// Something other nodes must hear about a room.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chat_shared::{
-    encode, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame,
+    encode, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame, DEFAULT_ROOM,
     MAX_HISTORY_LIMIT, MAX_RECOVERY_MESSAGES,
 };
 
@@ -86,6 +86,31 @@ impl Drop for PendingJoin {
 }
 
 impl Session {
+    /// The room called `name`, created if it does not exist and this client's address may still
+    /// create rooms (`--room-creations-per-ip-per-hour`; the default room is free).
+    async fn open_or_create(&self, name: &str) -> Result<Arc<Room>, FrameError> {
+        if let Some(room) = self.ctx.broker.open_room(name, false).await? {
+            return Ok(room);
+        }
+        if name != DEFAULT_ROOM {
+            if let Err(wait) = self.slot.peer().check_room_creation() {
+                return Err(FrameError::new(
+                    ErrorCode::RateLimited,
+                    "too many new rooms from your address; join an existing room or wait",
+                )
+                .in_room(name)
+                .retry_after(super::millis_of(wait)));
+            }
+        }
+        self.ctx.broker.open_room(name, true).await?.ok_or_else(|| {
+            FrameError::new(
+                ErrorCode::HistoryUnavailable,
+                "the room could not be created",
+            )
+            .in_room(name)
+        })
+    }
+
     /// Attaches this connection to `room` (opening it if needed), leaving the answer for
     /// [`Session::answer_join`]. Replaces an earlier membership of the same room.
     pub async fn attach(&mut self, room: &str) -> Result<PendingJoin, FrameError> {
@@ -105,13 +130,13 @@ impl Session {
         let name = room;
         let mut room = match self.ctx.rooms.get(name) {
             Some(open) => open,
-            None => self.ctx.broker.open_room(name).await?,
+            None => self.open_or_create(name).await?,
         };
         // A room retired (emptied) on this node between the lookup and now is opened again.
         let attached = loop {
             match room.attach(&self.member, &self.name) {
                 Ok(attached) => break attached,
-                Err(Retired) => room = self.ctx.broker.open_room(name).await?,
+                Err(Retired) => room = self.open_or_create(name).await?,
             }
         };
         Ok(PendingJoin {

@@ -315,6 +315,18 @@ impl Session {
             Ok(name) => name.to_string(),
             Err(err) => return self.reply_error(err),
         };
+        // A claim without a token may reserve a new name: those are counted per address.
+        if token.is_none() {
+            if let Err(wait) = self.slot.peer().check_name_claim() {
+                return self.reply_error(
+                    FrameError::new(
+                        ErrorCode::RateLimited,
+                        "too many new names from your address; use one you hold or wait",
+                    )
+                    .retry_after(millis_of(wait)),
+                );
+            }
+        }
         let token = match self.ctx.broker.claim_name(&name, token).await {
             Ok(token) => token,
             Err(err) => return self.reply_error(err),

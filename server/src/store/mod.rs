@@ -11,6 +11,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use chat_shared::{ErrorCode, FrameError};
@@ -18,8 +19,10 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::Clock;
 use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
+pub use writer::Swept;
 use writer::{store_failed, Append, Command, Writer};
 
 /// Posts and requests that may wait for the writer; beyond it a send is refused at once.
@@ -41,7 +44,27 @@ pub struct StoreSettings {
     pub max_rooms: usize,
     /// Largest database size in bytes (0: no limit).
     pub max_database_bytes: u64,
+    /// A name unused this long is freed (zero: never).
+    pub name_ttl: Duration,
+    /// A room without a message or a member this old is deleted (zero: never).
+    pub empty_room_ttl: Duration,
+    /// The clock that judges both.
+    pub clock: Clock,
 }
+
+/// What the database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Names reserved.
+    pub names: u64,
+    /// Rooms.
+    pub rooms: u64,
+}
+
+/// How often the writer forgets expired names and empty rooms.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The handle every part of the server uses to reach the database.
 #[derive(Debug)]
@@ -73,6 +96,24 @@ impl HistoryStore {
             .name("store-writer".into())
             .spawn(move || writer.run(queue))
             .context("cannot start the store's writer thread")?;
+        // The sweeper holds the queue weakly, so the writer still ends with the store.
+        let sweeper = commands.downgrade();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_INTERVAL);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(commands) = sweeper.upgrade() else {
+                    return;
+                };
+                let (reply, answer) = oneshot::channel();
+                if commands.send(Command::Sweep { reply }).await.is_err() {
+                    return;
+                }
+                drop(commands);
+                let _ = answer.await;
+            }
+        });
         Ok(HistoryStore {
             commands,
             path,
@@ -118,15 +159,49 @@ impl HistoryStore {
         })
     }
 
-    /// The room called `name`, created (with a new epoch) if it does not exist yet.
-    pub async fn open_room(&self, name: &str) -> Result<Arc<Room>, FrameError> {
+    /// The room called `name`; if it does not exist yet, created (with a new epoch) when
+    /// `create`, else `None`.
+    pub async fn open_room(
+        &self,
+        name: &str,
+        create: bool,
+    ) -> Result<Option<Arc<Room>>, FrameError> {
         let (reply, answer) = oneshot::channel();
         self.ask(Command::OpenRoom {
             name: name.to_string(),
+            create,
             reply,
         })
         .await?;
         answer.await.unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// What the database holds: its size in bytes, names reserved, rooms (for `/metrics`).
+    pub async fn footprint(&self) -> Result<Footprint, FrameError> {
+        self.read("measure the database", |conn| {
+            conn.query_row(
+                "SELECT (SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()),
+                        (SELECT COUNT(*) FROM names), (SELECT COUNT(*) FROM rooms)",
+                [],
+                |r| {
+                    Ok(Footprint {
+                        bytes: r.get::<_, i64>(0)?.max(0) as u64,
+                        names: r.get::<_, i64>(1)?.max(0) as u64,
+                        rooms: r.get::<_, i64>(2)?.max(0) as u64,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    /// Forgets expired names and empty rooms now (the writer also does every minute).
+    pub async fn sweep(&self) -> Swept {
+        let (reply, answer) = oneshot::channel();
+        if self.ask(Command::Sweep { reply }).await.is_err() {
+            return Swept::default();
+        }
+        answer.await.unwrap_or_default()
     }
 
     /// Reserves `name` for whoever holds `token` (a new token if the name was free); returns

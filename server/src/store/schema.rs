@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS names (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     token_hash BLOB NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    used_ms INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -50,6 +51,15 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    // Databases from before names expired: when a name was last used (0: only its creation).
+    let has_used: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('names') WHERE name = 'used_ms'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_used == 0 {
+        conn.execute_batch("ALTER TABLE names ADD COLUMN used_ms INTEGER NOT NULL DEFAULT 0")?;
+    }
     if max_bytes > 0 {
         let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let pages = (max_bytes / page.max(512) as u64).max(1);
@@ -275,17 +285,19 @@ pub fn recent_cids(conn: &Connection, since_ms: u64) -> rusqlite::Result<Vec<Cid
     rows.collect()
 }
 
-/// The token hash and shown name that hold a name key.
-pub fn name_holder(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+/// The token hash that holds a name key, and when the name was last used (claimed or presented
+/// with its token).
+pub fn name_holder(conn: &Connection, key: &str) -> rusqlite::Result<Option<(Vec<u8>, u64)>> {
     conn.query_row(
-        "SELECT token_hash FROM names WHERE key = ?1",
+        "SELECT token_hash, max(created_ms, used_ms) FROM names WHERE key = ?1",
         params![key],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
     )
     .optional()
 }
 
-/// Reserves (or updates the shown form of) a name for a token hash.
+/// Reserves a name for a token hash (or renews the holder's reservation, with the name's
+/// shown form as presented now).
 pub fn hold_name(
     conn: &Connection,
     key: &str,
@@ -294,10 +306,48 @@ pub fn hold_name(
     now_ms: u64,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO names (key, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (key) DO UPDATE SET name = excluded.name",
-        params![key, name, token_hash, now_ms as i64],
+        "INSERT INTO names (key, name, token_hash, created_ms, used_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (key) DO UPDATE SET name = excluded.name, token_hash = excluded.token_hash,
+           used_ms = excluded.used_ms",
+        params![key, name, token_hash, clamp(now_ms)],
     )?;
+    Ok(())
+}
+
+/// Deletes the names not used since `before_ms`; returns how many.
+pub fn forget_names(conn: &Connection, before_ms: u64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM names WHERE max(created_ms, used_ms) < ?1",
+        params![clamp(before_ms)],
+    )
+}
+
+/// Names held now.
+pub fn count_names(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM names", [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+}
+
+/// Rooms created before `before_ms` that have never had a message (at most `limit`).
+pub fn empty_rooms(
+    conn: &Connection,
+    before_ms: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut query = conn.prepare(
+        "SELECT id, name FROM rooms r WHERE created_ms < ?1
+           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.room_id = r.id) LIMIT ?2",
+    )?;
+    let rows = query.query_map(
+        params![clamp(before_ms), i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    rows.collect()
+}
+
+/// Deletes a room that has no messages.
+pub fn delete_room(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM rooms WHERE id = ?1", params![id])?;
     Ok(())
 }
 

@@ -43,7 +43,9 @@ pub(crate) enum Command {
     Append(Append),
     OpenRoom {
         name: String,
-        reply: oneshot::Sender<Result<Arc<Room>, FrameError>>,
+        /// Whether to create the room if it does not exist (else the answer is `None`).
+        create: bool,
+        reply: oneshot::Sender<Result<Option<Arc<Room>>, FrameError>>,
     },
     ClaimName {
         name: String,
@@ -53,7 +55,22 @@ pub(crate) enum Command {
     Probe {
         reply: oneshot::Sender<Result<(), String>>,
     },
+    Sweep {
+        reply: oneshot::Sender<Swept>,
+    },
 }
+
+/// What a sweep forgot.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Names not used within `--name-ttl`.
+    pub names: usize,
+    /// Rooms without a message or a member, older than `--empty-room-ttl`.
+    pub rooms: usize,
+}
+
+/// Empty rooms deleted per sweep at most, so one sweep never holds the writer long.
+const SWEEP_ROOMS: usize = 1000;
 
 pub(crate) struct Writer {
     conn: Connection,
@@ -100,7 +117,7 @@ impl Writer {
             |r| r.get(0),
         ))?;
         match name {
-            Some(name) => self.open_room(&name).map(Some).or(Ok(None)),
+            Some(name) => self.open_room(&name, false).or(Ok(None)),
             None => Ok(None),
         }
     }
@@ -129,8 +146,12 @@ impl Writer {
     fn answer(&mut self, command: Command) {
         match command {
             Command::Append(_) => {}
-            Command::OpenRoom { name, reply } => {
-                let _ = reply.send(self.open_room(&name).map_err(|err| {
+            Command::OpenRoom {
+                name,
+                create,
+                reply,
+            } => {
+                let _ = reply.send(self.open_room(&name, create).map_err(|err| {
                     match err {
                         OpenError::Limit => FrameError::new(
                             ErrorCode::RoomLimit,
@@ -146,6 +167,9 @@ impl Writer {
                 let claimed = self.claim_name(&name, token);
                 let _ = reply.send(claimed);
             }
+            Command::Sweep { reply } => {
+                let _ = reply.send(self.sweep());
+            }
             Command::Probe { reply } => {
                 let probed = schema::heartbeat(&self.conn, unix_millis()).map_err(|err| {
                     error!(error = %err, "database failure: the readiness probe could not write");
@@ -156,12 +180,13 @@ impl Writer {
         }
     }
 
-    fn open_room(&mut self, name: &str) -> Result<Arc<Room>, OpenError> {
+    fn open_room(&mut self, name: &str, create: bool) -> Result<Option<Arc<Room>>, OpenError> {
         if let Some(room) = self.registry.get(name) {
-            return Ok(room);
+            return Ok(Some(room));
         }
         let row = match schema::find_room(&self.conn, name)? {
             Some(row) => row,
+            None if !create => return Ok(None),
             None => {
                 if self.rooms_in_store >= self.settings.max_rooms {
                     return Err(OpenError::Limit);
@@ -181,22 +206,25 @@ impl Writer {
                 }
             }
         };
-        Ok(self.registry.insert(Room::new(
+        Ok(Some(self.registry.insert(Room::new(
             name.to_string(),
             row.id,
             row.epoch,
             row.last_id,
             row.pruned_through,
             self.registry.links(),
-        )))
+        ))))
     }
 
     fn claim_name(&mut self, name: &str, token: Option<String>) -> Result<String, FrameError> {
         let key = name_key(name);
+        let now = self.settings.clock.now_ms();
         let held =
             schema::name_holder(&self.conn, &key).map_err(|e| store_failed("claim a name", &e))?;
+        // A reservation unused for `--name-ttl` is free again.
+        let held = held.filter(|(_, used)| !self.expired(*used, now));
         let token = match (held, token) {
-            (Some(hash), Some(presented)) if token::holds(&hash, &presented) => presented,
+            (Some((hash, _)), Some(presented)) if token::holds(&hash, &presented) => presented,
             (Some(_), _) => {
                 return Err(FrameError::new(
                     ErrorCode::NameTaken,
@@ -212,13 +240,61 @@ impl Writer {
                 )
             })?,
         };
-        schema::hold_name(&self.conn, &key, name, &token::hash(&token), unix_millis()).map_err(
-            |e| {
-                self.full |= out_of_space(&e);
-                store_failed("claim a name", &e)
-            },
-        )?;
+        schema::hold_name(&self.conn, &key, name, &token::hash(&token), now).map_err(|e| {
+            self.full |= out_of_space(&e);
+            store_failed("claim a name", &e)
+        })?;
         Ok(token)
+    }
+
+    /// Whether a name last used at `used_ms` has expired.
+    fn expired(&self, used_ms: u64, now_ms: u64) -> bool {
+        let ttl = duration_ms(self.settings.name_ttl);
+        ttl > 0 && now_ms.saturating_sub(used_ms) >= ttl
+    }
+
+    /// Forgets expired names and empty rooms. A room is deleted only if it has never had a
+    /// message, is older than `--empty-room-ttl` and nobody is in it on this node; the default
+    /// room is kept.
+    fn sweep(&mut self) -> Swept {
+        let now = self.settings.clock.now_ms();
+        let mut swept = Swept::default();
+        let name_ttl = duration_ms(self.settings.name_ttl);
+        if name_ttl > 0 {
+            match schema::forget_names(&self.conn, now.saturating_sub(name_ttl)) {
+                Ok(n) => swept.names = n,
+                Err(err) => warn!(error = %err, "could not forget expired names"),
+            }
+        }
+        let room_ttl = duration_ms(self.settings.empty_room_ttl);
+        if room_ttl == 0 {
+            return swept;
+        }
+        let candidates =
+            match schema::empty_rooms(&self.conn, now.saturating_sub(room_ttl), SWEEP_ROOMS) {
+                Ok(candidates) => candidates,
+                Err(err) => {
+                    warn!(error = %err, "could not look for empty rooms");
+                    return swept;
+                }
+            };
+        for (id, name) in candidates {
+            if name == chat_shared::DEFAULT_ROOM {
+                continue;
+            }
+            // Nobody may be in it: a member would hold it open (retiring fails).
+            if self.registry.get(&name).is_some() && !self.registry.retire_if_empty(&name) {
+                continue;
+            }
+            match schema::delete_room(&self.conn, id) {
+                Ok(()) => {
+                    self.rooms_in_store = self.rooms_in_store.saturating_sub(1);
+                    swept.rooms += 1;
+                }
+                Err(err) => warn!(error = %err, room = %name, "could not delete an empty room"),
+            }
+        }
+        swept
     }
 
     /// Stores `posts` in one transaction and releases them to their rooms once committed.
@@ -342,6 +418,10 @@ impl Writer {
         };
         let _ = post.reply.send(outcome);
     }
+}
+
+fn duration_ms(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why a room could not be opened.

@@ -62,22 +62,27 @@ pub fn channel(room: &str) -> String {
     format!("{CHANNEL_PREFIX}{room}")
 }
 
-/// Opens a room: keeps its epoch, or creates it (with `ARGV[1]` as epoch) unless the cluster
-/// holds `ARGV[2]` rooms already. Returns `{epoch, last id}`, or nil at the room limit.
-/// KEYS: meta, the rooms set. ARGV: new epoch, max rooms, room name.
+/// Opens a room: keeps its epoch, or, if `ARGV[4]` is '1', creates it (with `ARGV[1]` as
+/// epoch) unless the cluster holds `ARGV[2]` rooms already. Returns `{'ok', epoch, last id}`,
+/// `{'limit', '', 0}` at the room limit, `{'absent', '', 0}` when it does not exist and was
+/// not to be created.
+/// KEYS: meta, the rooms set. ARGV: new epoch, max rooms, room name, create.
 pub const OPEN_ROOM: &str = r"
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
+  if ARGV[4] ~= '1' then
+    return {'absent', '', 0}
+  end
   if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2])
      and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then
-    return false
+    return {'limit', '', 0}
   end
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch)
   redis.call('SADD', KEYS[2], ARGV[3])
 end
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-return {epoch, seq}
+return {'ok', epoch, seq}
 ";
 
 /// Sequences, stores and publishes one message in one atomic step, so every node sees the same
@@ -112,16 +117,25 @@ redis.call('PUBLISH', ARGV[1], string.format('m%d %s %d %d\n', id, ARGV[5], #ARG
 return {id, 0}
 ";
 
-/// Reserves a name. Returns 1 if the presented token's hash (`ARGV[1]`, '' for none) holds
-/// it, 2 if it was free and is now held by `ARGV[2]` (a new token's hash), 0 if taken.
+/// Reserves a name for `ARGV[3]` milliseconds (0: for good), renewed each time its token is
+/// presented. Returns 1 if the presented token's hash (`ARGV[1]`, '' for none) holds it, 2 if
+/// it was free and is now held by `ARGV[2]` (a new token's hash), 0 if taken.
 /// KEYS: the name's key.
 pub const CLAIM_NAME: &str = r"
 local held = redis.call('GET', KEYS[1])
+local ttl = tonumber(ARGV[3])
 if held then
-  if ARGV[1] ~= '' and held == ARGV[1] then return 1 end
+  if ARGV[1] ~= '' and held == ARGV[1] then
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+    return 1
+  end
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[2])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
 return 2
 ";
 

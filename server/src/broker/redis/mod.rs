@@ -39,6 +39,10 @@ use subscriber::{Subscriber, SubscriberCommand};
 /// Messages queued for Redis beyond which a send is refused at once.
 const PUBLISH_QUEUE: usize = 65_536;
 
+/// Capacity of the queues to the subscriber task (rooms to hear) and the presence task (arrivals,
+/// departures and typing to write): bounded, so a storm of joins cannot grow them without end.
+const QUEUE_CAPACITY: usize = 65_536;
+
 /// Longest a Redis command may take before it counts as failed.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -56,6 +60,8 @@ pub struct ClusterSettings {
     pub max_rooms: usize,
     /// How long a dead node's members stay listed.
     pub presence_ttl: Duration,
+    /// A name not presented with its token this long is freed (zero: never).
+    pub name_ttl: Duration,
 }
 
 /// The cluster-mode broker.
@@ -75,7 +81,7 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<RoomRegistry>,
     pub(crate) settings: ClusterSettings,
     pub(crate) metrics: Arc<Metrics>,
-    subscriber: mpsc::UnboundedSender<SubscriberCommand>,
+    subscriber: mpsc::Sender<SubscriberCommand>,
     open: Script,
     pub(crate) publish: Script,
     claim: Script,
@@ -103,8 +109,8 @@ impl RedisBroker {
             .set_number_of_retries(2);
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .context("cannot set up the Redis connection")?;
-        let (subscriber, commands) = mpsc::unbounded_channel();
-        let (events, room_events) = mpsc::unbounded_channel();
+        let (subscriber, commands) = mpsc::channel(QUEUE_CAPACITY);
+        let (events, room_events) = mpsc::channel(QUEUE_CAPACITY);
         registry.link_cluster(events);
         let shared = Arc::new(Shared {
             conn,
@@ -155,8 +161,12 @@ impl Broker for RedisBroker {
         Ok(receipt)
     }
 
-    fn open_room<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Arc<Room>, FrameError>> {
-        Box::pin(self.shared.open_room(name))
+    fn open_room<'a>(
+        &'a self,
+        name: &'a str,
+        create: bool,
+    ) -> BoxFuture<'a, Result<Option<Arc<Room>>, FrameError>> {
+        Box::pin(self.shared.open_room(name, create))
     }
 
     fn claim_name<'a>(
@@ -288,29 +298,34 @@ impl Shared {
         room.evict_all(crate::close::CloseReason::RoomReset);
     }
 
-    async fn open_room(&self, name: &str) -> Result<Arc<Room>, FrameError> {
+    async fn open_room(&self, name: &str, create: bool) -> Result<Option<Arc<Room>>, FrameError> {
         if let Some(room) = self.registry.get(name) {
-            return Ok(room);
+            return Ok(Some(room));
         }
         let mut conn = self.conn.clone();
         self.metrics.redis_round_trips.inc();
-        let opened: Option<(String, u64)> = self
+        let (status, epoch, last_id): (String, String, u64) = self
             .open
             .key(keys::meta(name))
             .key(keys::ROOMS)
             .arg(random::hex(16))
             .arg(self.settings.max_rooms)
             .arg(name)
+            .arg(if create { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(|err| self.failed("open a room", &err).in_room(name))?;
-        let Some((epoch, last_id)) = opened else {
-            return Err(FrameError::new(
-                ErrorCode::RoomLimit,
-                "the cluster holds as many rooms as it may; join an existing one",
-            )
-            .in_room(name));
-        };
+        match status.as_str() {
+            "ok" => {}
+            "absent" => return Ok(None),
+            _ => {
+                return Err(FrameError::new(
+                    ErrorCode::RoomLimit,
+                    "the cluster holds as many rooms as it may; join an existing one",
+                )
+                .in_room(name))
+            }
+        }
         let room = self.registry.insert(Room::new(
             name.to_string(),
             0,
@@ -326,7 +341,7 @@ impl Shared {
             room: room.clone(),
             done,
         };
-        if self.subscriber.send(command).is_err() {
+        if self.subscriber.try_send(command).is_err() {
             return Err(FrameError::new(
                 ErrorCode::HistoryUnavailable,
                 "the server is stopping",
@@ -341,7 +356,7 @@ impl Shared {
                 ))
             })
             .map_err(|err| err.in_room(name))?;
-        Ok(room)
+        Ok(Some(room))
     }
 
     async fn claim_name(&self, name: &str, token: Option<String>) -> Result<String, FrameError> {
@@ -360,6 +375,7 @@ impl Shared {
             .key(keys::name(&chat_shared::name_key(name)))
             .arg(presented)
             .arg(hash_token(&fresh))
+            .arg(u64::try_from(self.settings.name_ttl.as_millis()).unwrap_or(u64::MAX))
             .invoke_async(&mut conn)
             .await
             .map_err(|err| self.failed("claim a name", &err))?;

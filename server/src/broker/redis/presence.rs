@@ -55,7 +55,7 @@ pub(crate) fn field(node: &str, name: &str) -> String {
 }
 
 /// Writes presence changes and typing notices as rooms report them, and refreshes presence.
-pub(crate) async fn run(shared: Arc<Shared>, mut events: mpsc::UnboundedReceiver<RoomEvent>) {
+pub(crate) async fn run(shared: Arc<Shared>, mut events: mpsc::Receiver<RoomEvent>) {
     let ttl = shared.settings.presence_ttl.max(Duration::from_millis(300));
     let mut refresh = tokio::time::interval(ttl / 3);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

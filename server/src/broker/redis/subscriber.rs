@@ -41,16 +41,13 @@ pub(crate) enum SubscriberCommand {
 
 pub(crate) struct Subscriber {
     shared: Arc<Shared>,
-    commands: mpsc::UnboundedReceiver<SubscriberCommand>,
+    commands: mpsc::Receiver<SubscriberCommand>,
     /// The rooms this node hears, by name. Each room knows the last id it released.
     rooms: HashMap<String, Arc<Room>>,
 }
 
 impl Subscriber {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        commands: mpsc::UnboundedReceiver<SubscriberCommand>,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, commands: mpsc::Receiver<SubscriberCommand>) -> Self {
         Subscriber {
             shared,
             commands,

@@ -149,10 +149,17 @@ impl Room {
         }
     }
 
+    /// Queues `event` for the cluster without waiting. The queue is bounded: typing notices
+    /// are dropped once it is half full, presence changes once it is full (the periodic
+    /// refresh rewrites this node's presence in Redis, so a lost change is repaired).
     fn tell_cluster(&self, event: RoomEvent) {
         if let Some(cluster) = &self.links.cluster {
-            // Closed only when the broker is gone, i.e. the server is stopping.
-            let _ = cluster.send(event);
+            if matches!(event, RoomEvent::Typing { .. })
+                && cluster.capacity() <= cluster.max_capacity() / 2
+            {
+                return;
+            }
+            let _ = cluster.try_send(event);
         }
     }
 
@@ -164,5 +171,45 @@ impl Room {
         };
         // Names and room names are plain strings: encoding cannot fail.
         Utf8Bytes::from(encode(&frame).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+
+    use super::super::{Room, RoomEvent, RoomLinks};
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn a_full_cluster_queue_drops_typing_first_and_never_grows() {
+        let (cluster, mut queued) = mpsc::channel(8);
+        let links = RoomLinks {
+            budget_bytes: 1 << 20,
+            metrics: Arc::new(Metrics::new()),
+            cluster: Some(cluster),
+        };
+        let room = Room::new("r".into(), 0, "e".into(), 0, 0, links);
+        for i in 0..20 {
+            room.typing(i, &format!("typist{i}"));
+        }
+        for i in 0..20 {
+            room.tell_cluster(RoomEvent::Arrived {
+                room: "r".into(),
+                name: format!("n{i}"),
+            });
+        }
+        let mut events = Vec::new();
+        while let Ok(event) = queued.try_recv() {
+            events.push(event);
+        }
+        let typing = events
+            .iter()
+            .filter(|e| matches!(e, RoomEvent::Typing { .. }))
+            .count();
+        assert_eq!(events.len(), 8, "bounded");
+        assert_eq!(typing, 4, "typing stops at half, leaving room for presence");
     }
 }
