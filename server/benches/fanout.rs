@@ -29,6 +29,7 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Member>>) {
             budget_bytes: 1 << 30,
             metrics: Default::default(),
             cluster: None,
+            presence_due: Default::default(),
         },
     ));
     let members_of_room: Vec<_> = (0..members)

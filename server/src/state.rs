@@ -55,6 +55,7 @@ impl AppState {
             config.client_buffer_bytes,
             metrics.clone(),
         ));
+        rooms.start_presence_flusher();
         let (broker, store): (Arc<dyn Broker>, _) = match &config.redis_url {
             Some(url) => {
                 let settings = ClusterSettings {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::metrics::Metrics;
 
 pub use member::{Closed, Member, Next};
-pub use room::{Attached, Retired, Room, RoomEvent, RoomLinks, Subscription};
+pub use room::{Attached, Retired, Room, RoomEvent, RoomLinks, Subscription, PRESENCE_INTERVAL};
 
 /// Every open room, by name.
 #[derive(Debug)]
@@ -34,7 +34,13 @@ pub struct RoomRegistry {
     pub metrics: Arc<Metrics>,
     /// Cluster mode: where rooms send what other nodes must hear (set by the Redis broker).
     cluster: OnceLock<mpsc::Sender<RoomEvent>>,
+    /// Rooms with presence changes waiting for their interval (see [`PRESENCE_INTERVAL`]).
+    presence_due: Arc<Mutex<Vec<String>>>,
 }
+
+/// How often the flusher looks for rooms whose presence changes are due: they are shown at
+/// most this late after their interval ends.
+const PRESENCE_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl RoomRegistry {
     /// An empty registry whose rooms let members fall `member_budget_bytes` behind.
@@ -45,6 +51,41 @@ impl RoomRegistry {
             member_budget_bytes,
             metrics,
             cluster: OnceLock::new(),
+            presence_due: Arc::default(),
+        }
+    }
+
+    /// Starts the task that shows rooms' batched presence changes when their interval ends.
+    /// It ends with the registry.
+    pub fn start_presence_flusher(self: &Arc<Self>) {
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PRESENCE_CHECK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                registry.show_due_presence();
+            }
+        });
+    }
+
+    /// Shows the presence changes of every queued room whose interval has ended; the others
+    /// stay queued.
+    pub fn show_due_presence(&self) {
+        let queued = std::mem::take(&mut *self.presence_due.lock());
+        let mut waiting = Vec::new();
+        for name in queued {
+            if let Some(room) = self.get(&name) {
+                if !room.show_presence_if_due() {
+                    waiting.push(name);
+                }
+            }
+        }
+        if !waiting.is_empty() {
+            self.presence_due.lock().extend(waiting);
         }
     }
 
@@ -59,6 +100,7 @@ impl RoomRegistry {
             budget_bytes: self.member_budget_bytes,
             metrics: self.metrics.clone(),
             cluster: self.cluster.get().cloned(),
+            presence_due: self.presence_due.clone(),
         }
     }
 

@@ -29,6 +29,51 @@ pub struct Change {
     pub shown: bool,
 }
 
+/// Presence changes not yet shown to a room's members: shown together, at most once per
+/// [`crate::rooms::PRESENCE_INTERVAL`], so that a room of n members joining one after another
+/// costs each member a frame per interval instead of one per join.
+#[derive(Debug, Default)]
+pub struct PendingPresence {
+    /// Names the list gained, as shown.
+    pub joined: Vec<String>,
+    /// Names the list lost, as shown.
+    pub left: Vec<String>,
+}
+
+impl PendingPresence {
+    /// Adds changes. A name that arrives and leaves again (or leaves and comes back) within the
+    /// interval cancels out: members saw nothing of it, and see nothing.
+    pub fn merge(&mut self, joined: Vec<String>, left: Vec<String>) {
+        for name in left {
+            if !remove_name(&mut self.joined, &name) {
+                self.left.push(name);
+            }
+        }
+        for name in joined {
+            if !remove_name(&mut self.left, &name) {
+                self.joined.push(name);
+            }
+        }
+    }
+
+    /// Whether there is nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty() && self.left.is_empty()
+    }
+}
+
+/// Removes `name` (compared as names are) from `names`; true if it was there.
+fn remove_name(names: &mut Vec<String>, name: &str) -> bool {
+    let key = chat_shared::name_key(name);
+    match names.iter().position(|n| chat_shared::name_key(n) == key) {
+        Some(at) => {
+            names.swap_remove(at);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The names present in one room. Boxed strings: one of these per member of every room.
 #[derive(Debug, Default)]
 pub struct PresentNames {
@@ -153,6 +198,17 @@ impl PresentNames {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_changes_that_undo_each_other_cancel_out() {
+        let mut pending = PendingPresence::default();
+        pending.merge(vec!["Ann".into(), "bob".into()], vec!["cid".into()]);
+        pending.merge(vec!["Cid".into()], vec!["ann".into()]);
+        assert_eq!(pending.joined, vec!["bob".to_string()]);
+        assert!(pending.left.is_empty());
+        pending.merge(vec![], vec!["bob".into()]);
+        assert!(pending.is_empty());
+    }
 
     #[test]
     fn a_name_is_shown_once_across_tabs_and_nodes() {

@@ -19,7 +19,11 @@ use crate::close::CloseReason;
 use crate::metrics::Metrics;
 use crate::rooms::feed::{Feed, Lapped, SKIP_NONE};
 use crate::rooms::member::Member;
-use crate::rooms::presence::PresentNames;
+use crate::rooms::presence::{PendingPresence, PresentNames};
+
+/// Members of a room are shown presence changes at most this often: those of one interval go
+/// out together in one frame.
+pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A typing notice per name and room at most this often.
 pub const TYPING_INTERVAL: Duration = Duration::from_millis(chat_shared::TYPING_INTERVAL_MS);
@@ -60,6 +64,9 @@ pub struct RoomLinks {
     /// Cluster mode: where this node's presence changes and typing notices go to be told to
     /// the other nodes.
     pub cluster: Option<mpsc::Sender<RoomEvent>>,
+    /// The names of rooms with presence changes waiting for their interval to pass (the
+    /// registry's flusher shows them).
+    pub presence_due: Arc<Mutex<Vec<String>>>,
 }
 
 /// Something other nodes must hear about a room.
@@ -83,6 +90,12 @@ struct RoomState {
     present: PresentNames,
     /// Name key -> when its last typing notice went out.
     typing: HashMap<String, Instant>,
+    /// Presence changes members have not been shown yet.
+    pending_presence: PendingPresence,
+    /// When members were last shown presence changes.
+    presence_shown_at: Option<Instant>,
+    /// Whether the room waits in `presence_due`.
+    presence_queued: bool,
     /// Dropped from its node's registry (cluster mode, no members left): a join that still
     /// holds it must open the room again.
     retired: bool,

@@ -9,7 +9,7 @@ use chat_shared::{encode, ServerFrame};
 use tracing::warn;
 use tungstenite::Utf8Bytes;
 
-use super::{Room, RoomEvent, RoomState, TYPING_INTERVAL};
+use super::{Room, RoomEvent, RoomState, PRESENCE_INTERVAL, TYPING_INTERVAL};
 use crate::rooms::feed::SKIP_NONE;
 use crate::rooms::presence::Change;
 
@@ -141,12 +141,46 @@ impl Room {
         }
     }
 
-    /// A presence frame for names the list gained and lost, if any.
+    /// Shows members the names the list gained and lost: at once if the room showed none
+    /// within [`PRESENCE_INTERVAL`], else with the others of that interval, when it ends.
     fn show(&self, state: &mut RoomState, joined: Vec<String>, left: Vec<String>) {
-        if !joined.is_empty() || !left.is_empty() {
-            let frame = self.presence_frame(joined, left);
-            self.append(state, frame, SKIP_NONE);
+        if joined.is_empty() && left.is_empty() {
+            return;
         }
+        state.pending_presence.merge(joined, left);
+        let due = state
+            .presence_shown_at
+            .is_none_or(|at| at.elapsed() >= PRESENCE_INTERVAL);
+        if due {
+            self.show_pending(state);
+        } else if !state.presence_queued {
+            state.presence_queued = true;
+            self.links.presence_due.lock().push(self.name.clone());
+        }
+    }
+
+    /// Shows the waiting presence changes if the interval has passed; false if they must wait
+    /// longer (the caller queues the room again).
+    pub fn show_presence_if_due(&self) -> bool {
+        let mut state = self.state.lock();
+        let due = state
+            .presence_shown_at
+            .is_none_or(|at| at.elapsed() >= PRESENCE_INTERVAL);
+        if due {
+            state.presence_queued = false;
+            self.show_pending(&mut state);
+        }
+        due
+    }
+
+    fn show_pending(&self, state: &mut RoomState) {
+        let pending = std::mem::take(&mut state.pending_presence);
+        if pending.is_empty() {
+            return;
+        }
+        state.presence_shown_at = Some(Instant::now());
+        let frame = self.presence_frame(pending.joined, pending.left);
+        self.append(state, frame, SKIP_NONE);
     }
 
     /// Queues `event` for the cluster without waiting. The queue is bounded: typing notices
@@ -190,6 +224,7 @@ mod tests {
             budget_bytes: 1 << 20,
             metrics: Arc::new(Metrics::new()),
             cluster: Some(cluster),
+            presence_due: Arc::default(),
         };
         let room = Room::new("r".into(), 0, "e".into(), 0, 0, links);
         for i in 0..20 {

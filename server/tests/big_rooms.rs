@@ -1,0 +1,60 @@
+//! Big rooms: presence must grow with the room, not with its square. Members are shown
+//! arrivals and departures at most once a second per room, all of that second's in one frame.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chat_shared::ServerFrame;
+use common::{Event, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_joins_in_a_row_cost_each_member_about_one_presence_frame_a_second() {
+    let server = TestServer::start().await;
+    let (mut watcher, _) = server.connect_to("room=big").await;
+    watcher.rx.notices = true;
+    let started = Instant::now();
+    let mut members = Vec::new();
+    for _ in 0..999 {
+        members.push(server.connect_to("room=big").await.0);
+    }
+    let joining = started.elapsed();
+    // The watcher hears every arrival, in few frames.
+    let mut frames = 0;
+    let mut seen = HashSet::new();
+    while seen.len() < 999 {
+        match watcher.rx.next_event(Duration::from_secs(5)).await {
+            Some(Event::Frame(ServerFrame::Presence { joined, left, .. })) => {
+                frames += 1;
+                assert!(left.is_empty());
+                for name in joined {
+                    assert!(seen.insert(name), "a name announced twice");
+                }
+            }
+            Some(Event::Frame(_)) => {}
+            other => panic!("{} of 999 arrivals heard, then {other:?}", seen.len()),
+        }
+    }
+    let most = joining.as_secs() + 2;
+    assert!(
+        frames <= most,
+        "{frames} presence frames for 999 joins over {joining:?} (at most {most})"
+    );
+    // A quiet room shows a change at once, not after the interval.
+    tokio::time::sleep(chat_server::rooms::PRESENCE_INTERVAL).await;
+    drop(members.pop());
+    let shown = Instant::now();
+    loop {
+        match watcher.rx.next_event(Duration::from_secs(5)).await {
+            Some(Event::Frame(ServerFrame::Presence { left, .. })) if !left.is_empty() => break,
+            Some(_) => {}
+            None => panic!("the departure was not shown"),
+        }
+    }
+    assert!(
+        shown.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        shown.elapsed()
+    );
+}
