@@ -265,7 +265,9 @@ impl Chat {
                     mine: false,
                 })
             }
-            ServerFrame::Presence { room, joined, left } => {
+            ServerFrame::Presence {
+                room, joined, left, ..
+            } => {
                 self.room_mut(&room)?.apply_presence(joined, left);
                 None
             }
@@ -339,6 +341,7 @@ mod tests {
             recovered: false,
             messages: vec![],
             members: vec![you.into()],
+            count: None,
             you: you.into(),
         })
     }
@@ -439,6 +442,7 @@ mod tests {
             recovered: false,
             messages: vec![],
             members: vec![],
+            count: None,
             you: String::new(),
         };
         let chat = Chat::new(InitialPage {

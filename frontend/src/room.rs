@@ -304,6 +304,7 @@ mod tests {
             recovered,
             messages: ids.iter().map(|id| message(*id, "bob")).collect(),
             members: vec!["bob".into(), "Alice".into()],
+            count: None,
             you: "Alice".into(),
         }
     }

@@ -30,6 +30,8 @@ fn room_with(members: usize) -> (Arc<Room>, Vec<Arc<Member>>) {
             metrics: Default::default(),
             cluster: None,
             presence_due: Default::default(),
+            page_bytes: Default::default(),
+            presence_list_max: 0,
         },
     ));
     let members_of_room: Vec<_> = (0..members)

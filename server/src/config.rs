@@ -161,6 +161,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_FRAMES_PER_SEC", default_value_t = 200)]
     pub max_frames_per_sec: u32,
 
+    /// Rooms with more members than this do not list them: `joined` and presence frames carry
+    /// how many there are instead of who (0: always list). Listing costs every newcomer, and
+    /// the server, the room's size.
+    #[arg(long, env = "CHAT_PRESENCE_LIST_MAX", default_value_t = 1000)]
+    pub presence_list_max: usize,
+
     /// A reserved name not presented with its token for this long is freed (e.g. "30d").
     #[arg(long, env = "CHAT_NAME_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
     pub name_ttl: Duration,

@@ -51,10 +51,10 @@ impl AppState {
         check(config)?;
         let clock = Clock::default();
         let metrics = Arc::new(Metrics::new());
-        let rooms = Arc::new(RoomRegistry::new(
-            config.client_buffer_bytes,
-            metrics.clone(),
-        ));
+        let rooms = Arc::new(
+            RoomRegistry::new(config.client_buffer_bytes, metrics.clone())
+                .with_presence_list_max(config.presence_list_max),
+        );
         rooms.start_presence_flusher();
         let (broker, store): (Arc<dyn Broker>, _) = match &config.redis_url {
             Some(url) => {

@@ -58,3 +58,38 @@ async fn a_thousand_joins_in_a_row_cost_each_member_about_one_presence_frame_a_s
         shown.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_room_over_the_list_limit_shows_how_many_not_who() {
+    let server = TestServer::start_with(|config| config.presence_list_max = 3).await;
+    let (mut watcher, _) = server.connect_to("room=crowd").await;
+    watcher.rx.notices = true;
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        let (client, joined) = server.connect_to("room=crowd").await;
+        let joined = joined.unwrap();
+        assert_eq!(joined.count, None, "listed while at most 3");
+        members.push(client);
+    }
+    let (fourth, joined) = server.connect_to("room=crowd").await;
+    let joined = joined.unwrap();
+    assert!(joined.members.is_empty());
+    assert_eq!(joined.count, Some(4));
+    members.push(fourth);
+    // The watcher is eventually told the room holds 4, without names.
+    loop {
+        match watcher.rx.frame().await {
+            ServerFrame::Presence {
+                count: Some(4),
+                joined,
+                left,
+                ..
+            } => {
+                assert!(joined.is_empty() && left.is_empty());
+                break;
+            }
+            ServerFrame::Presence { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

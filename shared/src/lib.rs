@@ -171,6 +171,10 @@ pub enum ServerFrame {
         joined: Vec<String>,
         /// Names whose last connection left.
         left: Vec<String>,
+        /// How many are in the room now, when there are too many to list: then `joined` and
+        /// `left` are empty, and only the count changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
     },
     /// Another member of the room is typing.
     Typing {
@@ -257,8 +261,12 @@ pub struct Joined {
     pub recovered: bool,
     /// Oldest first.
     pub messages: Vec<ChatMessage>,
-    /// Everyone in the room now, each name once.
+    /// Everyone in the room now, each name once; empty when the room has more members than
+    /// the server lists (then `count` says how many).
     pub members: Vec<String>,
+    /// How many are in the room, when there are too many to list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
     /// The name this connection appears under in the room (its generated guest name until it
     /// says `hello`), so a page can tell its own messages apart. Empty when not known.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -40,6 +40,7 @@ struct Fields {
     left: Option<Vec<String>>,
     more: Option<bool>,
     max_frame_bytes: Option<u64>,
+    count: Option<u64>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -77,6 +78,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 recovered: need(f.recovered, "recovered")?,
                 messages: need(f.messages, "messages")?,
                 members: need(f.members, "members")?,
+                count: f.count,
                 you: f.you.unwrap_or_default(),
             }),
             Kind::Left => ServerFrame::Left {
@@ -86,6 +88,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 room: need(f.room, "room")?,
                 joined: need(f.joined, "joined")?,
                 left: need(f.left, "left")?,
+                count: f.count,
             },
             Kind::Typing => ServerFrame::Typing {
                 room: need(f.room, "room")?,

@@ -51,7 +51,8 @@ pub fn normalize_text(raw: &str) -> Result<&str, FrameError> {
 }
 
 /// Trims a wanted display name and checks it: 1 to [`MAX_NAME_CHARS`] characters, no control
-/// characters, not starting with [`GUEST_PREFIX`] (those are the server's generated names).
+/// or format characters, not starting with [`GUEST_PREFIX`] (those are the server's generated
+/// names).
 pub fn normalize_name(raw: &str) -> Result<&str, FrameError> {
     let name = raw.trim();
     let invalid = |why: String| Err(FrameError::new(ErrorCode::InvalidName, why));
@@ -64,14 +65,8 @@ pub fn normalize_name(raw: &str) -> Result<&str, FrameError> {
             "a name has at most {MAX_NAME_CHARS} characters; this one has {chars}"
         ));
     }
-    if name.chars().any(char::is_control) {
-        return invalid("a name cannot contain control characters".into());
-    }
-    if name.chars().any(is_format_char) {
-        return invalid(
-            "a name cannot contain invisible formatting characters (such as U+200B or U+202E)"
-                .into(),
-        );
+    if name.chars().any(|c| c.is_control() || is_format_char(c)) {
+        return invalid("a name cannot contain control or invisible characters".into());
     }
     if is_guest_name(name) {
         return invalid(format!(

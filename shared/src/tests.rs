@@ -105,6 +105,7 @@ fn server_frames_have_documented_shapes() {
         recovered: true,
         messages: vec![],
         members: vec!["bob".into()],
+        count: None,
         you: "guest-1a2b".into(),
     });
     assert_eq!(
@@ -115,10 +116,29 @@ fn server_frames_have_documented_shapes() {
         room: "rust".into(),
         joined: vec!["bob".into()],
         left: vec![],
+        count: None,
     };
     assert_eq!(
         encode(&presence).unwrap(),
         r#"{"type":"presence","room":"rust","joined":["bob"],"left":[]}"#
+    );
+    // A room with more members than the server lists: the count alone.
+    let crowd = ServerFrame::Presence {
+        room: "rust".into(),
+        joined: vec![],
+        left: vec![],
+        count: Some(5000),
+    };
+    assert_eq!(
+        encode(&crowd).unwrap(),
+        r#"{"type":"presence","room":"rust","joined":[],"left":[],"count":5000}"#
+    );
+    assert_eq!(
+        serde_json::from_str::<ServerFrame>(
+            r#"{"type":"presence","room":"rust","joined":[],"left":[],"count":5000}"#
+        )
+        .unwrap(),
+        crowd
     );
 }
 

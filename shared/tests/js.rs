@@ -63,6 +63,7 @@ fn frames() -> Vec<ServerFrame> {
             recovered: true,
             messages: (0..20).map(message).collect(),
             members: vec!["alice".into(), "Zoë".into()],
+            count: None,
             you: "alice".into(),
         }),
         ServerFrame::Joined(Joined {
@@ -72,6 +73,7 @@ fn frames() -> Vec<ServerFrame> {
             recovered: false,
             messages: vec![],
             members: vec![],
+            count: None,
             you: String::new(),
         }),
         ServerFrame::Left {
@@ -81,6 +83,13 @@ fn frames() -> Vec<ServerFrame> {
             room: "lobby".into(),
             joined: vec!["bob".into()],
             left: vec![],
+            count: None,
+        },
+        ServerFrame::Presence {
+            room: "crowd".into(),
+            joined: vec![],
+            left: vec![],
+            count: Some(5000),
         },
         ServerFrame::Typing {
             room: "lobby".into(),

@@ -88,6 +88,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         recovered,
                         messages,
                         members,
+                        count: None,
                         you,
                     })
                 }
@@ -98,9 +99,15 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
         (
             "[a-z]{1,8}",
             prop::collection::vec(tricky_text(), 0..4),
-            prop::collection::vec(tricky_text(), 0..4)
+            prop::collection::vec(tricky_text(), 0..4),
+            proptest::option::of(0u64..1_000_000)
         )
-            .prop_map(|(room, joined, left)| ServerFrame::Presence { room, joined, left }),
+            .prop_map(|(room, joined, left, count)| ServerFrame::Presence {
+                room,
+                joined,
+                left,
+                count
+            }),
         ("[a-z]{1,8}", tricky_text()).prop_map(|(room, name)| ServerFrame::Typing { room, name }),
         (
             "[a-z]{1,8}",

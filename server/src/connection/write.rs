@@ -59,7 +59,18 @@ pub(super) async fn write_loop(
                     stream,
                     member,
                     opcode::TEXT,
-                    frame.as_bytes(),
+                    &[frame.as_bytes()],
+                    settings.write_timeout,
+                )
+                .await
+            }
+            Some(Next::Parts(parts)) => {
+                let [head, shared, tail] = &parts;
+                write_frame(
+                    stream,
+                    member,
+                    opcode::TEXT,
+                    &[head, shared, tail],
                     settings.write_timeout,
                 )
                 .await
@@ -70,7 +81,7 @@ pub(super) async fn write_loop(
                     stream,
                     member,
                     opcode::BINARY,
-                    &payload,
+                    &[&payload],
                     settings.write_timeout,
                 )
                 .await
@@ -80,7 +91,7 @@ pub(super) async fn write_loop(
                     stream,
                     member,
                     opcode::PONG,
-                    &payload,
+                    &[&payload],
                     settings.write_timeout,
                 )
                 .await
@@ -129,21 +140,21 @@ async fn next_at_the_earliest(member: &Member, not_before: Instant) -> Next {
     member.next().await
 }
 
-/// Writes one frame: header and payload in one `sendmsg`, straight from the shared bytes. Only
-/// if the socket is full does it wait, with the write timeout and a watch for closure; that
-/// rare path is boxed, so the state of every idle connection stays small.
+/// Writes one frame: header and payload in one `sendmsg`, straight from the shared bytes (a
+/// payload may come in parts: a `joined` answer's own start and end around a page of messages
+/// every joiner shares). Only if the socket is full does it wait, with the write timeout and a
+/// watch for closure; that rare path is boxed, so the state of every idle connection stays
+/// small.
 async fn write_frame(
     stream: &TcpStream,
     member: &Member,
     opcode: u8,
-    payload: &[u8],
+    payload: &[&[u8]],
     write_timeout: Duration,
 ) -> Result<(), WriteFailed> {
-    let (head, head_len) = ws::header(opcode, payload.len());
-    let mut pending = Pending {
-        head: &head[..head_len],
-        body: payload,
-    };
+    let len = payload.iter().map(|part| part.len()).sum();
+    let (head, head_len) = ws::header(opcode, len);
+    let mut pending = Pending::new(&head[..head_len], payload);
     match write_some(stream, &mut pending) {
         Ok(true) => Ok(()),
         Ok(false) => Box::pin(write_when_writable(stream, member, pending, write_timeout)).await,
@@ -215,28 +226,49 @@ async fn write_rest_by(
     }
 }
 
-/// The unwritten rest of a frame.
+/// Most parts of a frame: the header and up to three parts of payload.
+const MAX_PARTS: usize = 4;
+
+/// The unwritten rest of a frame: its parts, the written ones empty.
 struct Pending<'a> {
-    head: &'a [u8],
-    body: &'a [u8],
+    parts: [&'a [u8]; MAX_PARTS],
+}
+
+impl<'a> Pending<'a> {
+    fn new(head: &'a [u8], payload: &[&'a [u8]]) -> Self {
+        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+        parts[0] = head;
+        for (slot, part) in parts[1..].iter_mut().zip(payload) {
+            *slot = part;
+        }
+        Pending { parts }
+    }
+
+    fn is_done(&self) -> bool {
+        self.parts.iter().all(|part| part.is_empty())
+    }
+
+    /// Marks `n` more bytes as written.
+    fn advance(&mut self, mut n: usize) {
+        for part in &mut self.parts {
+            let taken = n.min(part.len());
+            *part = &part[taken..];
+            n -= taken;
+        }
+    }
 }
 
 /// Writes as much as the socket takes now. `Ok(true)` once the frame is complete.
 fn write_some(stream: &TcpStream, pending: &mut Pending<'_>) -> io::Result<bool> {
-    while !pending.head.is_empty() || !pending.body.is_empty() {
-        let slices = [IoSlice::new(pending.head), IoSlice::new(pending.body)];
+    while !pending.is_done() {
+        let slices = pending.parts.map(IoSlice::new);
         // sendmsg rather than writev: a socket needs none of the file layer writev goes through.
         let sent = stream.try_io(Interest::WRITABLE, || {
             socket2::SockRef::from(stream).send_vectored(&slices)
         });
         match sent {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(mut n) => {
-                let from_head = n.min(pending.head.len());
-                pending.head = &pending.head[from_head..];
-                n -= from_head;
-                pending.body = &pending.body[n..];
-            }
+            Ok(n) => pending.advance(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
@@ -252,10 +284,7 @@ async fn send_close(stream: &TcpStream, reason: CloseReason) {
     if let Some((code, text)) = reason.close_frame() {
         let payload = ws::close_payload(code, text);
         let (head, head_len) = ws::header(opcode::CLOSE, payload.len());
-        let mut pending = Pending {
-            head: &head[..head_len],
-            body: &payload,
-        };
+        let mut pending = Pending::new(&head[..head_len], &[&payload]);
         let sent = write_rest_by(stream, &mut pending, Instant::now() + CLOSE_GRACE).await;
         if !matches!(sent, Ok(true)) {
             return;

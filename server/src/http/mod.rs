@@ -10,7 +10,7 @@ mod origin;
 #[cfg(feature = "ssr")]
 mod page;
 mod serve;
-mod upgrade;
+pub mod upgrade;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

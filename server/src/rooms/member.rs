@@ -65,6 +65,8 @@ struct State {
 #[derive(Debug, Clone)]
 enum Direct {
     Text(Utf8Bytes),
+    /// A text frame in three parts, the middle one shared with other connections.
+    Parts([Bytes; 3]),
     /// Only the Autobahn echo sends binary frames.
     #[cfg(feature = "autobahn-echo")]
     Binary(Bytes),
@@ -74,6 +76,7 @@ impl Direct {
     fn len(&self) -> usize {
         match self {
             Direct::Text(text) => text.len(),
+            Direct::Parts(parts) => parts.iter().map(Bytes::len).sum(),
             #[cfg(feature = "autobahn-echo")]
             Direct::Binary(bytes) => bytes.len(),
         }
@@ -89,6 +92,9 @@ pub struct Closed;
 pub enum Next {
     /// Write this frame: one frame as is, or several joined by the batch separator.
     Frame(Utf8Bytes),
+    /// Write this text frame, given in parts: a `joined` answer's own start and end around
+    /// the page of messages it shares with every client that joined since the room changed.
+    Parts([Bytes; 3]),
     /// Write this binary frame (the Autobahn echo only).
     #[cfg(feature = "autobahn-echo")]
     Binary(Bytes),
@@ -245,6 +251,13 @@ impl Member {
         self.push_direct(Direct::Text(frame.clone()))
     }
 
+    /// Queues a text frame in parts for this client alone (the parts, joined, must be UTF-8:
+    /// they are pieces of one encoded frame). Budgeted at its whole size, though the middle
+    /// part is shared.
+    pub fn push_parts(&self, parts: [Bytes; 3]) -> Result<(), Closed> {
+        self.push_direct(Direct::Parts(parts))
+    }
+
     /// Queues a binary frame for this client alone: the Autobahn echo's answer to one.
     #[cfg(feature = "autobahn-echo")]
     pub fn push_binary(&self, payload: Bytes) -> Result<(), Closed> {
@@ -359,6 +372,7 @@ impl Member {
         }
         Some(match frame {
             Direct::Text(text) => Next::Frame(text),
+            Direct::Parts(parts) => Next::Parts(parts),
             #[cfg(feature = "autobahn-echo")]
             Direct::Binary(bytes) => Next::Binary(bytes),
         })

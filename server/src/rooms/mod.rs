@@ -20,7 +20,9 @@ use tokio::sync::mpsc;
 use crate::metrics::Metrics;
 
 pub use member::{Closed, Member, Next};
-pub use room::{Attached, Retired, Room, RoomEvent, RoomLinks, Subscription, PRESENCE_INTERVAL};
+pub use room::{
+    Attached, LatestPage, Retired, Room, RoomEvent, RoomLinks, Subscription, PRESENCE_INTERVAL,
+};
 
 /// Every open room, by name.
 #[derive(Debug)]
@@ -36,7 +38,14 @@ pub struct RoomRegistry {
     cluster: OnceLock<mpsc::Sender<RoomEvent>>,
     /// Rooms with presence changes waiting for their interval (see [`PRESENCE_INTERVAL`]).
     presence_due: Arc<Mutex<Vec<String>>>,
+    /// Bytes of latest pages all rooms keep.
+    page_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// Rooms with more members list none (`--presence-list-max`; 0: always list).
+    presence_list_max: usize,
 }
+
+/// Members a room lists by default (`--presence-list-max`).
+pub const DEFAULT_PRESENCE_LIST_MAX: usize = 1000;
 
 /// How often the flusher looks for rooms whose presence changes are due: they are shown at
 /// most this late after their interval ends.
@@ -52,7 +61,15 @@ impl RoomRegistry {
             metrics,
             cluster: OnceLock::new(),
             presence_due: Arc::default(),
+            page_bytes: Arc::default(),
+            presence_list_max: DEFAULT_PRESENCE_LIST_MAX,
         }
+    }
+
+    /// Lists the members of rooms up to `max` (0: always), and only counts them beyond.
+    pub fn with_presence_list_max(mut self, max: usize) -> Self {
+        self.presence_list_max = max;
+        self
     }
 
     /// Starts the task that shows rooms' batched presence changes when their interval ends.
@@ -101,6 +118,8 @@ impl RoomRegistry {
             metrics: self.metrics.clone(),
             cluster: self.cluster.get().cloned(),
             presence_due: self.presence_due.clone(),
+            page_bytes: self.page_bytes.clone(),
+            presence_list_max: self.presence_list_max,
         }
     }
 

@@ -38,6 +38,8 @@ pub struct PendingPresence {
     pub joined: Vec<String>,
     /// Names the list lost, as shown.
     pub left: Vec<String>,
+    /// The room has more members than are listed: show the count instead of names.
+    pub counted: bool,
 }
 
 impl PendingPresence {
@@ -56,9 +58,17 @@ impl PendingPresence {
         }
     }
 
+    /// Changes in a room with too many members to list: only the count is shown.
+    pub fn counted() -> Self {
+        PendingPresence {
+            counted: true,
+            ..PendingPresence::default()
+        }
+    }
+
     /// Whether there is nothing to show.
     pub fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.left.is_empty()
+        self.joined.is_empty() && self.left.is_empty() && !self.counted
     }
 }
 
@@ -167,6 +177,21 @@ impl PresentNames {
             .collect();
         let left = before.into_iter().filter(|n| !after.contains(n)).collect();
         (joined, left)
+    }
+
+    /// How many names are present.
+    pub fn len(&self) -> usize {
+        let remote_only = self
+            .remote
+            .keys()
+            .filter(|key| !self.local.contains_key(*key))
+            .count();
+        self.local.len() + remote_only
+    }
+
+    /// Whether nobody is present.
+    pub fn is_empty(&self) -> bool {
+        self.local.is_empty() && self.remote.is_empty()
     }
 
     /// Everyone present, sorted, each once.

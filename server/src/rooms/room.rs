@@ -4,6 +4,7 @@
 //! there is no lock shared by all rooms on the per-message path. The lock is held only for
 //! in-memory work (append, take, attach, detach), never across an `.await` or a database call.
 
+mod latest;
 mod notices;
 
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use crate::rooms::presence::{PendingPresence, PresentNames};
 /// Members of a room are shown presence changes at most this often: those of one interval go
 /// out together in one frame.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_secs(1);
+
+pub use latest::LatestPage;
 
 /// A typing notice per name and room at most this often.
 pub const TYPING_INTERVAL: Duration = Duration::from_millis(chat_shared::TYPING_INTERVAL_MS);
@@ -52,6 +55,9 @@ pub struct Room {
     /// The feed's end, readable without the lock, so a writer can tell it has something new.
     feed_end: AtomicU64,
     links: RoomLinks,
+    /// The latest page as `joined` carries it, encoded once for everyone who joins while it
+    /// is current (see [`latest`]).
+    latest: Mutex<Option<Arc<LatestPage>>>,
 }
 
 /// What every room of a node shares.
@@ -67,6 +73,11 @@ pub struct RoomLinks {
     /// The names of rooms with presence changes waiting for their interval to pass (the
     /// registry's flusher shows them).
     pub presence_due: Arc<Mutex<Vec<String>>>,
+    /// Bytes of latest pages kept by all rooms together (bounded by [`latest::MAX_PAGE_BYTES`]).
+    pub page_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// Rooms with more members than this list none: `joined` and presence carry the count
+    /// (0: always list).
+    pub presence_list_max: usize,
 }
 
 /// Something other nodes must hear about a room.
@@ -138,8 +149,10 @@ pub struct Attached {
     /// The newest message id at the moment of attaching: older ones come from the store,
     /// newer ones through the feed.
     pub last_id: u64,
-    /// Everyone present, the newcomer included.
+    /// Everyone present, the newcomer included (none when the room is crowded).
     pub members: Vec<String>,
+    /// How many are present, when the room is too crowded to list them.
+    pub count: Option<u64>,
 }
 
 impl Room {
@@ -164,6 +177,7 @@ impl Room {
             }),
             feed_end: AtomicU64::new(0),
             links,
+            latest: Mutex::new(None),
         }
     }
 
@@ -210,11 +224,17 @@ impl Room {
             sub: sub.clone(),
             member: member.clone(),
         });
-        let members = state.present.names();
+        // Listing a crowd costs every newcomer (and the server) its size: it gets the count.
+        let (members, count) = if self.is_crowded(&state) {
+            (Vec::new(), Some(state.present.len() as u64))
+        } else {
+            (state.present.names(), None)
+        };
         Ok(Attached {
             sub,
             last_id: state.last_id,
             members,
+            count,
         })
     }
 

@@ -14,12 +14,17 @@ use chat_shared::{
 
 use tungstenite::Utf8Bytes;
 
-use crate::rooms::{Retired, Room, Subscription};
+use crate::rooms::{LatestPage, Retired, Room, Subscription};
 use crate::session::Session;
+use axum::body::Bytes;
 
 /// An answer built for one client takes at most its budget divided by this (see
 /// [`Session::answer_limit`]).
 pub const ANSWER_SHARE_OF_BUDGET: usize = 4;
+
+/// How an encoded `joined` with no messages writes them: the shared page goes between the
+/// brackets.
+const MESSAGES_FIELD: &str = "\"messages\":[]";
 
 /// Counts the bytes serde_json writes, to size messages without building them again.
 #[derive(Default)]
@@ -75,6 +80,7 @@ pub struct PendingJoin {
     name: Arc<str>,
     last_id: u64,
     members: Vec<String>,
+    count: Option<u64>,
 }
 
 impl Drop for PendingJoin {
@@ -145,6 +151,7 @@ impl Session {
             name: self.name.clone(),
             last_id: attached.last_id,
             members: attached.members,
+            count: attached.count,
         })
     }
 
@@ -184,7 +191,7 @@ impl Session {
             }
             None => None,
         };
-        let (recovered, messages, failed) = match gap {
+        let (recovered, messages, mut failed) = match gap {
             Some(Ok(gap)) => (true, gap, None),
             Some(Err(err)) => (false, Vec::new(), Some(err)),
             None => (false, Vec::new(), None),
@@ -196,6 +203,7 @@ impl Session {
             recovered,
             messages,
             members: std::mem::take(&mut pending.members),
+            count: pending.count,
             you: self.name.to_string(),
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
@@ -205,6 +213,25 @@ impl Session {
             answer = encode(&frame)
                 .ok()
                 .filter(|json| json.len() <= self.answer_limit());
+        }
+        if answer.is_none() && failed.is_none() {
+            // The latest page, shared with everyone who joins before the room changes.
+            if let ServerFrame::Joined(joined) = &mut frame {
+                joined.recovered = false;
+                joined.messages = Vec::new();
+            }
+            match self.shared_latest(&room, last_id).await {
+                Ok(page) => {
+                    if let Some(parts) = self.joined_around(&frame, page.as_deref()) {
+                        let _ = self.member.push_parts(parts);
+                        if let Some(sub) = pending.sub.take() {
+                            self.member.add_room(sub);
+                        }
+                        return;
+                    }
+                }
+                Err(err) => failed = Some(err),
+            }
         }
         if answer.is_none() {
             let page = match failed {
@@ -260,6 +287,61 @@ impl Session {
     /// few others queued beside it.
     fn answer_limit(&self) -> usize {
         self.member.budget_bytes() / ANSWER_SHARE_OF_BUDGET
+    }
+
+    /// The room's latest page up to `last_id` as every joiner shares it: the one kept if it is
+    /// current, else read, encoded and kept. `None` when there is nothing to show.
+    async fn shared_latest(
+        &self,
+        room: &Room,
+        last_id: u64,
+    ) -> Result<Option<Arc<LatestPage>>, FrameError> {
+        let count = u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES);
+        if count == 0 || last_id == 0 {
+            return Ok(None);
+        }
+        if let Some(page) = room.latest_page(last_id, count) {
+            return Ok(Some(page));
+        }
+        let messages = self
+            .ctx
+            .broker
+            .messages_before(room, last_id.saturating_add(1), count)
+            .await?;
+        let Ok(array) = serde_json::to_string(&messages) else {
+            return Ok(None);
+        };
+        // `[a,b,c]` -> `a,b,c`: the items, to go between the brackets of each answer.
+        let items = array
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .unwrap_or_default();
+        let page = Arc::new(LatestPage {
+            last_id,
+            count,
+            items: Bytes::copy_from_slice(items.as_bytes()),
+        });
+        room.keep_latest_page(page.clone());
+        Ok(Some(page))
+    }
+
+    /// A `joined` answer (`frame`, with no messages) around a shared page, in three parts: its
+    /// own start up to the messages' bracket, the page, its own end. `None` if the whole would
+    /// be over [`Session::answer_limit`] (then a page cut to fit is built for this client).
+    fn joined_around(&self, frame: &ServerFrame, page: Option<&LatestPage>) -> Option<[Bytes; 3]> {
+        let json = encode(frame).ok()?;
+        let items = page.map_or_else(Bytes::new, |page| page.items.clone());
+        if json.len() + items.len() > self.answer_limit() {
+            return None;
+        }
+        // Field names are written as they are and values are escaped, so this is the field.
+        let at = json.find(MESSAGES_FIELD)? + MESSAGES_FIELD.len() - 1;
+        let (head, tail) = json.split_at(at);
+        Some([
+            Bytes::copy_from_slice(head.as_bytes()),
+            items,
+            Bytes::copy_from_slice(tail.as_bytes()),
+        ])
     }
 
     async fn latest(

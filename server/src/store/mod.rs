@@ -246,6 +246,7 @@ impl HistoryStore {
                 recovered: false,
                 messages,
                 members: Vec::new(),
+                count: None,
                 you: String::new(),
             }))
         })

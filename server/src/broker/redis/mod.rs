@@ -242,6 +242,7 @@ impl Broker for RedisBroker {
                     recovered: false,
                     messages,
                     members: Vec::new(),
+                    count: None,
                     you: String::new(),
                 }))
             };

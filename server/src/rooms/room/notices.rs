@@ -12,6 +12,7 @@ use tungstenite::Utf8Bytes;
 use super::{Room, RoomEvent, RoomState, PRESENCE_INTERVAL, TYPING_INTERVAL};
 use crate::rooms::feed::SKIP_NONE;
 use crate::rooms::presence::Change;
+use crate::rooms::presence::PendingPresence;
 
 impl Room {
     /// A connection of this room changed its name.
@@ -147,7 +148,12 @@ impl Room {
         if joined.is_empty() && left.is_empty() {
             return;
         }
-        state.pending_presence.merge(joined, left);
+        if self.is_crowded(state) {
+            // Too many to list: members are shown how many there are, not who came and went.
+            state.pending_presence = PendingPresence::counted();
+        } else {
+            state.pending_presence.merge(joined, left);
+        }
         let due = state
             .presence_shown_at
             .is_none_or(|at| at.elapsed() >= PRESENCE_INTERVAL);
@@ -179,8 +185,18 @@ impl Room {
             return;
         }
         state.presence_shown_at = Some(Instant::now());
-        let frame = self.presence_frame(pending.joined, pending.left);
+        let frame = if pending.counted {
+            self.presence_frame(Vec::new(), Vec::new(), Some(state.present.len() as u64))
+        } else {
+            self.presence_frame(pending.joined, pending.left, None)
+        };
         self.append(state, frame, SKIP_NONE);
+    }
+
+    /// Whether the room has more members than are listed (`--presence-list-max`).
+    pub(super) fn is_crowded(&self, state: &RoomState) -> bool {
+        let max = self.links.presence_list_max;
+        max > 0 && state.present.len() > max
     }
 
     /// Queues `event` for the cluster without waiting. The queue is bounded: typing notices
@@ -197,11 +213,17 @@ impl Room {
         }
     }
 
-    fn presence_frame(&self, joined: Vec<String>, left: Vec<String>) -> Utf8Bytes {
+    fn presence_frame(
+        &self,
+        joined: Vec<String>,
+        left: Vec<String>,
+        count: Option<u64>,
+    ) -> Utf8Bytes {
         let frame = ServerFrame::Presence {
             room: self.name.clone(),
             joined,
             left,
+            count,
         };
         // Names and room names are plain strings: encoding cannot fail.
         Utf8Bytes::from(encode(&frame).unwrap_or_default())
@@ -225,6 +247,8 @@ mod tests {
             metrics: Arc::new(Metrics::new()),
             cluster: Some(cluster),
             presence_due: Arc::default(),
+            page_bytes: Arc::default(),
+            presence_list_max: 1000,
         };
         let room = Room::new("r".into(), 0, "e".into(), 0, 0, links);
         for i in 0..20 {
