@@ -16,16 +16,17 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
+
+mod peer;
 use parking_lot::Mutex;
+use peer::check;
+pub use peer::Peer;
 
 /// Handshakes an address may make at once above `--handshakes-per-ip-per-sec`.
 pub const HANDSHAKE_BURST: u32 = 30;
@@ -104,26 +105,6 @@ struct Table {
     by_addr: HashMap<IpAddr, Arc<Peer>>,
     /// Size after the last sweep.
     swept_at: usize,
-}
-
-/// One client address: its open connections and its shared buckets.
-#[derive(Debug)]
-pub struct Peer {
-    addr: IpAddr,
-    connections: AtomicU32,
-    /// Milliseconds since the table started, when this address last took a slot.
-    last_seen: AtomicU64,
-    /// When it last drew on an hourly bucket (0: never), which it must be remembered for.
-    hourly_used: AtomicU64,
-    /// When a refusal of it was last logged (0: never), and how many were not since.
-    logged: AtomicU64,
-    unlogged: AtomicU32,
-    started: Instant,
-    handshakes: Option<DefaultDirectRateLimiter>,
-    http_requests: Option<DefaultDirectRateLimiter>,
-    sends: Option<DefaultDirectRateLimiter>,
-    name_claims: Option<DefaultDirectRateLimiter>,
-    room_creations: Option<DefaultDirectRateLimiter>,
 }
 
 /// A connection's place in the count: given back when dropped. Shared (in an `Arc`) by the
@@ -372,87 +353,6 @@ impl Peers {
     }
 }
 
-impl Peer {
-    fn new(addr: IpAddr, limits: &PeerLimits, started: Instant) -> Self {
-        Peer {
-            addr,
-            connections: AtomicU32::new(0),
-            last_seen: AtomicU64::new(0),
-            hourly_used: AtomicU64::new(0),
-            logged: AtomicU64::new(0),
-            unlogged: AtomicU32::new(0),
-            started,
-            handshakes: bucket(limits.handshakes_per_sec, HANDSHAKE_BURST),
-            http_requests: bucket(limits.http_requests_per_sec, HTTP_REQUEST_BURST),
-            sends: bucket(limits.sends_per_sec, SEND_BURST),
-            name_claims: hourly_bucket(limits.name_claims_per_hour),
-            room_creations: hourly_bucket(limits.room_creations_per_hour),
-        }
-    }
-
-    /// Whether to log a refusal of this address now: at most one line per [`LOG_INTERVAL`],
-    /// so a client cannot fill the log. `Some(n)`: log it, with `n` refusals not logged since.
-    pub fn log_refusal(&self) -> Option<u32> {
-        let now = (self.started.elapsed().as_millis() as u64).max(1);
-        let last = self.logged.load(Ordering::Relaxed);
-        let due = last == 0 || now.saturating_sub(last) >= LOG_INTERVAL.as_millis() as u64;
-        if due
-            && self
-                .logged
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            return Some(self.unlogged.swap(0, Ordering::Relaxed));
-        }
-        self.unlogged.fetch_add(1, Ordering::Relaxed);
-        None
-    }
-
-    /// Counts the claim of a new name: `Err` with the wait when over the hourly limit.
-    pub fn check_name_claim(&self) -> Result<(), Duration> {
-        self.hourly(self.name_claims.as_ref())
-    }
-
-    /// Counts the creation of a room: `Err` with the wait when over the hourly limit.
-    pub fn check_room_creation(&self) -> Result<(), Duration> {
-        self.hourly(self.room_creations.as_ref())
-    }
-
-    fn hourly(&self, bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Duration> {
-        if bucket.is_none() {
-            return Ok(());
-        }
-        let now = (self.started.elapsed().as_millis() as u64).max(1);
-        self.hourly_used.store(now, Ordering::Relaxed);
-        match check(bucket) {
-            Err(Refusal::TooFast(wait)) => Err(wait),
-            _ => Ok(()),
-        }
-    }
-
-    /// The address as counted (IPv6: its /64).
-    pub fn addr(&self) -> IpAddr {
-        self.addr
-    }
-
-    /// Counts a `send` or `typing` frame against the address's shared bucket: `Err` with the
-    /// wait when it is empty.
-    pub fn check_send(&self) -> Result<(), Duration> {
-        match check(self.sends.as_ref()) {
-            Ok(()) => Ok(()),
-            Err(Refusal::TooFast(wait)) => Err(wait),
-            Err(_) => Ok(()),
-        }
-    }
-
-    fn is_forgettable(&self, now: u64, idle_after: u64) -> bool {
-        let hourly = self.hourly_used.load(Ordering::Relaxed);
-        self.connections.load(Ordering::Acquire) == 0
-            && now.saturating_sub(self.last_seen.load(Ordering::Relaxed)) > idle_after
-            && (hourly == 0 || now.saturating_sub(hourly) > HOUR_MS)
-    }
-}
-
 impl Slot {
     /// The address this connection counts against.
     pub fn peer(&self) -> &Arc<Peer> {
@@ -468,29 +368,6 @@ impl Drop for Slot {
         if self.socket {
             self.peers.open.fetch_sub(1, Ordering::AcqRel);
         }
-    }
-}
-
-fn bucket(per_second: u32, burst: u32) -> Option<DefaultDirectRateLimiter> {
-    let rate = NonZeroU32::new(per_second)?;
-    let burst = NonZeroU32::new(burst).unwrap_or(rate);
-    Some(RateLimiter::direct(
-        Quota::per_second(rate).allow_burst(burst),
-    ))
-}
-
-/// `per_hour` spread over the hour, all of it available at once.
-fn hourly_bucket(per_hour: u32) -> Option<DefaultDirectRateLimiter> {
-    let rate = NonZeroU32::new(per_hour)?;
-    Some(RateLimiter::direct(Quota::per_hour(rate)))
-}
-
-fn check(bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Refusal> {
-    match bucket.map(|bucket| bucket.check()) {
-        None | Some(Ok(())) => Ok(()),
-        Some(Err(not_until)) => Err(Refusal::TooFast(
-            not_until.wait_time_from(DefaultClock::default().now()),
-        )),
     }
 }
 
@@ -515,114 +392,4 @@ fn key_of(addr: IpAddr) -> IpAddr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> PeerLimits {
-        PeerLimits {
-            max_connections: 0,
-            max_connections_per_ip: 2,
-            handshakes_per_sec: 0,
-            http_requests_per_sec: 0,
-            sends_per_sec: 0,
-            name_claims_per_hour: 0,
-            room_creations_per_hour: 0,
-            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
-        }
-    }
-
-    fn ip(text: &str) -> IpAddr {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn an_ipv6_network_of_64_bits_is_one_address_and_mapped_ipv4_is_ipv4() {
-        let peers = Peers::new(limits());
-        let _a = peers.admit(ip("2001:db8:1:2::1")).unwrap();
-        let _b = peers.admit(ip("2001:db8:1:2:ffff::9")).unwrap();
-        assert_eq!(
-            peers.admit(ip("2001:db8:1:2::77")).err(),
-            Some(Refusal::TooManyConnections),
-            "the same /64"
-        );
-        let _other = peers.admit(ip("2001:db8:1:3::1")).unwrap();
-        let _v4 = peers.admit(ip("192.0.2.1")).unwrap();
-        let _mapped = peers.admit(ip("::ffff:192.0.2.1")).unwrap();
-        assert_eq!(
-            peers.admit(ip("192.0.2.1")).err(),
-            Some(Refusal::TooManyConnections)
-        );
-    }
-
-    #[test]
-    fn forwarded_addresses_count_only_from_a_trusted_proxy() {
-        let peers = Peers::new(limits());
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "198.51.100.7, 203.0.113.9, 10.1.1.1".parse().unwrap(),
-        );
-        assert_eq!(
-            peers.client_of(ip("192.0.2.1"), &headers),
-            Some(ip("192.0.2.1"))
-        );
-        assert_eq!(
-            peers.client_of(ip("10.0.0.2"), &headers),
-            Some(ip("203.0.113.9")),
-            "the nearest untrusted hop, not what the client wrote first"
-        );
-        headers.insert("x-forwarded-for", "10.2.2.2".parse().unwrap());
-        assert_eq!(peers.client_of(ip("10.0.0.2"), &headers), None);
-        // A proxy's own sockets are not capped per address; its clients are.
-        let proxy: Vec<_> = (0..5)
-            .map(|_| peers.admit(ip("10.0.0.2")).unwrap())
-            .collect();
-        let first = peers
-            .admit_forwarded(ip("203.0.113.9"), proxy[0].clone())
-            .unwrap();
-        let _second = peers
-            .admit_forwarded(ip("203.0.113.9"), proxy[1].clone())
-            .unwrap();
-        assert!(peers
-            .admit_forwarded(ip("203.0.113.9"), proxy[2].clone())
-            .is_err());
-        drop(first);
-        assert!(peers
-            .admit_forwarded(ip("203.0.113.9"), proxy[2].clone())
-            .is_ok());
-    }
-
-    #[test]
-    fn refusals_are_logged_once_per_interval_with_a_count_and_values_are_cut() {
-        let peers = Peers::new(limits());
-        let slot = peers.admit(ip("192.0.2.9")).unwrap();
-        assert_eq!(slot.peer().log_refusal(), Some(0));
-        for _ in 0..5 {
-            assert_eq!(slot.peer().log_refusal(), None);
-        }
-        let long = "é".repeat(300);
-        let shown = loggable(&long);
-        assert!(shown.len() <= LOGGED_VALUE_BYTES + 8, "{}", shown.len());
-        assert!(shown.ends_with('…'));
-        assert_eq!(loggable("a\nb"), "\"a\\nb\"");
-    }
-
-    #[test]
-    fn slots_are_given_back_and_forgotten_addresses_keep_the_table_small() {
-        let peers = Peers::new(limits());
-        for i in 0..5000u32 {
-            let addr = IpAddr::from(std::net::Ipv4Addr::from(0xC000_0000 + i));
-            drop(peers.admit(addr).unwrap());
-            if i % 500 == 0 {
-                // Let a millisecond pass, after which an idle address may be forgotten.
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        assert_eq!(peers.open(), 0);
-        assert!(
-            peers.tracked() <= SWEEP_FLOOR,
-            "{} tracked",
-            peers.tracked()
-        );
-    }
-}
+mod tests;
