@@ -67,6 +67,7 @@ slow = load("slow-1000x10")
 control = load("slow-1000x10-control")
 stall = slow["stalled"]
 idle = load("idle-18000")
+idle_history = load("idle-18000-history")
 ingest = load("ingest-100x2")
 stored = int(open(os.path.join(results, "ingest-stored.txt")).read().strip())
 resume = load("resume-1000x10")
@@ -77,7 +78,8 @@ kernel = platform.release()
 block = f"""Run {now} by `scripts/bench.sh` on {os.cpu_count()} cores ({cpu_model()}), Linux {kernel}.
 Release builds; server pinned to core 0 (`taskset -c 0`), chat-bench to core 1; loopback;
 each scenario on a freshly started server with an empty database (history on, as by default;
-the rate limit off with `--rate-limit-per-sec 0`; other flags default unless the table says otherwise).
+every rate limit and per-address limit off, since all load comes from one machine; other flags
+default unless the table says otherwise).
 In the rooms and ingest rows, client i is in room i mod N and each sender posts to its own room.
 Latency is from the moment a message is written by its sender to the moment a receiver has read
 it, in ms; every message is in the database before any receiver gets it.
@@ -104,6 +106,11 @@ first reconnect (per client p50 {resume['per_client']['p50_ms']:.0f} ms, p99 {re
 Idle: {idle['connections']} connections (each with a guest name, in rooms of 10) opened at {idle['connects_per_sec']:,.0f}/s; server RSS {mib(idle['server_rss_before_bytes'])} before,
 {mib(idle['server_rss_after_bytes'])} after: **{idle['bytes_per_connection'] / 1024:.2f} KiB per connection**, so 100,000
 connections would take about {mib(idle['projected_rss_100k_bytes'])} (plus kernel socket buffers, which RSS does not show).
+
+Idle in a room with history: 60 messages of about 2 KB posted to `lobby` first, then
+{idle_history['connections']} connections join it (each gets the 50 latest in `joined`) and never read: opened at
+{idle_history['connects_per_sec']:,.0f}/s; server RSS {mib(idle_history['server_rss_before_bytes'])} before, {mib(idle_history['server_rss_after_bytes'])} after:
+**{idle_history['bytes_per_connection'] / 1024:.2f} KiB per connection**.
 
 Commands (PID is the server's process id; the script fills it in):
 

@@ -70,6 +70,11 @@ run resume-1000x10 resume --rooms 10 --clients 1000 --messages 10000
 # Idle: every connection with a (guest) name, in a room of 10.
 start_server
 run idle-18000 idle --rooms 1800 --connections 18000 --hold 3s
+# Idle in one room with history: 60 messages of ~2 KB in lobby first, then 18,000 sockets that
+# join it (each gets the latest page in `joined`) and never read.
+start_server
+run idle-seed fanout --clients 2 --senders 1 --rate 30 --size 1950 --warmup 0s --duration 2s --drain 1s
+run idle-18000-history idle --connections 18000 --hold 3s
 stop_all
 
 [ -n "${QUICK:-}" ] && { echo "QUICK run: BENCHMARKS.md left as it was" >&2; exit 0; }

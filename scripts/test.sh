@@ -9,7 +9,7 @@ cd "$REPO"
 step() { printf '\n==> %s (%s s)\n' "$*" "$SECONDS" >&2; }
 # The page's WebAssembly, gzip -9: 120 KB is the target (BENCHMARKS.md, frontend).
 MAX_WASM_GZIP_BYTES=120000
-for port in 8000 8080 8090 8081 8082 8091 8092 6390 6392; do
+for port in 8000 8080 8090 8081 8082 8091 8092 6390 6392 9300; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is in use; the browser tests need it (is a chat server running?)" >&2
     exit 1
@@ -76,6 +76,9 @@ trap - EXIT
 
 step "two nodes and Redis (scripts/cluster.sh --check, the README's cluster example)"
 CHAT_PROFILE=debug bash scripts/cluster.sh --check
+
+step "a 2-minute soak: 2,000 clients, an abusive address, a restart and a kill -9 (scripts/soak.sh)"
+CHAT_PROFILE=debug bash scripts/soak.sh 2
 
 step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"
 cargo build -p chat-server --no-default-features --locked

@@ -9,6 +9,7 @@ mod idle;
 mod limits;
 mod procfs;
 mod resume;
+mod soak;
 mod stats;
 mod target;
 mod token;
@@ -104,6 +105,9 @@ enum Scenario {
     /// Clients leave, messages are posted, all come back with `since`: is each gap exact, and
     /// how long until everyone has caught up?
     Resume(resume::ResumeArgs),
+    /// Named clients living in rooms for a long time beside an abusive address, checking every
+    /// promise (scripts/soak.sh restarts and kills the server meanwhile).
+    Soak(soak::SoakArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -164,15 +168,23 @@ fn main() -> anyhow::Result<()> {
         .context("starting the runtime")?;
     let local = LocalSet::new();
     let json = cli.common.json;
+    // A soak runs as long as it is asked to, and a little more for the final check.
+    let max_run = match &cli.scenario {
+        Scenario::Soak(args) => args.duration + MAX_RUN,
+        _ => MAX_RUN,
+    };
     let report = local.block_on(&runtime, async move {
-        tokio::time::timeout(MAX_RUN, run(cli))
+        tokio::time::timeout(max_run, run(cli))
             .await
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("run exceeded {MAX_RUN:?}; stopped")))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("run exceeded {max_run:?}; stopped")))
     })?;
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", report.human());
+    }
+    if let Report::Soak(soak) = &report {
+        anyhow::ensure!(soak.passed(), "the soak broke a promise (see the report)");
     }
     Ok(())
 }
@@ -213,6 +225,10 @@ async fn run(mut cli: Cli) -> anyhow::Result<Report> {
             resume::run(&cli.common, &target, &args)
                 .await
                 .map(Report::Resume)
+        }
+        Scenario::Soak(args) => {
+            limits::check_fits(args.clients + 300, limit)?;
+            soak::run(&target, &args).await.map(Report::Soak)
         }
     }
 }
@@ -271,6 +287,7 @@ enum Report {
     Slow(FanoutReport),
     Idle(IdleReport),
     Resume(resume::ResumeReport),
+    Soak(soak::SoakReport),
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -331,6 +348,7 @@ impl Report {
                 out
             }
             Report::Resume(r) => r.human(),
+            Report::Soak(r) => r.human(),
             Report::Idle(r) => {
                 let mut out = format!(
                     "{} connections opened in {:.2} s ({:.0}/s)\n",

@@ -58,7 +58,7 @@ impl Latency {
 }
 
 /// Delivery latency percentiles.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Default, Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LatencySummary {
     pub p50_ms: f64,
     pub p90_ms: f64,

@@ -545,6 +545,8 @@ pub fn without_rate_limits(config: &mut Config) {
     config.max_connections_per_ip = 0;
     config.handshakes_per_ip_per_sec = 0;
     config.http_requests_per_ip_per_sec = 0;
+    config.name_claims_per_ip_per_hour = 0;
+    config.room_creations_per_ip_per_hour = 0;
 }
 
 /// The flags that turn off the same limits as [`without_rate_limits`].
@@ -556,6 +558,8 @@ pub const NO_RATE_LIMIT_FLAGS: &[&str] = &[
     "--max-connections-per-ip=0",
     "--handshakes-per-ip-per-sec=0",
     "--http-requests-per-ip-per-sec=0",
+    "--name-claims-per-ip-per-hour=0",
+    "--room-creations-per-ip-per-hour=0",
 ];
 
 /// Runs the real `chat-server` binary on a free loopback port with its data in `data_dir`.
