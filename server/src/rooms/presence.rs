@@ -44,7 +44,9 @@ pub struct PendingPresence {
 
 impl PendingPresence {
     /// Adds changes. A name that arrives and leaves again (or leaves and comes back) within the
-    /// interval cancels out: members saw nothing of it, and see nothing.
+    /// interval cancels out: members saw nothing of it, and see nothing. Only the very same
+    /// shown form cancels: a name shown in another case (a rename from "zoë" to "ZOË") is a
+    /// change members must see, as the old form leaving and the new one arriving.
     pub fn merge(&mut self, joined: Vec<String>, left: Vec<String>) {
         for name in left {
             if !remove_name(&mut self.joined, &name) {
@@ -72,10 +74,9 @@ impl PendingPresence {
     }
 }
 
-/// Removes `name` (compared as names are) from `names`; true if it was there.
+/// Removes `name` (as shown) from `names`; true if it was there.
 fn remove_name(names: &mut Vec<String>, name: &str) -> bool {
-    let key = chat_shared::name_key(name);
-    match names.iter().position(|n| chat_shared::name_key(n) == key) {
+    match names.iter().position(|n| n == name) {
         Some(at) => {
             names.swap_remove(at);
             true
@@ -227,12 +228,18 @@ mod tests {
     #[test]
     fn pending_changes_that_undo_each_other_cancel_out() {
         let mut pending = PendingPresence::default();
-        pending.merge(vec!["Ann".into(), "bob".into()], vec!["cid".into()]);
-        pending.merge(vec!["Cid".into()], vec!["ann".into()]);
+        pending.merge(vec!["ann".into(), "bob".into()], vec!["cid".into()]);
+        pending.merge(vec!["cid".into()], vec!["ann".into()]);
         assert_eq!(pending.joined, vec!["bob".to_string()]);
         assert!(pending.left.is_empty());
         pending.merge(vec![], vec!["bob".into()]);
         assert!(pending.is_empty());
+        // A rename to another case is shown: the old form leaves, the new one arrives.
+        pending.merge(vec!["ZOË".into()], vec!["Zoë".into()]);
+        assert_eq!(
+            (pending.joined.clone(), pending.left.clone()),
+            (vec!["ZOË".to_string()], vec!["Zoë".to_string()])
+        );
     }
 
     #[test]
