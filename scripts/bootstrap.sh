@@ -70,7 +70,10 @@ command -v npm >/dev/null || { say "installing node and npm"; apt_install nodejs
 # The Autobahn TestSuite's cases, run by kosoku (PyPI), in a virtualenv of its own.
 if [ "$purpose" = test ]; then
   python3 -c 'import ensurepip, venv' 2>/dev/null || { say "installing python3-venv"; apt_install python3-venv; }
-  "$AUTOBAHN_VENV/bin/kosoku" -h >/dev/null 2>&1 && "$AUTOBAHN_VENV/bin/pip" show kosoku 2>/dev/null | grep -qx "Version: $KOSOKU_VERSION" || {
+  # sed reads all of pip's output: `grep -q` would stop early, and under pipefail pip's SIGPIPE
+  # would read as "not installed".
+  kosoku_version=$("$AUTOBAHN_VENV/bin/pip" show kosoku 2>/dev/null | sed -n 's/^Version: //p' || true)
+  [ -x "$AUTOBAHN_VENV/bin/kosoku" ] && [ "$kosoku_version" = "$KOSOKU_VERSION" ] || {
     say "installing kosoku $KOSOKU_VERSION (the Autobahn TestSuite) into $AUTOBAHN_VENV"
     python3 -m venv "$AUTOBAHN_VENV"
     "$AUTOBAHN_VENV/bin/pip" install --quiet --disable-pip-version-check "kosoku==$KOSOKU_VERSION"

@@ -12,7 +12,7 @@ use chat_server::rooms::Next;
 use chat_server::session::Session;
 use chat_server::AppState;
 use chat_shared::{encode_client, split_batch, ClientFrame, ServerFrame};
-use libfuzzer_sys::arbitrary::Arbitrary;
+use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
