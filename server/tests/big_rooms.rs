@@ -93,3 +93,30 @@ async fn a_room_over_the_list_limit_shows_how_many_not_who() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_rename_to_another_case_right_after_a_change_is_still_shown() {
+    let server = TestServer::start().await;
+    let (mut watcher, _) = server.connect_to("room=case").await;
+    watcher.rx.notices = true;
+    let (mut zoe, _) = server.connect_to("room=case").await;
+    let token = zoe.hello("zoë", None).await;
+    let shown = |frame: &ServerFrame, name: &str| matches!(frame, ServerFrame::Presence { joined, .. } if joined.iter().any(|n| n == name));
+    loop {
+        if shown(&watcher.rx.frame().await, "zoë") {
+            break;
+        }
+    }
+    // Within the interval that just began: batched, and not cancelled out by the name's key.
+    zoe.hello("ZOË", Some(&token)).await;
+    loop {
+        let frame = watcher.rx.frame().await;
+        if shown(&frame, "ZOË") {
+            let ServerFrame::Presence { left, .. } = frame else {
+                unreachable!()
+            };
+            assert_eq!(left, ["zoë"]);
+            break;
+        }
+    }
+}
