@@ -43,7 +43,14 @@ pub struct ResumeReport {
     all_caught_up_s: f64,
     /// Per client: from its reconnect to its `joined`.
     per_client: LatencySummary,
+    /// Bytes of presence frames a client received in the seconds after its `joined` (while
+    /// the others came back): the most any client got, and the mean.
+    presence_bytes_max: usize,
+    presence_bytes_mean: f64,
 }
+
+/// How long each returning client keeps counting presence after its `joined`.
+const PRESENCE_WINDOW: Duration = Duration::from_secs(3);
 
 impl ResumeReport {
     /// The summary printed without `--json`.
@@ -51,7 +58,8 @@ impl ResumeReport {
         format!(
             "{} clients in {} rooms, {} messages posted while away ({} missed each)\n\
              exact gap recovered: {}  wrong: {}\n\
-             all caught up {:.3} s after the first reconnect; per client p50 {:.1} ms p99 {:.1} ms max {:.1} ms\n",
+             all caught up {:.3} s after the first reconnect; per client p50 {:.1} ms p99 {:.1} ms max {:.1} ms\n\
+             presence in the {}s after a joined: at most {} bytes per client, {:.0} on average\n",
             self.clients,
             self.rooms,
             self.messages_posted,
@@ -62,6 +70,9 @@ impl ResumeReport {
             self.per_client.p50_ms,
             self.per_client.p99_ms,
             self.per_client.max_ms,
+            PRESENCE_WINDOW.as_secs(),
+            self.presence_bytes_max,
+            self.presence_bytes_mean,
         )
     }
 }
@@ -205,16 +216,35 @@ pub async fn run(
             send(&mut stream, &join).await?;
             let got = read_until(&mut stream, &mut reader, joined).await?;
             let took = begun.elapsed();
+            let at = started.elapsed();
+            let mut presence = 0;
+            let until = tokio::time::Instant::now() + PRESENCE_WINDOW;
+            while let Ok(Ok(event)) = tokio::time::timeout_at(until, reader.next(&mut stream)).await {
+                match event {
+                    Event::Text(payload) => {
+                        presence += payload
+                            .split(|b| *b == b'\n')
+                            .filter(|line| line.starts_with(br#"{"type":"presence""#))
+                            .map(<[u8]>::len)
+                            .sum::<usize>();
+                    }
+                    Event::Ping(_) => {}
+                    Event::Closed => break,
+                }
+            }
             let ids: Vec<u64> = got.messages.iter().map(|m| m.id).collect();
             let want: Vec<u64> = (last_id + 1..=last_id + per_room as u64).collect();
-            anyhow::Ok((got.recovered && ids == want, took, started.elapsed()))
+            anyhow::Ok((got.recovered && ids == want, took, at, presence))
         });
     }
     let (mut exact, mut wrong) = (0, 0);
     let mut per_client = Latency::default();
     let mut last_done = Duration::ZERO;
+    let (mut presence_max, mut presence_sum) = (0, 0);
     while let Some(done) = returning.join_next().await {
-        let (ok, took, at) = done.context("client task")??;
+        let (ok, took, at, presence) = done.context("client task")??;
+        presence_max = presence_max.max(presence);
+        presence_sum += presence;
         if ok {
             exact += 1;
         } else {
@@ -232,5 +262,7 @@ pub async fn run(
         wrong,
         all_caught_up_s: last_done.as_secs_f64(),
         per_client: per_client.summary(),
+        presence_bytes_max: presence_max,
+        presence_bytes_mean: presence_sum as f64 / args.clients.max(1) as f64,
     })
 }
