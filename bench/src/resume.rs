@@ -219,7 +219,8 @@ pub async fn run(
             let at = started.elapsed();
             let mut presence = 0;
             let until = tokio::time::Instant::now() + PRESENCE_WINDOW;
-            while let Ok(Ok(event)) = tokio::time::timeout_at(until, reader.next(&mut stream)).await {
+            while let Ok(Ok(event)) = tokio::time::timeout_at(until, reader.next(&mut stream)).await
+            {
                 match event {
                     Event::Text(payload) => {
                         presence += payload
