@@ -1,6 +1,7 @@
 //! The `soak` scenario: named clients living in rooms for a long time (sending, typing, paging
-//! history, moving between rooms, dropping and resuming) while one address abuses every limit,
-//! and `scripts/soak.sh` restarts and kills the server under them. Every client checks what it
+//! history, moving between rooms, dropping and resuming; a few stop reading once and must be
+//! dropped) while one address abuses every limit, and `scripts/soak.sh` restarts and kills the
+//! server under them. Every client checks what it
 //! is told: per room, ids only increase, none twice, and every gap is one the server owned up
 //! to (`recovered: false`). Afterwards every id any client saw must still be in the history.
 
@@ -59,6 +60,8 @@ pub struct SoakReport {
     /// Broken promises: an id twice or going back, a gap nobody owned up to, a seen id gone
     /// from the history. Must be empty.
     violations: Vec<String>,
+    /// Clients that stopped reading once and were dropped, as they must be.
+    stallers_dropped: u64,
     /// What the abuser was refused, by limit.
     abuse_refused: HashMap<String, u64>,
     /// Ids seen, and how many of them the history still holds at the end.
@@ -119,7 +122,14 @@ struct Client {
     marks: HashMap<String, Mark>,
     dice: Dice,
     world: World,
+    /// When this client stops reading once (a few clients do): it must then be dropped.
+    stall_at: Option<Instant>,
 }
+
+/// One client in this many stops reading once, for longer than the server's pong timeout.
+const STALLER_EVERY: usize = 400;
+/// How long a staller stays silent: past `--pong-timeout` (60 s), so the server must drop it.
+const STALL: Duration = Duration::from_secs(70);
 
 async fn send(stream: &mut TcpStream, frame: &ClientFrame) -> anyhow::Result<()> {
     let mut buf = Vec::new();
@@ -230,6 +240,29 @@ impl Client {
         }
     }
 
+    /// Reads nothing (and answers no ping) for [`STALL`], then expects to find the connection
+    /// closed by the server (for its silence, or by a restart meanwhile).
+    async fn stall(&mut self, stream: &mut TcpStream, reader: &mut Reader) -> anyhow::Result<()> {
+        tokio::time::sleep(STALL).await;
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(until, reader.next(stream)).await {
+                Ok(Ok(Event::Closed)) | Ok(Err(_)) => {
+                    self.world.borrow_mut().report.stallers_dropped += 1;
+                    return Ok(());
+                }
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    self.violation(format!(
+                        "{}: silent for {STALL:?} and still connected",
+                        self.name
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     /// One connection's life: hello, joins (resuming), then actions until it drops or the end.
     async fn live(
         &mut self,
@@ -278,6 +311,12 @@ impl Client {
         loop {
             if Instant::now() >= deadline {
                 return Ok(());
+            }
+            if self.stall_at.is_some_and(|at| Instant::now() >= at)
+                && Instant::now() + STALL < deadline
+            {
+                self.stall_at = None;
+                return self.stall(&mut stream, &mut reader).await;
             }
             tokio::select! {
                 event = reader.next(&mut stream) => match event? {
@@ -556,6 +595,8 @@ pub async fn run(target: &Target, args: &SoakArgs) -> anyhow::Result<SoakReport>
             marks: HashMap::new(),
             dice: Dice(0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
             world: world.clone(),
+            stall_at: (n % STALLER_EVERY == STALLER_EVERY / 2)
+                .then(|| started + Duration::from_secs(20 + (n as u64 % 40))),
         };
         let (target, pace, rooms) = (target.clone(), args.pace, args.rooms);
         tasks.spawn_local(async move {
@@ -597,7 +638,7 @@ impl SoakReport {
     pub fn human(&self) -> String {
         format!(
             "{} clients in {} rooms for {:.0} s: {} sent, {} delivered, p99 {:.1} ms\n\
-             connects {}, resumes recovered {} / not {}, closes {:?}, errors {:?}\n\
+             connects {}, resumes recovered {} / not {}, closes {:?}, errors {:?}, stallers dropped {}\n\
              abuser refused {:?}\n\
              ids seen {}, in the history {}; violations: {}\n{}",
             self.clients,
@@ -611,6 +652,7 @@ impl SoakReport {
             self.resumes_not_recovered,
             self.closes,
             self.errors,
+            self.stallers_dropped,
             self.abuse_refused,
             self.ids_seen,
             self.ids_in_history,
