@@ -16,20 +16,19 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat/target}"
 export LEPTOS_OUTPUT_NAME=chat
 # The Autobahn TestSuite's runner (scripts/autobahn.sh), installed by scripts/bootstrap.sh.
 export AUTOBAHN_VENV="${AUTOBAHN_VENV:-$HOME/.cache/chat/autobahn-venv}"
-# Every limit on rates and on connections per client address, off, for the servers started
-# after it: benchmarks and browser tests drive the server from one address at machine speed
-# (the limits have their own tests, server/tests/limits.rs).
+# Every limit on rates and on connections per client address (the variables of their flags).
+RATE_LIMIT_VARIABLES=(CHAT_RATE_LIMIT_PER_SEC CHAT_RATE_LIMIT_PER_IP_PER_SEC CHAT_REQUEST_RATE_PER_SEC
+  CHAT_MAX_FRAMES_PER_SEC CHAT_MAX_CONNECTIONS_PER_IP CHAT_HANDSHAKES_PER_IP_PER_SEC
+  CHAT_HTTP_REQUESTS_PER_IP_PER_SEC CHAT_NAME_CLAIMS_PER_IP_PER_HOUR CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR)
+# All of them off, for the servers started after it: benchmarks and browser tests drive the
+# server from one address at machine speed (the limits have their own tests,
+# server/tests/limits.rs).
 without_rate_limits() {
-  export CHAT_RATE_LIMIT_PER_SEC=0 CHAT_RATE_LIMIT_PER_IP_PER_SEC=0 CHAT_REQUEST_RATE_PER_SEC=0 \
-    CHAT_MAX_FRAMES_PER_SEC=0 CHAT_MAX_CONNECTIONS_PER_IP=0 CHAT_HANDSHAKES_PER_IP_PER_SEC=0 \
-    CHAT_HTTP_REQUESTS_PER_IP_PER_SEC=0 CHAT_NAME_CLAIMS_PER_IP_PER_HOUR=0 \
-    CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR=0
+  local variable
+  for variable in "${RATE_LIMIT_VARIABLES[@]}"; do export "$variable=0"; done
 }
 # The opposite, for a script that must run the server with its own limits (the soak) even when
 # called after `without_rate_limits`.
 with_default_limits() {
-  unset CHAT_RATE_LIMIT_PER_SEC CHAT_RATE_LIMIT_PER_IP_PER_SEC CHAT_REQUEST_RATE_PER_SEC \
-    CHAT_MAX_FRAMES_PER_SEC CHAT_MAX_CONNECTIONS_PER_IP CHAT_HANDSHAKES_PER_IP_PER_SEC \
-    CHAT_HTTP_REQUESTS_PER_IP_PER_SEC CHAT_NAME_CLAIMS_PER_IP_PER_HOUR \
-    CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR
+  unset "${RATE_LIMIT_VARIABLES[@]}"
 }

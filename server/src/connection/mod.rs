@@ -11,13 +11,11 @@ mod write;
 
 use std::io;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chat_shared::{ErrorCode, FrameError};
-use governor::{Quota, RateLimiter};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
@@ -26,6 +24,7 @@ use tracing::{debug, error, info};
 use crate::close::CloseReason;
 use crate::connections::Registration;
 use crate::metrics::Metrics;
+use crate::peers::bucket;
 use crate::session::{PendingJoin, Session};
 use crate::ws::{Decoder, Incoming};
 pub use socket_io::SocketIo;
@@ -138,10 +137,7 @@ async fn read_loop(
     heard: &LastHeard,
 ) -> CloseReason {
     let mut decoder = Decoder::new(settings.max_message_bytes);
-    let frame_rate = NonZeroU32::new(settings.max_frames_per_sec).map(|rate| {
-        let burst = NonZeroU32::new(FRAME_BURST).unwrap_or(rate);
-        RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
-    });
+    let frame_rate = bucket(settings.max_frames_per_sec, FRAME_BURST);
     let mut frames_this_turn = 0;
     loop {
         let mut used = 0;

@@ -225,12 +225,13 @@ fn client_slot(app: &AppState, peer: SocketAddr, request: &Request) -> Result<Ar
     let client = peers
         .client_of(peer.ip(), request.headers())
         .unwrap_or(peer.ip());
-    peers.handshake(client)?;
-    if client == peer.ip() {
-        Ok(socket_slot)
+    let slot = if client == peer.ip() {
+        socket_slot
     } else {
-        peers.admit_forwarded(client, socket_slot)
-    }
+        peers.admit_forwarded(client, socket_slot)?
+    };
+    slot.peer().check_handshake()?;
+    Ok(slot)
 }
 
 /// The room a new connection starts in: `?room=NAME`, [`chat_shared::DEFAULT_ROOM`] without

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::header::RETRY_AFTER;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
@@ -113,13 +112,15 @@ async fn serve_http(
 ) {
     let peers = settings.peers.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        let refused = if counts_as_request(request.uri().path()) {
-            let client = peers
-                .client_of(peer.ip(), request.headers())
-                .unwrap_or(peer.ip());
-            peers.http_request(client).err()
-        } else {
+        let refused = if !counts_as_request(request.uri().path()) {
             None
+        } else {
+            // A direct client is counted on the peer its socket holds; one behind a trusted
+            // proxy is looked up by its forwarded address.
+            match peers.client_of(peer.ip(), request.headers()) {
+                Some(client) if client != peer.ip() => peers.http_request(client).err(),
+                _ => slot.peer().check_http_request().err(),
+            }
         };
         request.extensions_mut().insert(ConnectInfo(peer));
         request.extensions_mut().insert(slot.clone());
@@ -163,9 +164,8 @@ fn counts_as_request(path: &str) -> bool {
 
 /// The answer to a refused connection or request: 503 or 429, `Retry-After`, and why.
 pub(super) fn refusal_response(refusal: Refusal) -> Response {
-    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
     (
-        status,
+        refusal.status(),
         [(RETRY_AFTER, refusal.retry_after_secs().to_string())],
         format!("{}\n", refusal.reason()),
     )
@@ -175,10 +175,12 @@ pub(super) fn refusal_response(refusal: Refusal) -> Response {
 /// Answers a socket refused at accept without handing it to hyper: the response is written at
 /// once, whatever the client sends, and the socket is closed within [`REFUSAL_LINGER`].
 async fn refuse(mut tcp: TcpStream, refusal: Refusal) {
-    let status = match refusal {
-        Refusal::ServerFull => "503 Service Unavailable",
-        _ => "429 Too Many Requests",
-    };
+    let code = refusal.status();
+    let status = format!(
+        "{} {}",
+        code.as_str(),
+        code.canonical_reason().unwrap_or_default()
+    );
     let body = format!("{}\n", refusal.reason());
     let response = format!(
         "HTTP/1.1 {status}\r\nRetry-After: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\

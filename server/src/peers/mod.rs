@@ -20,13 +20,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use ipnet::IpNet;
 
 mod peer;
 use parking_lot::Mutex;
-use peer::check;
 pub use peer::Peer;
+pub use peer::{bucket, check};
 
 /// Handshakes an address may make at once above `--handshakes-per-ip-per-sec`.
 pub const HANDSHAKE_BURST: u32 = 30;
@@ -138,10 +138,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// The HTTP status: 503 when the server is full, 429 when this address is over its share.
-    pub fn status(self) -> u16 {
+    pub fn status(self) -> StatusCode {
         match self {
-            Refusal::ServerFull => 503,
-            Refusal::TooManyConnections | Refusal::TooFast(_) => 429,
+            Refusal::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::TooManyConnections | Refusal::TooFast(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -173,11 +173,6 @@ impl Peers {
             open: AtomicUsize::new(0),
             started: Instant::now(),
         })
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> &PeerLimits {
-        &self.limits
     }
 
     /// Sockets open now.
@@ -215,13 +210,7 @@ impl Peers {
     }
 
     fn take_slot(self: &Arc<Self>, addr: IpAddr, per_ip: bool) -> Result<Arc<Slot>, Refusal> {
-        let max = self.limits.max_connections;
-        let taken = self
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (max == 0 || open < max).then_some(open + 1)
-            });
-        if taken.is_err() {
+        if !take_one(&self.open, self.limits.max_connections) {
             return Err(Refusal::ServerFull);
         }
         match self.peer(addr, per_ip) {
@@ -250,20 +239,17 @@ impl Peers {
         let peer = table
             .by_addr
             .entry(key)
-            .or_insert_with(|| Arc::new(Peer::new(key, &self.limits, self.started)))
+            .or_insert_with(|| Arc::new(Peer::new(&self.limits, self.started)))
             .clone();
         drop(table);
         peer.last_seen.store(now, Ordering::Relaxed);
-        if count {
-            let cap = self.limits.max_connections_per_ip;
-            let counted = peer
-                .connections
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (cap == 0 || n < cap).then_some(n + 1)
-                });
-            if counted.is_err() {
-                return Err(Refusal::TooManyConnections);
-            }
+        if count
+            && !take_one(
+                &peer.connections,
+                self.limits.max_connections_per_ip as usize,
+            )
+        {
+            return Err(Refusal::TooManyConnections);
         }
         Ok(peer)
     }
@@ -340,16 +326,10 @@ impl Peers {
             .find(|addr| !self.is_trusted_proxy(*addr))
     }
 
-    /// Counts a WebSocket handshake from `addr`.
-    pub fn handshake(&self, addr: IpAddr) -> Result<(), Refusal> {
-        let peer = self.peer(addr, false)?;
-        check(peer.handshakes.as_ref())
-    }
-
-    /// Counts an HTTP request from `addr`.
+    /// Counts an HTTP request from `addr`, a client behind a trusted proxy (a direct client's
+    /// requests are counted on the peer its socket holds, without a lookup).
     pub fn http_request(&self, addr: IpAddr) -> Result<(), Refusal> {
-        let peer = self.peer(addr, false)?;
-        check(peer.http_requests.as_ref())
+        self.peer(addr, false)?.check_http_request()
     }
 }
 
@@ -369,6 +349,15 @@ impl Drop for Slot {
             self.peers.open.fetch_sub(1, Ordering::AcqRel);
         }
     }
+}
+
+/// Adds one to `counter` unless it holds `cap` already (0: no cap); whether it did.
+fn take_one(counter: &AtomicUsize, cap: usize) -> bool {
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (cap == 0 || n < cap).then_some(n + 1)
+        })
+        .is_ok()
 }
 
 /// IPv4-mapped IPv6 addresses are IPv4 clients.

@@ -1,8 +1,7 @@
 //! One client address: its open connections, and the token buckets all of them draw on.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -15,8 +14,7 @@ use super::{
 /// One client address: its open connections and its shared buckets.
 #[derive(Debug)]
 pub struct Peer {
-    pub(super) addr: IpAddr,
-    pub(super) connections: AtomicU32,
+    pub(super) connections: AtomicUsize,
     /// Milliseconds since the table started, when this address last took a slot.
     pub(super) last_seen: AtomicU64,
     /// When it last drew on an hourly bucket (0: never), which it must be remembered for.
@@ -33,10 +31,9 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub(super) fn new(addr: IpAddr, limits: &PeerLimits, started: Instant) -> Self {
+    pub(super) fn new(limits: &PeerLimits, started: Instant) -> Self {
         Peer {
-            addr,
-            connections: AtomicU32::new(0),
+            connections: AtomicUsize::new(0),
             last_seen: AtomicU64::new(0),
             hourly_used: AtomicU64::new(0),
             logged: AtomicU64::new(0),
@@ -84,25 +81,23 @@ impl Peer {
         }
         let now = (self.started.elapsed().as_millis() as u64).max(1);
         self.hourly_used.store(now, Ordering::Relaxed);
-        match check(bucket) {
-            Err(Refusal::TooFast(wait)) => Err(wait),
-            _ => Ok(()),
-        }
-    }
-
-    /// The address as counted (IPv6: its /64).
-    pub fn addr(&self) -> IpAddr {
-        self.addr
+        check(bucket)
     }
 
     /// Counts a `send` or `typing` frame against the address's shared bucket: `Err` with the
     /// wait when it is empty.
     pub fn check_send(&self) -> Result<(), Duration> {
-        match check(self.sends.as_ref()) {
-            Ok(()) => Ok(()),
-            Err(Refusal::TooFast(wait)) => Err(wait),
-            Err(_) => Ok(()),
-        }
+        check(self.sends.as_ref())
+    }
+
+    /// Counts a WebSocket handshake (429 when over).
+    pub fn check_handshake(&self) -> Result<(), Refusal> {
+        check(self.handshakes.as_ref()).map_err(Refusal::TooFast)
+    }
+
+    /// Counts an HTTP request (429 when over).
+    pub fn check_http_request(&self) -> Result<(), Refusal> {
+        check(self.http_requests.as_ref()).map_err(Refusal::TooFast)
     }
 
     pub(super) fn is_forgettable(&self, now: u64, idle_after: u64) -> bool {
@@ -113,7 +108,9 @@ impl Peer {
     }
 }
 
-pub(super) fn bucket(per_second: u32, burst: u32) -> Option<DefaultDirectRateLimiter> {
+/// A token bucket of `per_second` with bursts of `burst` (a zero burst: the rate), or `None`
+/// when `per_second` is 0 (the limit is off). Every per-second limit of the server is one.
+pub fn bucket(per_second: u32, burst: u32) -> Option<DefaultDirectRateLimiter> {
     let rate = NonZeroU32::new(per_second)?;
     let burst = NonZeroU32::new(burst).unwrap_or(rate);
     Some(RateLimiter::direct(
@@ -127,11 +124,10 @@ pub(super) fn hourly_bucket(per_hour: u32) -> Option<DefaultDirectRateLimiter> {
     Some(RateLimiter::direct(Quota::per_hour(rate)))
 }
 
-pub(super) fn check(bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Refusal> {
+/// Takes a token from `bucket` (none: no limit): `Err` with how long until one is there.
+pub fn check(bucket: Option<&DefaultDirectRateLimiter>) -> Result<(), Duration> {
     match bucket.map(|bucket| bucket.check()) {
         None | Some(Ok(())) => Ok(()),
-        Some(Err(not_until)) => Err(Refusal::TooFast(
-            not_until.wait_time_from(DefaultClock::default().now()),
-        )),
+        Some(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
     }
 }

@@ -289,6 +289,11 @@ impl Session {
         self.member.budget_bytes() / ANSWER_SHARE_OF_BUDGET
     }
 
+    /// How many of the newest messages a join that does not resume gets.
+    fn join_history(&self) -> u64 {
+        u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES)
+    }
+
     /// The room's latest page up to `last_id` as every joiner shares it: the one kept if it is
     /// current, else read, encoded and kept. `None` when there is nothing to show.
     async fn shared_latest(
@@ -296,7 +301,7 @@ impl Session {
         room: &Room,
         last_id: u64,
     ) -> Result<Option<Arc<LatestPage>>, FrameError> {
-        let count = u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES);
+        let count = self.join_history();
         if count == 0 || last_id == 0 {
             return Ok(None);
         }
@@ -308,18 +313,16 @@ impl Session {
             .broker
             .messages_before(room, last_id.saturating_add(1), count)
             .await?;
-        let Ok(array) = serde_json::to_string(&messages) else {
+        let Ok(array) = serde_json::to_vec(&messages) else {
             return Ok(None);
         };
-        // `[a,b,c]` -> `a,b,c`: the items, to go between the brackets of each answer.
-        let items = array
-            .strip_prefix('[')
-            .and_then(|rest| rest.strip_suffix(']'))
-            .unwrap_or_default();
+        // `[a,b,c]` -> `a,b,c`: the items, to go between the brackets of each answer (a view
+        // of the encoded array, not a copy).
+        let items = Bytes::from(array);
         let page = Arc::new(LatestPage {
             last_id,
             count,
-            items: Bytes::copy_from_slice(items.as_bytes()),
+            items: items.slice(1..items.len().saturating_sub(1).max(1)),
         });
         room.keep_latest_page(page.clone());
         Ok(Some(page))
@@ -336,12 +339,8 @@ impl Session {
         }
         // Field names are written as they are and values are escaped, so this is the field.
         let at = json.find(MESSAGES_FIELD)? + MESSAGES_FIELD.len() - 1;
-        let (head, tail) = json.split_at(at);
-        Some([
-            Bytes::copy_from_slice(head.as_bytes()),
-            items,
-            Bytes::copy_from_slice(tail.as_bytes()),
-        ])
+        let json = Bytes::from(json);
+        Some([json.slice(..at), items, json.slice(at..)])
     }
 
     async fn latest(
@@ -349,7 +348,7 @@ impl Session {
         room: &Room,
         last_id: u64,
     ) -> Result<Vec<chat_shared::ChatMessage>, FrameError> {
-        let count = u64::from(self.ctx.settings.join_history).min(MAX_RECOVERY_MESSAGES);
+        let count = self.join_history();
         if count == 0 || last_id == 0 {
             return Ok(Vec::new());
         }

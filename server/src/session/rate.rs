@@ -1,11 +1,11 @@
 //! Per-connection rate limiting of `send` and `typing` (and, apart, of requests), and the flood rule that closes a
 //! connection which keeps far above its limit.
 
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::DefaultDirectRateLimiter;
+
+use crate::peers::{bucket, check};
 
 /// Requests (`hello`, `join`, `leave`, `history`, invalid frames) a connection may make at
 /// once above `--request-rate-per-sec`: a reconnect re-joins up to 50 rooms in one go.
@@ -45,10 +45,8 @@ pub struct RateLimit {
 impl RateLimit {
     /// `per_second` sustained with bursts of `burst`; `None` when `per_second` is 0 (off).
     pub fn new(per_second: u32, burst: u32) -> Option<Self> {
-        let rate = NonZeroU32::new(per_second)?;
-        let burst = NonZeroU32::new(burst).unwrap_or(rate);
         Some(RateLimit {
-            bucket: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            bucket: bucket(per_second, burst)?,
             per_second,
             window_start: Instant::now(),
             attempts_in_window: 0,
@@ -77,11 +75,9 @@ impl RateLimit {
                 return Verdict::Flooding;
             }
         }
-        match self.bucket.check() {
+        match check(Some(&self.bucket)) {
             Ok(()) => Verdict::Allowed,
-            Err(not_until) => {
-                Verdict::Refused(not_until.wait_time_from(DefaultClock::default().now()))
-            }
+            Err(wait) => Verdict::Refused(wait),
         }
     }
 }
