@@ -80,6 +80,12 @@ CHAT_PROFILE=debug bash scripts/cluster.sh --check
 step "a 2-minute soak: 2,000 clients, an abusive address, a restart and a kill -9 (scripts/soak.sh)"
 CHAT_PROFILE=debug bash scripts/soak.sh 2
 
+step "the same soak on two nodes and Redis, Redis restarted once (scripts/soak.sh --cluster)"
+CHAT_PROFILE=debug bash scripts/soak.sh --cluster 2
+
+step "a reconnect storm: 5,000 clients of one room back at once after a restart (scripts/storm.sh)"
+CHAT_PROFILE=debug bash scripts/storm.sh 5000 1000
+
 step "browser test through trunk serve (frontend-only path) and the WebSocket-only server"
 cargo build -p chat-server --no-default-features --locked
 "$CARGO_TARGET_DIR/debug/chat-server" --allowed-origin http://127.0.0.1:8000 >"$CARGO_TARGET_DIR/ws-only.log" 2>&1 &

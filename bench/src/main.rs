@@ -186,6 +186,12 @@ fn main() -> anyhow::Result<()> {
     if let Report::Soak(soak) = &report {
         anyhow::ensure!(soak.passed(), "the soak broke a promise (see the report)");
     }
+    if let Report::Resume(resume) = &report {
+        anyhow::ensure!(
+            resume.all_exact(),
+            "a client did not get exactly its gap back (see the report)"
+        );
+    }
     Ok(())
 }
 
@@ -228,7 +234,9 @@ async fn run(mut cli: Cli) -> anyhow::Result<Report> {
         }
         Scenario::Soak(args) => {
             limits::check_fits(args.clients + 300, limit)?;
-            soak::run(&target, &args).await.map(Report::Soak)
+            soak::run(&cli.common.targets, &args)
+                .await
+                .map(Report::Soak)
         }
     }
 }

@@ -25,6 +25,11 @@ pub struct ResumeArgs {
     /// Messages posted while they are away, over all rooms.
     #[arg(long, default_value_t = 10_000)]
     pub messages: usize,
+    /// A shell command run after the posting and before everyone comes back, which restarts
+    /// the server and returns once it serves again: the storm then meets a server with no room
+    /// open, no page cached and its store cold, as after a deploy.
+    #[arg(long)]
+    pub restart_command: Option<String>,
 }
 
 /// What it measured.
@@ -35,6 +40,8 @@ pub struct ResumeReport {
     messages_posted: usize,
     /// Missed messages per client.
     gap_per_client: usize,
+    /// Whether the server was restarted before they came back.
+    restarted: bool,
     /// Clients whose `joined` was `recovered` with exactly the missed ids, in order.
     exact: usize,
     /// Clients that got anything else.
@@ -53,10 +60,15 @@ pub struct ResumeReport {
 const PRESENCE_WINDOW: Duration = Duration::from_secs(3);
 
 impl ResumeReport {
+    /// Whether every client got exactly its gap.
+    pub fn all_exact(&self) -> bool {
+        self.wrong == 0 && self.exact == self.clients
+    }
+
     /// The summary printed without `--json`.
     pub fn human(&self) -> String {
         format!(
-            "{} clients in {} rooms, {} messages posted while away ({} missed each)\n\
+            "{} clients in {} rooms, {} messages posted while away ({} missed each){}\n\
              exact gap recovered: {}  wrong: {}\n\
              all caught up {:.3} s after the first reconnect; per client p50 {:.1} ms p99 {:.1} ms max {:.1} ms\n\
              presence in the {}s after a joined: at most {} bytes per client, {:.0} on average\n",
@@ -64,6 +76,11 @@ impl ResumeReport {
             self.rooms,
             self.messages_posted,
             self.gap_per_client,
+            if self.restarted {
+                ", then the server restarted"
+            } else {
+                ""
+            },
             self.exact,
             self.wrong,
             self.all_caught_up_s,
@@ -195,6 +212,17 @@ pub async fn run(
         done.context("poster task")??;
     }
 
+    if let Some(command) = &args.restart_command {
+        eprintln!("restarting the server: {command}");
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .status()
+            .await
+            .context("cannot run --restart-command")?;
+        anyhow::ensure!(status.success(), "--restart-command failed: {status}");
+    }
+
     // 4. Everyone comes back at once with `since`.
     eprintln!("reconnecting {} clients with since ...", args.clients);
     let started = Instant::now();
@@ -258,6 +286,7 @@ pub async fn run(
         clients: args.clients,
         rooms,
         messages_posted: args.messages,
+        restarted: args.restart_command.is_some(),
         gap_per_client: per_room,
         exact,
         wrong,

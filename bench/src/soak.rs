@@ -576,8 +576,12 @@ async fn room_history(
     Ok(kept)
 }
 
-/// Runs the scenario.
-pub async fn run(target: &Target, args: &SoakArgs) -> anyhow::Result<SoakReport> {
+/// Runs the scenario against one server, or the nodes of a cluster (client n on node n mod
+/// their number, so every room has members on each; the abuser and the checkers on the first).
+pub async fn run(targets: &[Target], args: &SoakArgs) -> anyhow::Result<SoakReport> {
+    let target = targets
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no target"))?;
     let world: World = Rc::default();
     let started = Instant::now();
     let deadline = started + args.duration;
@@ -598,7 +602,8 @@ pub async fn run(target: &Target, args: &SoakArgs) -> anyhow::Result<SoakReport>
             stall_at: (n % STALLER_EVERY == STALLER_EVERY / 2)
                 .then(|| started + Duration::from_secs(20 + (n as u64 % 40))),
         };
-        let (target, pace, rooms) = (target.clone(), args.pace, args.rooms);
+        let target = targets[n % targets.len()].clone();
+        let (pace, rooms) = (args.pace, args.rooms);
         tasks.spawn_local(async move {
             // Spread the arrivals over the first seconds, as people arrive.
             tokio::time::sleep(Duration::from_millis((n as u64 * 5) % 5000)).await;

@@ -266,9 +266,12 @@ impl Chat {
                 })
             }
             ServerFrame::Presence {
-                room, joined, left, ..
+                room,
+                joined,
+                left,
+                count,
             } => {
-                self.room_mut(&room)?.apply_presence(joined, left);
+                self.room_mut(&room)?.apply_presence(joined, left, count);
                 None
             }
             ServerFrame::Typing { room, name } => {
@@ -286,6 +289,8 @@ impl Chat {
                 self.room_mut(&room)?.prepend_history(messages, more);
                 on_screen.then_some(Reaction::OlderLoaded)
             }
+            // The page never asks for a page of members: it shows a crowd's count.
+            ServerFrame::Members { .. } => None,
             ServerFrame::Welcome { name, token } => {
                 self.me = Some(name.clone());
                 Some(Reaction::Welcome { name, token })

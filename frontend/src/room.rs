@@ -85,6 +85,9 @@ pub struct RoomState {
     pub unread: u32,
     /// Who is here now, each name once, sorted.
     pub members: Vec<String>,
+    /// How many are here, when the room is too big for the server to list them (`members`
+    /// is empty then).
+    pub crowd: Option<u64>,
     typing: Vec<(String, u64)>,
     /// Sent or waiting to be sent, not yet confirmed, oldest first.
     pub pending: Vec<Pending>,
@@ -104,6 +107,7 @@ impl RoomState {
             loading_older: false,
             unread: 0,
             members: Vec::new(),
+            crowd: None,
             typing: Vec::new(),
             pending: Vec::new(),
             joined: false,
@@ -167,6 +171,7 @@ impl RoomState {
         for name in joined.members {
             add_member(&mut self.members, name);
         }
+        self.crowd = joined.count;
         self.joined = true;
         self.pending.clone()
     }
@@ -224,8 +229,18 @@ impl RoomState {
         self.at_beginning = !more;
     }
 
-    /// Applies a presence diff.
-    pub fn apply_presence(&mut self, joined: Vec<String>, left: Vec<String>) {
+    /// How many are here: listed, or counted in a crowd.
+    pub fn here(&self) -> u64 {
+        self.crowd.unwrap_or(self.members.len() as u64)
+    }
+
+    /// Applies a presence diff, or a crowd's new count.
+    pub fn apply_presence(&mut self, joined: Vec<String>, left: Vec<String>, count: Option<u64>) {
+        // A list after a count is everyone: the list known before the crowd is stale.
+        if self.crowd.take().is_some() {
+            self.members.clear();
+        }
+        self.crowd = count;
         let left: Vec<String> = left.iter().map(|name| name_key(name)).collect();
         self.members.retain(|name| !left.contains(&name_key(name)));
         for name in joined {
@@ -259,6 +274,7 @@ impl RoomState {
     pub fn disconnected(&mut self) {
         self.joined = false;
         self.loading_older = false;
+        self.crowd = None;
         self.members.clear();
         self.typing.clear();
     }
@@ -424,13 +440,15 @@ mod tests {
     fn presence_counts_a_name_once_and_typing_expires() {
         let mut room = RoomState::new("rust");
         room.apply_joined(joined("e1", 0, false, &[]));
-        room.apply_presence(vec!["carol".into(), "BOB".into()], vec![]);
+        room.apply_presence(vec!["carol".into(), "BOB".into()], vec![], None);
         assert_eq!(room.members, vec!["Alice", "bob", "carol"]);
         room.apply_presence(
             vec!["Zed".into(), "alice".into(), "able".into()],
             vec!["BOB".into()],
+            None,
         );
         assert_eq!(room.members, vec!["able", "Alice", "carol", "Zed"]);
+        assert_eq!(room.here(), 4);
         // A rejoin replaces the list, in the same order whatever order the server sent.
         let mut again = joined("e1", 0, false, &[]);
         again.members = vec!["zoë".into(), "carol".into(), "Bob".into(), "alice".into()];
@@ -449,9 +467,36 @@ mod tests {
             1,
             "dave's notice ran out and was forgotten"
         );
-        room.apply_presence(vec![], vec!["Carol".into()]);
+        room.apply_presence(vec![], vec!["Carol".into()], None);
         assert_eq!(room.members, vec!["alice", "Bob", "zoë"]);
         assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
+    }
+
+    #[test]
+    fn a_crowd_is_counted_not_listed() {
+        let mut room = RoomState::new("crowd");
+        let mut crowded = joined("e1", 0, false, &[]);
+        crowded.members.clear();
+        crowded.count = Some(1500);
+        room.apply_joined(crowded);
+        assert_eq!(room.here(), 1500);
+        room.apply_presence(vec![], vec![], Some(1499));
+        assert_eq!(room.here(), 1499);
+        // It shrank enough to be listed again: the next list is everyone.
+        room.apply_presence(vec!["bob".into(), "ann".into()], vec![], None);
+        assert_eq!(room.members, vec!["ann", "bob"]);
+        assert_eq!(room.here(), 2);
+        // A member who had the list when it became a crowd, and saw it listed again.
+        room.apply_presence(vec![], vec![], Some(2000));
+        room.apply_presence(vec!["cy".into()], vec![], None);
+        assert_eq!(room.members, vec!["cy"]);
+        room.apply_presence(vec![], vec![], Some(2000));
+        room.disconnected();
+        assert_eq!(
+            room.here(),
+            0,
+            "nobody is known to be here while disconnected"
+        );
     }
 
     #[test]

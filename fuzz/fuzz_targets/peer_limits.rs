@@ -48,12 +48,13 @@ fuzz_target!(|steps: Vec<Step>| {
             }
             Step::Request { addr } => {
                 let _ = peers.http_request(IpAddr::V4(Ipv4Addr::from(addr)));
-                let _ = peers.handshake(IpAddr::V4(Ipv4Addr::from(addr)));
             }
             Step::Send { which } => {
                 if let Some(slot) = held.get(usize::from(which) % held.len().max(1)) {
                     let _ = slot.peer().check_send();
                     let _ = slot.peer().check_name_claim();
+                    let _ = slot.peer().check_handshake();
+                    let _ = slot.peer().check_http_request();
                 }
             }
         }

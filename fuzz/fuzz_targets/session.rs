@@ -23,6 +23,7 @@ enum Step {
     Send { room: Option<u8>, text: String, cid: Option<u8> },
     Typing { room: u8 },
     History { room: u8, before: Option<u64>, limit: Option<u32> },
+    Members { room: u8, after: Option<String>, limit: Option<u32> },
     Raw(String),
 }
 
@@ -58,6 +59,15 @@ fn raw(step: Step) -> String {
         } => ClientFrame::History {
             room: room(r),
             before,
+            limit,
+        },
+        Step::Members {
+            room: r,
+            after,
+            limit,
+        } => ClientFrame::Members {
+            room: room(r),
+            after,
             limit,
         },
     };

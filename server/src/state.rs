@@ -64,6 +64,8 @@ impl AppState {
                     max_rooms: config.max_rooms,
                     presence_ttl: config.presence_ttl,
                     name_ttl: config.name_ttl,
+                    empty_room_ttl: config.empty_room_ttl,
+                    clock: clock.clone(),
                 };
                 let broker = RedisBroker::start(settings, rooms.clone(), metrics.clone())?;
                 info!(

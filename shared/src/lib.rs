@@ -17,8 +17,8 @@ pub use error::{ErrorCode, FrameError};
 pub use rules::{
     close_code, name_key, normalize_name, normalize_text, validate_cid, validate_room,
     CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM, GUEST_PREFIX, MAX_CID_CHARS,
-    MAX_HISTORY_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
-    PAGE_MESSAGES_PER_ROOM, TYPING_INTERVAL_MS,
+    MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES, MAX_ROOM_CHARS,
+    MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, TYPING_INTERVAL_MS,
 };
 
 /// Largest coalesced server frame the server aims for. A batch holds at least one message even
@@ -83,6 +83,19 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
         /// How many, at most [`MAX_HISTORY_LIMIT`] (larger values are capped).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Ask who is in a joined room, a page at a time: for rooms too big to list in `joined`
+    /// and `presence`, which then carry only the count.
+    Members {
+        /// The joined room.
+        room: String,
+        /// Only names after this one (in the order of [`name_key`]); the first page when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+        /// How many, at most [`MAX_MEMBERS_LIMIT`] (larger values are capped); that many when
+        /// absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
@@ -193,6 +206,17 @@ pub enum ServerFrame {
         /// Oldest first.
         messages: Vec<ChatMessage>,
         /// Whether still older messages exist.
+        more: bool,
+    },
+    /// The answer to a `members` request.
+    Members {
+        /// The room.
+        room: String,
+        /// Names present, in the order of [`name_key`], after the request's `after`.
+        members: Vec<String>,
+        /// How many are in the room now.
+        count: u64,
+        /// Whether more names follow the last one: ask again with `after` set to it.
         more: bool,
     },
 }

@@ -102,6 +102,12 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 messages: need(f.messages, "messages")?,
                 more: need(f.more, "more")?,
             },
+            Kind::Members => ServerFrame::Members {
+                room: need(f.room, "room")?,
+                members: need(f.members, "members")?,
+                count: need(f.count, "count")?,
+                more: need(f.more, "more")?,
+            },
         })
     }
 }

@@ -13,6 +13,10 @@ pub const MAX_ROOM_CHARS: usize = 64;
 pub const MAX_CID_CHARS: usize = 64;
 /// Most messages one `history` answer carries.
 pub const MAX_HISTORY_LIMIT: u32 = 100;
+/// Most names one `members` answer carries (larger requests are capped): the size of the list
+/// a `joined` carries at the server's default `--presence-list-max`, so a page of members is
+/// never a larger answer than a join.
+pub const MAX_MEMBERS_LIMIT: u32 = 1000;
 /// Most missed messages a join with `since` recovers; a longer gap gets the latest page.
 pub const MAX_RECOVERY_MESSAGES: u64 = 1000;
 /// Largest WebSocket message a server accepts from a client unless its operator set another

@@ -72,6 +72,22 @@ fn client_frames_parse_from_their_documented_json() {
             limit: Some(50)
         }
     );
+    assert_eq!(
+        parse(r#"{"type":"members","room":"rust","after":"bob","limit":500}"#),
+        ClientFrame::Members {
+            room: "rust".into(),
+            after: Some("bob".into()),
+            limit: Some(500)
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"members","room":"rust"}"#),
+        ClientFrame::Members {
+            room: "rust".into(),
+            after: None,
+            limit: None
+        }
+    );
 }
 
 #[test]

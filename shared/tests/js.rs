@@ -103,6 +103,12 @@ fn frames() -> Vec<ServerFrame> {
         ServerFrame::Limits(Limits {
             max_frame_bytes: MAX_SAFE,
         }),
+        ServerFrame::Members {
+            room: "crowd".into(),
+            members: vec!["ann".into(), "Bob".into()],
+            count: 5000,
+            more: true,
+        },
     ]);
     frames
 }

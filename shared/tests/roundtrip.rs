@@ -120,6 +120,18 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 more
             }),
         (0..1u64 << 53).prop_map(|max_frame_bytes| ServerFrame::Limits(Limits { max_frame_bytes })),
+        (
+            "[a-z]{1,8}",
+            prop::collection::vec(tricky_text(), 0..4),
+            0..1u64 << 53,
+            any::<bool>()
+        )
+            .prop_map(|(room, members, count, more)| ServerFrame::Members {
+                room,
+                members,
+                count,
+                more
+            }),
     ]
 }
 

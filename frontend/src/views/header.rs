@@ -37,7 +37,7 @@ pub fn RoomHeader() -> impl IntoView {
                 <span class="presence-label" id="members-label">
                     {move || {
                         let count = page.chat.with(|chat| {
-                            chat.current_room().map_or(0, |room| room.members.len())
+                            chat.current_room().map_or(0, |room| room.here())
                         });
                         format!("Here now ({count})")
                     }}

@@ -212,6 +212,35 @@ impl PresentNames {
         names
     }
 
+    /// Up to `limit` names whose keys come after `after` (a key), in key order, and whether
+    /// more follow. Linear in the room's size (no sort of the whole room), since a crowd is
+    /// exactly when this is asked.
+    pub fn page(&self, after: Option<&str>, limit: usize) -> (Vec<String>, bool) {
+        let mut entries: Vec<(&str, &str)> = self
+            .local
+            .iter()
+            .map(|(key, p)| (&**key, p.shown.as_deref().unwrap_or(key)))
+            .chain(
+                self.remote
+                    .iter()
+                    .filter(|(key, _)| !self.local.contains_key(*key))
+                    .map(|(key, r)| (&**key, &*r.shown)),
+            )
+            .filter(|(key, _)| after.is_none_or(|after| *key > after))
+            .collect();
+        let more = entries.len() > limit;
+        if more {
+            entries.select_nth_unstable(limit);
+            entries.truncate(limit);
+        }
+        entries.sort_unstable();
+        let names = entries
+            .into_iter()
+            .map(|(_, shown)| shown.to_string())
+            .collect();
+        (names, more)
+    }
+
     /// The names with connections on this node, as shown.
     pub fn local_names(&self) -> Vec<String> {
         self.local
@@ -240,6 +269,31 @@ mod tests {
             (pending.joined.clone(), pending.left.clone()),
             (vec!["ZOË".to_string()], vec!["Zoë".to_string()])
         );
+    }
+
+    #[test]
+    fn pages_of_names_follow_key_order_and_cover_everyone_once() {
+        let mut present = PresentNames::default();
+        for name in ["dan", "Bob", "ann", "Eve", "carl"] {
+            present.arrive(name);
+        }
+        present.remote_arrive("n2", "fay");
+        present.remote_arrive("n2", "BOB");
+        assert_eq!(
+            present.page(None, 2),
+            (vec!["ann".to_string(), "Bob".to_string()], true)
+        );
+        assert_eq!(
+            present.page(Some("bob"), 3),
+            (vec!["carl".into(), "dan".into(), "Eve".into()], true)
+        );
+        assert_eq!(
+            present.page(Some("eve"), 3),
+            (vec!["fay".to_string()], false)
+        );
+        assert_eq!(present.page(Some("fay"), 3), (vec![], false));
+        assert_eq!(present.page(None, 6).0.len(), 6);
+        assert!(!present.page(None, 6).1);
     }
 
     #[test]

@@ -107,6 +107,8 @@ struct RoomState {
     presence_shown_at: Option<Instant>,
     /// Whether the room waits in `presence_due`.
     presence_queued: bool,
+    /// Members are shown the count, not the names (see [`Room::recount`]).
+    crowded: bool,
     /// Dropped from its node's registry (cluster mode, no members left): a join that still
     /// holds it must open the room again.
     retired: bool,
@@ -225,7 +227,7 @@ impl Room {
             member: member.clone(),
         });
         // Listing a crowd costs every newcomer (and the server) its size: it gets the count.
-        let (members, count) = if self.is_crowded(&state) {
+        let (members, count) = if state.crowded {
             (Vec::new(), Some(state.present.len() as u64))
         } else {
             (state.present.names(), None)

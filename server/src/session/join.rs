@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use chat_shared::{
-    encode, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame, DEFAULT_ROOM,
-    MAX_HISTORY_LIMIT, MAX_RECOVERY_MESSAGES,
+    encode, name_key, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame,
+    DEFAULT_ROOM, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_RECOVERY_MESSAGES,
 };
 
 use tungstenite::Utf8Bytes;
@@ -267,6 +267,25 @@ impl Session {
             return Some(json);
         }
         let (messages, more) = match frame {
+            ServerFrame::Members { members, more, .. } => {
+                // The first names that fit; the client asks on from the last of them.
+                let names_len: usize = members.iter().map(|n| encoded_len(n) + 1).sum();
+                let mut room_left = limit.saturating_sub(json.len() - names_len);
+                let fit = members
+                    .iter()
+                    .take_while(|n| match room_left.checked_sub(encoded_len(n) + 1) {
+                        Some(left) => {
+                            room_left = left;
+                            true
+                        }
+                        None => false,
+                    })
+                    .count()
+                    .max(1);
+                members.truncate(fit);
+                *more = true;
+                return encode(frame).ok();
+            }
             ServerFrame::Joined(joined) => (&mut joined.messages, None),
             ServerFrame::History { messages, more, .. } => (messages, Some(more)),
             _ => return Some(json),
@@ -362,6 +381,28 @@ impl Session {
         match self.attach(&room).await {
             Ok(pending) => self.answer_join(pending, since, epoch).await,
             Err(err) => self.reply_error(err),
+        }
+    }
+
+    /// Answers a `members` request: a page of who is in a joined room. The name in `after` is
+    /// compared by its key, so a client may pass back the last name it was given as shown.
+    pub(super) fn members(&mut self, room: &str, after: Option<&str>, limit: Option<u32>) {
+        let Some(sub) = self.joined(room, None) else {
+            return;
+        };
+        let limit = limit
+            .unwrap_or(MAX_MEMBERS_LIMIT)
+            .clamp(1, MAX_MEMBERS_LIMIT) as usize;
+        let after = after.map(name_key);
+        let (members, count, more) = sub.room.members_page(after.as_deref(), limit);
+        let mut frame = ServerFrame::Members {
+            room: room.to_string(),
+            members,
+            count,
+            more,
+        };
+        if let Some(json) = self.encode_within(&mut frame) {
+            let _ = self.member.push(&Utf8Bytes::from(json));
         }
     }
 

@@ -118,7 +118,8 @@ impl Session {
                 Ok(
                     ClientFrame::Join { room, .. }
                     | ClientFrame::Leave { room }
-                    | ClientFrame::History { room, .. },
+                    | ClientFrame::History { room, .. }
+                    | ClientFrame::Members { room, .. },
                 ) => Some(room.as_str()),
                 _ => None,
             };
@@ -151,6 +152,9 @@ impl Session {
                 before,
                 limit,
             } => Box::pin(self.history(&room, before, limit)).await,
+            ClientFrame::Members { room, after, limit } => {
+                self.members(&room, after.as_deref(), limit);
+            }
         }
         None
     }
@@ -235,7 +239,7 @@ impl Session {
             Verdict::Refused(wait) => {
                 let mut err = FrameError::new(
                     ErrorCode::RateLimited,
-                    "too many requests (hello, join, leave, history); slow down",
+                    "too many requests (hello, join, leave, history, members); slow down",
                 )
                 .retry_after(millis_of(wait));
                 if let Some(room) = room {

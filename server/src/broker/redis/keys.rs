@@ -63,10 +63,10 @@ pub fn channel(room: &str) -> String {
 }
 
 /// Opens a room: keeps its epoch, or, if `ARGV[4]` is '1', creates it (with `ARGV[1]` as
-/// epoch) unless the cluster holds `ARGV[2]` rooms already. Returns `{'ok', epoch, last id}`,
-/// `{'limit', '', 0}` at the room limit, `{'absent', '', 0}` when it does not exist and was
-/// not to be created.
-/// KEYS: meta, the rooms set. ARGV: new epoch, max rooms, room name, create.
+/// epoch) unless the cluster holds `ARGV[2]` rooms already, and notes when it was last opened
+/// (`used`, for the sweep of empty rooms). Returns `{'ok', epoch, last id}`, `{'limit', '', 0}`
+/// at the room limit, `{'absent', '', 0}` when it does not exist and was not to be created.
+/// KEYS: meta, the rooms set. ARGV: new epoch, max rooms, room name, create, now (ms).
 pub const OPEN_ROOM: &str = r"
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -81,6 +81,7 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', epoch)
   redis.call('SADD', KEYS[2], ARGV[3])
 end
+redis.call('HSET', KEYS[1], 'used', ARGV[5])
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
 return {'ok', epoch, seq}
 ";

@@ -15,6 +15,7 @@ pub mod keys;
 mod presence;
 mod publisher;
 mod subscriber;
+mod sweep;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use tracing::error;
 
 use super::{BoxFuture, Broker};
 use crate::broker::Post;
-use crate::clock::unix_millis;
+use crate::clock::{unix_millis, Clock};
 use crate::metrics::Metrics;
 use crate::receipt::{receipt, Receipt, Reply};
 use crate::rooms::{Room, RoomRegistry};
@@ -62,6 +63,10 @@ pub struct ClusterSettings {
     pub presence_ttl: Duration,
     /// A name not presented with its token this long is freed (zero: never).
     pub name_ttl: Duration,
+    /// A room with no messages and nobody in it is forgotten after this long (zero: never).
+    pub empty_room_ttl: Duration,
+    /// The clock that judges `empty_room_ttl` (tests move it on).
+    pub clock: Clock,
 }
 
 /// The cluster-mode broker.
@@ -130,7 +135,16 @@ impl RedisBroker {
         tokio::spawn(publisher::run(shared.clone(), queue));
         tokio::spawn(Subscriber::new(shared.clone(), commands).run());
         tokio::spawn(presence::run(shared.clone(), room_events));
+        tokio::spawn(sweep::run(Arc::downgrade(&shared)));
         Ok(RedisBroker { shared, posts })
+    }
+
+    /// Forgets the cluster's empty rooms now (every node also does every minute); returns how
+    /// many were deleted.
+    pub async fn sweep_empty_rooms(&self) -> Result<u64, FrameError> {
+        sweep::sweep(&self.shared, &sweep::script())
+            .await
+            .map_err(|err| self.shared.failed("sweep empty rooms", &err))
     }
 
     /// Test hook: the next `n` pub/sub messages this node receives are dropped, as Redis
@@ -313,6 +327,7 @@ impl Shared {
             .arg(self.settings.max_rooms)
             .arg(name)
             .arg(if create { "1" } else { "0" })
+            .arg(self.settings.clock.now_ms())
             .invoke_async(&mut conn)
             .await
             .map_err(|err| self.failed("open a room", &err).in_room(name))?;

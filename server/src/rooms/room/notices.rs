@@ -98,6 +98,14 @@ impl Room {
         self.show(&mut state, joined, left);
     }
 
+    /// A page of who is here for a `members` request: up to `limit` names after the key
+    /// `after`, in key order, the room's count, and whether more follow.
+    pub fn members_page(&self, after: Option<&str>, limit: usize) -> (Vec<String>, u64, bool) {
+        let state = self.state.lock();
+        let (names, more) = state.present.page(after, limit);
+        (names, state.present.len() as u64, more)
+    }
+
     /// The names with connections to this room on this node (cluster presence refresh).
     pub fn local_names(&self) -> Vec<String> {
         self.state.lock().present.local_names()
@@ -148,9 +156,18 @@ impl Room {
         if joined.is_empty() && left.is_empty() {
             return;
         }
-        if self.is_crowded(state) {
+        let was_crowded = state.crowded;
+        self.recount(state);
+        if state.crowded {
             // Too many to list: members are shown how many there are, not who came and went.
             state.pending_presence = PendingPresence::counted();
+        } else if was_crowded {
+            // Listed again: members knew only the count, so they are shown everyone, and a
+            // listed frame after a counted one replaces the list (PROTOCOL.md).
+            state.pending_presence = PendingPresence::default();
+            state
+                .pending_presence
+                .merge(state.present.names(), Vec::new());
         } else {
             state.pending_presence.merge(joined, left);
         }
@@ -193,10 +210,17 @@ impl Room {
         self.append(state, frame, SKIP_NONE);
     }
 
-    /// Whether the room has more members than are listed (`--presence-list-max`).
-    pub(super) fn is_crowded(&self, state: &RoomState) -> bool {
+    /// Decides whether members are shown the count instead of the names: once the room has
+    /// more than `--presence-list-max`, until it is back to nine tenths of that, so that a room
+    /// hovering at the limit does not send its whole list to everyone every interval.
+    fn recount(&self, state: &mut RoomState) {
         let max = self.links.presence_list_max;
-        max > 0 && state.present.len() > max
+        let here = state.present.len();
+        state.crowded = if state.crowded {
+            here > max - max / 10
+        } else {
+            max > 0 && here > max
+        };
     }
 
     /// Queues `event` for the cluster without waiting. The queue is bounded: typing notices
