@@ -58,6 +58,12 @@ fn frame() -> impl Strategy<Value = String> {
             prop::option::of("[0-9a-f]{0,40}")
         )
             .prop_map(|(name, token)| ClientFrame::Hello { name, token }),
+        (
+            room(),
+            prop::option::of(".{0,20}"),
+            prop::option::of(any::<u32>())
+        )
+            .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
     ]
     .prop_map(|frame| encode_client(&frame).unwrap_or_default());
     prop_oneof![
@@ -77,6 +83,7 @@ fn answered(frame: &ServerFrame) -> Option<&'static str> {
         ServerFrame::Message(_) => "send",
         ServerFrame::Typing { .. } => "typing",
         ServerFrame::History { .. } => "history",
+        ServerFrame::Members { .. } => "members",
         _ => return None,
     })
 }

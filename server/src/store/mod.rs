@@ -1,10 +1,11 @@
-//! The store: history, rooms (ids, epochs) and name reservations in SQLite.
+//! The store: history, rooms (ids, epochs), name reservations and accounts in SQLite.
 //!
 //! Writes go to one writer thread ([`writer`]) that commits in groups; reads run on a small
 //! pool of read connections on tokio's blocking threads. Neither ever runs on a socket task or
 //! under a room's lock. Every failure becomes `history_unavailable` for the client concerned and
 //! an error in the log; the server keeps serving and the next statement tries again.
 
+pub mod accounts;
 pub mod cids;
 pub mod schema;
 pub mod writer;
@@ -23,7 +24,7 @@ use crate::clock::Clock;
 use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
 pub use writer::Swept;
-use writer::{store_failed, Append, Command, Writer};
+use writer::{store_failed, Append, Command, Job, Writer};
 
 /// Posts and requests that may wait for the writer; beyond it a send is refused at once.
 const WRITER_QUEUE: usize = 65_536;
@@ -262,6 +263,21 @@ impl HistoryStore {
         answer
             .await
             .unwrap_or_else(|_| Err("the store is not running".into()))
+    }
+
+    /// Runs a write on the writer thread, in turn with messages (accounts, sessions and the
+    /// like: rare next to messages, and never two writers on the database).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, FrameError> {
+        let (reply, answer) = oneshot::channel();
+        let run = move |conn: &Connection| {
+            let _ = reply.send(job(conn).map_err(|err| store_failed(what, &err)));
+        };
+        self.ask(Command::Run(Job(Box::new(run)))).await?;
+        answer.await.unwrap_or_else(|_| Err(writer_gone()))
     }
 
     async fn ask(&self, command: Command) -> Result<(), FrameError> {

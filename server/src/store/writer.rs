@@ -37,6 +37,15 @@ pub(crate) struct Append {
     pub(crate) reply: Reply,
 }
 
+/// A write the writer runs for someone else, who hears the outcome through the job itself.
+pub(crate) struct Job(pub(crate) Box<dyn FnOnce(&Connection) + Send>);
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
 /// What the writer can be asked.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -58,6 +67,8 @@ pub(crate) enum Command {
     Sweep {
         reply: oneshot::Sender<Swept>,
     },
+    /// Any other write (accounts, sessions): the job answers its caller itself.
+    Run(Job),
 }
 
 /// What a sweep forgot.
@@ -170,6 +181,7 @@ impl Writer {
             Command::Sweep { reply } => {
                 let _ = reply.send(self.sweep());
             }
+            Command::Run(Job(job)) => job(&self.conn),
             Command::Probe { reply } => {
                 let probed = schema::heartbeat(&self.conn, unix_millis()).map_err(|err| {
                     error!(error = %err, "database failure: the readiness probe could not write");
