@@ -19,7 +19,8 @@ export AUTOBAHN_VENV="${AUTOBAHN_VENV:-$HOME/.cache/chat/autobahn-venv}"
 # Every limit on rates and on connections per client address (the variables of their flags).
 RATE_LIMIT_VARIABLES=(CHAT_RATE_LIMIT_PER_SEC CHAT_RATE_LIMIT_PER_IP_PER_SEC CHAT_REQUEST_RATE_PER_SEC
   CHAT_MAX_FRAMES_PER_SEC CHAT_MAX_CONNECTIONS_PER_IP CHAT_HANDSHAKES_PER_IP_PER_SEC
-  CHAT_HTTP_REQUESTS_PER_IP_PER_SEC CHAT_NAME_CLAIMS_PER_IP_PER_HOUR CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR)
+  CHAT_HTTP_REQUESTS_PER_IP_PER_SEC CHAT_NAME_CLAIMS_PER_IP_PER_HOUR CHAT_ROOM_CREATIONS_PER_IP_PER_HOUR
+  CHAT_SIGN_INS_PER_IP_PER_MIN)
 # All of them off, for the servers started after it: benchmarks and browser tests drive the
 # server from one address at machine speed (the limits have their own tests,
 # server/tests/limits.rs).

@@ -26,6 +26,7 @@ fuzz_target!(|steps: Vec<Step>| {
         sends_per_sec: 20,
         name_claims_per_hour: 20,
         room_creations_per_hour: 30,
+        sign_ins_per_min: 10,
         trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
     });
     let mut held = Vec::new();

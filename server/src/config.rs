@@ -196,10 +196,40 @@ pub struct Config {
     #[arg(long = "trusted-proxy", env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
 
+    /// Who may use the server: `open` (anyone, under any free name: public demo rooms and the
+    /// benchmarks), or `accounts` (only signed-in accounts, made by invitation; nothing is
+    /// readable or writable without one).
+    #[arg(long, env = "CHAT_ACCESS", value_enum, default_value_t = Access::Open)]
+    pub access: Access,
+
+    /// A sign-in session unused this long ends (accounts mode; e.g. "30d").
+    #[arg(long, env = "CHAT_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Where people reach this server (e.g. "https://chat.example.com"): the links it prints
+    /// (set-up, invitations) start with it, and an https address makes the session cookie
+    /// `Secure`. Without it, links use the listening address.
+    #[arg(long, env = "CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Sign-in attempts per client address per minute, right or wrong (0: no limit); beyond
+    /// it 429. Wrong passwords for one account also make it wait, doubling each time.
+    #[arg(long, env = "CHAT_SIGN_INS_PER_IP_PER_MIN", default_value_t = 10)]
+    pub sign_ins_per_ip_per_min: u32,
+
     /// Serve the Autobahn echo instead of the chat (set by the `autobahn-echo` binary only).
     #[cfg(feature = "autobahn-echo")]
     #[arg(skip)]
     pub autobahn_echo: bool,
+}
+
+/// Who may use the server (`--access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Access {
+    /// Anyone, under any free name.
+    Open,
+    /// Signed-in accounts only.
+    Accounts,
 }
 
 impl Default for Config {
@@ -220,6 +250,7 @@ impl Config {
             sends_per_sec: self.rate_limit_per_ip_per_sec,
             name_claims_per_hour: self.name_claims_per_ip_per_hour,
             room_creations_per_hour: self.room_creations_per_ip_per_hour,
+            sign_ins_per_min: self.sign_ins_per_ip_per_min,
             trusted_proxies: self.trusted_proxies.clone(),
         }
     }

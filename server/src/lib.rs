@@ -12,6 +12,7 @@
 #[cfg(all(feature = "autobahn-echo", not(debug_assertions)))]
 compile_error!("the `autobahn-echo` feature is for the conformance tests, never a release build");
 
+pub mod accounts;
 pub mod broker;
 pub mod clock;
 pub mod close;

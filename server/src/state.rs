@@ -8,10 +8,11 @@ use std::sync::Arc;
 use tracing::info;
 use tungstenite::Utf8Bytes;
 
+use crate::accounts::{AccountSettings, Accounts};
 use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
 use crate::broker::{Broker, LocalBroker, RedisBroker};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Access, Config};
 use crate::connection::ConnectionSettings;
 use crate::connections::Connections;
 use crate::health::Readiness;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// The clock that judges expiry (tests move it forward).
     pub clock: Clock,
+    /// Accounts and sessions (`--access accounts`; `None` in open mode).
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 impl AppState {
@@ -90,6 +93,20 @@ impl AppState {
                 (Arc::new(LocalBroker::new(store.clone())), Some(store))
             }
         };
+        let accounts = match (config.access, &store) {
+            (Access::Open, _) => None,
+            (Access::Accounts, Some(store)) => Some(Arc::new(Accounts::new(
+                store.clone(),
+                AccountSettings {
+                    session_ttl: config.session_ttl,
+                    clock: clock.clone(),
+                },
+            )?)),
+            (Access::Accounts, None) => anyhow::bail!(
+                "--access accounts keeps accounts in the single node's database; with \
+                 --redis-url use --access open for now"
+            ),
+        };
         let chat = Arc::new(ChatContext {
             rooms,
             broker,
@@ -123,6 +140,7 @@ impl AppState {
             }),
             peers: Peers::new(config.peer_limits()),
             clock,
+            accounts,
         }))
     }
 }

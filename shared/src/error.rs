@@ -50,6 +50,9 @@ pub enum ErrorCode {
     RateLimited,
     /// History could not be read or written; a refused message was neither stored nor sent.
     HistoryUnavailable,
+    /// The account may not do this (in accounts mode a name is the account's, changed in its
+    /// settings, not with `hello`).
+    NotAllowed,
     /// A code this version does not know, from a newer server. Read as this so that the frame,
     /// with its message and `cid`, still reaches the page (a tab left open across an upgrade);
     /// never sent.

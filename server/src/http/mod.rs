@@ -4,6 +4,7 @@
 //!
 //! [`router`] builds the whole app from an [`AppState`]; tests build it the same way.
 
+pub mod accounts;
 #[cfg(feature = "autobahn-echo")]
 mod echo;
 mod origin;
@@ -60,12 +61,14 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
         leptos: page::site_options()?,
     });
     let site = site(&web);
+    let account_pages = accounts::routes(&web);
     Ok(Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(web)
+        .merge(account_pages)
         .merge(site))
 }
 
@@ -181,6 +184,20 @@ async fn websocket(
         Ok(slot) => slot,
         Err(refusal) => return serve::refusal_response(refusal),
     };
+    // Accounts mode: the session cookie names the account, once, here.
+    let account = match &app.accounts {
+        None => None,
+        Some(accounts) => {
+            let signed_in = match accounts::session_token(request.headers()) {
+                Some(token) => accounts.session(token).await,
+                None => None,
+            };
+            match signed_in {
+                Some(account) => Some(account),
+                None => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
+            }
+        }
+    };
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -192,7 +209,11 @@ async fn websocket(
     app.chat.metrics.connections_opened.inc();
     // First, so that a client knows the limits before anything it could send is answered.
     let _ = registration.member().push(&app.limits_frame);
-    let mut session = Session::new(app.chat.clone(), registration.member().clone(), slot);
+    let member = registration.member().clone();
+    let mut session = match &account {
+        Some(account) => Session::for_account(app.chat.clone(), member, slot, account),
+        None => Session::new(app.chat.clone(), member, slot),
+    };
     // Attach to the URL's room before answering, so a client that sees the socket open cannot
     // miss a message sent after that.
     let join = match start_room(request.uri().query()) {

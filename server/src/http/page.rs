@@ -19,6 +19,9 @@ use super::Web;
 
 /// `/`: the lobby.
 pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {
+    if let Err(refused) = super::accounts::may_see_pages(&web, request.headers(), "/").await {
+        return refused;
+    }
     render(web, chat_shared::DEFAULT_ROOM.to_string(), request).await
 }
 
@@ -28,6 +31,10 @@ pub async fn room(
     Path(room): Path<String>,
     request: Request,
 ) -> Response {
+    let path = format!("/r/{room}");
+    if let Err(refused) = super::accounts::may_see_pages(&web, request.headers(), &path).await {
+        return refused;
+    }
     if let Err(err) = chat_shared::validate_room(&room) {
         return (
             StatusCode::NOT_FOUND,

@@ -87,6 +87,8 @@ pub struct PeerLimits {
     pub name_claims_per_hour: u32,
     /// New rooms per address per hour (all at once if need be).
     pub room_creations_per_hour: u32,
+    /// Sign-in attempts per address per minute (all at once if need be).
+    pub sign_ins_per_min: u32,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -330,6 +332,15 @@ impl Peers {
     /// requests are counted on the peer its socket holds, without a lookup).
     pub fn http_request(&self, addr: IpAddr) -> Result<(), Refusal> {
         self.peer(addr, false)?.check_http_request()
+    }
+
+    /// Counts a sign-in attempt from `client`: on the socket's own peer for a direct client,
+    /// looked up for one behind a trusted proxy.
+    pub fn sign_in(&self, socket: &Slot, peer: IpAddr, headers: &HeaderMap) -> Result<(), Refusal> {
+        match self.client_of(peer, headers) {
+            Some(client) if client != peer => self.peer(client, false)?.check_sign_in(),
+            _ => socket.peer().check_sign_in(),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Peer {
     pub(super) sends: Option<DefaultDirectRateLimiter>,
     pub(super) name_claims: Option<DefaultDirectRateLimiter>,
     pub(super) room_creations: Option<DefaultDirectRateLimiter>,
+    pub(super) sign_ins: Option<DefaultDirectRateLimiter>,
 }
 
 impl Peer {
@@ -44,6 +45,8 @@ impl Peer {
             sends: bucket(limits.sends_per_sec, SEND_BURST),
             name_claims: hourly_bucket(limits.name_claims_per_hour),
             room_creations: hourly_bucket(limits.room_creations_per_hour),
+            sign_ins: NonZeroU32::new(limits.sign_ins_per_min)
+                .map(|rate| RateLimiter::direct(Quota::per_minute(rate))),
         }
     }
 
@@ -82,6 +85,13 @@ impl Peer {
         let now = (self.started.elapsed().as_millis() as u64).max(1);
         self.hourly_used.store(now, Ordering::Relaxed);
         check(bucket)
+    }
+
+    /// Counts a sign-in attempt (429 when over). Remembered like an hourly bucket, so that an
+    /// address cannot refill it by going away for a moment.
+    pub fn check_sign_in(&self) -> Result<(), Refusal> {
+        self.hourly(self.sign_ins.as_ref())
+            .map_err(Refusal::TooFast)
     }
 
     /// Counts a `send` or `typing` frame against the address's shared bucket: `Err` with the

@@ -9,6 +9,7 @@ fn limits() -> PeerLimits {
         sends_per_sec: 0,
         name_claims_per_hour: 0,
         room_creations_per_hour: 0,
+        sign_ins_per_min: 0,
         trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
     }
 }

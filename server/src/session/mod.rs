@@ -65,6 +65,8 @@ pub struct Session {
     name: Arc<str>,
     /// Whether `name` is a generated guest name (to be released when it changes or ends).
     guest: bool,
+    /// The signed-in account (accounts mode): the name is its own and `hello` cannot change it.
+    account: Option<i64>,
     /// Boxed: most of a connection's life is idle, and its state should be small then.
     limit: Option<Box<RateLimit>>,
     /// The limit on requests: every frame but `send` and `typing`.
@@ -90,11 +92,28 @@ impl Session {
             member,
             name: name.into(),
             guest: true,
+            account: None,
             limit,
             requests,
             slot,
             receipts: VecDeque::new(),
         }
+    }
+
+    /// A signed-in account's session: it chats under the account's name (checked at the
+    /// upgrade, never per message).
+    pub fn for_account(
+        ctx: Arc<ChatContext>,
+        member: Arc<Member>,
+        slot: Arc<Slot>,
+        account: &crate::store::accounts::Account,
+    ) -> Self {
+        let mut session = Session::new(ctx, member, slot);
+        session.ctx.rooms.release_guest(&session.name);
+        session.name = Arc::from(account.name.as_str());
+        session.guest = false;
+        session.account = Some(account.id);
+        session
     }
 
     /// The connection's side of its rooms: its own queue and its cursors in their feeds.
@@ -315,6 +334,12 @@ impl Session {
     }
 
     async fn hello(&mut self, name: &str, token: Option<String>) {
+        if self.account.is_some() {
+            return self.reply_error(FrameError::new(
+                ErrorCode::NotAllowed,
+                "your name is your account's: change it in your account settings",
+            ));
+        }
         let name = match normalize_name(name) {
             Ok(name) => name.to_string(),
             Err(err) => return self.reply_error(err),

@@ -547,6 +547,7 @@ pub fn without_rate_limits(config: &mut Config) {
     config.http_requests_per_ip_per_sec = 0;
     config.name_claims_per_ip_per_hour = 0;
     config.room_creations_per_ip_per_hour = 0;
+    config.sign_ins_per_ip_per_min = 0;
 }
 
 /// The flags that turn off the same limits as [`without_rate_limits`].
@@ -560,6 +561,7 @@ pub const NO_RATE_LIMIT_FLAGS: &[&str] = &[
     "--http-requests-per-ip-per-sec=0",
     "--name-claims-per-ip-per-hour=0",
     "--room-creations-per-ip-per-hour=0",
+    "--sign-ins-per-ip-per-min=0",
 ];
 
 /// Runs the real `chat-server` binary on a free loopback port with its data in `data_dir`.

@@ -1,0 +1,479 @@
+//! Accounts mode (`--access accounts`): who may use the server, and how they prove it.
+//!
+//! The first account is made through a one-time set-up link the server logs while it has no
+//! account; it is an administrator. Everyone else joins through the invitation link (a code
+//! the administrators see and can reset). Signing in gives a session: a random 128-bit token in
+//! a cookie, stored only as its SHA-256, valid until signed out or unused for `--session-ttl`.
+//! The socket is authenticated by that cookie once, at the upgrade, never per message.
+//!
+//! Every answer to a failed sign-in is the same words after the same work (a password hash is
+//! verified whether or not the name exists), so a visitor cannot learn which names exist.
+
+pub mod password;
+pub mod throttle;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat_shared::{name_key, normalize_name};
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::store::accounts::{self as rows, Account, SessionRow};
+use crate::store::HistoryStore;
+use crate::token;
+use throttle::SignInThrottle;
+
+/// Password hashes computed at once: each takes ~19 MiB and tens of milliseconds of a core, so
+/// a burst of sign-ins queues instead of taking the server's memory and cores.
+const CONCURRENT_HASHES: usize = 2;
+
+/// A session's last use is written at most this often (not on every page or socket).
+const TOUCH_EVERY: Duration = Duration::from_secs(3600);
+
+/// The most of a `User-Agent` kept to name a session in its owner's list.
+const MAX_AGENT_CHARS: usize = 120;
+
+/// The one answer to a failed sign-in, whatever failed.
+pub const WRONG_CREDENTIALS: &str = "That name and password do not match an account.";
+
+/// What the accounts need from the configuration.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    /// A session unused this long ends.
+    pub session_ttl: Duration,
+    /// The clock sessions are judged by (tests move it on).
+    pub clock: Clock,
+}
+
+/// Why an account action was refused; each has words a form can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The name breaks the naming rules (the words say which).
+    InvalidName(String),
+    /// The password is too short or too long.
+    WeakPassword(String),
+    /// Another account has the name.
+    NameTaken,
+    /// Wrong name or password (never says which).
+    WrongCredentials,
+    /// Too many wrong passwords for this account lately: try again after this long.
+    Wait(Duration),
+    /// The link (set-up or invitation) is not, or no longer, valid.
+    BadLink,
+    /// The database failed; nothing was changed.
+    Unavailable,
+}
+
+impl Refused {
+    /// The words for the person at the form.
+    pub fn message(&self) -> String {
+        match self {
+            Refused::InvalidName(why) | Refused::WeakPassword(why) => why.clone(),
+            Refused::NameTaken => "Another account has that name.".into(),
+            Refused::WrongCredentials => WRONG_CREDENTIALS.into(),
+            Refused::Wait(wait) => format!(
+                "Too many wrong passwords for this account; try again in {} s.",
+                wait.as_secs().max(1)
+            ),
+            Refused::BadLink => "This link is not valid (any more).".into(),
+            Refused::Unavailable => "The server could not do that just now; try again.".into(),
+        }
+    }
+}
+
+/// A signed-in browser: the account, and the session token to put in its cookie.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Who signed in.
+    pub account: Account,
+    /// The session's secret: goes into the cookie and nowhere else.
+    pub token: String,
+}
+
+/// Accounts, sessions and the links that make accounts.
+#[derive(Debug)]
+pub struct Accounts {
+    store: Arc<HistoryStore>,
+    settings: AccountSettings,
+    hashing: Semaphore,
+    /// The hash of a password nobody has, verified for unknown names so that their answer
+    /// takes as long as a wrong password.
+    decoy: String,
+    throttle: SignInThrottle,
+    /// Set once the first account exists (it never goes back).
+    set_up: AtomicBool,
+}
+
+impl Accounts {
+    /// The accounts kept in `store`. Takes one password hash's time (the decoy).
+    pub fn new(store: Arc<HistoryStore>, settings: AccountSettings) -> anyhow::Result<Self> {
+        let decoy = password::hash(&token::new_token()?)?;
+        Ok(Accounts {
+            store,
+            settings,
+            hashing: Semaphore::new(CONCURRENT_HASHES),
+            decoy,
+            throttle: SignInThrottle::default(),
+            set_up: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the first account exists.
+    pub async fn is_set_up(&self) -> bool {
+        if self.set_up.load(Ordering::Relaxed) {
+            return true;
+        }
+        let set_up = self
+            .store
+            .read("count accounts", rows::count)
+            .await
+            .is_ok_and(|n| n > 0);
+        if set_up {
+            self.set_up.store(true, Ordering::Relaxed);
+        }
+        set_up
+    }
+
+    /// A new one-time set-up token while no account exists (`None` once one does). Each call
+    /// replaces the one before: only the newest link works.
+    pub async fn new_setup_token(&self) -> anyhow::Result<Option<String>> {
+        if self.is_set_up().await {
+            return Ok(None);
+        }
+        let secret = token::new_token()?;
+        let hash = token::hash(&secret);
+        let now = self.settings.clock.now_ms();
+        self.store
+            .write("store the set-up token", move |conn| {
+                rows::set_secret(conn, rows::SETUP_SECRET, &hash, now)
+            })
+            .await
+            .map_err(|err| anyhow::anyhow!(err.message))?;
+        Ok(Some(secret))
+    }
+
+    /// Whether `token` is the current set-up token (for the set-up page's first answer).
+    pub async fn setup_token_valid(&self, token_given: &str) -> bool {
+        if self.is_set_up().await {
+            return false;
+        }
+        let given = token_given.to_string();
+        self.store
+            .read("read the set-up token", move |conn| {
+                rows::secret(conn, rows::SETUP_SECRET)
+            })
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|stored| token::holds(&stored, &given))
+    }
+
+    /// Makes the first account, an administrator, with the set-up token; the token is used up.
+    pub async fn set_up(
+        &self,
+        setup_token: &str,
+        name: &str,
+        password_given: &str,
+        agent: &str,
+    ) -> Result<SignedIn, Refused> {
+        let (name, key) = checked_name(name)?;
+        password::check_new(password_given).map_err(Refused::WeakPassword)?;
+        if !self.setup_token_valid(setup_token).await {
+            return Err(Refused::BadLink);
+        }
+        let phc = self.hash(password_given).await?;
+        let given = setup_token.to_string();
+        let made = self
+            .create(name, key, phc, true, agent, move |conn| {
+                // Checked again where it is used up: two forms sent at once make one account.
+                let valid = rows::count(conn)? == 0
+                    && rows::secret(conn, rows::SETUP_SECRET)?
+                        .is_some_and(|stored| token::holds(&stored, &given));
+                if valid {
+                    rows::delete_secret(conn, rows::SETUP_SECRET)?;
+                }
+                Ok(valid)
+            })
+            .await?;
+        self.set_up.store(true, Ordering::Relaxed);
+        info!(
+            account = made.account.id,
+            "the first account was made: set-up is done"
+        );
+        Ok(made)
+    }
+
+    /// The invitation code, made on first use.
+    pub async fn invitation(&self) -> Result<String, Refused> {
+        let fresh = token::new_token().map_err(|_| Refused::Unavailable)?;
+        let now = self.settings.clock.now_ms();
+        self.store
+            .write("read the invitation code", move |conn| {
+                if let Some(code) = rows::secret(conn, rows::INVITATION_SECRET)? {
+                    return Ok(String::from_utf8_lossy(&code).into_owned());
+                }
+                rows::set_secret(conn, rows::INVITATION_SECRET, fresh.as_bytes(), now)?;
+                Ok(fresh)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
+    }
+
+    /// A new invitation code; the old link stops working.
+    pub async fn reset_invitation(&self) -> Result<String, Refused> {
+        let fresh = token::new_token().map_err(|_| Refused::Unavailable)?;
+        let now = self.settings.clock.now_ms();
+        let code = fresh.clone();
+        self.store
+            .write("reset the invitation code", move |conn| {
+                rows::set_secret(conn, rows::INVITATION_SECRET, code.as_bytes(), now)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        Ok(fresh)
+    }
+
+    /// Whether `code` is the current invitation code.
+    pub async fn invitation_valid(&self, code: &str) -> bool {
+        let given = code.to_string();
+        self.store
+            .read("read the invitation code", move |conn| {
+                rows::secret(conn, rows::INVITATION_SECRET)
+            })
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes()))
+    }
+
+    /// Makes an account through the invitation link.
+    pub async fn join(
+        &self,
+        code: &str,
+        name: &str,
+        password_given: &str,
+        agent: &str,
+    ) -> Result<SignedIn, Refused> {
+        let (name, key) = checked_name(name)?;
+        password::check_new(password_given).map_err(Refused::WeakPassword)?;
+        if !self.invitation_valid(code).await {
+            return Err(Refused::BadLink);
+        }
+        let phc = self.hash(password_given).await?;
+        let given = code.to_string();
+        self.create(name, key, phc, false, agent, move |conn| {
+            Ok(rows::secret(conn, rows::INVITATION_SECRET)?
+                .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes())))
+        })
+        .await
+    }
+
+    /// Checks a name and password; a session if they match an account that is not banned.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password_given: &str,
+        agent: &str,
+    ) -> Result<SignedIn, Refused> {
+        let key = name_key(name.trim());
+        self.throttle
+            .check(&key, Instant::now())
+            .map_err(Refused::Wait)?;
+        let lookup = key.clone();
+        let found = self
+            .store
+            .read("find an account", move |conn| rows::by_key(conn, &lookup))
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        let (account, phc) = match found {
+            Some((account, phc)) => (Some(account), phc),
+            None => (None, self.decoy.clone()),
+        };
+        let matches = self.verify(password_given, phc).await?;
+        match account {
+            Some(account) if matches && !account.banned => {
+                self.throttle.succeeded(&key);
+                let token = self.start_session(account.id, agent).await?;
+                Ok(SignedIn { account, token })
+            }
+            _ => {
+                self.throttle.failed(&key, Instant::now());
+                Err(Refused::WrongCredentials)
+            }
+        }
+    }
+
+    /// The account a session token belongs to, if the session is live and the account not
+    /// banned.
+    pub async fn session(&self, session_token: &str) -> Option<Account> {
+        let hash = token::hash(session_token);
+        let now = self.settings.clock.now_ms();
+        let since = now.saturating_sub(ttl_ms(self.settings.session_ttl));
+        let (account, id, used) = self
+            .store
+            .read("find a session", move |conn| {
+                rows::session_account(conn, &hash, since)
+            })
+            .await
+            .ok()
+            .flatten()?;
+        if account.banned {
+            return None;
+        }
+        if now.saturating_sub(used) >= ttl_ms(TOUCH_EVERY) {
+            // Not awaited: the last use moving on is no reason to hold the page or socket.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let _ = store
+                    .write("note a session's use", move |conn| {
+                        rows::touch_session(conn, id, now)
+                    })
+                    .await;
+            });
+        }
+        Some(account)
+    }
+
+    /// Ends the session of this token (signing out this browser).
+    pub async fn sign_out(&self, session_token: &str) {
+        let hash = token::hash(session_token);
+        if let Err(err) = self
+            .store
+            .write("end a session", move |conn| {
+                rows::delete_session_by_hash(conn, &hash)
+            })
+            .await
+        {
+            warn!(error = %err, "could not end a session");
+        }
+    }
+
+    /// An account's sessions, for its settings page.
+    pub async fn sessions_of(&self, account: i64) -> Result<Vec<SessionRow>, Refused> {
+        self.store
+            .read("list sessions", move |conn| {
+                rows::sessions_of(conn, account)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
+    }
+
+    /// Ends every session of an account ("sign out everywhere").
+    pub async fn sign_out_everywhere(&self, account: i64) -> Result<usize, Refused> {
+        self.store
+            .write("end sessions", move |conn| {
+                rows::delete_sessions_of(conn, account)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
+    }
+
+    /// Creates an account and its first session in one write, if `still_valid` (run in the
+    /// same write, so the link it checks cannot be used up in between) says so.
+    async fn create(
+        &self,
+        name: String,
+        key: String,
+        phc: String,
+        admin: bool,
+        agent: &str,
+        still_valid: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<bool> + Send + 'static,
+    ) -> Result<SignedIn, Refused> {
+        let secret = token::new_token().map_err(|_| Refused::Unavailable)?;
+        let hash = token::hash(&secret);
+        let agent = cut(agent);
+        let now = self.settings.clock.now_ms();
+        let shown = name.clone();
+        let made = self
+            .store
+            .write("create an account", move |conn| {
+                let tx = conn.unchecked_transaction()?;
+                if !still_valid(&tx)? {
+                    return Ok(Err(Refused::BadLink));
+                }
+                let Some(id) = rows::create(&tx, &name, &key, &phc, admin, now)? else {
+                    return Ok(Err(Refused::NameTaken));
+                };
+                rows::create_session(&tx, &hash, id, now, &agent)?;
+                tx.commit()?;
+                Ok(Ok(id))
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)??;
+        Ok(SignedIn {
+            account: Account {
+                id: made,
+                name: shown,
+                admin,
+                banned: false,
+            },
+            token: secret,
+        })
+    }
+
+    async fn start_session(&self, account: i64, agent: &str) -> Result<String, Refused> {
+        let secret = token::new_token().map_err(|_| Refused::Unavailable)?;
+        let hash = token::hash(&secret);
+        let agent = cut(agent);
+        let now = self.settings.clock.now_ms();
+        self.store
+            .write("start a session", move |conn| {
+                rows::create_session(conn, &hash, account, now, &agent)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        Ok(secret)
+    }
+
+    async fn hash(&self, password_given: &str) -> Result<String, Refused> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        let given = password_given.to_string();
+        tokio::task::spawn_blocking(move || password::hash(&given))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(Refused::Unavailable)
+    }
+
+    async fn verify(&self, password_given: &str, phc: String) -> Result<bool, Refused> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        let given = password_given.to_string();
+        tokio::task::spawn_blocking(move || password::verify(&given, &phc))
+            .await
+            .map_err(|_| Refused::Unavailable)
+    }
+}
+
+/// A name as it will be shown, and its key; refused with the naming rules' words.
+fn checked_name(name: &str) -> Result<(String, String), Refused> {
+    let shown = normalize_name(name)
+        .map_err(|err| Refused::InvalidName(err.message))?
+        .to_string();
+    let key = name_key(&shown);
+    Ok((shown, key))
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The first characters of a `User-Agent`.
+fn cut(agent: &str) -> String {
+    agent.chars().take(MAX_AGENT_CHARS).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}

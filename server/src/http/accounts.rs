@@ -1,0 +1,501 @@
+//! The pages of accounts mode: set-up (`/setup/{token}`), joining by invitation
+//! (`/join/{code}`), signing in and out (`/signin`, `/signout`) and the session cookie they set.
+//! Plain server-rendered HTML forms: they work without the page's WebAssembly, which they would
+//! otherwise make larger for every visit.
+//!
+//! Every form that changes something refuses a cross-site request (`Sec-Fetch-Site`, or the
+//! `Origin` check the WebSocket uses when a browser sends no `Sec-Fetch-Site`).
+
+use std::sync::Arc;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
+
+use super::Web;
+use crate::accounts::{Accounts, Refused, SignedIn};
+use crate::peers::Slot;
+use crate::store::accounts::Account;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "chat_session";
+
+/// What the account pages share: the web app, and its accounts.
+#[derive(Clone)]
+struct Pages {
+    web: Arc<Web>,
+    accounts: Arc<Accounts>,
+}
+
+/// The routes of accounts mode (none in other modes).
+pub fn routes(web: &Arc<Web>) -> Router {
+    let Some(accounts) = web.app.accounts.clone() else {
+        return Router::new();
+    };
+    let pages = Pages {
+        web: web.clone(),
+        accounts,
+    };
+    Router::new()
+        .route("/setup/{token}", get(setup_form).post(setup))
+        .route("/join/{code}", get(join_form).post(join))
+        .route("/signin", get(sign_in_form).post(sign_in))
+        .route("/signout", axum::routing::post(sign_out))
+        .with_state(pages)
+}
+
+/// What a name-and-password form sends.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    name: String,
+    password: String,
+}
+
+/// Where to go after signing in (a path on this site only).
+#[derive(Debug, Deserialize, Default)]
+pub struct Next {
+    next: Option<String>,
+}
+
+async fn setup_form(State(pages): State<Pages>, Path(token): Path<String>) -> Response {
+    let accounts = &pages.accounts;
+    if accounts.is_set_up().await {
+        return already_set_up();
+    }
+    if !accounts.setup_token_valid(&token).await {
+        return bad_link();
+    }
+    credentials_page(
+        StatusCode::OK,
+        "Set up this chat",
+        "Choose the name and password of the first account. It will be an administrator: it \
+         can invite people and moderate.",
+        "Create the account",
+        "new-password",
+        None,
+        "",
+    )
+}
+
+async fn setup(
+    State(pages): State<Pages>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
+    if let Some(refused) = cross_site(&pages.web, &headers) {
+        return refused;
+    }
+    let agent = user_agent(&headers);
+    match pages
+        .accounts
+        .set_up(&token, &form.name, &form.password, &agent)
+        .await
+    {
+        Ok(signed_in) => signed_in_response(&pages.web, &headers, signed_in, "/"),
+        Err(Refused::BadLink) => bad_link(),
+        Err(refused) => credentials_page(
+            status_of(&refused),
+            "Set up this chat",
+            "Choose the name and password of the first account.",
+            "Create the account",
+            "new-password",
+            Some(&refused.message()),
+            &form.name,
+        ),
+    }
+}
+
+async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Response {
+    if !pages.accounts.invitation_valid(&code).await {
+        return bad_link();
+    }
+    credentials_page(
+        StatusCode::OK,
+        "Join this chat",
+        "You were invited. Choose the name others will see, and a password of at least 8 \
+         characters.",
+        "Join",
+        "new-password",
+        None,
+        "",
+    )
+}
+
+async fn join(
+    State(pages): State<Pages>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
+    if let Some(refused) = cross_site(&pages.web, &headers) {
+        return refused;
+    }
+    let agent = user_agent(&headers);
+    match pages
+        .accounts
+        .join(&code, &form.name, &form.password, &agent)
+        .await
+    {
+        Ok(signed_in) => signed_in_response(&pages.web, &headers, signed_in, "/"),
+        Err(Refused::BadLink) => bad_link(),
+        Err(refused) => credentials_page(
+            status_of(&refused),
+            "Join this chat",
+            "Choose the name others will see, and a password of at least 8 characters.",
+            "Join",
+            "new-password",
+            Some(&refused.message()),
+            &form.name,
+        ),
+    }
+}
+
+async fn sign_in_form(State(pages): State<Pages>) -> Response {
+    if !pages.accounts.is_set_up().await {
+        return not_set_up();
+    }
+    credentials_page(
+        StatusCode::OK,
+        "Sign in",
+        "",
+        "Sign in",
+        "current-password",
+        None,
+        "",
+    )
+}
+
+async fn sign_in(
+    State(pages): State<Pages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<Extension<Arc<Slot>>>,
+    Query(next): Query<Next>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
+    if let Some(refused) = cross_site(&pages.web, &headers) {
+        return refused;
+    }
+    if let Some(Extension(slot)) = &slot {
+        if let Err(refusal) = pages.web.app.peers.sign_in(slot, peer.ip(), &headers) {
+            return super::serve::refusal_response(refusal);
+        }
+    }
+    let agent = user_agent(&headers);
+    match pages
+        .accounts
+        .sign_in(&form.name, &form.password, &agent)
+        .await
+    {
+        Ok(signed_in) => {
+            let target = next.next.as_deref().filter(|path| is_local_path(path));
+            signed_in_response(&pages.web, &headers, signed_in, target.unwrap_or("/"))
+        }
+        Err(refused) => credentials_page(
+            status_of(&refused),
+            "Sign in",
+            "",
+            "Sign in",
+            "current-password",
+            Some(&refused.message()),
+            &form.name,
+        ),
+    }
+}
+
+async fn sign_out(State(pages): State<Pages>, headers: HeaderMap) -> Response {
+    if let Some(refused) = cross_site(&pages.web, &headers) {
+        return refused;
+    }
+    if let Some(token) = session_token(&headers) {
+        pages.accounts.sign_out(token).await;
+    }
+    let mut response = see_other("/signin");
+    if let Ok(value) = HeaderValue::from_str(&session_cookie(&pages.web, &headers, "", 0)) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    response
+}
+
+/// Whether a page may be shown: always in open mode; in accounts mode only with a live
+/// session (else on to the sign-in form, and back to `path` after), and not before set-up.
+pub async fn may_see_pages(
+    web: &Web,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Option<Account>, Response> {
+    let Some(accounts) = &web.app.accounts else {
+        return Ok(None);
+    };
+    if !accounts.is_set_up().await {
+        return Err(not_set_up());
+    }
+    let account = match session_token(headers) {
+        Some(token) => accounts.session(token).await,
+        None => None,
+    };
+    match account {
+        Some(account) => Ok(Some(account)),
+        None if is_local_path(path) && path.len() < 512 => {
+            Err(see_other(&format!("/signin?next={path}")))
+        }
+        None => Err(see_other("/signin")),
+    }
+}
+
+/// The session token in a request's cookies.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+        })
+}
+
+/// A 403 when a form arrives from another site, else `None`.
+fn cross_site(web: &Web, headers: &HeaderMap) -> Option<Response> {
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok());
+    let refused = match site {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => web.origins.check(headers).is_err(),
+    };
+    refused.then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            "This form can only be sent from this site's own pages.",
+        )
+            .into_response()
+    })
+}
+
+/// Signed in: the cookie, and on to `target`.
+fn signed_in_response(
+    web: &Web,
+    headers: &HeaderMap,
+    signed_in: SignedIn,
+    target: &str,
+) -> Response {
+    let max_age = web.app.config.session_ttl.as_secs();
+    let mut response = see_other(target);
+    if let Ok(value) =
+        HeaderValue::from_str(&session_cookie(web, headers, &signed_in.token, max_age))
+    {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    response
+}
+
+/// The `Set-Cookie` value for a session: never readable by scripts, not sent on cross-site
+/// subrequests or form posts, and only over HTTPS when the site is served over HTTPS.
+fn session_cookie(web: &Web, headers: &HeaderMap, token: &str, max_age: u64) -> String {
+    let secure = if is_https(web, headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// Whether the browser reached this site over HTTPS: `--public-url` says so, or a trusted
+/// proxy's `X-Forwarded-Proto`.
+fn is_https(web: &Web, headers: &HeaderMap) -> bool {
+    let config = &web.app.config;
+    if config
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"))
+    {
+        return true;
+    }
+    !config.trusted_proxies.is_empty()
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A path on this site (`/r/rust`), not another site (`//evil.example`, `https://...`).
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')
+}
+
+fn see_other(target: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(target) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}
+
+fn status_of(refused: &Refused) -> StatusCode {
+    match refused {
+        Refused::InvalidName(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
+        Refused::NameTaken => StatusCode::CONFLICT,
+        Refused::WrongCredentials => StatusCode::UNAUTHORIZED,
+        Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
+        Refused::BadLink => StatusCode::NOT_FOUND,
+        Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn bad_link() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "This link does not work",
+        "It may have been used already, or replaced by a newer one. Ask whoever sent it for a \
+         new link.",
+    )
+}
+
+fn already_set_up() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "This chat is set up",
+        "Its set-up link has been used. <a href=\"/signin\">Sign in</a>.",
+    )
+}
+
+/// What a visitor sees before the first account exists.
+pub fn not_set_up() -> Response {
+    message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This chat is not set up yet",
+        "Its owner finishes setting it up with the link the server printed when it started.",
+    )
+}
+
+/// A page of one heading and a paragraph (`body` is trusted HTML, never user input).
+fn message_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = document(title, &format!("<h1>{}</h1><p>{body}</p>", escape(title)));
+    (status, Html(html)).into_response()
+}
+
+/// A name-and-password form; `error` and `name` (what was typed) are escaped.
+fn credentials_page(
+    status: StatusCode,
+    title: &str,
+    intro: &str,
+    button: &str,
+    password_kind: &str,
+    error: Option<&str>,
+    name: &str,
+) -> Response {
+    let intro = if intro.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", escape(intro))
+    };
+    let error = error.map_or(String::new(), |error| {
+        format!(
+            "<p class=\"form-error\" role=\"alert\" id=\"form-error\">{}</p>",
+            escape(error)
+        )
+    });
+    let described = if error.is_empty() {
+        ""
+    } else {
+        " aria-describedby=\"form-error\""
+    };
+    let body = format!(
+        "<h1>{title}</h1>{intro}{error}\
+         <form method=\"post\" class=\"account-form\">\
+         <label for=\"name\">Name</label>\
+         <input id=\"name\" name=\"name\" autocomplete=\"username\" required maxlength=\"{max_name}\" value=\"{name}\"{described}>\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"{password_kind}\" required minlength=\"{min_password}\"{described}>\
+         <button type=\"submit\">{button}</button>\
+         </form>",
+        title = escape(title),
+        max_name = chat_shared::MAX_NAME_CHARS,
+        name = escape(name),
+        min_password = crate::accounts::password::MIN_PASSWORD_CHARS,
+        button = escape(button),
+    );
+    (status, Html(document(title, &body))).into_response()
+}
+
+/// A whole HTML document around `body`, styled like the app.
+fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · chat</title><link rel=\"stylesheet\" href=\"/pkg/chat.css\"></head>\
+         <body><main class=\"account-page\">{body}</main></body></html>",
+        escape(title)
+    )
+}
+
+/// Escapes text for HTML content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; chat_session=abc; b=2"),
+        );
+        assert_eq!(session_token(&headers), Some("abc"));
+        headers.insert(COOKIE, HeaderValue::from_static("chat_session=; x=y"));
+        assert_eq!(session_token(&headers), None);
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_signing_in() {
+        assert!(is_local_path("/r/rust"));
+        for outside in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "r/x",
+        ] {
+            assert!(!is_local_path(outside), "{outside}");
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_for_content_and_attributes() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}
