@@ -107,7 +107,7 @@ pub fn rows<'a>(
 /// The instant in ISO-8601 UTC for `<time datetime>`: the same in every zone, as the browser's
 /// `toISOString` writes it.
 pub fn instant(ts: u64) -> String {
-    let (y, m, d) = civil(ts);
+    let (y, m, d) = chat_shared::utc_date(ts);
     let (h, min, secs, ms) = (
         (ts / 3_600_000) % 24,
         (ts / 60_000) % 60,
@@ -157,7 +157,7 @@ fn day_label(ts: u64, zone: Zone) -> String {
         );
     }
     let ts = shifted(ts, zone);
-    let (y, m, d) = civil(ts);
+    let (y, m, d) = chat_shared::utc_date(ts);
     // 1970-01-01 was a Thursday.
     let weekday = ((ts / 86_400_000 + 4) % 7) as usize;
     format!("{} {d} {} {y}", WEEKDAYS[weekday], MONTHS[(m - 1) as usize])
@@ -186,20 +186,6 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-
-/// (year, month 1-12, day 1-31) of a UTC timestamp (Howard Hinnant's days-to-civil).
-fn civil(ts: u64) -> (i64, u32, u32) {
-    let z = (ts / 86_400_000) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
 
 #[cfg(test)]
 mod tests {
@@ -249,8 +235,8 @@ mod tests {
     fn utc_clock_and_dates() {
         assert_eq!(clock(T0 + 61_005, Zone::Utc), "09:01");
         assert_eq!(instant(T0 + 61_005), "2026-11-26T09:01:01.005Z");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(951_782_400_000), (2000, 2, 29));
+        assert_eq!(chat_shared::utc_date(0), (1970, 1, 1));
+        assert_eq!(chat_shared::utc_date(951_782_400_000), (2000, 2, 29));
         assert_eq!(day_label(0, Zone::Utc), "Thursday 1 January 1970");
     }
 

@@ -32,6 +32,10 @@ pub enum CloseReason {
     /// A room's history was lost (cluster mode: Redis lost its data): rejoin to learn the new
     /// epoch.
     RoomReset,
+    /// The connection's sign-in session ended (accounts mode).
+    SignedOut,
+    /// The connection's account changed (its name): it comes back as the account is now.
+    AccountChanged,
 }
 
 impl CloseReason {
@@ -58,6 +62,11 @@ impl CloseReason {
             CloseReason::RoomReset => {
                 Some((close_code::RESTART, "a room's history was reset; reconnect"))
             }
+            CloseReason::SignedOut => Some((close_code::SIGNED_OUT, "signed out; sign in again")),
+            CloseReason::AccountChanged => Some((
+                close_code::ACCOUNT_CHANGED,
+                "your account changed; reconnect",
+            )),
         }
     }
 
@@ -76,6 +85,8 @@ impl CloseReason {
             CloseReason::FrameRate => "frame_rate",
             CloseReason::Shutdown => "shutdown",
             CloseReason::RoomReset => "room_reset",
+            CloseReason::SignedOut => "signed_out",
+            CloseReason::AccountChanged => "account_changed",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Every open connection, so that shutdown can close them all and wait for them to go.
+//! Every open connection, so that shutdown can close them all and wait for them to go, and
+//! (accounts mode) signing out or a ban can close an account's.
 //!
 //! Touched once when a connection opens and once when it closes, never per message.
 
@@ -23,8 +24,18 @@ pub struct Connections {
 
 #[derive(Debug, Default)]
 struct Open {
-    by_id: HashMap<u64, Arc<Member>>,
+    by_id: HashMap<u64, (Arc<Member>, Option<SignedIn>)>,
     shutting_down: bool,
+}
+
+/// The account and sign-in session a connection belongs to (accounts mode), so that signing
+/// out, everywhere or one session, and a ban close its sockets at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The account.
+    pub account: i64,
+    /// Its session the connection was opened with.
+    pub session: i64,
 }
 
 /// A connection's place in [`Connections`]; dropping it removes the connection, so a
@@ -61,13 +72,18 @@ impl Connections {
 
     /// Registers a new connection (closed at once if the server is shutting down).
     pub fn open(self: &Arc<Self>) -> Registration {
+        self.open_signed(None)
+    }
+
+    /// Registers a new connection of a signed-in session.
+    pub fn open_signed(self: &Arc<Self>, signed: Option<SignedIn>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let member = Arc::new(Member::new(id, self.budget_bytes));
         let mut open = self.open.lock();
         if open.shutting_down {
             member.close(CloseReason::Shutdown);
         } else {
-            open.by_id.insert(id, member.clone());
+            open.by_id.insert(id, (member.clone(), signed));
             self.count.send_replace(open.by_id.len());
         }
         drop(open);
@@ -88,9 +104,24 @@ impl Connections {
     pub fn shutdown(&self) {
         let mut open = self.open.lock();
         open.shutting_down = true;
-        for member in open.by_id.values() {
+        for (member, _) in open.by_id.values() {
             member.close(CloseReason::Shutdown);
         }
+    }
+
+    /// Closes the connections of signed-in sessions that `which` picks, with `reason`;
+    /// returns how many. Walks every connection: for rare acts (sign-out, a ban), never per
+    /// message.
+    pub fn close_signed(&self, which: impl Fn(SignedIn) -> bool, reason: CloseReason) -> usize {
+        let open = self.open.lock();
+        let mut closed = 0;
+        for (member, signed) in open.by_id.values() {
+            if signed.is_some_and(&which) {
+                member.close(reason);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Connections open now.

@@ -10,6 +10,7 @@ mod error;
 pub mod js;
 mod read;
 mod rules;
+mod time;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ pub use rules::{
     MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES, MAX_ROOM_CHARS,
     MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, TYPING_INTERVAL_MS,
 };
+pub use time::utc_date;
 
 /// Largest coalesced server frame the server aims for. A batch holds at least one message even
 /// if that message alone is larger.

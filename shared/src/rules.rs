@@ -173,4 +173,9 @@ pub mod close_code {
     pub const TOO_LARGE: u16 = 1009;
     /// Cluster mode: a room's history was lost. Rejoin without resuming.
     pub const RESTART: u16 = 1012;
+    /// Accounts mode: the connection's session ended (signed out, here or everywhere, or the
+    /// account was banned). Reconnecting needs a new sign-in.
+    pub const SIGNED_OUT: u16 = 4001;
+    /// Accounts mode: the account changed (its name): reconnect at once, and resume.
+    pub const ACCOUNT_CHANGED: u16 = 4002;
 }

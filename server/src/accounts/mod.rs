@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chat_shared::{name_key, normalize_name};
 use tokio::sync::Semaphore;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::clock::Clock;
 use crate::store::accounts::{self as rows, Account, SessionRow};
@@ -91,6 +91,15 @@ pub struct SignedIn {
     pub account: Account,
     /// The session's secret: goes into the cookie and nowhere else.
     pub token: String,
+}
+
+/// A live sign-in: the account, and which of its sessions.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// Who.
+    pub account: Account,
+    /// The session's id (for its owner's list, and to close its sockets when it ends).
+    pub session: i64,
 }
 
 /// Accounts, sessions and the links that make accounts.
@@ -308,7 +317,7 @@ impl Accounts {
 
     /// The account a session token belongs to, if the session is live and the account not
     /// banned.
-    pub async fn session(&self, session_token: &str) -> Option<Account> {
+    pub async fn session(&self, session_token: &str) -> Option<Live> {
         let hash = token::hash(session_token);
         let now = self.settings.clock.now_ms();
         let since = now.saturating_sub(ttl_ms(self.settings.session_ttl));
@@ -334,21 +343,72 @@ impl Accounts {
                     .await;
             });
         }
-        Some(account)
+        Some(Live {
+            account,
+            session: id,
+        })
     }
 
-    /// Ends the session of this token (signing out this browser).
-    pub async fn sign_out(&self, session_token: &str) {
-        let hash = token::hash(session_token);
-        if let Err(err) = self
-            .store
+    /// Ends one of an account's sessions; false if it had no such session.
+    pub async fn end_session(&self, account: i64, session: i64) -> Result<bool, Refused> {
+        self.store
             .write("end a session", move |conn| {
-                rows::delete_session_by_hash(conn, &hash)
+                rows::delete_session(conn, account, session)
             })
             .await
-        {
-            warn!(error = %err, "could not end a session");
+            .map_err(|_| Refused::Unavailable)
+    }
+
+    /// Gives an account another name (unique, compared as names are).
+    pub async fn rename(&self, account: i64, name: &str) -> Result<String, Refused> {
+        let (name, key) = checked_name(name)?;
+        let shown = name.clone();
+        let renamed = self
+            .store
+            .write("rename an account", move |conn| {
+                rows::rename(conn, account, &name, &key)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)?;
+        if renamed {
+            Ok(shown)
+        } else {
+            Err(Refused::NameTaken)
         }
+    }
+
+    /// Changes a signed-in account's password, given the current one; every other session
+    /// of the account ends (whoever knew the old password is signed out).
+    pub async fn change_password(
+        &self,
+        live: &Live,
+        current: &str,
+        new: &str,
+    ) -> Result<(), Refused> {
+        password::check_new(new).map_err(Refused::WeakPassword)?;
+        let account = live.account.id;
+        let stored = self
+            .store
+            .read("read a password", move |conn| {
+                rows::password_of(conn, account)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)?
+            .ok_or(Refused::Unavailable)?;
+        if !self.verify(current, stored).await? {
+            return Err(Refused::WrongCredentials);
+        }
+        let phc = self.hash(new).await?;
+        let keep = live.session;
+        self.store
+            .write("change a password", move |conn| {
+                let tx = conn.unchecked_transaction()?;
+                rows::set_password(&tx, account, &phc)?;
+                rows::delete_other_sessions(&tx, account, keep)?;
+                tx.commit()
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
     }
 
     /// An account's sessions, for its settings page.

@@ -11,17 +11,18 @@ use std::sync::Arc;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Form, Router};
 use serde::Deserialize;
 
+use super::forms::{cross_site, document, escape, is_local_path, message_page, see_other};
 use super::Web;
-use crate::accounts::{Accounts, Refused, SignedIn};
+use crate::accounts::{Accounts, Live, Refused, SignedIn};
+use crate::close::CloseReason;
 use crate::peers::Slot;
-use crate::store::accounts::Account;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chat_session";
@@ -215,7 +216,15 @@ async fn sign_out(State(pages): State<Pages>, headers: HeaderMap) -> Response {
         return refused;
     }
     if let Some(token) = session_token(&headers) {
-        pages.accounts.sign_out(token).await;
+        if let Some(live) = pages.accounts.session(token).await {
+            let (account, session) = (live.account.id, live.session);
+            let _ = pages.accounts.end_session(account, session).await;
+            pages
+                .web
+                .app
+                .connections
+                .close_signed(|s| s.session == session, CloseReason::SignedOut);
+        }
     }
     let mut response = see_other("/signin");
     if let Ok(value) = HeaderValue::from_str(&session_cookie(&pages.web, &headers, "", 0)) {
@@ -230,7 +239,7 @@ pub async fn may_see_pages(
     web: &Web,
     headers: &HeaderMap,
     path: &str,
-) -> Result<Option<Account>, Response> {
+) -> Result<Option<Live>, Response> {
     let Some(accounts) = &web.app.accounts else {
         return Ok(None);
     };
@@ -261,24 +270,6 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
             let (name, value) = pair.trim().split_once('=')?;
             (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
         })
-}
-
-/// A 403 when a form arrives from another site, else `None`.
-fn cross_site(web: &Web, headers: &HeaderMap) -> Option<Response> {
-    let site = headers
-        .get("sec-fetch-site")
-        .and_then(|value| value.to_str().ok());
-    let refused = match site {
-        Some(site) => !matches!(site, "same-origin" | "none"),
-        None => web.origins.check(headers).is_err(),
-    };
-    refused.then(|| {
-        (
-            StatusCode::FORBIDDEN,
-            "This form can only be sent from this site's own pages.",
-        )
-            .into_response()
-    })
 }
 
 /// Signed in: the cookie, and on to `target`.
@@ -335,19 +326,6 @@ fn user_agent(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// A path on this site (`/r/rust`), not another site (`//evil.example`, `https://...`).
-fn is_local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')
-}
-
-fn see_other(target: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(target) {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    response
-}
-
 fn status_of(refused: &Refused) -> StatusCode {
     match refused {
         Refused::InvalidName(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
@@ -383,12 +361,6 @@ pub fn not_set_up() -> Response {
         "This chat is not set up yet",
         "Its owner finishes setting it up with the link the server printed when it started.",
     )
-}
-
-/// A page of one heading and a paragraph (`body` is trusted HTML, never user input).
-fn message_page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = document(title, &format!("<h1>{}</h1><p>{body}</p>", escape(title)));
-    (status, Html(html)).into_response()
 }
 
 /// A name-and-password form; `error` and `name` (what was typed) are escaped.
@@ -435,33 +407,6 @@ fn credentials_page(
     (status, Html(document(title, &body))).into_response()
 }
 
-/// A whole HTML document around `body`, styled like the app.
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · chat</title><link rel=\"stylesheet\" href=\"/pkg/chat.css\"></head>\
-         <body><main class=\"account-page\">{body}</main></body></html>",
-        escape(title)
-    )
-}
-
-/// Escapes text for HTML content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,26 +421,5 @@ mod tests {
         assert_eq!(session_token(&headers), Some("abc"));
         headers.insert(COOKIE, HeaderValue::from_static("chat_session=; x=y"));
         assert_eq!(session_token(&headers), None);
-    }
-
-    #[test]
-    fn only_local_paths_are_followed_after_signing_in() {
-        assert!(is_local_path("/r/rust"));
-        for outside in [
-            "//evil.example/x",
-            "https://evil.example",
-            "/\\evil.example",
-            "r/x",
-        ] {
-            assert!(!is_local_path(outside), "{outside}");
-        }
-    }
-
-    #[test]
-    fn text_is_escaped_for_content_and_attributes() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 }

@@ -7,10 +7,12 @@
 pub mod accounts;
 #[cfg(feature = "autobahn-echo")]
 mod echo;
+mod forms;
 mod origin;
 #[cfg(feature = "ssr")]
 mod page;
 mod serve;
+mod settings;
 pub mod upgrade;
 
 use std::net::SocketAddr;
@@ -26,6 +28,7 @@ use hyper::upgrade::OnUpgrade;
 use tracing::warn;
 
 use crate::connection::serve_client;
+use crate::connections::SignedIn;
 use crate::metrics;
 use crate::peers::{Refusal, Slot};
 use crate::session::Session;
@@ -61,7 +64,7 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
         leptos: page::site_options()?,
     });
     let site = site(&web);
-    let account_pages = accounts::routes(&web);
+    let account_pages = accounts::routes(&web).merge(settings::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
@@ -205,13 +208,17 @@ async fn websocket(
         )
             .into_response();
     };
-    let registration = app.connections.open();
+    let signed = account.as_ref().map(|live| SignedIn {
+        account: live.account.id,
+        session: live.session,
+    });
+    let registration = app.connections.open_signed(signed);
     app.chat.metrics.connections_opened.inc();
     // First, so that a client knows the limits before anything it could send is answered.
     let _ = registration.member().push(&app.limits_frame);
     let member = registration.member().clone();
     let mut session = match &account {
-        Some(account) => Session::for_account(app.chat.clone(), member, slot, account),
+        Some(live) => Session::for_account(app.chat.clone(), member, slot, &live.account),
         None => Session::new(app.chat.clone(), member, slot),
     };
     // Attach to the URL's room before answering, so a client that sees the socket open cannot

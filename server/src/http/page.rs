@@ -15,6 +15,7 @@ use chat_frontend::{shell, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
+use super::forms::escape;
 use super::Web;
 
 /// `/`: the lobby.
@@ -100,11 +101,4 @@ pub(super) fn site_options() -> anyhow::Result<leptos::prelude::LeptosOptions> {
         .output_name(SITE_NAME)
         .site_root(site_root)
         .build())
-}
-
-/// Minimal HTML escaping for the error page.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

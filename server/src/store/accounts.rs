@@ -115,6 +115,56 @@ pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<Account>> {
     .optional()
 }
 
+/// Renames an account; false if another account has the name's key.
+pub fn rename(conn: &Connection, id: i64, name: &str, key: &str) -> rusqlite::Result<bool> {
+    let taken: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM accounts WHERE name_key = ?1 AND id <> ?2",
+            params![key, id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Ok(false);
+    }
+    conn.execute(
+        "UPDATE accounts SET name = ?2, name_key = ?3 WHERE id = ?1",
+        params![id, name, key],
+    )?;
+    Ok(true)
+}
+
+/// An account's password hash.
+pub fn password_of(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT password FROM accounts WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Replaces an account's password hash.
+pub fn set_password(conn: &Connection, id: i64, password: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE accounts SET password = ?2 WHERE id = ?1",
+        params![id, password],
+    )?;
+    Ok(())
+}
+
+/// Ends every session of an account but `keep`; returns how many ended.
+pub fn delete_other_sessions(
+    conn: &Connection,
+    account: i64,
+    keep: i64,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sessions WHERE account_id = ?1 AND id <> ?2",
+        params![account, keep],
+    )
+}
+
 /// Starts a session for `account` under the hash of its token.
 pub fn create_session(
     conn: &Connection,
@@ -275,6 +325,18 @@ mod tests {
             Some(30)
         );
         assert_eq!(forget_sessions(&conn, 15).unwrap(), 1);
+        let bob = create(&conn, "bob", "bob", "phc", false, 3)
+            .unwrap()
+            .unwrap();
+        assert!(!rename(&conn, bob, "ANN", "ann").unwrap(), "taken");
+        assert!(rename(&conn, ann, "Anne", "anne").unwrap());
+        assert!(
+            rename(&conn, ann, "ANNE", "anne").unwrap(),
+            "its own key, another case"
+        );
+        assert_eq!(by_id(&conn, ann).unwrap().unwrap().name, "ANNE");
+        set_password(&conn, bob, "new").unwrap();
+        assert_eq!(password_of(&conn, bob).unwrap().as_deref(), Some("new"));
         assert_eq!(delete_sessions_of(&conn, ann).unwrap(), 1);
         assert!(session_account(&conn, b"h2", 0).unwrap().is_none());
     }

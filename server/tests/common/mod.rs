@@ -1,6 +1,7 @@
 //! Test harness: the real server on port 0, and WebSocket clients that speak the protocol.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod accounts;
 pub mod redis_server;
 
 use std::collections::VecDeque;
