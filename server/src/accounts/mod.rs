@@ -9,6 +9,9 @@
 //! Every answer to a failed sign-in is the same words after the same work (a password hash is
 //! verified whether or not the name exists), so a visitor cannot learn which names exist.
 
+mod admin;
+pub use admin::Moderation;
+mod own;
 pub mod password;
 pub mod throttle;
 
@@ -21,7 +24,7 @@ use tokio::sync::Semaphore;
 use tracing::info;
 
 use crate::clock::Clock;
-use crate::store::accounts::{self as rows, Account, SessionRow};
+use crate::store::accounts::{self as rows, Account};
 use crate::store::HistoryStore;
 use crate::token;
 use throttle::SignInThrottle;
@@ -65,6 +68,10 @@ pub enum Refused {
     BadLink,
     /// The database failed; nothing was changed.
     Unavailable,
+    /// Only an administrator may do this (or nobody may: banning oneself).
+    NotAllowed,
+    /// No such account.
+    NotFound,
 }
 
 impl Refused {
@@ -80,6 +87,8 @@ impl Refused {
             ),
             Refused::BadLink => "This link is not valid (any more).".into(),
             Refused::Unavailable => "The server could not do that just now; try again.".into(),
+            Refused::NotAllowed => "That is not allowed.".into(),
+            Refused::NotFound => "There is no such account.".into(),
         }
     }
 }
@@ -215,36 +224,6 @@ impl Accounts {
         Ok(made)
     }
 
-    /// The invitation code, made on first use.
-    pub async fn invitation(&self) -> Result<String, Refused> {
-        let fresh = token::new_token().map_err(|_| Refused::Unavailable)?;
-        let now = self.settings.clock.now_ms();
-        self.store
-            .write("read the invitation code", move |conn| {
-                if let Some(code) = rows::secret(conn, rows::INVITATION_SECRET)? {
-                    return Ok(String::from_utf8_lossy(&code).into_owned());
-                }
-                rows::set_secret(conn, rows::INVITATION_SECRET, fresh.as_bytes(), now)?;
-                Ok(fresh)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)
-    }
-
-    /// A new invitation code; the old link stops working.
-    pub async fn reset_invitation(&self) -> Result<String, Refused> {
-        let fresh = token::new_token().map_err(|_| Refused::Unavailable)?;
-        let now = self.settings.clock.now_ms();
-        let code = fresh.clone();
-        self.store
-            .write("reset the invitation code", move |conn| {
-                rows::set_secret(conn, rows::INVITATION_SECRET, code.as_bytes(), now)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)?;
-        Ok(fresh)
-    }
-
     /// Whether `code` is the current invitation code.
     pub async fn invitation_valid(&self, code: &str) -> bool {
         let given = code.to_string();
@@ -349,88 +328,6 @@ impl Accounts {
         })
     }
 
-    /// Ends one of an account's sessions; false if it had no such session.
-    pub async fn end_session(&self, account: i64, session: i64) -> Result<bool, Refused> {
-        self.store
-            .write("end a session", move |conn| {
-                rows::delete_session(conn, account, session)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)
-    }
-
-    /// Gives an account another name (unique, compared as names are).
-    pub async fn rename(&self, account: i64, name: &str) -> Result<String, Refused> {
-        let (name, key) = checked_name(name)?;
-        let shown = name.clone();
-        let renamed = self
-            .store
-            .write("rename an account", move |conn| {
-                rows::rename(conn, account, &name, &key)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)?;
-        if renamed {
-            Ok(shown)
-        } else {
-            Err(Refused::NameTaken)
-        }
-    }
-
-    /// Changes a signed-in account's password, given the current one; every other session
-    /// of the account ends (whoever knew the old password is signed out).
-    pub async fn change_password(
-        &self,
-        live: &Live,
-        current: &str,
-        new: &str,
-    ) -> Result<(), Refused> {
-        password::check_new(new).map_err(Refused::WeakPassword)?;
-        let account = live.account.id;
-        let stored = self
-            .store
-            .read("read a password", move |conn| {
-                rows::password_of(conn, account)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)?
-            .ok_or(Refused::Unavailable)?;
-        if !self.verify(current, stored).await? {
-            return Err(Refused::WrongCredentials);
-        }
-        let phc = self.hash(new).await?;
-        let keep = live.session;
-        self.store
-            .write("change a password", move |conn| {
-                let tx = conn.unchecked_transaction()?;
-                rows::set_password(&tx, account, &phc)?;
-                rows::delete_other_sessions(&tx, account, keep)?;
-                tx.commit()
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)
-    }
-
-    /// An account's sessions, for its settings page.
-    pub async fn sessions_of(&self, account: i64) -> Result<Vec<SessionRow>, Refused> {
-        self.store
-            .read("list sessions", move |conn| {
-                rows::sessions_of(conn, account)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)
-    }
-
-    /// Ends every session of an account ("sign out everywhere").
-    pub async fn sign_out_everywhere(&self, account: i64) -> Result<usize, Refused> {
-        self.store
-            .write("end sessions", move |conn| {
-                rows::delete_sessions_of(conn, account)
-            })
-            .await
-            .map_err(|_| Refused::Unavailable)
-    }
-
     /// Creates an account and its first session in one write, if `still_valid` (run in the
     /// same write, so the link it checks cannot be used up in between) says so.
     async fn create(
@@ -488,7 +385,7 @@ impl Accounts {
         Ok(secret)
     }
 
-    async fn hash(&self, password_given: &str) -> Result<String, Refused> {
+    pub(crate) async fn hash(&self, password_given: &str) -> Result<String, Refused> {
         let _permit = self
             .hashing
             .acquire()
@@ -502,7 +399,7 @@ impl Accounts {
             .ok_or(Refused::Unavailable)
     }
 
-    async fn verify(&self, password_given: &str, phc: String) -> Result<bool, Refused> {
+    pub(crate) async fn verify(&self, password_given: &str, phc: String) -> Result<bool, Refused> {
         let _permit = self
             .hashing
             .acquire()
@@ -516,7 +413,7 @@ impl Accounts {
 }
 
 /// A name as it will be shown, and its key; refused with the naming rules' words.
-fn checked_name(name: &str) -> Result<(String, String), Refused> {
+pub(crate) fn checked_name(name: &str) -> Result<(String, String), Refused> {
     let shown = normalize_name(name)
         .map_err(|err| Refused::InvalidName(err.message))?
         .to_string();

@@ -334,6 +334,8 @@ fn status_of(refused: &Refused) -> StatusCode {
         Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
         Refused::BadLink => StatusCode::NOT_FOUND,
         Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Refused::NotAllowed => StatusCode::FORBIDDEN,
+        Refused::NotFound => StatusCode::NOT_FOUND,
     }
 }
 

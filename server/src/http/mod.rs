@@ -5,6 +5,7 @@
 //! [`router`] builds the whole app from an [`AppState`]; tests build it the same way.
 
 pub mod accounts;
+mod admin;
 #[cfg(feature = "autobahn-echo")]
 mod echo;
 mod forms;
@@ -64,7 +65,9 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
         leptos: page::site_options()?,
     });
     let site = site(&web);
-    let account_pages = accounts::routes(&web).merge(settings::routes(&web));
+    let account_pages = accounts::routes(&web)
+        .merge(settings::routes(&web))
+        .merge(admin::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))

@@ -297,7 +297,7 @@ async fn page(
 }
 
 /// A time as ISO 8601 in UTC (whole seconds), readable as it is and by a `<time>` element.
-fn iso(ms: u64) -> String {
+pub(super) fn iso(ms: u64) -> String {
     let (y, m, d) = chat_shared::utc_date(ms);
     let rest = ms / 1000 % 86_400;
     format!(

@@ -165,6 +165,35 @@ pub fn delete_other_sessions(
     )
 }
 
+/// Every account, by name key (the administrators' list of people).
+pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Account>> {
+    let mut statement =
+        conn.prepare("SELECT id, name, admin, banned FROM accounts ORDER BY name_key")?;
+    let rows = statement.query_map([], account_of)?;
+    rows.collect()
+}
+
+/// Bans or unbans an account; a ban also ends all its sessions. False if there is no such
+/// account.
+pub fn set_banned(conn: &Connection, id: i64, banned: bool) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE accounts SET banned = ?2 WHERE id = ?1",
+        params![id, banned as i64],
+    )? == 1;
+    if changed && banned {
+        delete_sessions_of(conn, id)?;
+    }
+    Ok(changed)
+}
+
+/// Makes an account an administrator or not. False if there is no such account.
+pub fn set_admin(conn: &Connection, id: i64, admin: bool) -> rusqlite::Result<bool> {
+    Ok(conn.execute(
+        "UPDATE accounts SET admin = ?2 WHERE id = ?1",
+        params![id, admin as i64],
+    )? == 1)
+}
+
 /// Starts a session for `account` under the hash of its token.
 pub fn create_session(
     conn: &Connection,

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod cids;
+pub mod moderation;
 pub mod schema;
 pub mod writer;
 

@@ -1,0 +1,221 @@
+//! `/admin`: the administrators' page. The invitation link (and resetting it), the people
+//! with their ban, unban and administrator buttons, and the moderation log every one of those
+//! actions is written to. Server-rendered forms: none of it is in the page's WebAssembly.
+//! Anyone else signed in gets 403; a visitor is sent to sign in.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::accounts::may_see_pages;
+use super::forms::{cross_site, document, escape, message_page, see_other};
+use super::Web;
+use crate::accounts::{Accounts, Live, Moderation, Refused};
+use crate::close::CloseReason;
+use crate::store::accounts::Account;
+
+#[derive(Clone)]
+struct Admin {
+    web: Arc<Web>,
+    accounts: Arc<Accounts>,
+}
+
+/// The administrators' routes (accounts mode only).
+pub fn routes(web: &Arc<Web>) -> Router {
+    let Some(accounts) = web.app.accounts.clone() else {
+        return Router::new();
+    };
+    Router::new()
+        .route("/admin", get(show))
+        .route("/admin/invitation/reset", post(reset_invitation))
+        .route("/admin/people/{id}/{action}", post(moderate))
+        .with_state(Admin {
+            web: web.clone(),
+            accounts,
+        })
+}
+
+/// The signed-in administrator, or the answer for anyone else.
+async fn administrator(admin: &Admin, headers: &HeaderMap, form: bool) -> Result<Live, Response> {
+    if form {
+        if let Some(refused) = cross_site(&admin.web, headers) {
+            return Err(refused);
+        }
+    }
+    match may_see_pages(&admin.web, headers, "/admin").await? {
+        Some(live) if live.account.admin => Ok(live),
+        Some(_) => Err(message_page(
+            StatusCode::FORBIDDEN,
+            "For administrators only",
+            "This page is for the chat's administrators. <a href=\"/\">Back to the chat</a>.",
+        )),
+        None => Err(see_other("/signin")),
+    }
+}
+
+async fn show(State(admin): State<Admin>, headers: HeaderMap) -> Response {
+    match administrator(&admin, &headers, false).await {
+        Ok(live) => page(&admin, &live, &headers, StatusCode::OK, None).await,
+        Err(answer) => answer,
+    }
+}
+
+async fn reset_invitation(State(admin): State<Admin>, headers: HeaderMap) -> Response {
+    let live = match administrator(&admin, &headers, true).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    match admin.accounts.reset_invitation_by(&live.account).await {
+        Ok(_) => see_other("/admin"),
+        Err(refused) => {
+            page(
+                &admin,
+                &live,
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(&refused),
+            )
+            .await
+        }
+    }
+}
+
+async fn moderate(
+    State(admin): State<Admin>,
+    Path((id, action)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let live = match administrator(&admin, &headers, true).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    let action = match action.as_str() {
+        "ban" => Moderation::Ban,
+        "unban" => Moderation::Unban,
+        "make-admin" => Moderation::MakeAdmin,
+        "remove-admin" => Moderation::RemoveAdmin,
+        _ => return message_page(StatusCode::NOT_FOUND, "No such action", ""),
+    };
+    match admin.accounts.moderate(&live.account, id, action).await {
+        Ok(_) => {
+            if action == Moderation::Ban {
+                // Its sessions are gone already; its sockets go now.
+                admin
+                    .web
+                    .app
+                    .connections
+                    .close_signed(|s| s.account == id, CloseReason::SignedOut);
+            }
+            see_other("/admin")
+        }
+        Err(refused) => {
+            let status = match refused {
+                Refused::NotAllowed => StatusCode::FORBIDDEN,
+                Refused::NotFound => StatusCode::NOT_FOUND,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            page(&admin, &live, &headers, status, Some(&refused)).await
+        }
+    }
+}
+
+async fn page(
+    admin: &Admin,
+    live: &Live,
+    headers: &HeaderMap,
+    status: StatusCode,
+    refused: Option<&Refused>,
+) -> Response {
+    let accounts = &admin.accounts;
+    let code = accounts.invitation().await.unwrap_or_default();
+    let people = accounts.people().await.unwrap_or_default();
+    let log = accounts.moderation_log().await.unwrap_or_default();
+    let error = refused.map_or(String::new(), |refused| {
+        format!(
+            "<p class=\"form-error\" role=\"alert\">{}</p>",
+            escape(&refused.message())
+        )
+    });
+    let link = format!("{}/join/{code}", base_url(admin, headers));
+    let people: String = people
+        .iter()
+        .map(|person| person_row(person, live))
+        .collect();
+    let log: String = log
+        .iter()
+        .map(|entry| {
+            format!(
+                "<tr><td><time datetime=\"{at}\">{at}</time></td><td>{actor}</td><td>{action}</td><td>{target}</td></tr>",
+                at = super::settings::iso(entry.at_ms),
+                actor = escape(&entry.actor),
+                action = escape(&entry.action),
+                target = escape(&entry.target),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Administration</h1>{error}<p><a href=\"/\">Back to the chat</a></p>\
+         <h2>Invitation link</h2>\
+         <p>Whoever opens this link can make an account. Resetting it makes the old link stop working.</p>\
+         <label for=\"invitation\">Link</label>\
+         <input id=\"invitation\" readonly value=\"{link}\">\
+         <form method=\"post\" action=\"/admin/invitation/reset\">\
+         <button type=\"submit\" class=\"secondary\">Reset the link</button></form>\
+         <h2>People</h2>\
+         <table class=\"people\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th>\
+         <th scope=\"col\">Actions</th></tr></thead><tbody>{people}</tbody></table>\
+         <h2>Moderation log</h2>\
+         <table class=\"log-table\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th>\
+         <th scope=\"col\">What</th><th scope=\"col\">To</th></tr></thead><tbody>{log}</tbody></table>",
+        link = escape(&link),
+    );
+    (status, Html(document("Administration", &body))).into_response()
+}
+
+/// One person's row: their status and the buttons that change it.
+fn person_row(person: &Account, live: &Live) -> String {
+    let name = escape(&person.name);
+    let status = match (person.banned, person.admin) {
+        (true, _) => "banned",
+        (false, true) => "administrator",
+        (false, false) => "member",
+    };
+    let button = |action: &str, label: &str| {
+        format!(
+            "<form method=\"post\" action=\"/admin/people/{id}/{action}\">\
+             <button type=\"submit\" class=\"secondary\">{label}<span class=\"visually-hidden\"> {name}</span></button></form>",
+            id = person.id,
+        )
+    };
+    let mut actions = String::new();
+    if person.id != live.account.id {
+        actions.push_str(&if person.banned {
+            button("unban", "Unban")
+        } else {
+            button("ban", "Ban")
+        });
+        actions.push_str(&if person.admin {
+            button("remove-admin", "Remove administrator")
+        } else {
+            button("make-admin", "Make administrator")
+        });
+    }
+    format!("<tr><td>{name}</td><td>{status}</td><td>{actions}</td></tr>")
+}
+
+/// Where people reach this server: `--public-url`, else the address this request used.
+fn base_url(admin: &Admin, headers: &HeaderMap) -> String {
+    if let Some(url) = &admin.web.app.config.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
