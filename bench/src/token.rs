@@ -111,6 +111,7 @@ mod tests {
             text: text.into(),
             ts: 1,
             cid: None,
+            ..Default::default()
         }))
         .unwrap()
     }

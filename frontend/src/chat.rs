@@ -335,6 +335,7 @@ mod tests {
             text: format!("{room} {id}"),
             ts: 0,
             cid: None,
+            ..Default::default()
         })
     }
 

@@ -205,6 +205,7 @@ mod tests {
             text: "x".into(),
             ts,
             cid: None,
+            ..Default::default()
         });
     }
 

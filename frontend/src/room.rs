@@ -93,6 +93,8 @@ pub struct RoomState {
     pub pending: Vec<Pending>,
     /// Joined on the current connection (messages can be sent now).
     pub joined: bool,
+    /// The oldest id an older page brought, shown or not (`u64::MAX`: none yet).
+    floor: u64,
 }
 
 impl RoomState {
@@ -111,6 +113,7 @@ impl RoomState {
             typing: Vec::new(),
             pending: Vec::new(),
             joined: false,
+            floor: u64::MAX,
         }
     }
 
@@ -131,10 +134,12 @@ impl RoomState {
 
     /// The oldest message id held, where older history would be loaded from.
     pub fn oldest_id(&self) -> Option<u64> {
-        self.entries.iter().find_map(|entry| match &entry.kind {
+        let shown = self.entries.iter().find_map(|entry| match &entry.kind {
             EntryKind::Message(message) => Some(message.id),
             EntryKind::Notice(_) => None,
-        })
+        })?;
+        // A page of nothing but deletions adds no line, but the next page starts below it.
+        Some(shown.min(self.floor))
     }
 
     /// The `since` to resume from, when the epoch is known.
@@ -153,6 +158,7 @@ impl RoomState {
             let had_history = self.last_id > 0;
             self.entries.clear();
             self.last_id = 0;
+            self.floor = u64::MAX;
             if had_history {
                 self.push_notice(NOT_RECOVERED);
             }
@@ -183,12 +189,29 @@ impl RoomState {
             return false;
         }
         self.last_id = message.id;
+        if let Some(target) = message.deletes {
+            self.delete(target);
+            return false;
+        }
         if let Some(cid) = &message.cid {
             self.pending.retain(|pending| &pending.cid != cid);
         }
         self.typing.retain(|(name, _)| *name != message.name);
         self.push(EntryKind::Message(message));
         true
+    }
+
+    /// Empties the message `id` (a deletion arrived): its line says it was deleted. A new key,
+    /// so the keyed log redraws that line.
+    fn delete(&mut self, id: u64) {
+        for entry in &mut self.entries {
+            if let EntryKind::Message(message) = &mut entry.kind {
+                if message.id == id {
+                    message.text.clear();
+                    entry.key = next_key();
+                }
+            }
+        }
     }
 
     /// Adds a note from the page.
@@ -217,8 +240,12 @@ impl RoomState {
     pub fn prepend_history(&mut self, messages: Vec<ChatMessage>, more: bool) {
         self.loading_older = false;
         let oldest = self.oldest_id().unwrap_or(u64::MAX);
+        if let Some(first) = messages.first() {
+            self.floor = self.floor.min(first.id);
+        }
         for message in messages.into_iter().rev() {
-            if message.id >= oldest {
+            // A deletion entry shows nothing: the message it deleted is empty already.
+            if message.id >= oldest || message.deletes.is_some() {
                 continue;
             }
             self.entries.push_front(Entry {
@@ -309,6 +336,7 @@ mod tests {
             text: format!("m{id}"),
             ts: id * 1000,
             cid: None,
+            ..Default::default()
         }
     }
 
@@ -470,6 +498,34 @@ mod tests {
         room.apply_presence(vec![], vec!["Carol".into()], None);
         assert_eq!(room.members, vec!["alice", "Bob", "zoë"]);
         assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
+    }
+
+    #[test]
+    fn a_deletion_empties_its_message_and_shows_no_line_of_its_own() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 0, false, &[]));
+        room.push_message(message(1, "bob"));
+        room.push_message(message(2, "ann"));
+        let key = room.entries[0].key;
+        let mut deletion = message(3, "bob");
+        deletion.text.clear();
+        deletion.deletes = Some(1);
+        assert!(!room.push_message(deletion), "nothing arrived to show");
+        assert_eq!(room.last_id, 3, "resumes after the deletion");
+        assert_eq!(room.entries.len(), 2);
+        let EntryKind::Message(deleted) = &room.entries[0].kind else {
+            panic!("not a message");
+        };
+        assert!(deleted.is_deleted());
+        assert_ne!(room.entries[0].key, key, "a new key: the line is redrawn");
+        // An older page of nothing but deletions shows nothing, and the next page starts below.
+        let mut only_deletions = message(1, "ann");
+        only_deletions.deletes = Some(0);
+        room.entries.clear();
+        room.push_message(message(9, "ann"));
+        room.prepend_history(vec![only_deletions], true);
+        assert_eq!(room.entries.len(), 1);
+        assert_eq!(room.oldest_id(), Some(1));
     }
 
     #[test]

@@ -24,6 +24,7 @@ enum Step {
     Typing { room: u8 },
     History { room: u8, before: Option<u64>, limit: Option<u32> },
     Members { room: u8, after: Option<String>, limit: Option<u32> },
+    Delete { room: u8, id: u64 },
     Raw(String),
 }
 
@@ -70,6 +71,7 @@ fn raw(step: Step) -> String {
             after,
             limit,
         },
+        Step::Delete { room: r, id } => ClientFrame::Delete { room: room(r), id },
     };
     encode_client(&frame).unwrap_or_default()
 }

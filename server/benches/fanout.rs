@@ -55,6 +55,7 @@ fn message_frame(id: u64) -> Utf8Bytes {
         text: "b 123456789 3 42".into(),
         ts: 1_764_000_000_000,
         cid: None,
+        ..Default::default()
     };
     Utf8Bytes::from(encode(&ServerFrame::Message(message)).unwrap_or_default())
 }

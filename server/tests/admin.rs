@@ -129,7 +129,9 @@ async fn only_administrators_may_see_or_use_the_page() {
         .await;
         assert_eq!(status, 403, "{action}");
     }
-    // Made an administrator, bob gets the page.
+    // Made an administrator, bob gets the page, and his open tab comes back with his new rights.
+    let mut bobs_tab = connect_with(&server, Some(&bob)).await.unwrap();
+    bobs_tab.rx.joined().await;
     let bob_id = id_of(&server, "bob").await;
     let (status, _, _) = post_form(
         &server,
@@ -139,6 +141,7 @@ async fn only_administrators_may_see_or_use_the_page() {
     )
     .await;
     assert_eq!(status, 303);
+    assert_eq!(bobs_tab.rx.close_code().await, Some(4002));
     assert_eq!(get_with_cookie(&server, "/admin", &bob).await.0, 200);
 }
 

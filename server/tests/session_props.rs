@@ -64,6 +64,7 @@ fn frame() -> impl Strategy<Value = String> {
             prop::option::of(any::<u32>())
         )
             .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
+        (room(), 0u64..40).prop_map(|(room, id)| ClientFrame::Delete { room, id }),
     ]
     .prop_map(|frame| encode_client(&frame).unwrap_or_default());
     prop_oneof![
@@ -163,7 +164,13 @@ fn random_frames_never_break_the_server_and_ids_only_increase() {
     // Every kind of client frame did its real work at least once (a kind added to the protocol
     // fails here until the strategy above sends it).
     let succeeded = succeeded.lock().unwrap();
+    // `delete` needs an account: in this open-mode server it is always refused (and must not
+    // break anything); tests/deletion.rs has it succeed.
+    const ACCOUNTS_ONLY: &[&str] = &["delete"];
     for kind in <ClientFrame as strum::VariantNames>::VARIANTS {
+        if ACCOUNTS_ONLY.contains(kind) {
+            continue;
+        }
         assert!(
             succeeded.contains(kind),
             "no {kind} frame succeeded; only {succeeded:?}"

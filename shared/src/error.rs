@@ -51,8 +51,10 @@ pub enum ErrorCode {
     /// History could not be read or written; a refused message was neither stored nor sent.
     HistoryUnavailable,
     /// The account may not do this (in accounts mode a name is the account's, changed in its
-    /// settings, not with `hello`).
+    /// settings, not with `hello`; only its author or an administrator deletes a message).
     NotAllowed,
+    /// There is no such message (or it was deleted already).
+    NotFound,
     /// A code this version does not know, from a newer server. Read as this so that the frame,
     /// with its message and `cid`, still reaches the page (a tab left open across an upgrade);
     /// never sent.

@@ -88,6 +88,15 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Delete a message of a joined room: one's own, or any as an administrator (accounts
+    /// mode). Everyone in the room, and everyone who resumes later, is told by a deletion entry
+    /// in the room's stream.
+    Delete {
+        /// The joined room.
+        room: String,
+        /// The message's id.
+        id: u64,
+    },
     /// Ask who is in a joined room, a page at a time: for rooms too big to list in `joined`
     /// and `presence`, which then carry only the count.
     Members {
@@ -223,8 +232,11 @@ pub enum ServerFrame {
     },
 }
 
-/// One chat message as every client sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One entry of a room's ordered stream as every client sees it: a chat message; or, when
+/// `deletes` is set, the deletion of an earlier message (its `name` is who deleted it); or,
+/// when `text` is empty without `deletes`, a message that was deleted since (it keeps its id,
+/// so a room's ids stay contiguous, and nothing else of what it said).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Assigned by the server, strictly increasing per room and never reused.
     pub id: u64,
@@ -241,6 +253,19 @@ pub struct ChatMessage {
     /// The sender's `cid`, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The sender's account (accounts mode): stable across renames, unlike `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<u64>,
+    /// This entry deletes the message with this id (which clients then stop showing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<u64>,
+}
+
+impl ChatMessage {
+    /// Whether this is a message that was deleted since (what it said is gone).
+    pub fn is_deleted(&self) -> bool {
+        self.text.is_empty() && self.deletes.is_none()
+    }
 }
 
 /// What a client must know of how its server was started to check what it sends: only what an

@@ -41,6 +41,8 @@ struct Fields {
     more: Option<bool>,
     max_frame_bytes: Option<u64>,
     count: Option<u64>,
+    account: Option<u64>,
+    deletes: Option<u64>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -62,6 +64,8 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 text: need(f.text.take(), "text")?,
                 ts: need(f.ts.take(), "ts")?,
                 cid: f.cid.take(),
+                account: f.account.take(),
+                deletes: f.deletes.take(),
             }),
             Kind::Error => ServerFrame::Error(ErrorFrame {
                 code: need(f.code.take(), "code")?,

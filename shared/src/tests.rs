@@ -8,6 +8,7 @@ fn message(id: u64) -> ChatMessage {
         text: "a".into(),
         ts: 2,
         cid: None,
+        ..Default::default()
     }
 }
 

@@ -31,6 +31,8 @@ fn message(i: usize) -> ChatMessage {
         text: TEXTS[i % TEXTS.len()].into(),
         ts: 1_764_000_000_000 + i as u64,
         cid: (i % 2 == 0).then(|| format!("c-{i}")),
+        account: (i % 3 == 0).then_some(7),
+        deletes: (i % 5 == 1).then_some(41),
     }
 }
 

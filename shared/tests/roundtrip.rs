@@ -40,15 +40,21 @@ fn message() -> impl Strategy<Value = ChatMessage> {
         tricky_text(),
         any::<u64>(),
         prop::option::of(tricky_text()),
+        prop::option::of(0..1u64 << 53),
+        prop::option::of(0..1u64 << 53),
     )
-        .prop_map(|(id, room, name, text, ts, cid)| ChatMessage {
-            id,
-            room,
-            name,
-            text,
-            ts,
-            cid,
-        })
+        .prop_map(
+            |(id, room, name, text, ts, cid, account, deletes)| ChatMessage {
+                id,
+                room,
+                name,
+                text,
+                ts,
+                cid,
+                account,
+                deletes,
+            },
+        )
 }
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {

@@ -143,6 +143,9 @@ impl Line {
     }
 }
 
+/// What a deleted message's line says instead of its text.
+const DELETED: &str = "(message deleted)";
+
 /// One line of the log: a message, a notice such as "Connection closed." or a pending message.
 /// All are one view type, so the keyed list and the hydration code exist once for them.
 #[component]
@@ -166,6 +169,12 @@ fn LogLine(line: Line) -> impl IntoView {
                     (true, true) => "message grouped mine",
                 };
                 let shown_name = (!grouped).then_some((name, mine));
+                // Deleted since: what it said is gone from the server too.
+                let text = if text.is_empty() {
+                    DELETED.to_string()
+                } else {
+                    text
+                };
                 (Some((id, shown_name, ts)), text, day, class, None)
             }
             EntryKind::Notice(text) => (None, text, day, "notice", None),

@@ -120,7 +120,14 @@ impl Accounts {
                     Moderation::MakeAdmin => rows::set_admin(&tx, target, true)?,
                     Moderation::RemoveAdmin => rows::set_admin(&tx, target, false)?,
                 };
-                moderation::log_action(&tx, now, &actor, action.as_str(), &account.name)?;
+                moderation::log_action(
+                    &tx,
+                    now,
+                    actor.id,
+                    &actor.name,
+                    action.as_str(),
+                    &account.name,
+                )?;
                 tx.commit()?;
                 Ok(Some(account))
             })
@@ -136,7 +143,7 @@ impl Accounts {
         let _ = self
             .store
             .write("log a moderation action", move |conn| {
-                moderation::log_action(conn, now, &actor, action, target)
+                moderation::log_action(conn, now, actor.id, &actor.name, action, target)
             })
             .await;
     }

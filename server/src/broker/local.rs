@@ -26,13 +26,7 @@ impl LocalBroker {
 impl Broker for LocalBroker {
     fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
         let (reply, receipt) = receipt();
-        let Post {
-            room,
-            name,
-            text,
-            cid,
-        } = post;
-        self.store.append(room, name, text, cid, reply)?;
+        self.store.append(post.into(), reply)?;
         Ok(receipt)
     }
 

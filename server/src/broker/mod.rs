@@ -32,6 +32,27 @@ pub struct Post {
     pub text: String,
     /// The sender's resend key.
     pub cid: Option<String>,
+    /// The sender's account (accounts mode), stored with the message.
+    pub account: Option<i64>,
+    /// Set for a deletion: the id of the message it deletes (then `text` is empty). Allowed to
+    /// the message's author (same account) or an administrator; checked where it is stored.
+    pub deletes: Option<u64>,
+    /// The sender is an administrator (may delete any message).
+    pub admin: bool,
+}
+
+impl From<Post> for crate::store::NewMessage {
+    fn from(post: Post) -> Self {
+        crate::store::NewMessage {
+            room: post.room,
+            name: post.name,
+            text: post.text,
+            cid: post.cid,
+            account: post.account,
+            deletes: post.deletes,
+            admin: post.admin,
+        }
+    }
 }
 
 /// A boxed future, so the trait can be used as `dyn Broker`.

@@ -103,13 +103,21 @@ async fn moderate(
     };
     match admin.accounts.moderate(&live.account, id, action).await {
         Ok(_) => {
-            if action == Moderation::Ban {
-                // Its sessions are gone already; its sockets go now.
+            // A ban's sessions are gone already, its sockets go now; a change of rights
+            // makes the account's sockets come back with the rights it has now.
+            let reason = match action {
+                Moderation::Ban => Some(CloseReason::SignedOut),
+                Moderation::MakeAdmin | Moderation::RemoveAdmin => {
+                    Some(CloseReason::AccountChanged)
+                }
+                Moderation::Unban => None,
+            };
+            if let Some(reason) = reason {
                 admin
                     .web
                     .app
                     .connections
-                    .close_signed(|s| s.account == id, CloseReason::SignedOut);
+                    .close_signed(|s| s.account == id, reason);
             }
             see_other("/admin")
         }

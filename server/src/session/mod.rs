@@ -67,6 +67,9 @@ pub struct Session {
     guest: bool,
     /// The signed-in account (accounts mode): the name is its own and `hello` cannot change it.
     account: Option<i64>,
+    /// The account is an administrator (as of the upgrade: a change of rights closes the
+    /// account's sockets, so it comes back as it is now).
+    admin: bool,
     /// Boxed: most of a connection's life is idle, and its state should be small then.
     limit: Option<Box<RateLimit>>,
     /// The limit on requests: every frame but `send` and `typing`.
@@ -93,6 +96,7 @@ impl Session {
             name: name.into(),
             guest: true,
             account: None,
+            admin: false,
             limit,
             requests,
             slot,
@@ -113,6 +117,7 @@ impl Session {
         session.name = Arc::from(account.name.as_str());
         session.guest = false;
         session.account = Some(account.id);
+        session.admin = account.admin;
         session
     }
 
@@ -131,7 +136,7 @@ impl Session {
         let parsed = ClientFrame::parse(raw);
         if !matches!(
             parsed,
-            Ok(ClientFrame::Send { .. } | ClientFrame::Typing { .. })
+            Ok(ClientFrame::Send { .. } | ClientFrame::Typing { .. } | ClientFrame::Delete { .. })
         ) {
             let room = match &parsed {
                 Ok(
@@ -159,6 +164,7 @@ impl Session {
                 return self.send(room, text, cid);
             }
             ClientFrame::Typing { room } => return self.typing(room),
+            ClientFrame::Delete { room, id } => return self.delete(room, id),
             // The answers that wait for the store are boxed: their state would otherwise be part
             // of every connection's task, idle or not.
             ClientFrame::Hello { name, token } => Box::pin(self.hello(&name, token)).await,
@@ -296,7 +302,46 @@ impl Session {
             name: self.name.clone(),
             text,
             cid,
+            account: self.account,
+            deletes: None,
+            admin: self.admin,
         };
+        self.publish(post);
+        None
+    }
+
+    /// Deletes a message: an entry of the room's stream, stored and delivered like a message,
+    /// so every member and everyone who resumes later learns of it. Who may is checked where
+    /// it is stored (the author's account, or an administrator).
+    fn delete(&mut self, room: String, id: u64) -> Option<CloseReason> {
+        if let Err(close) = self.within_limit(&room, None) {
+            return close;
+        }
+        if self.account.is_none() {
+            self.reply_error(
+                FrameError::new(
+                    ErrorCode::NotAllowed,
+                    "deleting messages needs an account (accounts mode)",
+                )
+                .in_room(&room),
+            );
+            return None;
+        }
+        let sub = self.joined(&room, None)?;
+        let post = Post {
+            room: sub.room.clone(),
+            name: self.name.clone(),
+            text: String::new(),
+            cid: None,
+            account: self.account,
+            deletes: Some(id),
+            admin: self.admin,
+        };
+        self.publish(post);
+        None
+    }
+
+    fn publish(&mut self, post: Post) {
         match self.ctx.broker.publish(post) {
             Ok(receipt) => {
                 self.ctx.metrics.messages_in.inc();
@@ -304,7 +349,6 @@ impl Session {
             }
             Err(err) => self.reply_error(err),
         }
-        None
     }
 
     fn typing(&mut self, room: String) -> Option<CloseReason> {

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
+pub use writer::NewMessage;
 pub use writer::Swept;
 use writer::{store_failed, Append, Command, Job, Writer};
 
@@ -132,19 +133,24 @@ impl HistoryStore {
     /// Queues a message to be stored, then released to its room; `reply` says what became of
     /// it. Never waits: if the writer is far behind, the message is refused at once (and so
     /// never seen by anyone).
-    pub fn append(
-        &self,
-        room: Arc<Room>,
-        name: Arc<str>,
-        text: String,
-        cid: Option<String>,
-        reply: Reply,
-    ) -> Result<(), FrameError> {
+    pub fn append(&self, message: NewMessage, reply: Reply) -> Result<(), FrameError> {
+        let NewMessage {
+            room,
+            name,
+            text,
+            cid,
+            account,
+            deletes,
+            admin,
+        } = message;
         let append = Append {
             room,
             name,
             text,
             cid,
+            account,
+            deletes,
+            admin,
             reply,
         };
         let (refused, why) = match self.commands.try_send(Command::Append(append)) {

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS messages (
     text TEXT NOT NULL,
     ts INTEGER NOT NULL,
     cid TEXT,
+    account_id INTEGER,
+    deletes INTEGER,
     PRIMARY KEY (room_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
@@ -61,6 +63,18 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     )?;
     if has_used == 0 {
         conn.execute_batch("ALTER TABLE names ADD COLUMN used_ms INTEGER NOT NULL DEFAULT 0")?;
+    }
+    // Databases from before accounts and deletions.
+    let has_account: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'account_id'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_account == 0 {
+        conn.execute_batch(
+            "ALTER TABLE messages ADD COLUMN account_id INTEGER;
+             ALTER TABLE messages ADD COLUMN deletes INTEGER;",
+        )?;
     }
     if max_bytes > 0 {
         let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -166,7 +180,8 @@ pub fn insert_message(
     message: &ChatMessage,
 ) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(
-        "INSERT INTO messages (room_id, id, name, text, ts, cid) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (room_id, id, name, text, ts, cid, account_id, deletes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     insert.execute(params![
         room_id,
@@ -174,7 +189,9 @@ pub fn insert_message(
         message.name,
         message.text,
         message.ts as i64,
-        message.cid
+        message.cid,
+        message.account.map(|a| a as i64),
+        message.deletes.map(|id| id as i64),
     ])?;
     Ok(())
 }
@@ -196,7 +213,34 @@ fn message_from_row(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Cha
         text: row.get(2)?,
         ts: row.get::<_, i64>(3)?.max(0) as u64,
         cid: row.get(4)?,
+        account: row.get::<_, Option<i64>>(5)?.map(|a| a.max(0) as u64),
+        deletes: row.get::<_, Option<i64>>(6)?.map(|id| id.max(0) as u64),
     })
+}
+
+/// Who may delete a stored message: its author's account (none for a guest's) and name, if
+/// it is there to delete (not missing, not deleted already, not itself a deletion).
+pub fn deletable(
+    conn: &Connection,
+    room_id: i64,
+    id: u64,
+) -> rusqlite::Result<Option<(Option<i64>, String)>> {
+    conn.prepare_cached(
+        "SELECT account_id, name FROM messages
+         WHERE room_id = ?1 AND id = ?2 AND text <> '' AND deletes IS NULL",
+    )?
+    .query_row(params![room_id, clamp(id)], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
+/// Empties a deleted message: its text and `cid` are gone for good; its id, name and time
+/// stay, so the room's ids remain contiguous.
+pub fn empty_message(conn: &Connection, room_id: i64, id: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET text = '', cid = NULL WHERE room_id = ?1 AND id = ?2",
+    )?
+    .execute(params![room_id, clamp(id)])?;
+    Ok(())
 }
 
 /// Messages with `after < id <= upto`, oldest first, at most `limit`.
@@ -209,7 +253,7 @@ pub fn messages_after(
     limit: u64,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
     let mut query = conn.prepare_cached(
-        "SELECT id, name, text, ts, cid FROM messages
+        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages
          WHERE room_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4",
     )?;
     let rows = query.query_map(
@@ -228,7 +272,7 @@ pub fn messages_before(
     limit: u64,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
     let mut query = conn.prepare_cached(
-        "SELECT id, name, text, ts, cid FROM messages
+        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages
          WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
     )?;
     let rows = query.query_map(params![room_id, clamp(before), clamp(limit)], |row| {
@@ -247,7 +291,7 @@ pub fn message(
     id: u64,
 ) -> rusqlite::Result<Option<ChatMessage>> {
     conn.query_row(
-        "SELECT id, name, text, ts, cid FROM messages WHERE room_id = ?1 AND id = ?2",
+        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages WHERE room_id = ?1 AND id = ?2",
         params![room_id, clamp(id)],
         |row| message_from_row(room, row),
     )

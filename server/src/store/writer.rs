@@ -20,12 +20,32 @@ use crate::clock::unix_millis;
 use crate::receipt::{Outcome, Reply};
 use crate::rooms::{Room, RoomRegistry};
 use crate::store::cids::{RecentCids, CID_WINDOW_MS};
-use crate::store::schema;
 use crate::store::StoreSettings;
+use crate::store::{moderation, schema};
 use crate::{random, token};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 4096;
+
+/// What a session hands the store to be sequenced, stored and released: a message, or the
+/// deletion of one.
+#[derive(Debug)]
+pub struct NewMessage {
+    /// Where it goes.
+    pub room: Arc<Room>,
+    /// Who sent it, as shown.
+    pub name: Arc<str>,
+    /// The validated, trimmed text (empty for a deletion).
+    pub text: String,
+    /// The sender's resend key.
+    pub cid: Option<String>,
+    /// The sender's account (accounts mode).
+    pub account: Option<i64>,
+    /// For a deletion: the id of the message it deletes.
+    pub deletes: Option<u64>,
+    /// The sender is an administrator (may delete anyone's message).
+    pub admin: bool,
+}
 
 /// A message for the writer to store, and where to say what became of it.
 #[derive(Debug)]
@@ -34,6 +54,9 @@ pub(crate) struct Append {
     pub(crate) name: Arc<str>,
     pub(crate) text: String,
     pub(crate) cid: Option<String>,
+    pub(crate) account: Option<i64>,
+    pub(crate) deletes: Option<u64>,
+    pub(crate) admin: bool,
     pub(crate) reply: Reply,
 }
 
@@ -322,6 +345,8 @@ impl Writer {
         // Each touched room and its sequencer before this batch, to roll back on failure.
         let mut touched: HashMap<i64, (Arc<Room>, u64)> = HashMap::new();
         let mut new_cids: Vec<String> = Vec::new();
+        // Deletions refused (no such message, not the sender's): answered after the commit.
+        let mut denied: Vec<(Append, FrameError)> = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             for mut post in posts.drain(..) {
@@ -332,6 +357,12 @@ impl Writer {
                 if let Some(key) = &cid_key {
                     if let Some((room, id)) = self.cids.get(key) {
                         repeats.push((post, room.clone(), *id));
+                        continue;
+                    }
+                }
+                if let Some(target) = post.deletes {
+                    if let Err(refusal) = Self::delete(&tx, &post, target) {
+                        denied.push((post, refusal?));
                         continue;
                     }
                 }
@@ -348,6 +379,8 @@ impl Writer {
                     text: std::mem::take(&mut post.text),
                     ts: now,
                     cid: post.cid.clone(),
+                    account: post.account.and_then(|a| u64::try_from(a).ok()),
+                    deletes: post.deletes,
                 };
                 if let Some(key) = cid_key {
                     self.cids.insert(key.clone(), room.clone(), id, now);
@@ -395,6 +428,10 @@ impl Writer {
                 for (post, room, id) in repeats {
                     self.answer_repeat(post, &room, id);
                 }
+                for (post, refusal) in denied {
+                    let refusal = refusal.in_room(&post.room.name).for_cid(post.cid);
+                    let _ = post.reply.send(Outcome::Refused(refusal));
+                }
             }
             Err(err) => {
                 self.full |= out_of_space(&err);
@@ -408,12 +445,55 @@ impl Writer {
                 // Whatever was left unprocessed after the failing statement is refused too.
                 let refused = fresh.into_iter().map(|(post, _)| post);
                 let repeated = repeats.into_iter().map(|(post, _, _)| post);
-                for post in refused.chain(repeated).chain(posts.drain(..)) {
+                let denied = denied.into_iter().map(|(post, _)| post);
+                for post in refused.chain(repeated).chain(denied).chain(posts.drain(..)) {
                     let error = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
                     let _ = post.reply.send(Outcome::Refused(error));
                 }
             }
         }
+    }
+
+    /// Empties the message `target` for the deletion `post`, if it may: `Ok(Err(refusal))`
+    /// when there is no such message or it is not the sender's to delete (its author's account
+    /// or an administrator), `Err` when the database fails.
+    fn delete(
+        tx: &Connection,
+        post: &Append,
+        target: u64,
+    ) -> Result<(), rusqlite::Result<FrameError>> {
+        let author = match schema::deletable(tx, post.room.store_id, target) {
+            Ok(author) => author,
+            Err(err) => return Err(Err(err)),
+        };
+        let Some((author, author_name)) = author else {
+            return Err(Ok(FrameError::new(
+                ErrorCode::NotFound,
+                "there is no such message (or it was deleted already)",
+            )));
+        };
+        let own = post.account.is_some() && author == post.account;
+        if !own && !post.admin {
+            return Err(Ok(FrameError::new(
+                ErrorCode::NotAllowed,
+                "only its author or an administrator may delete a message",
+            )));
+        }
+        schema::empty_message(tx, post.room.store_id, target).map_err(Err)?;
+        if !own {
+            // An administrator's deletion of someone else's message is moderation: logged.
+            let what = format!("message {target} in #{} by {author_name}", post.room.name);
+            moderation::log_action(
+                tx,
+                unix_millis(),
+                post.account.unwrap_or(0),
+                &post.name,
+                "delete_message",
+                &what,
+            )
+            .map_err(Err)?;
+        }
+        Ok(())
     }
 
     /// A resend of a stored message: the sender alone gets the stored copy again.

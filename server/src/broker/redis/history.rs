@@ -81,6 +81,7 @@ impl EntryExt for Entry {
             text: String::new(),
             ts: 0,
             cid: None,
+            ..Default::default()
         };
         for (field, value) in fields {
             match field.as_str() {

@@ -224,6 +224,7 @@ fn parse_message(room: &str, rest: &str) -> Option<ChatMessage> {
         text: text.to_string(),
         ts,
         cid: (!cid.is_empty()).then(|| cid.to_string()),
+        ..Default::default()
     })
 }
 

@@ -162,6 +162,14 @@ impl RedisBroker {
 
 impl Broker for RedisBroker {
     fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
+        if post.deletes.is_some() {
+            // Accounts (and so deletions) are single-node for now; a session never gets here.
+            return Err(FrameError::new(
+                ErrorCode::NotAllowed,
+                "deleting messages is not available in cluster mode yet",
+            )
+            .in_room(&post.room.name));
+        }
         let (reply, receipt) = receipt();
         self.posts.try_send((post, reply)).map_err(|err| {
             let (post, _) = match err {
