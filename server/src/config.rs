@@ -217,10 +217,33 @@ pub struct Config {
     #[arg(long, env = "CHAT_SIGN_INS_PER_IP_PER_MIN", default_value_t = 10)]
     pub sign_ins_per_ip_per_min: u32,
 
+    /// What to do instead of serving: `user add NAME` prints a one-time link that makes the
+    /// account NAME (accounts mode), for an owner who prefers the command line.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Serve the Autobahn echo instead of the chat (set by the `autobahn-echo` binary only).
     #[cfg(feature = "autobahn-echo")]
     #[arg(skip)]
     pub autobahn_echo: bool,
+}
+
+/// The server's commands besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Accounts (accounts mode).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `chat-server user ...`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UserCommand {
+    /// Prints a link that makes the account NAME once (the person picks the password).
+    Add {
+        /// The account's name, as others will see it.
+        name: String,
+    },
 }
 
 /// Who may use the server (`--access`).

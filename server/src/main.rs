@@ -1,7 +1,7 @@
 //! `chat-server`: parse the configuration, listen, serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use chat_server::config::Config;
+use chat_server::config::{Access, Command, Config, UserCommand};
 use chat_server::{run, shutdown, AppState};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -14,6 +14,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::parse();
+    if let Some(Command::User(UserCommand::Add { name })) = &config.command {
+        return add_user(&config, name).await;
+    }
     let state = AppState::new(&config)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -35,4 +38,30 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     run(listener, state, shutdown::signal()).await
+}
+
+/// `chat-server user add NAME`: prints a one-time link that makes the account. Works beside a
+/// running server on the same `--data-dir` (SQLite takes the two writers in turn).
+async fn add_user(config: &Config, name: &str) -> anyhow::Result<()> {
+    let config = Config {
+        access: Access::Accounts,
+        command: None,
+        ..config.clone()
+    };
+    let state = AppState::new(&config)?;
+    let accounts = state
+        .accounts
+        .as_ref()
+        .context("accounts need the single node's database (no --redis-url)")?;
+    let token = accounts
+        .personal_invitation(name)
+        .await
+        .map_err(|refused| anyhow::anyhow!(refused.message()))?;
+    let base = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", config.addr),
+    };
+    println!("{base}/join/{token}");
+    println!("Send this link to {name}: it makes the account once, with the password they choose.");
+    Ok(())
 }

@@ -238,3 +238,59 @@ async fn sign_ins_are_limited_per_address_and_wrong_passwords_make_an_account_wa
     assert_eq!(status, 429, "{head}");
     assert!(head.to_ascii_lowercase().contains("retry-after"), "{head}");
 }
+
+#[tokio::test]
+async fn a_personal_link_from_the_command_line_makes_its_account_once() {
+    let server = accounts_server().await;
+    set_up(&server).await;
+    // `chat-server user add Dora` beside the running server, on its database.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .arg("--data-dir")
+        .arg(server.data.path())
+        .args(["user", "add", "Dora"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let token = printed
+        .split("/join/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no link in {printed}"))
+        .to_string();
+    let (status, body) = server.get(&format!("/join/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("value=\"Dora\""), "{body}");
+    // The name is the invitation's, whatever is typed; the link works once.
+    let (status, head, _) = post_form(
+        &server,
+        &format!("/join/{token}"),
+        "name=Mallory&password=battery+staple",
+        "",
+    )
+    .await;
+    assert_eq!(status, 303, "{head}");
+    let mut dora = connect_with(&server, Some(&session_pair(&head)))
+        .await
+        .unwrap();
+    assert_eq!(dora.rx.joined().await.you, "Dora");
+    let (status, _, _) = post_form(
+        &server,
+        &format!("/join/{token}"),
+        "name=Eve&password=battery+staple",
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A name already taken gets no link.
+    let taken = server
+        .state
+        .accounts
+        .as_ref()
+        .unwrap()
+        .personal_invitation("DORA")
+        .await;
+    assert!(taken.is_err());
+}

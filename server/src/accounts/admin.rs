@@ -6,6 +6,11 @@ use crate::store::accounts::{self as rows, Account};
 use crate::store::moderation::{self, LogEntry};
 use crate::token;
 
+/// Where a personal invitation is kept: its token's hash names it, the name is its value.
+pub(super) fn personal_kind(code: &str) -> String {
+    format!("personal:{}", token::to_hex(&token::hash(code)))
+}
+
 /// Lines of the moderation log the administrators' page shows.
 const LOG_LINES: u32 = 200;
 
@@ -146,5 +151,38 @@ impl Accounts {
                 moderation::log_action(conn, now, actor.id, &actor.name, action, target)
             })
             .await;
+    }
+    /// A one-time link's token for the account `name` (checked now, made when used): what
+    /// `chat-server user add NAME` prints. The token is stored only as its SHA-256.
+    pub async fn personal_invitation(&self, name: &str) -> Result<String, Refused> {
+        let (name, key) = super::checked_name(name)?;
+        let secret = token::new_token().map_err(|_| Refused::Unavailable)?;
+        let kind = personal_kind(&secret);
+        let now = self.settings.clock.now_ms();
+        self.store
+            .write("store a personal invitation", move |conn| {
+                if rows::by_key(conn, &key)?.is_some() {
+                    return Ok(false);
+                }
+                rows::set_secret(conn, &kind, name.as_bytes(), now)?;
+                Ok(true)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)?
+            .then_some(secret)
+            .ok_or(Refused::NameTaken)
+    }
+
+    /// The name a personal invitation is for, if `code` is one still unused.
+    pub async fn personal_name(&self, code: &str) -> Option<String> {
+        let kind = personal_kind(code);
+        self.store
+            .read("read a personal invitation", move |conn| {
+                rows::secret(conn, &kind)
+            })
+            .await
+            .ok()
+            .flatten()
+            .map(|name| String::from_utf8_lossy(&name).into_owned())
     }
 }

@@ -237,7 +237,8 @@ impl Accounts {
             .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes()))
     }
 
-    /// Makes an account through the invitation link.
+    /// Makes an account through an invitation link: the shared one (any free name), or a
+    /// personal one (its name only, and only once).
     pub async fn join(
         &self,
         code: &str,
@@ -245,14 +246,22 @@ impl Accounts {
         password_given: &str,
         agent: &str,
     ) -> Result<SignedIn, Refused> {
-        let (name, key) = checked_name(name)?;
+        let personal = self.personal_name(code).await;
+        let (name, key) = checked_name(personal.as_deref().unwrap_or(name))?;
         password::check_new(password_given).map_err(Refused::WeakPassword)?;
-        if !self.invitation_valid(code).await {
+        if personal.is_none() && !self.invitation_valid(code).await {
             return Err(Refused::BadLink);
         }
         let phc = self.hash(password_given).await?;
         let given = code.to_string();
+        let kind = admin::personal_kind(code);
         self.create(name, key, phc, false, agent, move |conn| {
+            if personal.is_some() {
+                // Used up with the account it makes.
+                let unused = rows::secret(conn, &kind)?.is_some();
+                rows::delete_secret(conn, &kind)?;
+                return Ok(unused);
+            }
             Ok(rows::secret(conn, rows::INVITATION_SECRET)?
                 .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes())))
         })

@@ -114,6 +114,21 @@ async fn setup(
 }
 
 async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Response {
+    if let Some(name) = pages.accounts.personal_name(&code).await {
+        let intro = format!(
+            "This link makes the account \"{name}\" (the name is kept whatever is typed). \
+             Choose its password, at least 8 characters."
+        );
+        return credentials_page(
+            StatusCode::OK,
+            "Join this chat",
+            &intro,
+            "Join",
+            "new-password",
+            None,
+            &name,
+        );
+    }
     if !pages.accounts.invitation_valid(&code).await {
         return bad_link();
     }
