@@ -33,3 +33,15 @@ without_rate_limits() {
 with_default_limits() {
   unset "${RATE_LIMIT_VARIABLES[@]}"
 }
+
+# Builds chat-server and chat-bench in the profile $CHAT_PROFILE names (release unless it says
+# debug, as scripts/test.sh does to reuse the build `cargo test` made) and prints their folder.
+build_server_and_bench() {
+  local profile="${CHAT_PROFILE:-release}"
+  if [ "$profile" = release ]; then
+    cargo build --release --locked -p chat-server -p chat-bench >&2
+  else
+    cargo build --locked -p chat-server -p chat-bench >&2
+  fi
+  echo "$CARGO_TARGET_DIR/$profile"
+}

@@ -18,15 +18,9 @@ cd "$REPO"
 cluster=
 if [ "${1:-}" = --cluster ]; then cluster=1; shift; fi
 minutes="${1:-30}"
-profile="${CHAT_PROFILE:-release}"
 PORT="${PORT:-9300}"
 REDIS_PORT="${REDIS_PORT:-9379}"
-if [ "$profile" = release ]; then
-  cargo build --release --locked -p chat-server -p chat-bench >&2
-else
-  cargo build --locked -p chat-server -p chat-bench >&2
-fi
-bin="$CARGO_TARGET_DIR/$profile"
+bin=$(build_server_and_bench)
 work=$(mktemp -d)
 ports=("$PORT")
 [ -z "$cluster" ] || ports+=($((PORT + 1)))

@@ -12,14 +12,8 @@ without_rate_limits
 cd "$REPO"
 clients="${1:-5000}"
 messages="${2:-1000}"
-profile="${CHAT_PROFILE:-release}"
 PORT="${PORT:-9400}"
-if [ "$profile" = release ]; then
-  cargo build --release --locked -p chat-server -p chat-bench >&2
-else
-  cargo build --locked -p chat-server -p chat-bench >&2
-fi
-bin="$CARGO_TARGET_DIR/$profile"
+bin=$(build_server_and_bench)
 work=$(mktemp -d)
 trap 'kill -9 $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::accounts::*;
-use common::{Client, TestServer};
+use common::TestServer;
 
 /// Signs `admin` in again, as another browser; returns its cookie.
 async fn another_browser(server: &TestServer) -> String {
@@ -25,17 +25,6 @@ async fn sessions(server: &TestServer, cookie: &str) -> Vec<(String, bool)> {
             Some((id.to_string(), item.contains("(this browser)")))
         })
         .collect()
-}
-
-/// A socket of `cookie`, joined to the lobby.
-async fn socket(server: &TestServer, cookie: &str) -> Client {
-    let mut client = connect_with(server, Some(cookie)).await.unwrap();
-    client.rx.joined().await;
-    client
-}
-
-fn cookie_header(cookie: &str) -> String {
-    format!("Cookie: {cookie}\r\n")
 }
 
 #[tokio::test]
@@ -104,22 +93,7 @@ async fn a_new_name_reaches_the_accounts_open_tabs() {
     let mut again = connect_with(&server, Some(&cookie)).await.unwrap();
     assert_eq!(again.rx.joined().await.you, "Ada", "the session lives on");
     // Names stay unique, compared as names are.
-    let code = server
-        .state
-        .accounts
-        .as_ref()
-        .unwrap()
-        .invitation()
-        .await
-        .unwrap();
-    let (status, _, _) = post_form(
-        &server,
-        &format!("/join/{code}"),
-        "name=Bob&password=battery+staple",
-        "",
-    )
-    .await;
-    assert_eq!(status, 303);
+    invite(&server, "Bob").await;
     let (status, _, body) = post_form(
         &server,
         "/account/name",

@@ -6,30 +6,10 @@ mod common;
 use common::accounts::*;
 use common::TestServer;
 
-fn cookie_header(cookie: &str) -> String {
-    format!("Cookie: {cookie}\r\n")
-}
-
 /// Sets the server up (administrator `admin`) and invites `bob`; returns both cookies.
 async fn admin_and_bob(server: &TestServer) -> (String, String) {
     let admin = set_up(server).await;
-    let code = server
-        .state
-        .accounts
-        .as_ref()
-        .unwrap()
-        .invitation()
-        .await
-        .unwrap();
-    let (status, head, _) = post_form(
-        server,
-        &format!("/join/{code}"),
-        "name=bob&password=battery+staple",
-        "",
-    )
-    .await;
-    assert_eq!(status, 303, "{head}");
-    (admin, session_pair(&head))
+    (admin, invite(server, "bob").await)
 }
 
 /// The account id of `name`.

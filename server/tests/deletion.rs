@@ -12,28 +12,9 @@ use common::{Client, TestServer};
 /// cookies (bob's, then the administrator's).
 async fn admin_and_bob(server: &TestServer) -> (Client, Client, String, String) {
     let admin_cookie = set_up(server).await;
-    let admin = admin_cookie.clone();
-    let code = server
-        .state
-        .accounts
-        .as_ref()
-        .unwrap()
-        .invitation()
-        .await
-        .unwrap();
-    let (status, head, _) = post_form(
-        server,
-        &format!("/join/{code}"),
-        "name=bob&password=battery+staple",
-        "",
-    )
-    .await;
-    assert_eq!(status, 303);
-    let bob_cookie = session_pair(&head);
-    let mut admin = connect_with(server, Some(&admin)).await.unwrap();
-    admin.rx.joined().await;
-    let mut bob = connect_with(server, Some(&bob_cookie)).await.unwrap();
-    bob.rx.joined().await;
+    let bob_cookie = invite(server, "bob").await;
+    let admin = socket(server, &admin_cookie).await;
+    let bob = socket(server, &bob_cookie).await;
     (admin, bob, bob_cookie, admin_cookie)
 }
 

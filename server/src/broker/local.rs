@@ -26,7 +26,7 @@ impl LocalBroker {
 impl Broker for LocalBroker {
     fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
         let (reply, receipt) = receipt();
-        self.store.append(post.into(), reply)?;
+        self.store.append(post, reply)?;
         Ok(receipt)
     }
 

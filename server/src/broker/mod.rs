@@ -20,40 +20,10 @@ use crate::rooms::Room;
 pub use local::LocalBroker;
 pub use redis::RedisBroker;
 
-/// A message on its way to be sequenced, stored, then delivered to its room: what the session
-/// hands the broker. Whoever sent it learns the outcome through the [`Receipt`] `publish` gives.
-#[derive(Debug)]
-pub struct Post {
-    /// Where it goes.
-    pub room: Arc<Room>,
-    /// Who sent it, as shown.
-    pub name: Arc<str>,
-    /// The validated, trimmed text.
-    pub text: String,
-    /// The sender's resend key.
-    pub cid: Option<String>,
-    /// The sender's account (accounts mode), stored with the message.
-    pub account: Option<i64>,
-    /// Set for a deletion: the id of the message it deletes (then `text` is empty). Allowed to
-    /// the message's author (same account) or an administrator; checked where it is stored.
-    pub deletes: Option<u64>,
-    /// The sender is an administrator (may delete any message).
-    pub admin: bool,
-}
-
-impl From<Post> for crate::store::NewMessage {
-    fn from(post: Post) -> Self {
-        crate::store::NewMessage {
-            room: post.room,
-            name: post.name,
-            text: post.text,
-            cid: post.cid,
-            account: post.account,
-            deletes: post.deletes,
-            admin: post.admin,
-        }
-    }
-}
+/// A message (or a deletion) on its way to be sequenced, stored, then delivered to its room:
+/// what the session hands the broker, whichever broker it is. Whoever sent it learns the
+/// outcome through the [`Receipt`] `publish` gives. Defined by the store, which keeps it.
+pub use crate::store::NewMessage as Post;
 
 /// A boxed future, so the trait can be used as `dyn Broker`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

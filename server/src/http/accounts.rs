@@ -72,16 +72,7 @@ async fn setup_form(State(pages): State<Pages>, Path(token): Path<String>) -> Re
     if !accounts.setup_token_valid(&token).await {
         return bad_link();
     }
-    credentials_page(
-        StatusCode::OK,
-        "Set up this chat",
-        "Choose the name and password of the first account. It will be an administrator: it \
-         can invite people and moderate.",
-        "Create the account",
-        "new-password",
-        None,
-        "",
-    )
+    credentials_page(StatusCode::OK, &SETUP, None, None, "")
 }
 
 async fn setup(
@@ -94,23 +85,11 @@ async fn setup(
         return refused;
     }
     let agent = user_agent(&headers);
-    match pages
+    let made = pages
         .accounts
         .set_up(&token, &form.name, &form.password, &agent)
-        .await
-    {
-        Ok(signed_in) => signed_in_response(&pages.web, &headers, signed_in, "/"),
-        Err(Refused::BadLink) => bad_link(),
-        Err(refused) => credentials_page(
-            status_of(&refused),
-            "Set up this chat",
-            "Choose the name and password of the first account.",
-            "Create the account",
-            "new-password",
-            Some(&refused.message()),
-            &form.name,
-        ),
-    }
+        .await;
+    account_made(&pages, &headers, made, &SETUP, &form.name)
 }
 
 async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Response {
@@ -119,29 +98,12 @@ async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Resp
             "This link makes the account \"{name}\" (the name is kept whatever is typed). \
              Choose its password, at least 8 characters."
         );
-        return credentials_page(
-            StatusCode::OK,
-            "Join this chat",
-            &intro,
-            "Join",
-            "new-password",
-            None,
-            &name,
-        );
+        return credentials_page(StatusCode::OK, &JOIN, Some(&intro), None, &name);
     }
     if !pages.accounts.invitation_valid(&code).await {
         return bad_link();
     }
-    credentials_page(
-        StatusCode::OK,
-        "Join this chat",
-        "You were invited. Choose the name others will see, and a password of at least 8 \
-         characters.",
-        "Join",
-        "new-password",
-        None,
-        "",
-    )
+    credentials_page(StatusCode::OK, &JOIN, None, None, "")
 }
 
 async fn join(
@@ -154,38 +116,18 @@ async fn join(
         return refused;
     }
     let agent = user_agent(&headers);
-    match pages
+    let made = pages
         .accounts
         .join(&code, &form.name, &form.password, &agent)
-        .await
-    {
-        Ok(signed_in) => signed_in_response(&pages.web, &headers, signed_in, "/"),
-        Err(Refused::BadLink) => bad_link(),
-        Err(refused) => credentials_page(
-            status_of(&refused),
-            "Join this chat",
-            "Choose the name others will see, and a password of at least 8 characters.",
-            "Join",
-            "new-password",
-            Some(&refused.message()),
-            &form.name,
-        ),
-    }
+        .await;
+    account_made(&pages, &headers, made, &JOIN, &form.name)
 }
 
 async fn sign_in_form(State(pages): State<Pages>) -> Response {
     if !pages.accounts.is_set_up().await {
         return not_set_up();
     }
-    credentials_page(
-        StatusCode::OK,
-        "Sign in",
-        "",
-        "Sign in",
-        "current-password",
-        None,
-        "",
-    )
+    credentials_page(StatusCode::OK, &SIGN_IN, None, None, "")
 }
 
 async fn sign_in(
@@ -216,10 +158,8 @@ async fn sign_in(
         }
         Err(refused) => credentials_page(
             status_of(&refused),
-            "Sign in",
-            "",
-            "Sign in",
-            "current-password",
+            &SIGN_IN,
+            None,
             Some(&refused.message()),
             &form.name,
         ),
@@ -380,16 +320,48 @@ pub fn not_set_up() -> Response {
     )
 }
 
-/// A name-and-password form; `error` and `name` (what was typed) are escaped.
+/// The words of a name-and-password form.
+struct FormText {
+    title: &'static str,
+    intro: &'static str,
+    button: &'static str,
+    /// `autocomplete` of the password: `new-password` or `current-password`.
+    password_kind: &'static str,
+}
+
+const SETUP: FormText = FormText {
+    title: "Set up this chat",
+    intro: "Choose the name and password of the first account. It will be an administrator: \
+            it can invite people and moderate.",
+    button: "Create the account",
+    password_kind: "new-password",
+};
+
+const JOIN: FormText = FormText {
+    title: "Join this chat",
+    intro: "You were invited. Choose the name others will see, and a password of at least 8 \
+            characters.",
+    button: "Join",
+    password_kind: "new-password",
+};
+
+const SIGN_IN: FormText = FormText {
+    title: "Sign in",
+    intro: "",
+    button: "Sign in",
+    password_kind: "current-password",
+};
+
+/// A name-and-password form; `intro` (else the form's own), `error` and `name` (what was
+/// typed) are escaped.
 fn credentials_page(
     status: StatusCode,
-    title: &str,
-    intro: &str,
-    button: &str,
-    password_kind: &str,
+    text: &FormText,
+    intro: Option<&str>,
     error: Option<&str>,
     name: &str,
 ) -> Response {
+    let intro = intro.unwrap_or(text.intro);
     let intro = if intro.is_empty() {
         String::new()
     } else {
@@ -415,13 +387,36 @@ fn credentials_page(
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"{password_kind}\" required minlength=\"{min_password}\"{described}>\
          <button type=\"submit\">{button}</button>\
          </form>",
-        title = escape(title),
+        title = escape(text.title),
         max_name = chat_shared::MAX_NAME_CHARS,
         name = escape(name),
+        password_kind = text.password_kind,
         min_password = crate::accounts::password::MIN_PASSWORD_CHARS,
-        button = escape(button),
+        button = escape(text.button),
     );
-    (status, Html(document(title, &body))).into_response()
+    (status, Html(document(text.title, &body))).into_response()
+}
+
+/// The answer to a form that makes an account: signed in and on to the chat, or the form
+/// again with why not.
+fn account_made(
+    pages: &Pages,
+    headers: &HeaderMap,
+    made: Result<SignedIn, Refused>,
+    text: &FormText,
+    name: &str,
+) -> Response {
+    match made {
+        Ok(signed_in) => signed_in_response(&pages.web, headers, signed_in, "/"),
+        Err(Refused::BadLink) => bad_link(),
+        Err(refused) => credentials_page(
+            status_of(&refused),
+            text,
+            None,
+            Some(&refused.message()),
+            name,
+        ),
+    }
 }
 
 #[cfg(test)]

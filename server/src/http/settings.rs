@@ -98,15 +98,7 @@ async fn rename(
             )
             .await
         }
-        Err(refused) => {
-            page(
-                &settings,
-                &live,
-                status_of(&refused),
-                Some(Notice::Refused(&refused)),
-            )
-            .await
-        }
+        Err(refused) => refused_page(&settings, &live, &refused).await,
     }
 }
 
@@ -144,15 +136,7 @@ async fn change_password(
             )
             .await
         }
-        Err(refused) => {
-            page(
-                &settings,
-                &live,
-                status_of(&refused),
-                Some(Notice::Refused(&refused)),
-            )
-            .await
-        }
+        Err(refused) => refused_page(&settings, &live, &refused).await,
     }
 }
 
@@ -179,15 +163,7 @@ async fn end_session(
                 "/account"
             })
         }
-        Err(refused) => {
-            page(
-                &settings,
-                &live,
-                status_of(&refused),
-                Some(Notice::Refused(&refused)),
-            )
-            .await
-        }
+        Err(refused) => refused_page(&settings, &live, &refused).await,
     }
 }
 
@@ -206,15 +182,7 @@ async fn end_all(State(settings): State<Settings>, headers: HeaderMap) -> Respon
                 .close_signed(|s| s.account == account, CloseReason::SignedOut);
             see_other("/signin")
         }
-        Err(refused) => {
-            page(
-                &settings,
-                &live,
-                status_of(&refused),
-                Some(Notice::Refused(&refused)),
-            )
-            .await
-        }
+        Err(refused) => refused_page(&settings, &live, &refused).await,
     }
 }
 
@@ -230,6 +198,17 @@ fn status_of(refused: &Refused) -> StatusCode {
         Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
+}
+
+/// The page again, saying why a change was refused.
+async fn refused_page(settings: &Settings, live: &Live, refused: &Refused) -> Response {
+    page(
+        settings,
+        live,
+        status_of(refused),
+        Some(Notice::Refused(refused)),
+    )
+    .await
 }
 
 async fn page(

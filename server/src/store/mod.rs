@@ -134,25 +134,7 @@ impl HistoryStore {
     /// it. Never waits: if the writer is far behind, the message is refused at once (and so
     /// never seen by anyone).
     pub fn append(&self, message: NewMessage, reply: Reply) -> Result<(), FrameError> {
-        let NewMessage {
-            room,
-            name,
-            text,
-            cid,
-            account,
-            deletes,
-            admin,
-        } = message;
-        let append = Append {
-            room,
-            name,
-            text,
-            cid,
-            account,
-            deletes,
-            admin,
-            reply,
-        };
+        let append = Append { message, reply };
         let (refused, why) = match self.commands.try_send(Command::Append(append)) {
             Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(command)) => (command, "the store is overloaded"),
@@ -162,7 +144,9 @@ impl HistoryStore {
         };
         let error = FrameError::new(ErrorCode::HistoryUnavailable, why);
         Err(match refused {
-            Command::Append(append) => error.in_room(&append.room.name).for_cid(append.cid),
+            Command::Append(append) => error
+                .in_room(&append.message.room.name)
+                .for_cid(append.message.cid),
             _ => error,
         })
     }

@@ -50,13 +50,7 @@ pub struct NewMessage {
 /// A message for the writer to store, and where to say what became of it.
 #[derive(Debug)]
 pub(crate) struct Append {
-    pub(crate) room: Arc<Room>,
-    pub(crate) name: Arc<str>,
-    pub(crate) text: String,
-    pub(crate) cid: Option<String>,
-    pub(crate) account: Option<i64>,
-    pub(crate) deletes: Option<u64>,
-    pub(crate) admin: bool,
+    pub(crate) message: NewMessage,
     pub(crate) reply: Reply,
 }
 
@@ -350,23 +344,23 @@ impl Writer {
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             for mut post in posts.drain(..) {
-                let cid_key = post
-                    .cid
-                    .as_deref()
-                    .map(|cid| RecentCids::key(&post.name, &post.room.name, cid));
+                let cid_key =
+                    post.message.cid.as_deref().map(|cid| {
+                        RecentCids::key(&post.message.name, &post.message.room.name, cid)
+                    });
                 if let Some(key) = &cid_key {
                     if let Some((room, id)) = self.cids.get(key) {
                         repeats.push((post, room.clone(), *id));
                         continue;
                     }
                 }
-                if let Some(target) = post.deletes {
+                if let Some(target) = post.message.deletes {
                     if let Err(refusal) = Self::delete(&tx, &post, target) {
                         denied.push((post, refusal?));
                         continue;
                     }
                 }
-                let room = &post.room;
+                let room = &post.message.room;
                 touched
                     .entry(room.store_id)
                     .or_insert_with(|| (room.clone(), room.sequenced()));
@@ -375,12 +369,12 @@ impl Writer {
                 let message = ChatMessage {
                     id,
                     room: room.name.clone(),
-                    name: post.name.to_string(),
-                    text: std::mem::take(&mut post.text),
+                    name: post.message.name.to_string(),
+                    text: std::mem::take(&mut post.message.text),
                     ts: now,
-                    cid: post.cid.clone(),
-                    account: post.account.and_then(|a| u64::try_from(a).ok()),
-                    deletes: post.deletes,
+                    cid: post.message.cid.clone(),
+                    account: post.message.account.and_then(|a| u64::try_from(a).ok()),
+                    deletes: post.message.deletes,
                 };
                 if let Some(key) = cid_key {
                     self.cids.insert(key.clone(), room.clone(), id, now);
@@ -420,7 +414,7 @@ impl Writer {
                 for (post, message) in fresh {
                     let id = message.id;
                     match encode(&ServerFrame::Message(message)) {
-                        Ok(json) => post.room.release(id, Utf8Bytes::from(json)),
+                        Ok(json) => post.message.room.release(id, Utf8Bytes::from(json)),
                         Err(err) => warn!(error = %err, "could not encode a message"),
                     }
                     let _ = post.reply.send(Outcome::Stored);
@@ -429,7 +423,9 @@ impl Writer {
                     self.answer_repeat(post, &room, id);
                 }
                 for (post, refusal) in denied {
-                    let refusal = refusal.in_room(&post.room.name).for_cid(post.cid);
+                    let refusal = refusal
+                        .in_room(&post.message.room.name)
+                        .for_cid(post.message.cid);
                     let _ = post.reply.send(Outcome::Refused(refusal));
                 }
             }
@@ -447,7 +443,10 @@ impl Writer {
                 let repeated = repeats.into_iter().map(|(post, _, _)| post);
                 let denied = denied.into_iter().map(|(post, _)| post);
                 for post in refused.chain(repeated).chain(denied).chain(posts.drain(..)) {
-                    let error = refusal.clone().in_room(&post.room.name).for_cid(post.cid);
+                    let error = refusal
+                        .clone()
+                        .in_room(&post.message.room.name)
+                        .for_cid(post.message.cid);
                     let _ = post.reply.send(Outcome::Refused(error));
                 }
             }
@@ -462,7 +461,7 @@ impl Writer {
         post: &Append,
         target: u64,
     ) -> Result<(), rusqlite::Result<FrameError>> {
-        let author = match schema::deletable(tx, post.room.store_id, target) {
+        let author = match schema::deletable(tx, post.message.room.store_id, target) {
             Ok(author) => author,
             Err(err) => return Err(Err(err)),
         };
@@ -472,22 +471,25 @@ impl Writer {
                 "there is no such message (or it was deleted already)",
             )));
         };
-        let own = post.account.is_some() && author == post.account;
-        if !own && !post.admin {
+        let own = post.message.account.is_some() && author == post.message.account;
+        if !own && !post.message.admin {
             return Err(Ok(FrameError::new(
                 ErrorCode::NotAllowed,
                 "only its author or an administrator may delete a message",
             )));
         }
-        schema::empty_message(tx, post.room.store_id, target).map_err(Err)?;
+        schema::empty_message(tx, post.message.room.store_id, target).map_err(Err)?;
         if !own {
             // An administrator's deletion of someone else's message is moderation: logged.
-            let what = format!("message {target} in #{} by {author_name}", post.room.name);
+            let what = format!(
+                "message {target} in #{} by {author_name}",
+                post.message.room.name
+            );
             moderation::log_action(
                 tx,
                 unix_millis(),
-                post.account.unwrap_or(0),
-                &post.name,
+                post.message.account.unwrap_or(0),
+                &post.message.name,
                 "delete_message",
                 &what,
             )
@@ -505,7 +507,7 @@ impl Writer {
             Err(err) => Outcome::Refused(
                 store_failed("read a message", &err)
                     .in_room(&room.name)
-                    .for_cid(post.cid),
+                    .for_cid(post.message.cid),
             ),
         };
         let _ = post.reply.send(outcome);

@@ -95,3 +95,31 @@ pub async fn connect_with(server: &TestServer, cookie: Option<&str>) -> Result<C
         Err(other) => panic!("connect: {other}"),
     }
 }
+
+/// The header line that presents `cookie`, for [`post_form`]'s `extra`.
+pub fn cookie_header(cookie: &str) -> String {
+    format!("Cookie: {cookie}\r\n")
+}
+
+/// Makes the account `name` (password `battery staple`) through the invitation link; returns
+/// its session cookie.
+pub async fn invite(server: &TestServer, name: &str) -> String {
+    let accounts = server.state.accounts.as_ref().expect("accounts mode");
+    let code = accounts.invitation().await.unwrap();
+    let (status, head, _) = post_form(
+        server,
+        &format!("/join/{code}"),
+        &format!("name={name}&password=battery+staple"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 303, "{head}");
+    session_pair(&head)
+}
+
+/// A socket of `cookie`, in the lobby (its `joined` read).
+pub async fn socket(server: &TestServer, cookie: &str) -> Client {
+    let mut client = connect_with(server, Some(cookie)).await.unwrap();
+    client.rx.joined().await;
+    client
+}

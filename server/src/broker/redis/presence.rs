@@ -9,7 +9,7 @@
 //! the room's channel ([`keys::presence_payload`]); one task does all of this, so a node's
 //! writes about a name keep their order.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chat_shared::name_key;
@@ -24,30 +24,42 @@ use crate::rooms::RoomEvent;
 /// Most events written in one pipeline.
 const MAX_EVENTS: usize = 512;
 
+/// Removes a room's expired presence entries (of any node) and announces each as left; the
+/// script it is part of names the keys and arguments first (`hash`, `expiry`, `now`,
+/// `channel`). Shared by the refresh and by the sweep of empty rooms.
+pub(crate) const REMOVE_EXPIRED: &str = r"
+local dead = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
+for _, field in ipairs(dead) do
+  local shown = redis.call('HGET', hash, field)
+  redis.call('ZREM', expiry, field)
+  redis.call('HDEL', hash, field)
+  local space = string.find(field, ' ', 1, true)
+  if shown and space then
+    redis.call('PUBLISH', channel, 'p' .. string.sub(field, 1, space - 1) .. '\n-' .. shown)
+  end
+end
+";
+
 /// Refreshes this node's entries of a room (re-announcing any that were lost, say after Redis
 /// restarted), then removes every node's expired entries and announces them as left.
 /// KEYS: presence hash, expiry set. ARGV: now, new expiry, channel, node, then field/shown
 /// pairs of this node's names.
-const REFRESH: &str = r"
+static REFRESH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+local hash, expiry, now, channel = KEYS[1], KEYS[2], ARGV[1], ARGV[3]
 for i = 5, #ARGV, 2 do
-  local added = redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i])
+  local added = redis.call('HSET', hash, ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', expiry, ARGV[2], ARGV[i])
   if added == 1 then
-    redis.call('PUBLISH', ARGV[3], 'p' .. ARGV[4] .. '\n+' .. ARGV[i + 1])
+    redis.call('PUBLISH', channel, 'p' .. ARGV[4] .. '\n+' .. ARGV[i + 1])
   end
 end
-local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, field in ipairs(dead) do
-  local shown = redis.call('HGET', KEYS[1], field)
-  redis.call('ZREM', KEYS[2], field)
-  redis.call('HDEL', KEYS[1], field)
-  local space = string.find(field, ' ', 1, true)
-  if shown and space then
-    redis.call('PUBLISH', ARGV[3], 'p' .. string.sub(field, 1, space - 1) .. '\n-' .. shown)
-  end
-end
+{REMOVE_EXPIRED}
 return #dead
-";
+"
+    )
+});
 
 /// This node's entry for `name`.
 pub(crate) fn field(node: &str, name: &str) -> String {
@@ -143,7 +155,7 @@ async fn refresh_all(shared: &Shared, ttl: Duration) {
     let mut pipe = redis::pipe();
     for room in &rooms {
         pipe.cmd("EVAL")
-            .arg(REFRESH)
+            .arg(REFRESH.as_str())
             .arg(2)
             .arg(keys::presence(&room.name))
             .arg(keys::presence_expiry(&room.name))

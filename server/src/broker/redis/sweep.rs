@@ -5,13 +5,14 @@
 //! deletion are one script, so nodes sweeping at once, or a join racing a sweep, are safe: a
 //! join opens the room (refreshing its `used` time) before its member arrives.
 
-use std::sync::Weak;
+use std::sync::{LazyLock, Weak};
 use std::time::Duration;
 
 use redis::Script;
 use tracing::{info, warn};
 
 use super::keys;
+use super::presence::REMOVE_EXPIRED;
 use super::Shared;
 use crate::clock::unix_millis;
 
@@ -27,24 +28,18 @@ const SCAN_BATCH: usize = 200;
 /// time to live. Returns 1 if deleted.
 /// KEYS: meta, log, presence hash, presence expiry set, the rooms set. ARGV: room name, cutoff
 /// (ms), now by the sweeping clock (ms), now by the wall clock (ms, presence expiry), channel.
-const SWEEP_ROOM: &str = r"
+static SWEEP_ROOM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"
+local hash, expiry, now, channel = KEYS[3], KEYS[4], ARGV[4], ARGV[5]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
 if tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') > 0 then
   return 0
 end
-local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[4])
-for _, field in ipairs(dead) do
-  local shown = redis.call('HGET', KEYS[3], field)
-  redis.call('ZREM', KEYS[4], field)
-  redis.call('HDEL', KEYS[3], field)
-  local space = string.find(field, ' ', 1, true)
-  if shown and space then
-    redis.call('PUBLISH', ARGV[5], 'p' .. string.sub(field, 1, space - 1) .. '\n-' .. shown)
-  end
-end
-if redis.call('HLEN', KEYS[3]) > 0 then
+{REMOVE_EXPIRED}
+if redis.call('HLEN', hash) > 0 then
   return 0
 end
 local used = redis.call('HGET', KEYS[1], 'used')
@@ -55,14 +50,16 @@ end
 if tonumber(used) > tonumber(ARGV[2]) then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], hash, expiry)
 redis.call('SREM', KEYS[5], ARGV[1])
 return 1
-";
+"
+    )
+});
 
 /// The sweep's script, loaded once per broker.
 pub(crate) fn script() -> Script {
-    Script::new(SWEEP_ROOM)
+    Script::new(&SWEEP_ROOM)
 }
 
 /// Sweeps every minute while the broker lives (it holds the broker weakly, so it ends with
