@@ -67,6 +67,10 @@ struct Common {
     /// With 1, every client stays in the server's default room.
     #[arg(long, global = true, default_value_t = 1)]
     rooms: usize,
+    /// A `Cookie` header every handshake presents, e.g. `chat_session=...` for a server in
+    /// accounts mode (every client then chats as that one account).
+    #[arg(long, global = true)]
+    cookie: Option<String>,
     /// The parsed `--url`s.
     #[arg(skip)]
     targets: Vec<Target>,
@@ -200,7 +204,12 @@ async fn run(mut cli: Cli) -> anyhow::Result<Report> {
         .common
         .url
         .iter()
-        .map(|url| Target::parse(url))
+        .map(|url| {
+            Target::parse(url).map(|target| Target {
+                cookie: cli.common.cookie.clone(),
+                ..target
+            })
+        })
         .collect::<anyhow::Result<_>>()?;
     let target = cli.common.targets[0].clone();
     let limit = limits::raise_open_files()?;

@@ -13,6 +13,8 @@ pub struct Target {
     pub host: String,
     /// The request path, e.g. `/ws`.
     pub path: String,
+    /// A `Cookie` header value every handshake presents (accounts mode: a session).
+    pub cookie: Option<String>,
 }
 
 impl Target {
@@ -57,6 +59,7 @@ impl Target {
             addr,
             host: host.to_string(),
             path: path.to_string(),
+            cookie: None,
         })
     }
 }

@@ -52,9 +52,13 @@ pub async fn connect(
         .await
         .with_context(|| format!("connecting to {} from {source}", target.addr))?;
     stream.set_nodelay(true)?;
+    let cookie = target
+        .cookie
+        .as_deref()
+        .map_or(String::new(), |cookie| format!("Cookie: {cookie}\r\n"));
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{cookie}\r\n",
         path, target.host
     );
     stream.write_all(request.as_bytes()).await?;
