@@ -1,0 +1,143 @@
+// Accounts mode in the browser: the owner sets the server up with the link it logs, invites a
+// second person (another browser), they chat, and a ban takes the second person's access away.
+// Every account page is reached and filled with the keyboard, checked with axe, and fits 360 px.
+const { test, expect } = require("@playwright/test");
+const AxeBuilder = require("@axe-core/playwright").default;
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+const readline = require("node:readline");
+const { repo, unique, freshDataDir, stopServer, send, messageTexts } = require("./helpers");
+
+const PORT = 8093;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+/** Starts a server in accounts mode; resolves with it and the set-up link it logs. */
+async function startAccountsServer(dataDir) {
+  const binary = process.env.CHAT_SERVER_BIN || path.join(repo, "target", "debug", "chat-server");
+  const child = spawn(
+    binary,
+    ["--addr", `127.0.0.1:${PORT}`, "--data-dir", dataDir, "--access", "accounts"],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        LEPTOS_SITE_ROOT: path.join(repo, "target", "site"),
+        LEPTOS_OUTPUT_NAME: "chat",
+        RUST_LOG: "info",
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const lines = readline.createInterface({ input: child.stdout });
+  const link = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no set-up link logged")), 20_000);
+    lines.on("line", (line) => {
+      const found = line.match(/open (http\S+\/setup\/\S+)/);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+  });
+  return { child, link };
+}
+
+/** Axe's findings, as short readable lines (empty when there are none). */
+async function violations(page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+  );
+}
+
+/** The page is accessible and fits its viewport's width. */
+async function checkPage(page) {
+  expect(await violations(page)).toEqual([]);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+/** Fills the name-and-password form with the keyboard alone and sends it. */
+async function fillCredentials(page, name, password) {
+  await page.locator("#name").focus();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(name);
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#password")).toBeFocused();
+  await page.keyboard.type(password);
+  // On to the form's button and press it (Enter in the field would do the same, but the
+  // browser's password suggestions may take that Enter).
+  await page.keyboard.press("Tab");
+  await expect(page.locator("form.account-form button[type=submit]")).toBeFocused();
+  await page.keyboard.press("Enter");
+}
+
+let server;
+test.beforeAll(async () => {
+  server = await startAccountsServer(freshDataDir());
+});
+test.afterAll(async () => {
+  if (server) await stopServer(server.child);
+});
+
+test("set up, invite someone, chat, and ban them", async ({ browser }) => {
+  const small = { viewport: { width: 360, height: 740 } };
+  const owner = await (await browser.newContext(small)).newPage();
+  // Before set-up every page says so.
+  const early = await owner.goto(BASE);
+  expect(early.status()).toBe(503);
+  await expect(owner.getByRole("heading", { name: "This chat is not set up yet" })).toBeVisible();
+
+  await owner.goto(server.link);
+  await expect(owner.getByRole("heading", { name: "Set up this chat" })).toBeVisible();
+  await checkPage(owner);
+  const ownerName = unique("owner");
+  await fillCredentials(owner, ownerName, "correct horse battery");
+  await owner.waitForURL(`${BASE}/`);
+  await expect(owner.locator("#messages")).toBeVisible();
+
+  // The administrators' page: the invitation link to share.
+  await owner.goto(`${BASE}/admin`);
+  await expect(owner.getByRole("heading", { name: "Administration" })).toBeVisible();
+  await checkPage(owner);
+  const invitation = await owner.getByLabel("Link").inputValue();
+  expect(invitation).toContain("/join/");
+
+  // A second person, in another browser, joins with it.
+  const member = await (await browser.newContext(small)).newPage();
+  await member.goto(invitation);
+  await expect(member.getByRole("heading", { name: "Join this chat" })).toBeVisible();
+  await checkPage(member);
+  const memberName = unique("member");
+  await fillCredentials(member, memberName, "battery staple horse");
+  await member.waitForURL(`${BASE}/`);
+
+  // They chat, under their accounts' names.
+  await owner.goto(BASE);
+  const text = unique("hello from the owner");
+  await send(owner, text);
+  await expect(messageTexts(member).filter({ hasText: text })).toHaveCount(1);
+
+  // Their own settings page.
+  await member.goto(`${BASE}/account`);
+  await expect(member.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await checkPage(member);
+  await expect(member.getByLabel("The name others see")).toHaveValue(memberName);
+  await member.goto(BASE);
+
+  // The ban: the member is out at once, and the sign-in form is all they get.
+  await owner.goto(`${BASE}/admin`);
+  await owner.getByRole("button", { name: `Ban ${memberName}` }).click();
+  await expect(owner.getByRole("row", { name: new RegExp(`${memberName} banned`) })).toBeVisible();
+  await expect(owner.getByRole("cell", { name: "ban", exact: true }).first()).toBeVisible();
+  await member.reload();
+  await member.waitForURL(/\/signin/);
+  await checkPage(member);
+  await fillCredentials(member, memberName, "battery staple horse");
+  await expect(member.getByRole("alert")).toHaveText(
+    "That name and password do not match an account.",
+  );
+});
