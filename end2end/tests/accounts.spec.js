@@ -6,7 +6,15 @@ const AxeBuilder = require("@axe-core/playwright").default;
 const { spawn } = require("node:child_process");
 const path = require("node:path");
 const readline = require("node:readline");
-const { repo, unique, freshDataDir, stopServer, send, messageTexts } = require("./helpers");
+const {
+  repo,
+  unique,
+  freshDataDir,
+  stopServer,
+  send,
+  messageTexts,
+  openChat,
+} = require("./helpers");
 
 const PORT = 8093;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -114,9 +122,11 @@ test("set up, invite someone, chat, and ban them", async ({ browser }) => {
   const memberName = unique("member");
   await fillCredentials(member, memberName, "battery staple horse");
   await member.waitForURL(`${BASE}/`);
+  await expect(member.locator("#status")).toHaveAttribute("data-state", "connected");
 
   // They chat, under their accounts' names.
-  await owner.goto(BASE);
+  await openChat(owner, BASE);
+  await expect(owner.locator("#members li").filter({ hasText: memberName })).toHaveCount(1);
   const text = unique("hello from the owner");
   await send(owner, text);
   await expect(messageTexts(member).filter({ hasText: text })).toHaveCount(1);
