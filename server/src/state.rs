@@ -95,13 +95,17 @@ impl AppState {
         };
         let accounts = match (config.access, &store) {
             (Access::Open, _) => None,
-            (Access::Accounts, Some(store)) => Some(Arc::new(Accounts::new(
-                store.clone(),
-                AccountSettings {
-                    session_ttl: config.session_ttl,
-                    clock: clock.clone(),
-                },
-            )?)),
+            (Access::Accounts, Some(store)) => {
+                let accounts = Arc::new(Accounts::new(
+                    store.clone(),
+                    AccountSettings {
+                        session_ttl: config.session_ttl,
+                        clock: clock.clone(),
+                    },
+                )?);
+                accounts.start_session_sweeper();
+                Some(accounts)
+            }
             (Access::Accounts, None) => anyhow::bail!(
                 "--access accounts keeps accounts in the single node's database; with \
                  --redis-url use --access open for now"

@@ -166,3 +166,22 @@ async fn the_settings_page_needs_a_session() {
         "no session: to the sign-in form, nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_session_unused_for_its_time_to_live_ends_and_is_forgotten() {
+    let server = accounts_server().await;
+    let cookie = set_up(&server).await;
+    let accounts = server.state.accounts.as_ref().unwrap();
+    assert_eq!(
+        accounts.forget_expired_sessions().await.unwrap(),
+        0,
+        "in use"
+    );
+    server
+        .state
+        .clock
+        .advance(server.state.config.session_ttl + std::time::Duration::from_secs(60));
+    // Unused for longer than `--session-ttl`: it signs nobody in, and its row goes.
+    assert_eq!(connect_with(&server, Some(&cookie)).await.err(), Some(401));
+    assert_eq!(accounts.forget_expired_sessions().await.unwrap(), 1);
+}

@@ -36,6 +36,9 @@ const CONCURRENT_HASHES: usize = 2;
 /// A session's last use is written at most this often (not on every page or socket).
 const TOUCH_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often sessions unused for `--session-ttl` are deleted.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// The most of a `User-Agent` kept to name a session in its owner's list.
 const MAX_AGENT_CHARS: usize = 120;
 
@@ -137,6 +140,24 @@ impl Accounts {
             throttle: SignInThrottle::default(),
             set_up: AtomicBool::new(false),
         })
+    }
+
+    /// Forgets expired sessions every hour while the accounts live (held weakly, so the task
+    /// ends with them).
+    pub fn start_session_sweeper(self: &Arc<Self>) {
+        let accounts = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                let Some(accounts) = accounts.upgrade() else {
+                    return;
+                };
+                if let Ok(forgotten @ 1..) = accounts.forget_expired_sessions().await {
+                    info!(forgotten, "forgot expired sign-in sessions");
+                }
+            }
+        });
     }
 
     /// Whether the first account exists.

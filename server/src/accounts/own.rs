@@ -85,4 +85,17 @@ impl Accounts {
             .await
             .map_err(|_| Refused::Unavailable)
     }
+
+    /// Deletes the sessions unused for `--session-ttl` (they no longer sign anyone in; this
+    /// keeps their rows from piling up). Returns how many went.
+    pub async fn forget_expired_sessions(&self) -> Result<usize, Refused> {
+        let ttl = u64::try_from(self.settings.session_ttl.as_millis()).unwrap_or(u64::MAX);
+        let before = self.settings.clock.now_ms().saturating_sub(ttl);
+        self.store
+            .write("forget expired sessions", move |conn| {
+                rows::forget_sessions(conn, before)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
+    }
 }
