@@ -11,6 +11,12 @@ pub fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
+/// `duration` in whole milliseconds (saturating): how every time to live is compared with
+/// [`Clock::now_ms`].
+pub fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The wall clock as the store judges what has expired (names, empty rooms), which tests can
 /// move forward: a month of disuse cannot be waited for.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +32,7 @@ impl Clock {
 
     /// Moves this clock (and every copy of it) forward.
     pub fn advance(&self, by: std::time::Duration) {
-        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let by = millis(by);
         self.skew_ms
             .fetch_add(by, std::sync::atomic::Ordering::Relaxed);
     }

@@ -19,8 +19,14 @@ pub fn hash(token: &str) -> [u8; 32] {
 /// (a digest's timing would reveal nothing usable), but the comparison of a secret should not
 /// stop at the first byte that differs.
 pub fn holds(stored: &[u8], presented: &str) -> bool {
+    same(stored, &hash(presented))
+}
+
+/// Whether two secrets are equal, compared in constant time (for a secret stored as it is,
+/// such as the invitation code administrators are shown again).
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
-    stored.ct_eq(&hash(presented)).into()
+    a.ct_eq(b).into()
 }
 
 /// Lowercase hex of `bytes`.

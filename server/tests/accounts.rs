@@ -73,21 +73,53 @@ async fn the_cookie_is_secure_when_the_site_is_served_over_https() {
 }
 
 #[tokio::test]
+async fn a_forwarded_https_counts_only_from_a_trusted_proxy() {
+    // A proxy is configured, but this client is not it: its header proves nothing.
+    let server = TestServer::start_with(|config| {
+        config.access = Access::Accounts;
+        config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    set_up(&server).await;
+    let (_, head, _) = post_form(
+        &server,
+        "/signin",
+        "name=admin&password=correct+horse",
+        "X-Forwarded-Proto: https\r\n",
+    )
+    .await;
+    assert!(!set_cookie(&head).unwrap().contains("Secure"), "{head}");
+    // Through a trusted proxy (here: loopback), it does.
+    let proxied = TestServer::start_with(|config| {
+        config.access = Access::Accounts;
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    set_up(&proxied).await;
+    let (_, head, _) = post_form(
+        &proxied,
+        "/signin",
+        "name=admin&password=correct+horse",
+        "X-Forwarded-Proto: https\r\nX-Forwarded-For: 192.0.2.7\r\n",
+    )
+    .await;
+    assert!(set_cookie(&head).unwrap().contains("; Secure"), "{head}");
+}
+
+#[tokio::test]
 async fn a_wrong_password_and_an_unknown_name_get_the_same_answer() {
     let server = accounts_server().await;
     set_up(&server).await;
+    // A name that exists with a wrong password, and one that does not: the same status and
+    // page, but for the typed name echoed in the form.
     let (wrong_status, _, wrong) =
-        post_form(&server, "/signin", "name=someone&password=wrong+horse", "").await;
-    let (unknown_status, _, unknown) =
-        post_form(&server, "/signin", "name=someone&password=wrong+horse", "").await;
-    assert_eq!(wrong_status, 401);
-    assert_eq!((wrong_status, &wrong), (unknown_status, &unknown));
-    // The same for a name that exists, typed the same way.
-    let (status, _, existing) =
         post_form(&server, "/signin", "name=admin&password=wrong+horse", "").await;
-    assert_eq!(status, 401);
+    let (unknown_status, _, unknown) =
+        post_form(&server, "/signin", "name=nobody&password=wrong+horse", "").await;
+    assert_eq!((wrong_status, unknown_status), (401, 401));
+    assert!(wrong.contains("value=\"admin\""), "{wrong}");
     assert_eq!(
-        existing.replace("value=\"admin\"", "value=\"someone\""),
+        wrong.replace("value=\"admin\"", "value=\"nobody\""),
         unknown
     );
     let (status, head, _) =
@@ -113,6 +145,19 @@ async fn a_form_from_another_site_is_refused() {
     }
     // The link still works for its owner.
     assert_eq!(server.get(&format!("/setup/{token}")).await.0, 200);
+    // Every account form is covered, the signed-in ones too.
+    let cookie = set_up(&server).await;
+    for path in ["/account/name", "/admin/invitation/reset", "/signout"] {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nSec-Fetch-Site: cross-site\r\n\
+             Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 6\r\nConnection: close\r\n\r\nname=x",
+            server.addr
+        );
+        assert_eq!(server.exchange_with_head(&request).await.0, 403, "{path}");
+    }
+    let (_, _, body) = get_with_cookie(&server, "/account", &cookie).await;
+    assert!(body.contains("value=\"admin\""), "the name is unchanged");
 }
 
 #[tokio::test]

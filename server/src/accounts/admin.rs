@@ -175,14 +175,8 @@ impl Accounts {
 
     /// The name a personal invitation is for, if `code` is one still unused.
     pub async fn personal_name(&self, code: &str) -> Option<String> {
-        let kind = personal_kind(code);
-        self.store
-            .read("read a personal invitation", move |conn| {
-                rows::secret(conn, &kind)
-            })
+        self.secret(personal_kind(code))
             .await
-            .ok()
-            .flatten()
             .map(|name| String::from_utf8_lossy(&name).into_owned())
     }
 }

@@ -10,6 +10,7 @@
 //! verified whether or not the name exists), so a visitor cannot learn which names exist.
 
 mod admin;
+mod hashing;
 pub use admin::Moderation;
 mod own;
 pub mod password;
@@ -19,19 +20,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use chat_shared::{name_key, normalize_name};
-use tokio::sync::Semaphore;
 use tracing::info;
 
-use crate::clock::Clock;
+use crate::clock::{millis, Clock};
 use crate::store::accounts::{self as rows, Account};
 use crate::store::HistoryStore;
 use crate::token;
+use hashing::Hashing;
 use throttle::SignInThrottle;
-
-/// Password hashes computed at once: each takes ~19 MiB and tens of milliseconds of a core, so
-/// a burst of sign-ins queues instead of taking the server's memory and cores.
-const CONCURRENT_HASHES: usize = 2;
 
 /// A session's last use is written at most this often (not on every page or socket).
 const TOUCH_EVERY: Duration = Duration::from_secs(3600);
@@ -65,6 +63,8 @@ pub enum Refused {
     NameTaken,
     /// Wrong name or password (never says which).
     WrongCredentials,
+    /// A signed-in person's current password was not right (changing it).
+    WrongPassword,
     /// Too many wrong passwords for this account lately: try again after this long.
     Wait(Duration),
     /// The link (set-up or invitation) is not, or no longer, valid.
@@ -84,6 +84,7 @@ impl Refused {
             Refused::InvalidName(why) | Refused::WeakPassword(why) => why.clone(),
             Refused::NameTaken => "Another account has that name.".into(),
             Refused::WrongCredentials => WRONG_CREDENTIALS.into(),
+            Refused::WrongPassword => "Your current password was not right.".into(),
             Refused::Wait(wait) => format!(
                 "Too many wrong passwords for this account; try again in {} s.",
                 wait.as_secs().max(1)
@@ -92,6 +93,21 @@ impl Refused {
             Refused::Unavailable => "The server could not do that just now; try again.".into(),
             Refused::NotAllowed => "That is not allowed.".into(),
             Refused::NotFound => "There is no such account.".into(),
+        }
+    }
+}
+
+impl Refused {
+    /// The HTTP status of the page that says so.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refused::InvalidName(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            Refused::NameTaken => StatusCode::CONFLICT,
+            Refused::WrongCredentials | Refused::WrongPassword => StatusCode::UNAUTHORIZED,
+            Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refused::BadLink | Refused::NotFound => StatusCode::NOT_FOUND,
+            Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refused::NotAllowed => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -119,7 +135,8 @@ pub struct Live {
 pub struct Accounts {
     store: Arc<HistoryStore>,
     settings: AccountSettings,
-    hashing: Semaphore,
+    /// Where passwords are hashed and verified (two threads: see `hashing.rs`).
+    hashing: Hashing,
     /// The hash of a password nobody has, verified for unknown names so that their answer
     /// takes as long as a wrong password.
     decoy: String,
@@ -129,13 +146,18 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The accounts kept in `store`. Takes one password hash's time (the decoy).
+    /// The accounts kept in `store`. Takes one password hash's time (the decoy), on the
+    /// hashing threads.
     pub fn new(store: Arc<HistoryStore>, settings: AccountSettings) -> anyhow::Result<Self> {
-        let decoy = password::hash(&token::new_token()?)?;
+        let hashing = Hashing::start()?;
+        let secret = token::new_token()?;
+        let decoy = hashing
+            .run_blocking(move || password::hash(&secret))
+            .ok_or_else(|| anyhow::anyhow!("the password hashing threads did not answer"))??;
         Ok(Accounts {
             store,
             settings,
-            hashing: Semaphore::new(CONCURRENT_HASHES),
+            hashing,
             decoy,
             throttle: SignInThrottle::default(),
             set_up: AtomicBool::new(false),
@@ -199,15 +221,18 @@ impl Accounts {
         if self.is_set_up().await {
             return false;
         }
-        let given = token_given.to_string();
+        self.secret(rows::SETUP_SECRET.to_string())
+            .await
+            .is_some_and(|stored| token::holds(&stored, token_given))
+    }
+
+    /// The secret of `kind` (a read; `None` if there is none, or the database failed).
+    pub(crate) async fn secret(&self, kind: String) -> Option<Vec<u8>> {
         self.store
-            .read("read the set-up token", move |conn| {
-                rows::secret(conn, rows::SETUP_SECRET)
-            })
+            .read("read a secret", move |conn| rows::secret(conn, &kind))
             .await
             .ok()
             .flatten()
-            .is_some_and(|stored| token::holds(&stored, &given))
     }
 
     /// Makes the first account, an administrator, with the set-up token; the token is used up.
@@ -247,15 +272,9 @@ impl Accounts {
 
     /// Whether `code` is the current invitation code.
     pub async fn invitation_valid(&self, code: &str) -> bool {
-        let given = code.to_string();
-        self.store
-            .read("read the invitation code", move |conn| {
-                rows::secret(conn, rows::INVITATION_SECRET)
-            })
+        self.secret(rows::INVITATION_SECRET.to_string())
             .await
-            .ok()
-            .flatten()
-            .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes()))
+            .is_some_and(|stored| token::same(&stored, code.as_bytes()))
     }
 
     /// Makes an account through an invitation link: the shared one (any free name), or a
@@ -284,7 +303,7 @@ impl Accounts {
                 return Ok(unused);
             }
             Ok(rows::secret(conn, rows::INVITATION_SECRET)?
-                .is_some_and(|stored| constant_time_eq(&stored, given.as_bytes())))
+                .is_some_and(|stored| token::same(&stored, given.as_bytes())))
         })
         .await
     }
@@ -329,7 +348,7 @@ impl Accounts {
     pub async fn session(&self, session_token: &str) -> Option<Live> {
         let hash = token::hash(session_token);
         let now = self.settings.clock.now_ms();
-        let since = now.saturating_sub(ttl_ms(self.settings.session_ttl));
+        let since = now.saturating_sub(millis(self.settings.session_ttl));
         let (account, id, used) = self
             .store
             .read("find a session", move |conn| {
@@ -341,7 +360,7 @@ impl Accounts {
         if account.banned {
             return None;
         }
-        if now.saturating_sub(used) >= ttl_ms(TOUCH_EVERY) {
+        if now.saturating_sub(used) >= millis(TOUCH_EVERY) {
             // Not awaited: the last use moving on is no reason to hold the page or socket.
             let store = self.store.clone();
             tokio::spawn(async move {
@@ -416,29 +435,20 @@ impl Accounts {
     }
 
     pub(crate) async fn hash(&self, password_given: &str) -> Result<String, Refused> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| Refused::Unavailable)?;
         let given = password_given.to_string();
-        tokio::task::spawn_blocking(move || password::hash(&given))
+        self.hashing
+            .run(move || password::hash(&given))
             .await
-            .ok()
             .and_then(Result::ok)
             .ok_or(Refused::Unavailable)
     }
 
     pub(crate) async fn verify(&self, password_given: &str, phc: String) -> Result<bool, Refused> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| Refused::Unavailable)?;
         let given = password_given.to_string();
-        tokio::task::spawn_blocking(move || password::verify(&given, &phc))
+        self.hashing
+            .run(move || password::verify(&given, &phc))
             .await
-            .map_err(|_| Refused::Unavailable)
+            .ok_or(Refused::Unavailable)
     }
 }
 
@@ -451,16 +461,7 @@ pub(crate) fn checked_name(name: &str) -> Result<(String, String), Refused> {
     Ok((shown, key))
 }
 
-fn ttl_ms(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// The first characters of a `User-Agent`.
 fn cut(agent: &str) -> String {
     agent.chars().take(MAX_AGENT_CHARS).collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
 }

@@ -51,7 +51,7 @@ impl Accounts {
             .map_err(|_| Refused::Unavailable)?
             .ok_or(Refused::Unavailable)?;
         if !self.verify(current, stored).await? {
-            return Err(Refused::WrongCredentials);
+            return Err(Refused::WrongPassword);
         }
         let phc = self.hash(new).await?;
         let keep = live.session;
@@ -89,7 +89,7 @@ impl Accounts {
     /// Deletes the sessions unused for `--session-ttl` (they no longer sign anyone in; this
     /// keeps their rows from piling up). Returns how many went.
     pub async fn forget_expired_sessions(&self) -> Result<usize, Refused> {
-        let ttl = u64::try_from(self.settings.session_ttl.as_millis()).unwrap_or(u64::MAX);
+        let ttl = crate::clock::millis(self.settings.session_ttl);
         let before = self.settings.clock.now_ms().saturating_sub(ttl);
         self.store
             .write("forget expired sessions", move |conn| {

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Form, Router};
@@ -27,28 +28,70 @@ use crate::peers::Slot;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chat_session";
 
-/// What the account pages share: the web app, and its accounts.
+/// What the account pages (these, `/account` and `/admin`) share: the web app and its
+/// accounts.
 #[derive(Clone)]
-struct Pages {
-    web: Arc<Web>,
-    accounts: Arc<Accounts>,
+pub(super) struct Pages {
+    pub(super) web: Arc<Web>,
+    pub(super) accounts: Arc<Accounts>,
+}
+
+impl Pages {
+    /// The pages' state: in accounts mode only.
+    pub(super) fn of(web: &Arc<Web>) -> Option<Self> {
+        Some(Pages {
+            web: web.clone(),
+            accounts: web.app.accounts.clone()?,
+        })
+    }
+
+    /// Serves `routes`, every form among them refused when sent from another site.
+    pub(super) fn serve(self, routes: Router<Pages>) -> Router {
+        routes
+            .route_layer(middleware::from_fn_with_state(
+                self.clone(),
+                refuse_cross_site,
+            ))
+            .with_state(self)
+    }
+
+    /// The signed-in person, else the answer for a visitor: the sign-in form (back to `path`
+    /// after), or "not set up yet".
+    pub(super) async fn live(&self, headers: &HeaderMap, path: &str) -> Result<Live, Response> {
+        if !self.accounts.is_set_up().await {
+            return Err(not_set_up());
+        }
+        let live = match session_token(headers) {
+            Some(token) => self.accounts.session(token).await,
+            None => None,
+        };
+        live.ok_or_else(|| see_other(&format!("/signin?next={path}")))
+    }
 }
 
 /// The routes of accounts mode (none in other modes).
 pub fn routes(web: &Arc<Web>) -> Router {
-    let Some(accounts) = web.app.accounts.clone() else {
+    let Some(pages) = Pages::of(web) else {
         return Router::new();
     };
-    let pages = Pages {
-        web: web.clone(),
-        accounts,
-    };
-    Router::new()
+    let routes = Router::new()
         .route("/setup/{token}", get(setup_form).post(setup))
         .route("/join/{code}", get(join_form).post(join))
         .route("/signin", get(sign_in_form).post(sign_in))
-        .route("/signout", axum::routing::post(sign_out))
-        .with_state(pages)
+        .route("/signout", axum::routing::post(sign_out));
+    pages.serve(routes)
+}
+
+/// Refuses a form (anything but GET and HEAD) sent from another site, for every account page:
+/// one check where the routes are served, so that no form can be added without it.
+async fn refuse_cross_site(State(pages): State<Pages>, request: Request, next: Next) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !reads {
+        if let Some(refused) = cross_site(&pages.web, request.headers()) {
+            return refused;
+        }
+    }
+    next.run(request).await
 }
 
 /// What a name-and-password form sends.
@@ -60,7 +103,7 @@ pub struct Credentials {
 
 /// Where to go after signing in (a path on this site only).
 #[derive(Debug, Deserialize, Default)]
-pub struct Next {
+pub struct AfterSignIn {
     next: Option<String>,
 }
 
@@ -78,18 +121,22 @@ async fn setup_form(State(pages): State<Pages>, Path(token): Path<String>) -> Re
 async fn setup(
     State(pages): State<Pages>,
     Path(token): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
-    if let Some(refused) = cross_site(&pages.web, &headers) {
-        return refused;
-    }
     let agent = user_agent(&headers);
     let made = pages
         .accounts
         .set_up(&token, &form.name, &form.password, &agent)
         .await;
-    account_made(&pages, &headers, made, &SETUP, &form.name)
+    account_made(
+        &pages,
+        is_https(&pages.web, peer, &headers),
+        made,
+        &SETUP,
+        &form.name,
+    )
 }
 
 async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Response {
@@ -109,18 +156,22 @@ async fn join_form(State(pages): State<Pages>, Path(code): Path<String>) -> Resp
 async fn join(
     State(pages): State<Pages>,
     Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
-    if let Some(refused) = cross_site(&pages.web, &headers) {
-        return refused;
-    }
     let agent = user_agent(&headers);
     let made = pages
         .accounts
         .join(&code, &form.name, &form.password, &agent)
         .await;
-    account_made(&pages, &headers, made, &JOIN, &form.name)
+    account_made(
+        &pages,
+        is_https(&pages.web, peer, &headers),
+        made,
+        &JOIN,
+        &form.name,
+    )
 }
 
 async fn sign_in_form(State(pages): State<Pages>) -> Response {
@@ -134,13 +185,10 @@ async fn sign_in(
     State(pages): State<Pages>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     slot: Option<Extension<Arc<Slot>>>,
-    Query(next): Query<Next>,
+    Query(next): Query<AfterSignIn>,
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> Response {
-    if let Some(refused) = cross_site(&pages.web, &headers) {
-        return refused;
-    }
     if let Some(Extension(slot)) = &slot {
         if let Err(refusal) = pages.web.app.peers.sign_in(slot, peer.ip(), &headers) {
             return super::serve::refusal_response(refusal);
@@ -154,10 +202,11 @@ async fn sign_in(
     {
         Ok(signed_in) => {
             let target = next.next.as_deref().filter(|path| is_local_path(path));
-            signed_in_response(&pages.web, &headers, signed_in, target.unwrap_or("/"))
+            let https = is_https(&pages.web, peer, &headers);
+            signed_in_response(&pages.web, https, signed_in, target.unwrap_or("/"))
         }
         Err(refused) => credentials_page(
-            status_of(&refused),
+            refused.status(),
             &SIGN_IN,
             None,
             Some(&refused.message()),
@@ -166,10 +215,11 @@ async fn sign_in(
     }
 }
 
-async fn sign_out(State(pages): State<Pages>, headers: HeaderMap) -> Response {
-    if let Some(refused) = cross_site(&pages.web, &headers) {
-        return refused;
-    }
+async fn sign_out(
+    State(pages): State<Pages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(token) = session_token(&headers) {
         if let Some(live) = pages.accounts.session(token).await {
             let (account, session) = (live.account.id, live.session);
@@ -181,36 +231,20 @@ async fn sign_out(State(pages): State<Pages>, headers: HeaderMap) -> Response {
                 .close_signed(|s| s.session == session, CloseReason::SignedOut);
         }
     }
-    let mut response = see_other("/signin");
-    if let Ok(value) = HeaderValue::from_str(&session_cookie(&pages.web, &headers, "", 0)) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    let https = is_https(&pages.web, peer, &headers);
+    with_session_cookie(see_other("/signin"), https, "", 0)
 }
 
-/// Whether a page may be shown: always in open mode; in accounts mode only with a live
-/// session (else on to the sign-in form, and back to `path` after), and not before set-up.
+/// Whether a page may be shown: always in open mode; in accounts mode only to someone signed
+/// in (else the sign-in form, and back to `path` after), and not before set-up.
 pub async fn may_see_pages(
-    web: &Web,
+    web: &Arc<Web>,
     headers: &HeaderMap,
     path: &str,
-) -> Result<Option<Live>, Response> {
-    let Some(accounts) = &web.app.accounts else {
-        return Ok(None);
-    };
-    if !accounts.is_set_up().await {
-        return Err(not_set_up());
-    }
-    let account = match session_token(headers) {
-        Some(token) => accounts.session(token).await,
-        None => None,
-    };
-    match account {
-        Some(account) => Ok(Some(account)),
-        None if is_local_path(path) && path.len() < 512 => {
-            Err(see_other(&format!("/signin?next={path}")))
-        }
-        None => Err(see_other("/signin")),
+) -> Result<(), Response> {
+    match Pages::of(web) {
+        None => Ok(()),
+        Some(pages) => pages.live(headers, path).await.map(|_| ()),
     }
 }
 
@@ -228,45 +262,39 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Signed in: the cookie, and on to `target`.
-fn signed_in_response(
-    web: &Web,
-    headers: &HeaderMap,
-    signed_in: SignedIn,
-    target: &str,
-) -> Response {
+fn signed_in_response(web: &Web, https: bool, signed_in: SignedIn, target: &str) -> Response {
     let max_age = web.app.config.session_ttl.as_secs();
-    let mut response = see_other(target);
-    if let Ok(value) =
-        HeaderValue::from_str(&session_cookie(web, headers, &signed_in.token, max_age))
-    {
+    with_session_cookie(see_other(target), https, &signed_in.token, max_age)
+}
+
+/// `response` with the session cookie set (empty with no age: removed): never readable by
+/// scripts, not sent on cross-site subrequests or form posts, and only over HTTPS when the
+/// site is served over HTTPS.
+fn with_session_cookie(mut response: Response, https: bool, token: &str, max_age: u64) -> Response {
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     response
 }
 
-/// The `Set-Cookie` value for a session: never readable by scripts, not sent on cross-site
-/// subrequests or form posts, and only over HTTPS when the site is served over HTTPS.
-fn session_cookie(web: &Web, headers: &HeaderMap, token: &str, max_age: u64) -> String {
-    let secure = if is_https(web, headers) {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
-}
-
-/// Whether the browser reached this site over HTTPS: `--public-url` says so, or a trusted
-/// proxy's `X-Forwarded-Proto`.
-fn is_https(web: &Web, headers: &HeaderMap) -> bool {
-    let config = &web.app.config;
-    if config
+/// Whether the browser reached this site over HTTPS: `--public-url` says so, or the request
+/// came through a trusted proxy whose `X-Forwarded-Proto` says so (from anyone else the
+/// header proves nothing).
+fn is_https(web: &Web, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    let app = &web.app;
+    if app
+        .config
         .public_url
         .as_deref()
         .is_some_and(|url| url.starts_with("https://"))
     {
         return true;
     }
-    !config.trusted_proxies.is_empty()
+    app.peers.is_trusted_proxy(peer.ip())
         && headers
             .get("x-forwarded-proto")
             .and_then(|value| value.to_str().ok())
@@ -279,19 +307,6 @@ fn user_agent(headers: &HeaderMap) -> String {
         .and_then(|value| value.to_str().ok())
         .unwrap_or("")
         .to_string()
-}
-
-fn status_of(refused: &Refused) -> StatusCode {
-    match refused {
-        Refused::InvalidName(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
-        Refused::NameTaken => StatusCode::CONFLICT,
-        Refused::WrongCredentials => StatusCode::UNAUTHORIZED,
-        Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
-        Refused::BadLink => StatusCode::NOT_FOUND,
-        Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Refused::NotAllowed => StatusCode::FORBIDDEN,
-        Refused::NotFound => StatusCode::NOT_FOUND,
-    }
 }
 
 fn bad_link() -> Response {
@@ -401,21 +416,17 @@ fn credentials_page(
 /// again with why not.
 fn account_made(
     pages: &Pages,
-    headers: &HeaderMap,
+    https: bool,
     made: Result<SignedIn, Refused>,
     text: &FormText,
     name: &str,
 ) -> Response {
     match made {
-        Ok(signed_in) => signed_in_response(&pages.web, headers, signed_in, "/"),
+        Ok(signed_in) => signed_in_response(&pages.web, https, signed_in, "/"),
         Err(Refused::BadLink) => bad_link(),
-        Err(refused) => credentials_page(
-            status_of(&refused),
-            text,
-            None,
-            Some(&refused.message()),
-            name,
-        ),
+        Err(refused) => {
+            credentials_page(refused.status(), text, None, Some(&refused.message()), name)
+        }
     }
 }
 

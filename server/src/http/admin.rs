@@ -12,85 +12,62 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::accounts::may_see_pages;
-use super::forms::{cross_site, document, escape, message_page, see_other};
+use super::accounts::Pages;
+use super::forms::{document, escape, message_page, see_other};
 use super::Web;
-use crate::accounts::{Accounts, Live, Moderation, Refused};
+use crate::accounts::{Live, Moderation, Refused};
 use crate::close::CloseReason;
 use crate::store::accounts::Account;
 
-#[derive(Clone)]
-struct Admin {
-    web: Arc<Web>,
-    accounts: Arc<Accounts>,
-}
-
 /// The administrators' routes (accounts mode only).
 pub fn routes(web: &Arc<Web>) -> Router {
-    let Some(accounts) = web.app.accounts.clone() else {
+    let Some(pages) = Pages::of(web) else {
         return Router::new();
     };
-    Router::new()
+    let routes = Router::new()
         .route("/admin", get(show))
         .route("/admin/invitation/reset", post(reset_invitation))
-        .route("/admin/people/{id}/{action}", post(moderate))
-        .with_state(Admin {
-            web: web.clone(),
-            accounts,
-        })
+        .route("/admin/people/{id}/{action}", post(moderate));
+    pages.serve(routes)
 }
 
 /// The signed-in administrator, or the answer for anyone else.
-async fn administrator(admin: &Admin, headers: &HeaderMap, form: bool) -> Result<Live, Response> {
-    if form {
-        if let Some(refused) = cross_site(&admin.web, headers) {
-            return Err(refused);
-        }
-    }
-    match may_see_pages(&admin.web, headers, "/admin").await? {
-        Some(live) if live.account.admin => Ok(live),
-        Some(_) => Err(message_page(
+async fn administrator(admin: &Pages, headers: &HeaderMap) -> Result<Live, Response> {
+    let live = admin.live(headers, "/admin").await?;
+    if !live.account.admin {
+        return Err(message_page(
             StatusCode::FORBIDDEN,
             "For administrators only",
             "This page is for the chat's administrators. <a href=\"/\">Back to the chat</a>.",
-        )),
-        None => Err(see_other("/signin")),
+        ));
     }
+    Ok(live)
 }
 
-async fn show(State(admin): State<Admin>, headers: HeaderMap) -> Response {
-    match administrator(&admin, &headers, false).await {
+async fn show(State(admin): State<Pages>, headers: HeaderMap) -> Response {
+    match administrator(&admin, &headers).await {
         Ok(live) => page(&admin, &live, &headers, StatusCode::OK, None).await,
         Err(answer) => answer,
     }
 }
 
-async fn reset_invitation(State(admin): State<Admin>, headers: HeaderMap) -> Response {
-    let live = match administrator(&admin, &headers, true).await {
+async fn reset_invitation(State(admin): State<Pages>, headers: HeaderMap) -> Response {
+    let live = match administrator(&admin, &headers).await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
     match admin.accounts.reset_invitation_by(&live.account).await {
         Ok(_) => see_other("/admin"),
-        Err(refused) => {
-            page(
-                &admin,
-                &live,
-                &headers,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(&refused),
-            )
-            .await
-        }
+        Err(refused) => page(&admin, &live, &headers, refused.status(), Some(&refused)).await,
     }
 }
 
 async fn moderate(
-    State(admin): State<Admin>,
+    State(admin): State<Pages>,
     Path((id, action)): Path<(i64, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let live = match administrator(&admin, &headers, true).await {
+    let live = match administrator(&admin, &headers).await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
@@ -121,19 +98,12 @@ async fn moderate(
             }
             see_other("/admin")
         }
-        Err(refused) => {
-            let status = match refused {
-                Refused::NotAllowed => StatusCode::FORBIDDEN,
-                Refused::NotFound => StatusCode::NOT_FOUND,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            page(&admin, &live, &headers, status, Some(&refused)).await
-        }
+        Err(refused) => page(&admin, &live, &headers, refused.status(), Some(&refused)).await,
     }
 }
 
 async fn page(
-    admin: &Admin,
+    admin: &Pages,
     live: &Live,
     headers: &HeaderMap,
     status: StatusCode,
@@ -217,7 +187,7 @@ fn person_row(person: &Account, live: &Live) -> String {
 }
 
 /// Where people reach this server: `--public-url`, else the address this request used.
-fn base_url(admin: &Admin, headers: &HeaderMap) -> String {
+fn base_url(admin: &Pages, headers: &HeaderMap) -> String {
     if let Some(url) = &admin.web.app.config.public_url {
         return url.trim_end_matches('/').to_string();
     }

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chat_frontend::{shell, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
-use super::forms::escape;
+use super::forms::{escape, message_page};
 use super::Web;
 
 /// `/`: the lobby.
@@ -32,20 +32,18 @@ pub async fn room(
     Path(room): Path<String>,
     request: Request,
 ) -> Response {
+    // The name first: a page for a name no room can have says so to anyone (it reveals
+    // nothing), and only valid names go into the sign-in redirect.
+    if let Err(err) = chat_shared::validate_room(&room) {
+        let body = format!(
+            "{} <a href=\"/\">Go to the lobby</a>.",
+            escape(&err.message)
+        );
+        return message_page(StatusCode::NOT_FOUND, "No such room", &body);
+    }
     let path = format!("/r/{room}");
     if let Err(refused) = super::accounts::may_see_pages(&web, request.headers(), &path).await {
         return refused;
-    }
-    if let Err(err) = chat_shared::validate_room(&room) {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(format!(
-                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>No such room</title></head>\
-                 <body><p>{}</p><p><a href=\"/\">Go to the lobby</a></p></body></html>",
-                escape(&err.message)
-            )),
-        )
-            .into_response();
     }
     render(web, room, request).await
 }

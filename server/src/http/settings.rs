@@ -12,33 +12,24 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::accounts::may_see_pages;
-use super::forms::{cross_site, document, escape, see_other};
+use super::accounts::Pages;
+use super::forms::{document, escape, see_other};
 use super::Web;
-use crate::accounts::{Accounts, Live, Refused};
+use crate::accounts::{Live, Refused};
 use crate::close::CloseReason;
-
-#[derive(Clone)]
-struct Settings {
-    web: Arc<Web>,
-    accounts: Arc<Accounts>,
-}
 
 /// The settings routes (accounts mode only).
 pub fn routes(web: &Arc<Web>) -> Router {
-    let Some(accounts) = web.app.accounts.clone() else {
+    let Some(pages) = Pages::of(web) else {
         return Router::new();
     };
-    Router::new()
+    let routes = Router::new()
         .route("/account", get(show))
         .route("/account/name", post(rename))
         .route("/account/password", post(change_password))
         .route("/account/sessions/{id}/end", post(end_session))
-        .route("/account/sessions/end-all", post(end_all))
-        .with_state(Settings {
-            web: web.clone(),
-            accounts,
-        })
+        .route("/account/sessions/end-all", post(end_all));
+    pages.serve(routes)
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,32 +43,19 @@ struct NewPassword {
     password: String,
 }
 
-/// The signed-in person, or the answer for someone who is not (or for a cross-site form).
-async fn signed_in(settings: &Settings, headers: &HeaderMap, form: bool) -> Result<Live, Response> {
-    if form {
-        if let Some(refused) = cross_site(&settings.web, headers) {
-            return Err(refused);
-        }
-    }
-    match may_see_pages(&settings.web, headers, "/account").await? {
-        Some(live) => Ok(live),
-        None => Err(see_other("/signin")),
-    }
-}
-
-async fn show(State(settings): State<Settings>, headers: HeaderMap) -> Response {
-    match signed_in(&settings, &headers, false).await {
+async fn show(State(settings): State<Pages>, headers: HeaderMap) -> Response {
+    match settings.live(&headers, "/account").await {
         Ok(live) => page(&settings, &live, StatusCode::OK, None).await,
         Err(answer) => answer,
     }
 }
 
 async fn rename(
-    State(settings): State<Settings>,
+    State(settings): State<Pages>,
     headers: HeaderMap,
     Form(form): Form<NewName>,
 ) -> Response {
-    let mut live = match signed_in(&settings, &headers, true).await {
+    let mut live = match settings.live(&headers, "/account").await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
@@ -103,11 +81,11 @@ async fn rename(
 }
 
 async fn change_password(
-    State(settings): State<Settings>,
+    State(settings): State<Pages>,
     headers: HeaderMap,
     Form(form): Form<NewPassword>,
 ) -> Response {
-    let live = match signed_in(&settings, &headers, true).await {
+    let live = match settings.live(&headers, "/account").await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
@@ -126,26 +104,16 @@ async fn change_password(
                 Notice::Done("Your password was changed; every other browser was signed out.");
             page(&settings, &live, StatusCode::OK, Some(done)).await
         }
-        Err(Refused::WrongCredentials) => {
-            let wrong = Refused::WeakPassword("Your current password was not right.".into());
-            page(
-                &settings,
-                &live,
-                StatusCode::UNAUTHORIZED,
-                Some(Notice::Refused(&wrong)),
-            )
-            .await
-        }
         Err(refused) => refused_page(&settings, &live, &refused).await,
     }
 }
 
 async fn end_session(
-    State(settings): State<Settings>,
+    State(settings): State<Pages>,
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let live = match signed_in(&settings, &headers, true).await {
+    let live = match settings.live(&headers, "/account").await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
@@ -167,8 +135,8 @@ async fn end_session(
     }
 }
 
-async fn end_all(State(settings): State<Settings>, headers: HeaderMap) -> Response {
-    let live = match signed_in(&settings, &headers, true).await {
+async fn end_all(State(settings): State<Pages>, headers: HeaderMap) -> Response {
+    let live = match settings.live(&headers, "/account").await {
         Ok(live) => live,
         Err(answer) => return answer,
     };
@@ -192,27 +160,19 @@ enum Notice<'a> {
     Refused(&'a Refused),
 }
 
-fn status_of(refused: &Refused) -> StatusCode {
-    match refused {
-        Refused::NameTaken => StatusCode::CONFLICT,
-        Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
 /// The page again, saying why a change was refused.
-async fn refused_page(settings: &Settings, live: &Live, refused: &Refused) -> Response {
+async fn refused_page(settings: &Pages, live: &Live, refused: &Refused) -> Response {
     page(
         settings,
         live,
-        status_of(refused),
+        refused.status(),
         Some(Notice::Refused(refused)),
     )
     .await
 }
 
 async fn page(
-    settings: &Settings,
+    settings: &Pages,
     live: &Live,
     status: StatusCode,
     notice: Option<Notice<'_>>,

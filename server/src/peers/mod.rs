@@ -299,7 +299,8 @@ impl Peers {
         self.started.elapsed().as_millis() as u64
     }
 
-    fn is_trusted_proxy(&self, addr: IpAddr) -> bool {
+    /// Whether `addr` is one of the `--trusted-proxy` networks (whose forwarded headers count).
+    pub fn is_trusted_proxy(&self, addr: IpAddr) -> bool {
         let addr = canonical(addr);
         self.limits
             .trusted_proxies

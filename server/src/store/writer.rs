@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 use tungstenite::Utf8Bytes;
 
-use crate::clock::unix_millis;
+use crate::clock::{millis, unix_millis};
 use crate::receipt::{Outcome, Reply};
 use crate::rooms::{Room, RoomRegistry};
 use crate::store::cids::{RecentCids, CID_WINDOW_MS};
@@ -278,7 +278,7 @@ impl Writer {
 
     /// Whether a name last used at `used_ms` has expired.
     fn expired(&self, used_ms: u64, now_ms: u64) -> bool {
-        let ttl = duration_ms(self.settings.name_ttl);
+        let ttl = millis(self.settings.name_ttl);
         ttl > 0 && now_ms.saturating_sub(used_ms) >= ttl
     }
 
@@ -288,14 +288,14 @@ impl Writer {
     fn sweep(&mut self) -> Swept {
         let now = self.settings.clock.now_ms();
         let mut swept = Swept::default();
-        let name_ttl = duration_ms(self.settings.name_ttl);
+        let name_ttl = millis(self.settings.name_ttl);
         if name_ttl > 0 {
             match schema::forget_names(&self.conn, now.saturating_sub(name_ttl)) {
                 Ok(n) => swept.names = n,
                 Err(err) => warn!(error = %err, "could not forget expired names"),
             }
         }
-        let room_ttl = duration_ms(self.settings.empty_room_ttl);
+        let room_ttl = millis(self.settings.empty_room_ttl);
         if room_ttl == 0 {
             return swept;
         }
@@ -355,8 +355,8 @@ impl Writer {
                     }
                 }
                 if let Some(target) = post.message.deletes {
-                    if let Err(refusal) = Self::delete(&tx, &post, target) {
-                        denied.push((post, refusal?));
+                    if let Some(refusal) = Self::delete(&tx, &post.message, target, now)? {
+                        denied.push((post, refusal));
                         continue;
                     }
                 }
@@ -453,49 +453,36 @@ impl Writer {
         }
     }
 
-    /// Empties the message `target` for the deletion `post`, if it may: `Ok(Err(refusal))`
-    /// when there is no such message or it is not the sender's to delete (its author's account
-    /// or an administrator), `Err` when the database fails.
+    /// Empties the message `target` for the deletion `deletion`, if its sender may (the
+    /// author's account, or an administrator, whose deletion of another's message is logged);
+    /// `Ok(Some(refusal))` when there is no such message or it is not theirs to delete.
     fn delete(
         tx: &Connection,
-        post: &Append,
+        deletion: &NewMessage,
         target: u64,
-    ) -> Result<(), rusqlite::Result<FrameError>> {
-        let author = match schema::deletable(tx, post.message.room.store_id, target) {
-            Ok(author) => author,
-            Err(err) => return Err(Err(err)),
-        };
-        let Some((author, author_name)) = author else {
-            return Err(Ok(FrameError::new(
+        now: u64,
+    ) -> rusqlite::Result<Option<FrameError>> {
+        let room = &deletion.room;
+        let Some((author, author_name)) = schema::deletable(tx, room.store_id, target)? else {
+            return Ok(Some(FrameError::new(
                 ErrorCode::NotFound,
                 "there is no such message (or it was deleted already)",
             )));
         };
-        let own = post.message.account.is_some() && author == post.message.account;
-        if !own && !post.message.admin {
-            return Err(Ok(FrameError::new(
+        let own = deletion.account.is_some() && author == deletion.account;
+        if !own && !deletion.admin {
+            return Ok(Some(FrameError::new(
                 ErrorCode::NotAllowed,
                 "only its author or an administrator may delete a message",
             )));
         }
-        schema::empty_message(tx, post.message.room.store_id, target).map_err(Err)?;
+        schema::empty_message(tx, room.store_id, target)?;
         if !own {
-            // An administrator's deletion of someone else's message is moderation: logged.
-            let what = format!(
-                "message {target} in #{} by {author_name}",
-                post.message.room.name
-            );
-            moderation::log_action(
-                tx,
-                unix_millis(),
-                post.message.account.unwrap_or(0),
-                &post.message.name,
-                "delete_message",
-                &what,
-            )
-            .map_err(Err)?;
+            let what = format!("message {target} in #{} by {author_name}", room.name);
+            let actor = deletion.account.unwrap_or(0);
+            moderation::log_action(tx, now, actor, &deletion.name, "delete_message", &what)?;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// A resend of a stored message: the sender alone gets the stored copy again.
@@ -512,10 +499,6 @@ impl Writer {
         };
         let _ = post.reply.send(outcome);
     }
-}
-
-fn duration_ms(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why a room could not be opened.

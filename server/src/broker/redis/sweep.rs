@@ -86,7 +86,7 @@ pub(crate) async fn run(shared: Weak<Shared>) {
 
 /// One pass over every room of the cluster; returns how many were deleted.
 pub(crate) async fn sweep(shared: &Shared, script: &Script) -> redis::RedisResult<u64> {
-    let ttl = u64::try_from(shared.settings.empty_room_ttl.as_millis()).unwrap_or(u64::MAX);
+    let ttl = crate::clock::millis(shared.settings.empty_room_ttl);
     if ttl == 0 {
         return Ok(0);
     }
