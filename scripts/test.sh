@@ -22,7 +22,7 @@ step "imports run one way (no module in an import cycle)"
 python3 scripts/layers.py server/src frontend/src
 step "clippy (server, shared, frontend natively; the frontend, shared and streams for wasm32)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --locked -- -D warnings
+cargo clippy -p chat-frontend --target wasm32-unknown-unknown --features hydrate --all-targets --locked -- -D warnings
 cargo clippy -p chat-server --no-default-features --locked -- -D warnings
 cargo clippy -p chat-server --no-default-features --features autobahn-echo --all-targets --locked -- -D warnings
 cargo clippy -p chat-shared --target wasm32-unknown-unknown --features js --all-targets --locked -- -D warnings
@@ -34,6 +34,9 @@ bash scripts/autobahn.sh
 step "the page's frame reader in WebAssembly, under Node (shared/tests/js.rs)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p chat-shared --features js --target wasm32-unknown-unknown --test js --locked
+step "the page's reading of what the server embeds, in WebAssembly under Node (frontend/tests/json.rs)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p chat-frontend --features hydrate --target wasm32-unknown-unknown --test json --locked
 step "the stand-in for wasm-streams, under Node (patches/wasm-streams/tests/streams.rs)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p wasm-streams --target wasm32-unknown-unknown --test streams --locked

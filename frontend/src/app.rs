@@ -22,7 +22,7 @@ fn initial_page() -> InitialPage {
         let embedded = document()
             .get_element_by_id(INITIAL_PAGE_ID)
             .and_then(|script| script.text_content())
-            .and_then(|json| crate::json::from_str::<InitialPage>(&json));
+            .and_then(|json| crate::json::initial_page(&json));
         if let Some(initial) = embedded {
             return initial;
         }
@@ -31,6 +31,7 @@ fn initial_page() -> InitialPage {
             room: room_from_path(&path),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         }
     }
     #[cfg(not(feature = "browser"))]
@@ -38,6 +39,7 @@ fn initial_page() -> InitialPage {
         room: chat_shared::DEFAULT_ROOM.to_string(),
         snapshot: None,
         utc_offset_minutes: None,
+        ..Default::default()
     }
 }
 

@@ -23,6 +23,14 @@ pub struct InitialPage {
     /// The browser's UTC offset in minutes, from its cookie, that times were rendered in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utc_offset_minutes: Option<i32>,
+    /// The signed-in reader's account (accounts mode), so the page knows which messages are
+    /// the reader's own to delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<u64>,
+    /// The reader is an administrator: any message may be deleted, and the page links to the
+    /// administrators' page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// [`InitialPage::snapshot`] as a `joined` frame.
@@ -44,6 +52,12 @@ mod as_joined_frame {
         }
     }
 }
+
+/// The signed-in reader's box in the sidebar (name, account links, sign-out form), as HTML the
+/// server renders into the page. The browser never builds it: hydration keeps the server's markup
+/// (so the WebAssembly carries none of it), and a page without it (a guest's) has none.
+#[derive(Debug, Clone, Default)]
+pub struct AccountMarkup(pub String);
 
 /// The `id` of the `<script type="application/json">` that carries the [`InitialPage`] from the
 /// server's render to the WebAssembly that takes it over.
@@ -119,6 +133,12 @@ impl Chat {
             DEFAULT_ROOM.to_string()
         };
         let mut state = RoomState::new(room.clone());
+        // A signed-in reader's page is rendered with their name in the snapshot.
+        let me = initial
+            .snapshot
+            .as_ref()
+            .map(|snapshot| snapshot.you.clone())
+            .filter(|you| !you.is_empty());
         if let Some(snapshot) = initial.snapshot.filter(|s| s.room == room) {
             state.apply_joined(snapshot);
             // Rendered, not joined: the socket still has to join (and resumes from here).
@@ -127,7 +147,7 @@ impl Chat {
         Chat {
             rooms: vec![state],
             current: room,
-            me: None,
+            me,
             max_frame_bytes: Limits::DEFAULT.max_frame_bytes,
         }
     }
@@ -398,6 +418,7 @@ mod tests {
             room: "lobby".into(),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         });
         chat.add_room("rust");
         chat.apply(joined("lobby", "guest-1a2b"), 0);
@@ -427,6 +448,7 @@ mod tests {
             room: "a".into(),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         });
         chat.add_room("b");
         chat.add_room("c");
@@ -455,6 +477,7 @@ mod tests {
             room: "rust".into(),
             snapshot: Some(snapshot),
             utc_offset_minutes: None,
+            ..Default::default()
         });
         let room = chat.current_room().unwrap();
         assert_eq!(room.resume_point(), Some((7, "e9".into())));
@@ -464,6 +487,7 @@ mod tests {
             room: "Not A Room".into(),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         });
         assert_eq!(chat.current, DEFAULT_ROOM);
     }
@@ -477,6 +501,8 @@ mod tests {
             room: "rust".into(),
             snapshot: Some(snapshot.clone()),
             utc_offset_minutes: Some(60),
+            account: Some(7),
+            admin: true,
         };
         let json = serde_json::to_value(&initial).unwrap();
         assert_eq!(
@@ -501,6 +527,7 @@ mod tests {
             room: "lobby".into(),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         });
         chat.room_mut("lobby").unwrap().pending.push(Pending {
             cid: "c1".into(),
@@ -539,6 +566,7 @@ mod tests {
             room: "lobby".into(),
             snapshot: None,
             utc_offset_minutes: None,
+            ..Default::default()
         });
         chat.apply(
             ServerFrame::Welcome {

@@ -104,6 +104,14 @@ fn lost(page: PageState, after: AfterClose, reason: &str) {
             _ => {}
         }
     });
+    if after == AfterClose::SignedOut {
+        // The sign-in page brings the reader back to this room.
+        let path = window().location().pathname().unwrap_or_default();
+        let _ = window()
+            .location()
+            .assign(&format!("/signin?next={path}"));
+        return;
+    }
     // Never resent: the server would only close again.
     if let Some(pending) = too_large {
         page.take_back(

@@ -9,7 +9,7 @@ pub mod chat;
 #[cfg(feature = "browser")]
 mod connect;
 #[cfg(feature = "browser")]
-mod json;
+pub mod json;
 pub mod layout;
 mod names;
 pub mod page;
@@ -23,7 +23,7 @@ mod storage;
 mod views;
 
 pub use app::App;
-pub use chat::{initial_page_json, InitialPage, INITIAL_PAGE_ID};
+pub use chat::{initial_page_json, AccountMarkup, InitialPage, INITIAL_PAGE_ID};
 
 /// The full HTML document the server renders around [`App`].
 #[cfg(feature = "ssr")]
@@ -61,6 +61,9 @@ pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console in debug builds only: the hook keeps Rust's formatting of
+    // every panic's message in the page, 0.8 KB gzip of the release WebAssembly (measured).
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
 }
@@ -69,6 +72,7 @@ pub fn hydrate() {
 #[cfg(feature = "csr")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn main() {
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

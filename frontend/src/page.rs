@@ -37,9 +37,28 @@ pub struct PageState {
     pub drawer_open: RwSignal<bool>,
     /// The scrolling log.
     pub log: LogView,
+    /// Who reads the page, when they signed in (accounts mode); `None` for a guest.
+    pub viewer: Option<Viewer>,
     socket: StoredValue<Option<SendFn>, LocalStorage>,
     /// When a typing notice last went out, and for which room.
     last_typing: StoredValue<(u64, String)>,
+}
+
+/// The signed-in reader, as the server rendered the page for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// The reader's account id, which their messages carry.
+    pub account: u64,
+    /// An administrator may delete anyone's message.
+    pub admin: bool,
+}
+
+impl Viewer {
+    /// Whether the server lets this reader delete a message posted by `author` (the same rule
+    /// the server applies: its author's account, or an administrator).
+    pub fn may_delete(self, author: Option<u64>) -> bool {
+        self.admin || author == Some(self.account)
+    }
 }
 
 /// How many older messages one scroll to the top loads.
@@ -48,7 +67,12 @@ const HISTORY_PAGE: u32 = 50;
 impl PageState {
     pub(crate) fn new(initial: InitialPage) -> Self {
         let zone = initial.utc_offset_minutes.map_or(Zone::Utc, Zone::Offset);
+        let viewer = initial.account.map(|account| Viewer {
+            account,
+            admin: initial.admin,
+        });
         PageState {
+            viewer,
             chat: RwSignal::new(Chat::new(initial)),
             status: RwSignal::new(Status::Connecting),
             zone: RwSignal::new(zone),
@@ -190,6 +214,26 @@ impl PageState {
     }
 
     /// Leaves a room and removes it from the sidebar.
+    /// Asks the server to delete message `id` of the room on screen, once the reader confirms
+    /// (the browser's own dialog: keyboard-reachable, and no dialog code in the WebAssembly).
+    /// The line changes when the deletion comes back through the room, as for every member.
+    pub fn delete(&self, id: u64) {
+        #[cfg(feature = "browser")]
+        if !window()
+            .confirm_with_message("Delete this message for everyone?")
+            .unwrap_or(false)
+        {
+            return;
+        }
+        if !self.send(&ClientFrame::Delete {
+            room: self.current(),
+            id,
+        }) {
+            self.composer_error
+                .set(Some("Not connected: the message was not deleted.".into()));
+        }
+    }
+
     pub fn leave(&self, room: &str) {
         self.send(&ClientFrame::Leave {
             room: room.to_string(),

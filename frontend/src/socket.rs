@@ -205,7 +205,7 @@ fn open(this: &Rc<RefCell<Inner>>) {
             let events = this.borrow().events.clone();
             // Unknown or broken lines are skipped: a newer server may send frames we do not know.
             let frames = batch_lines(&data)
-                .filter_map(crate::json::from_str::<ServerFrame>)
+                .filter_map(crate::json::server_frame)
                 .collect();
             (events.frames)(frames);
         })

@@ -112,6 +112,9 @@ pub enum AfterClose {
     TakeBackTooLarge,
     /// 1012: the rooms' history was lost on the server: rejoin them without resuming, at once.
     RejoinFresh,
+    /// 4001: the account's session ended (signed out everywhere, banned, expired): go to the
+    /// sign-in page, which says what is possible now.
+    SignedOut,
     /// Anything else (a dropped network, a crash): reconnect with the usual backoff.
     Retry,
 }
@@ -124,6 +127,9 @@ impl AfterClose {
             close_code::POLICY => AfterClose::Pause,
             close_code::TOO_LARGE => AfterClose::TakeBackTooLarge,
             close_code::RESTART => AfterClose::RejoinFresh,
+            close_code::SIGNED_OUT => AfterClose::SignedOut,
+            // The account was renamed or its rights changed: come back as it is now.
+            close_code::ACCOUNT_CHANGED => AfterClose::ReconnectNow,
             _ => AfterClose::Retry,
         }
     }
@@ -150,6 +156,7 @@ impl AfterClose {
                 "The server closed the connection: a message was too large for it."
             }
             AfterClose::RejoinFresh => "The server lost this room's history; rejoining.",
+            AfterClose::SignedOut => "You were signed out.",
             AfterClose::Retry => "Connection closed.",
         }
         .into()
@@ -242,6 +249,9 @@ mod tests {
         assert_eq!(AfterClose::of(1009), AfterClose::TakeBackTooLarge);
         assert_eq!(AfterClose::of(1012), AfterClose::RejoinFresh);
         assert_eq!(AfterClose::of(1006), AfterClose::Retry);
+        assert_eq!(AfterClose::of(4001), AfterClose::SignedOut);
+        assert_eq!(AfterClose::of(4002), AfterClose::ReconnectNow);
+        assert!(!AfterClose::SignedOut.at_once());
         assert!(AfterClose::ReconnectNow.at_once() && AfterClose::RejoinFresh.at_once());
         assert!(!AfterClose::Retry.at_once() && !AfterClose::Pause.at_once());
         // A pause is never shorter than a second, and grows while the closes go on.

@@ -53,7 +53,7 @@ pub fn save_welcome(name: &str, token: &str) {
 /// The rooms joined in this browser, in sidebar order.
 pub fn saved_rooms() -> Vec<String> {
     get(ROOMS)
-        .and_then(|json| crate::json::from_str::<Vec<String>>(&json))
+        .and_then(|json| crate::json::strings(&json))
         .unwrap_or_default()
         .into_iter()
         .filter(|room| chat_shared::validate_room(room).is_ok())

@@ -1,307 +1,211 @@
 //! Reading the protocol in the browser from the value the browser's own `JSON.parse` made, so
 //! that the page's WebAssembly carries no JSON parser (the page: `frontend/src/json.rs`).
 //!
-//! Hand-written, not serde-wasm-bindgen's `from_value`, for one measured reason: a serde
-//! deserializer's error type formats serde's "invalid type: ..." messages, and those can print a
-//! float, so Rust's float formatting is compiled into the page with it. Removing just that code
-//! from the built page made it 8.4 KB gzip smaller (BENCHMARKS.md). The page never shows these
-//! messages (a frame it cannot read is skipped), so the error here formats nothing. It reads
-//! what JSON can hold: null, booleans, numbers, strings, arrays and objects, and enums written
-//! as strings (the only kind in the protocol).
+//! Read field by field for the frame's `type`, not through serde: a serde `Deserializer` over
+//! JavaScript values is instantiated for every field type of every struct it reads, and serde's
+//! derive for a frame matches every field name of every variant; in the page that was the largest
+//! part of its own code (the frame reader alone 10.4 KB of WebAssembly before compression). Read
+//! this way the page is 2.5 KB gzip smaller (BENCHMARKS.md, "The page's size"). Writing stays
+//! serde's, and `tests/js.rs` (run under Node) reads back every kind of frame the server writes,
+//! optional fields present and absent, and refuses what is not a frame, so this reader and the
+//! derived writer cannot drift apart unnoticed.
 
-use std::fmt;
-
-use js_sys::{Array, Object};
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Parses `text` with the browser's `JSON.parse` and reads the value as a `T`.
-pub fn from_str<T: de::DeserializeOwned>(text: &str) -> Result<T, Unreadable> {
-    let value = js_sys::JSON::parse(text).map_err(|_| Unreadable)?;
-    T::deserialize(JsDeserializer(value))
-}
+use crate::{
+    ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind as Kind,
+};
 
 /// Largest integer a JavaScript number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// A value that is not what the type being read expects. It carries no message: building one
-/// would link the formatting code this module exists to leave out.
-#[derive(Debug)]
+/// A value that is not what was expected. It carries no message: the page never shows one (a
+/// frame it cannot read is skipped), and formatting one would link Rust's formatting code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unreadable;
 
-impl fmt::Display for Unreadable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not the expected JSON")
-    }
+/// Parses `text` with the browser's `JSON.parse`.
+pub fn parse(text: &str) -> Result<JsValue, Unreadable> {
+    js_sys::JSON::parse(text).map_err(|_| Unreadable)
 }
 
-impl std::error::Error for Unreadable {}
-
-impl de::Error for Unreadable {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        Unreadable
-    }
-    fn invalid_type(_: de::Unexpected, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn invalid_value(_: de::Unexpected, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
-        Unreadable
-    }
-    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
-        Unreadable
-    }
-    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
-        Unreadable
-    }
-    fn missing_field(_: &'static str) -> Self {
-        Unreadable
-    }
-    fn duplicate_field(_: &'static str) -> Self {
-        Unreadable
-    }
+/// Parses `text` and reads it as a server frame.
+pub fn server_frame(text: &str) -> Result<ServerFrame, Unreadable> {
+    read_frame(&parse(text)?)
 }
 
-/// `Deserializer` methods that read a value as another method does: every integer type as a
-/// number (the visitor checks its range), `f32` as `f64`, borrowed strings and field names as
-/// strings.
-macro_rules! read_as {
-    ($($method:ident => $as:ident),* $(,)?) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-            self.$as(visitor)
-        }
-    )*};
-}
+/// A JSON object's fields, each read as the type it must have. A field that is absent or `null`
+/// reads as `None` (as serde reads an `Option`); one of another type is [`Unreadable`].
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a>(&'a JsValue);
 
-/// Reads one JavaScript value as whatever serde type asks for it.
-pub struct JsDeserializer(pub JsValue);
-
-impl<'de> de::Deserializer<'de> for JsDeserializer {
-    type Error = Unreadable;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        // Most common first: every check is a call into JavaScript.
-        let value = self.0;
-        if let Some(text) = value.as_string() {
-            visitor.visit_string(text)
-        } else if value.as_f64().is_some() {
-            JsDeserializer(value).deserialize_f64(visitor)
-        } else if value.is_array() {
-            JsDeserializer(value).deserialize_seq(visitor)
-        } else if value.is_object() {
-            JsDeserializer(value).deserialize_map(visitor)
-        } else if let Some(flag) = value.as_bool() {
-            visitor.visit_bool(flag)
-        } else if value.is_null_or_undefined() {
-            visitor.visit_unit()
+impl<'a> Fields<'a> {
+    /// The fields of `value`, if it is an object (arrays are not: the server writes objects).
+    pub fn of(value: &'a JsValue) -> Result<Self, Unreadable> {
+        if value.is_object() && !value.is_array() {
+            Ok(Fields(value))
         } else {
             Err(Unreadable)
         }
     }
 
-    // Each kind of value is read only as what the type asks for, so a type's reader is compiled
-    // with only the one `visit_*` it uses (a struct's derived `visit_seq`, for one, never is).
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        visitor.visit_bool(self.0.as_bool().ok_or(Unreadable)?)
+    /// The field `key`, `None` if absent or `null`.
+    pub fn value(self, key: &str) -> Option<JsValue> {
+        Reflect::get(self.0, &JsValue::from_str(key))
+            .ok()
+            .filter(|value| !value.is_null_or_undefined())
     }
 
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        match integer(&self.0)? {
-            Integer::Unsigned(n) => visitor.visit_u64(n),
-            Integer::Negative(n) => visitor.visit_i64(n),
-        }
+    /// A string field.
+    pub fn string(self, key: &str) -> Result<Option<String>, Unreadable> {
+        self.value(key).map(|value| string(&value)).transpose()
     }
 
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        match integer(&self.0) {
-            Ok(Integer::Unsigned(n)) => visitor.visit_u64(n),
-            Ok(Integer::Negative(n)) => visitor.visit_i64(n),
-            Err(_) => visitor.visit_f64(self.0.as_f64().ok_or(Unreadable)?),
-        }
+    /// An integer field that is not negative (ids, times, counts).
+    pub fn unsigned(self, key: &str) -> Result<Option<u64>, Unreadable> {
+        self.value(key).map(|value| unsigned(&value)).transpose()
     }
 
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        visitor.visit_string(self.0.as_string().ok_or(Unreadable)?)
+    /// Any integer field JavaScript holds exactly.
+    pub fn integer(self, key: &str) -> Result<Option<i64>, Unreadable> {
+        self.value(key).map(|value| integer(&value)).transpose()
     }
 
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        if !self.0.is_array() {
-            return Err(Unreadable);
-        }
-        visitor.visit_seq(Items(Cursor::new(self.0.unchecked_into())))
+    /// A boolean field.
+    pub fn flag(self, key: &str) -> Result<Option<bool>, Unreadable> {
+        self.value(key)
+            .map(|value| value.as_bool().ok_or(Unreadable))
+            .transpose()
     }
 
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        // Arrays are objects to JavaScript, but not to JSON's readers.
-        if !self.0.is_object() || self.0.is_array() {
-            return Err(Unreadable);
-        }
-        visitor.visit_map(Entries {
-            entries: Cursor::new(Object::entries(self.0.unchecked_ref())),
-            value: None,
-        })
+    /// An array of strings.
+    pub fn strings(self, key: &str) -> Result<Option<Vec<String>>, Unreadable> {
+        self.value(key).map(|value| strings(&value)).transpose()
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Unreadable> {
-        self.deserialize_map(visitor)
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        if !self.0.is_null_or_undefined() {
-            return Err(Unreadable);
-        }
-        visitor.visit_unit()
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        if self.0.is_null_or_undefined() {
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Unreadable> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Unreadable> {
-        let variant: String = self.0.as_string().ok_or(Unreadable)?;
-        visitor.visit_enum(IntoDeserializer::<Unreadable>::into_deserializer(variant))
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        visitor.visit_unit()
-    }
-
-    serde::forward_to_deserialize_any! {
-        i128 u128 char bytes byte_buf unit_struct tuple tuple_struct
-    }
-
-    read_as! {
-        deserialize_i8 => deserialize_u64,
-        deserialize_i16 => deserialize_u64,
-        deserialize_i32 => deserialize_u64,
-        deserialize_i64 => deserialize_u64,
-        deserialize_u8 => deserialize_u64,
-        deserialize_u16 => deserialize_u64,
-        deserialize_u32 => deserialize_u64,
-        deserialize_f32 => deserialize_f64,
-        deserialize_str => deserialize_string,
-        deserialize_identifier => deserialize_string,
+    /// An array of messages.
+    fn messages(self, key: &str) -> Result<Option<Vec<ChatMessage>>, Unreadable> {
+        self.value(key).map(|value| list(&value, message)).transpose()
     }
 }
 
-/// A JavaScript number that is an integer JavaScript holds exactly.
-enum Integer {
-    Unsigned(u64),
-    Negative(i64),
+/// A field the frame's `type` requires.
+fn need<T>(value: Result<Option<T>, Unreadable>) -> Result<T, Unreadable> {
+    value?.ok_or(Unreadable)
 }
 
-/// `value` as an integer, if it is a number with no fraction within 2^53 - 1 of zero.
-fn integer(value: &JsValue) -> Result<Integer, Unreadable> {
+fn string(value: &JsValue) -> Result<String, Unreadable> {
+    value.as_string().ok_or(Unreadable)
+}
+
+/// An array of strings.
+pub fn strings(value: &JsValue) -> Result<Vec<String>, Unreadable> {
+    list(value, string)
+}
+
+/// An integer JavaScript holds exactly: refused if it has a fraction or is beyond 2^53 - 1 either
+/// way (a larger number may already have been rounded by `JSON.parse`).
+fn integer(value: &JsValue) -> Result<i64, Unreadable> {
     let number = value.as_f64().ok_or(Unreadable)?;
-    if number.fract() != 0.0 || number.abs() > MAX_SAFE_INTEGER {
-        return Err(Unreadable);
-    }
-    Ok(if number >= 0.0 {
-        Integer::Unsigned(number as u64)
+    if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
+        Ok(number as i64)
     } else {
-        Integer::Negative(number as i64)
+        Err(Unreadable)
+    }
+}
+
+fn unsigned(value: &JsValue) -> Result<u64, Unreadable> {
+    u64::try_from(integer(value)?).map_err(|_| Unreadable)
+}
+
+/// Every element of an array, each read by `read`.
+fn list<T>(
+    value: &JsValue,
+    read: impl Fn(&JsValue) -> Result<T, Unreadable>,
+) -> Result<Vec<T>, Unreadable> {
+    let array = value.dyn_ref::<Array>().ok_or(Unreadable)?;
+    (0..array.length()).map(|i| read(&array.get(i))).collect()
+}
+
+/// One of `variants` by its name in the protocol.
+fn named<T: Copy + Into<&'static str>>(variants: &[T], name: &str) -> Option<T> {
+    variants.iter().copied().find(|variant| (*variant).into() == name)
+}
+
+fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {
+    let f = Fields::of(value)?;
+    Ok(ChatMessage {
+        id: need(f.unsigned("id"))?,
+        room: f.string("room")?.unwrap_or_default(),
+        name: f.string("name")?.unwrap_or_default(),
+        text: need(f.string("text"))?,
+        ts: need(f.unsigned("ts"))?,
+        cid: f.string("cid")?,
+        account: f.unsigned("account")?,
+        deletes: f.unsigned("deletes")?,
     })
 }
 
-/// A JavaScript array read from the front, one item at a time.
-struct Cursor {
-    array: Array,
-    next: u32,
-}
-
-impl Cursor {
-    fn new(array: Array) -> Self {
-        Cursor { array, next: 0 }
-    }
-
-    fn next(&mut self) -> Option<JsValue> {
-        if self.next >= self.array.length() {
-            return None;
-        }
-        let item = self.array.get(self.next);
-        self.next += 1;
-        Some(item)
-    }
-
-    fn remaining(&self) -> usize {
-        (self.array.length() - self.next) as usize
-    }
-}
-
-/// The items of a JavaScript array, in order.
-struct Items(Cursor);
-
-impl<'de> de::SeqAccess<'de> for Items {
-    type Error = Unreadable;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Unreadable> {
-        match self.0.next() {
-            Some(item) => seed.deserialize(JsDeserializer(item)).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.0.remaining())
-    }
-}
-
-/// The own properties of a JavaScript object, in their order, as `Object.entries` lists them.
-struct Entries {
-    /// `[key, value]` pairs.
-    entries: Cursor,
-    /// The value of the key just read.
-    value: Option<JsValue>,
-}
-
-impl<'de> de::MapAccess<'de> for Entries {
-    type Error = Unreadable;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Unreadable> {
-        let Some(entry) = self.entries.next() else {
-            return Ok(None);
-        };
-        let entry: Array = entry.unchecked_into();
-        self.value = Some(entry.get(1));
-        seed.deserialize(JsDeserializer(entry.get(0))).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, Unreadable> {
-        let value = self.value.take().ok_or(Unreadable)?;
-        seed.deserialize(JsDeserializer(value))
-    }
+/// Reads a value `JSON.parse` made as a server frame.
+pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
+    use strum::VariantArray;
+    let f = Fields::of(value)?;
+    let kind = need(f.string("type"))?;
+    let kind = named(Kind::VARIANTS, &kind).ok_or(Unreadable)?;
+    Ok(match kind {
+        Kind::Message => ServerFrame::Message(message(value)?),
+        Kind::Error => ServerFrame::Error(ErrorFrame {
+            // A code from a newer server is still an error, of a kind this page does not know.
+            code: named(ErrorCode::VARIANTS, &need(f.string("code"))?)
+                .unwrap_or(ErrorCode::Unknown),
+            message: need(f.string("message"))?,
+            room: f.string("room")?,
+            retry_after_ms: f.unsigned("retry_after_ms")?,
+            cid: f.string("cid")?,
+        }),
+        Kind::Welcome => ServerFrame::Welcome {
+            name: need(f.string("name"))?,
+            token: need(f.string("token"))?,
+        },
+        Kind::Joined => ServerFrame::Joined(Joined {
+            room: need(f.string("room"))?,
+            epoch: need(f.string("epoch"))?,
+            last_id: need(f.unsigned("last_id"))?,
+            recovered: need(f.flag("recovered"))?,
+            messages: need(f.messages("messages"))?,
+            members: need(f.strings("members"))?,
+            count: f.unsigned("count")?,
+            you: f.string("you")?.unwrap_or_default(),
+        }),
+        Kind::Left => ServerFrame::Left {
+            room: need(f.string("room"))?,
+        },
+        Kind::Presence => ServerFrame::Presence {
+            room: need(f.string("room"))?,
+            joined: need(f.strings("joined"))?,
+            left: need(f.strings("left"))?,
+            count: f.unsigned("count")?,
+        },
+        Kind::Typing => ServerFrame::Typing {
+            room: need(f.string("room"))?,
+            name: need(f.string("name"))?,
+        },
+        Kind::Limits => ServerFrame::Limits(Limits {
+            max_frame_bytes: f
+                .unsigned("max_frame_bytes")?
+                .unwrap_or(Limits::DEFAULT.max_frame_bytes),
+        }),
+        Kind::History => ServerFrame::History {
+            room: need(f.string("room"))?,
+            messages: need(f.messages("messages"))?,
+            more: need(f.flag("more"))?,
+        },
+        Kind::Members => ServerFrame::Members {
+            room: need(f.string("room"))?,
+            members: need(f.strings("members"))?,
+            count: need(f.unsigned("count"))?,
+            more: need(f.flag("more"))?,
+        },
+    })
 }

@@ -163,8 +163,9 @@ fn classify_parse_error(raw: &str, err: serde_json::Error) -> FrameError {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[strum_discriminants(
     name(ServerFrameKind),
-    derive(Deserialize, strum::VariantArray),
+    derive(Deserialize, strum::VariantArray, strum::IntoStaticStr),
     serde(rename_all = "snake_case"),
+    strum(serialize_all = "snake_case"),
     doc = "The `type` of a [`ServerFrame`]."
 )]
 pub enum ServerFrame {

@@ -2,12 +2,13 @@
 //!
 //! serde's derive for an internally tagged enum first copies the whole object into a generic
 //! buffer (it cannot know the variant before it has seen `type`, which may come last), then reads
-//! the variant from that buffer: two deserializers, each instantiated for every field type. In
-//! the browser's WebAssembly that doubling was the largest single part of serde's code, so a
-//! server frame is read instead into one struct that has every variant's fields, all optional,
-//! and then checked for the fields its `type` needs. The JSON accepted is the same (the
-//! `server_frames_*` tests in this crate read every documented shape, and the round-trip property
-//! test every frame), and so is the JSON written: serialization stays derived.
+//! the variant from that buffer: two deserializers, each instantiated for every field type (in
+//! the browser's WebAssembly that doubling was once the largest single part of serde's code; the
+//! page now reads frames field by field, `js.rs`). So a server frame is read instead into one
+//! struct that has every variant's fields, all optional, and then checked for the fields its
+//! `type` needs. The JSON accepted is the same (the `server_frames_*` tests in this crate read
+//! every documented shape, and the round-trip property test every frame), and so is the JSON
+//! written: serialization stays derived.
 
 use serde::{Deserialize, Deserializer};
 

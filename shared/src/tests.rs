@@ -220,6 +220,15 @@ fn error_code_names_match_serde() {
     }
 }
 
+/// The page reads a frame's `type` by these names (`js.rs`).
+#[test]
+fn frame_type_names_match_serde() {
+    for &kind in <crate::ServerFrameKind as strum::VariantArray>::VARIANTS {
+        let json = format!("\"{}\"", <&str>::from(kind));
+        assert_eq!(serde_json::from_str::<crate::ServerFrameKind>(&json).unwrap(), kind);
+    }
+}
+
 #[test]
 fn text_is_trimmed_and_bounded() {
     assert_eq!(normalize_text("  hi \n"), Ok("hi"));

@@ -126,7 +126,7 @@ fn the_frames_above_are_every_kind_the_server_writes() {
 #[wasm_bindgen_test]
 fn limits_missing_from_an_older_server_read_as_the_defaults_and_unknown_ones_are_skipped() {
     assert_eq!(
-        js::from_str::<ServerFrame>(r#"{"type":"limits","rate_limit":5}"#).ok(),
+        js::server_frame(r#"{"type":"limits","rate_limit":5}"#).ok(),
         Some(ServerFrame::Limits(Limits::default()))
     );
 }
@@ -136,7 +136,7 @@ fn every_frame_the_server_writes_reads_back_as_written() {
     for frame in frames() {
         let json = encode(&frame).unwrap();
         assert_eq!(
-            js::from_str::<ServerFrame>(&json).ok(),
+            js::server_frame(&json).ok(),
             Some(frame),
             "{json}"
         );
@@ -167,13 +167,13 @@ fn what_is_not_a_frame_is_refused_not_misread() {
         r#"{"type":"history","room":"r","messages":[[1,"r","a","t",1]],"more":false}"#,
         r#"["message",1,"r","a","t",1]"#,
     ] {
-        assert!(js::from_str::<ServerFrame>(bad).is_err(), "{bad}");
+        assert!(js::server_frame(bad).is_err(), "{bad}");
     }
 }
 
 #[wasm_bindgen_test]
 fn unknown_fields_are_skipped_and_codes_from_newer_servers_still_read() {
-    let frame = js::from_str::<ServerFrame>(
+    let frame = js::server_frame(
         r#"{"extra":{"a":[1,2.5,null,true]},"code":"from_the_future","type":"error","message":"no","cid":"c1","room":null}"#,
     );
     assert_eq!(
@@ -189,11 +189,21 @@ fn unknown_fields_are_skipped_and_codes_from_newer_servers_still_read() {
 }
 
 #[wasm_bindgen_test]
-fn the_rooms_the_page_keeps_in_local_storage_read_back() {
-    let rooms = vec!["lobby".to_string(), "rust".to_string()];
-    let json = serde_json::to_string(&rooms).unwrap();
-    assert_eq!(js::from_str::<Vec<String>>(&json).ok(), Some(rooms));
-    assert!(js::from_str::<Vec<String>>(r#"["lobby",3]"#).is_err());
+fn fields_read_as_their_type_or_not_at_all() {
+    let value = js::parse(r#"{"s":"a","n":-3,"u":7,"b":true,"l":["x","y"],"z":null,"f":1.5}"#)
+        .unwrap();
+    let f = js::Fields::of(&value).unwrap();
+    assert_eq!(f.string("s"), Ok(Some("a".into())));
+    assert_eq!(f.integer("n"), Ok(Some(-3)));
+    assert_eq!(f.unsigned("u"), Ok(Some(7)));
+    assert_eq!(f.flag("b"), Ok(Some(true)));
+    assert_eq!(f.strings("l"), Ok(Some(vec!["x".into(), "y".into()])));
+    // Absent and null are both "not there"; another type is an error, not a default.
+    assert_eq!(f.string("z"), Ok(None));
+    assert_eq!(f.string("missing"), Ok(None));
+    assert!(f.unsigned("n").is_err() && f.integer("f").is_err() && f.string("u").is_err());
+    assert!(f.strings("s").is_err());
+    assert!(js::Fields::of(&js::parse("[1]").unwrap()).is_err());
 }
 
 #[wasm_bindgen_test]
@@ -208,7 +218,7 @@ fn a_coalesced_message_reads_frame_by_frame() {
     batch.push_str("\n\n{broken\n");
     batch.push_str(&encode(&frames[3]).unwrap());
     let read: Vec<ServerFrame> = chat_shared::batch_lines(&batch)
-        .filter_map(|line| js::from_str(line).ok())
+        .filter_map(|line| js::server_frame(line).ok())
         .collect();
     assert_eq!(read, frames[..4].to_vec());
 }

@@ -39,6 +39,6 @@ pub fn read_with_serde_wasm_bindgen(batch: &str, rounds: u32) -> u32 {
 #[wasm_bindgen]
 pub fn read_as_the_page_does(batch: &str, rounds: u32) -> u32 {
     read_lines(batch, rounds, |line| {
-        chat_shared::js::from_str::<ServerFrame>(line).is_ok()
+        chat_shared::js::server_frame(line).is_ok()
     })
 }

@@ -160,7 +160,12 @@ fn LogLine(line: Line) -> impl IntoView {
             mine,
         }) => match entry.kind {
             EntryKind::Message(ChatMessage {
-                id, name, text, ts, ..
+                id,
+                name,
+                text,
+                ts,
+                account,
+                ..
             }) => {
                 let class = match (grouped, mine) {
                     (false, false) => "message",
@@ -170,19 +175,35 @@ fn LogLine(line: Line) -> impl IntoView {
                 };
                 let shown_name = (!grouped).then_some((name, mine));
                 // Deleted since: what it said is gone from the server too.
+                let deletable = !text.is_empty()
+                    && page.viewer.is_some_and(|viewer| viewer.may_delete(account));
                 let text = if text.is_empty() {
                     DELETED.to_string()
                 } else {
                     text
                 };
-                (Some((id, shown_name, ts)), text, day, class, None)
+                (Some((id, shown_name, ts, deletable)), text, day, class, None)
             }
             EntryKind::Notice(text) => (None, text, day, "notice", None),
         },
         Line::Pending(Pending { cid, text }) => (None, text, None, "pending", Some(cid)),
     };
-    let id = message.as_ref().map(|(id, _, _)| id.to_string());
-    let header = message.map(|(_, shown_name, ts)| {
+    let id = message.as_ref().map(|(id, _, _, _)| id.to_string());
+    let delete = message.as_ref().and_then(|&(id, _, _, deletable)| {
+        deletable.then(|| {
+            view! {
+                <button
+                    type="button"
+                    class="link-button delete"
+                    aria-label="Delete message"
+                    on:click=move |_| page.delete(id)
+                >
+                    "Delete"
+                </button>
+            }
+        })
+    });
+    let header = message.map(|(_, shown_name, ts, _)| {
         // The same instant in every zone; only the clock text follows the reader's zone.
         let at = instant(ts);
         view! {
@@ -221,6 +242,7 @@ fn LogLine(line: Line) -> impl IntoView {
             // `.text` is a message's (or pending message's) text; a notice is the whole line.
             <span class=(class != "notice").then_some("text")>{text}</span>
             {state}
+            {delete}
         </li>
     }
 }

@@ -241,10 +241,10 @@ pub async fn may_see_pages(
     web: &Arc<Web>,
     headers: &HeaderMap,
     path: &str,
-) -> Result<(), Response> {
+) -> Result<Option<Live>, Response> {
     match Pages::of(web) {
-        None => Ok(()),
-        Some(pages) => pages.live(headers, path).await.map(|_| ()),
+        None => Ok(None),
+        Some(pages) => pages.live(headers, path).await.map(Some),
     }
 }
 

@@ -11,19 +11,22 @@ use anyhow::Context;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chat_frontend::{shell, InitialPage};
+use chat_frontend::{shell, AccountMarkup, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
 use super::forms::{escape, message_page};
+use crate::accounts::Live;
+use crate::store::accounts::Account;
 use super::Web;
 
 /// `/`: the lobby.
 pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {
-    if let Err(refused) = super::accounts::may_see_pages(&web, request.headers(), "/").await {
-        return refused;
-    }
-    render(web, chat_shared::DEFAULT_ROOM.to_string(), request).await
+    let viewer = match super::accounts::may_see_pages(&web, request.headers(), "/").await {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
+    };
+    render(web, chat_shared::DEFAULT_ROOM.to_string(), viewer, request).await
 }
 
 /// `/r/{room}`: any room, created when the page's socket first joins it.
@@ -42,17 +45,19 @@ pub async fn room(
         return message_page(StatusCode::NOT_FOUND, "No such room", &body);
     }
     let path = format!("/r/{room}");
-    if let Err(refused) = super::accounts::may_see_pages(&web, request.headers(), &path).await {
-        return refused;
-    }
-    render(web, room, request).await
+    let viewer = match super::accounts::may_see_pages(&web, request.headers(), &path).await {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
+    };
+    render(web, room, viewer, request).await
 }
 
-async fn render(web: Arc<Web>, room: String, request: Request) -> Response {
+/// The page of `room` for `viewer` (signed in, in accounts mode).
+async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Request) -> Response {
     let chat = &web.app.chat;
     let limit = u64::from(chat.settings.join_history);
     // A page without history is still a working page: the socket fills it in.
-    let snapshot = match chat.broker.latest_page(&room, limit).await {
+    let mut snapshot = match chat.broker.latest_page(&room, limit).await {
         Ok(snapshot) => snapshot,
         Err(err) => {
             warn!(%room, error = %err.message, "rendering a page without its history");
@@ -64,22 +69,52 @@ async fn render(web: Arc<Web>, room: String, request: Request) -> Response {
         .get(axum::http::header::COOKIE)
         .and_then(|cookies| cookies.to_str().ok())
         .and_then(chat_frontend::layout::offset_from_cookies);
+    let account = viewer.map(|live| live.account);
+    let markup = AccountMarkup(account.as_ref().map(account_box).unwrap_or_default());
+    if let (Some(snapshot), Some(account)) = (snapshot.as_mut(), account.as_ref()) {
+        // Rendered as the socket will answer this reader: their own messages marked as theirs.
+        snapshot.you.clone_from(&account.name);
+    }
     let initial = InitialPage {
         room,
         snapshot,
         utc_offset_minutes,
+        account: account
+            .as_ref()
+            .and_then(|account| u64::try_from(account.id).ok()),
+        admin: account.is_some_and(|account| account.admin),
     };
     let options = web.leptos.clone();
     let context = {
         let options = options.clone();
         move || {
             provide_context(initial.clone());
+            provide_context(markup.clone());
             provide_context(options.clone());
         }
     };
     let handler =
         leptos_axum::render_app_to_stream_with_context(context, move || shell(options.clone()));
     handler(request).await.into_response()
+}
+
+/// The sidebar's account box for `account`: plain links and a plain form, which work the same
+/// before and after the WebAssembly has loaded.
+fn account_box(account: &Account) -> String {
+    let admin = if account.admin {
+        "<a href=\"/admin\">Administration</a>"
+    } else {
+        ""
+    };
+    format!(
+        "<p>Signed in as <strong id=\"account-name\">{name}</strong></p>\
+         <p class=\"account-links\"><a href=\"/account\">Your account</a>{admin}</p>\
+         <form method=\"post\" action=\"/signout\">\
+         <button type=\"submit\" class=\"secondary\">Sign out</button></form>\
+         <p class=\"account-links\"><a href=\"/rooms\">All rooms</a>\
+         <a href=\"/rooms/new\">New private room</a></p>",
+        name = escape(&account.name),
+    )
 }
 
 /// Where the site's files are and what the bundle is called. cargo-leptos says so through
