@@ -56,9 +56,12 @@ pub fn App() -> impl IntoView {
         crate::connect::start(page);
     });
     Effect::new(move |_| {
-        let room = page.chat.with(|chat| chat.current.clone());
+        let room = page.chat.with(|chat| {
+            chat.current_room()
+                .map_or_else(|| format!("#{}", chat.current), |room| room.shown_name())
+        });
         #[cfg(feature = "browser")]
-        document().set_title(&format!("#{room} · Chat"));
+        document().set_title(&format!("{room} · Chat"));
         #[cfg(not(feature = "browser"))]
         let _ = room;
     });

@@ -369,6 +369,8 @@ mod tests {
             members: vec![you.into()],
             count: None,
             you: you.into(),
+            title: String::new(),
+            topic: String::new(),
         })
     }
 
@@ -472,6 +474,8 @@ mod tests {
             members: vec![],
             count: None,
             you: String::new(),
+            title: String::new(),
+            topic: String::new(),
         };
         let chat = Chat::new(InitialPage {
             room: "rust".into(),

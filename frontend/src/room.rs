@@ -72,6 +72,11 @@ pub const NOT_RECOVERED: &str =
 pub struct RoomState {
     /// The room's name.
     pub name: String,
+    /// What the room is called instead of `#name` (a private room's given name, the other person
+    /// of a direct conversation); empty: `#name`.
+    pub title: String,
+    /// The room's topic; empty: none.
+    pub topic: String,
     entries: VecDeque<Entry>,
     /// The room's history epoch, once known: resuming is only possible within it.
     pub epoch: Option<String>,
@@ -98,10 +103,21 @@ pub struct RoomState {
 }
 
 impl RoomState {
+    /// The room as the page names it: its title, else `#name`.
+    pub fn shown_name(&self) -> String {
+        if self.title.is_empty() {
+            format!("#{}", self.name)
+        } else {
+            self.title.clone()
+        }
+    }
+
     /// A room this tab has not heard anything about yet.
     pub fn new(name: impl Into<String>) -> Self {
         RoomState {
             name: name.into(),
+            title: String::new(),
+            topic: String::new(),
             entries: VecDeque::new(),
             epoch: None,
             last_id: 0,
@@ -168,6 +184,8 @@ impl RoomState {
             };
         }
         self.loading_older = false;
+        self.title = joined.title;
+        self.topic = joined.topic;
         for message in joined.messages {
             self.push_message(message);
         }
@@ -350,6 +368,8 @@ mod tests {
             members: vec!["bob".into(), "Alice".into()],
             count: None,
             you: "Alice".into(),
+            title: String::new(),
+            topic: String::new(),
         }
     }
 

@@ -27,6 +27,8 @@ fn snapshot() -> Joined {
         members: vec!["alice".into()],
         count: None,
         you: "alice".into(),
+        title: String::new(),
+        topic: String::new(),
     }
 }
 

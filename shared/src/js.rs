@@ -177,6 +177,8 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             members: need(f.strings("members"))?,
             count: f.unsigned("count")?,
             you: f.string("you")?.unwrap_or_default(),
+            title: f.string("title")?.unwrap_or_default(),
+            topic: f.string("topic")?.unwrap_or_default(),
         }),
         Kind::Left => ServerFrame::Left {
             room: need(f.string("room"))?,

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, FrameError};
 pub use rules::{
-    close_code, name_key, normalize_name, normalize_text, validate_cid, validate_room,
+    close_code, is_private_room, name_key, normalize_name, normalize_text, validate_cid, validate_room,
     CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM, GUEST_PREFIX, MAX_CID_CHARS,
     MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES, MAX_ROOM_CHARS,
-    MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, TYPING_INTERVAL_MS,
+    MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, PRIVATE_ROOM_PREFIX, TYPING_INTERVAL_MS,
 };
 pub use time::utc_date;
 
@@ -323,6 +323,13 @@ pub struct Joined {
     /// says `hello`), so a page can tell its own messages apart. Empty when not known.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub you: String,
+    /// What the page calls the room instead of its name: a private room's given name (its name
+    /// is random), or the other person of a direct conversation. Empty: the room's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// The room's topic, shown in its header. Empty: none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub topic: String,
 }
 
 /// Why a client frame was refused.

@@ -37,6 +37,8 @@ struct Fields {
     messages: Option<Vec<ChatMessage>>,
     members: Option<Vec<String>>,
     you: Option<String>,
+    title: Option<String>,
+    topic: Option<String>,
     joined: Option<Vec<String>>,
     left: Option<Vec<String>>,
     more: Option<bool>,
@@ -88,6 +90,8 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 members: need(f.members.take(), "members")?,
                 count: f.count.take(),
                 you: f.you.take().unwrap_or_default(),
+                title: f.title.take().unwrap_or_default(),
+                topic: f.topic.take().unwrap_or_default(),
             }),
             Kind::Left => ServerFrame::Left {
                 room: need(f.room.take(), "room")?,

@@ -125,6 +125,16 @@ fn is_guest_name(name: &str) -> bool {
         .is_some_and(|start| start.eq_ignore_ascii_case(GUEST_PREFIX))
 }
 
+/// Names of private rooms and direct conversations start with this (accounts mode): the server
+/// picks them, and nobody creates a room by joining such a name, so a private room's name answers
+/// exactly as a name no room has to anyone who is not a member.
+pub const PRIVATE_ROOM_PREFIX: &str = "_";
+
+/// Whether `room` is a private room's or a direct conversation's name.
+pub fn is_private_room(room: &str) -> bool {
+    room.starts_with(PRIVATE_ROOM_PREFIX)
+}
+
 /// Checks a room name: 1 to [`MAX_ROOM_CHARS`] of `a-z`, `0-9`, `-` and `_`.
 pub fn validate_room(room: &str) -> Result<(), FrameError> {
     let ok = !room.is_empty()

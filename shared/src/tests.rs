@@ -124,6 +124,8 @@ fn server_frames_have_documented_shapes() {
         members: vec!["bob".into()],
         count: None,
         you: "guest-1a2b".into(),
+        title: String::new(),
+        topic: String::new(),
     });
     assert_eq!(
         encode(&joined).unwrap(),

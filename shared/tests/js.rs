@@ -67,6 +67,8 @@ fn frames() -> Vec<ServerFrame> {
             members: vec!["alice".into(), "Zoë".into()],
             count: None,
             you: "alice".into(),
+            title: String::new(),
+            topic: String::new(),
         }),
         ServerFrame::Joined(Joined {
             room: "empty".into(),
@@ -77,6 +79,8 @@ fn frames() -> Vec<ServerFrame> {
             members: vec![],
             count: None,
             you: String::new(),
+            title: String::new(),
+            topic: String::new(),
         }),
         ServerFrame::Left {
             room: "lobby".into(),

@@ -95,6 +95,8 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         messages,
                         members,
                         count: None,
+                        title: you.clone(),
+                        topic: you.clone(),
                         you,
                     })
                 }

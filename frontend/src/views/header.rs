@@ -23,6 +23,14 @@ pub fn StatusBadge() -> impl IntoView {
 pub fn RoomHeader() -> impl IntoView {
     let page = PageState::from_context();
     let room = move || page.chat.with(|chat| chat.current.clone());
+    // (title, topic) as the server gave them at the join.
+    let shown = move || {
+        page.chat.with(|chat| {
+            chat.current_room()
+                .map(|room| (room.shown_name(), room.topic.clone()))
+                .unwrap_or_default()
+        })
+    };
     let members = move || {
         page.chat.with(|chat| {
             chat.current_room()
@@ -32,7 +40,18 @@ pub fn RoomHeader() -> impl IntoView {
     };
     view! {
         <div class="room-header">
-            <h2 id="room-title">{move || format!("#{}", room())}</h2>
+            <div class="room-name">
+                <h2 id="room-title">{move || shown().0}</h2>
+                <p id="room-topic" class="topic">{move || shown().1}</p>
+                // Accounts mode: the room's server-rendered settings page.
+                {page.viewer.map(|_| {
+                    view! {
+                        <a class="room-settings" href=move || format!("/r/{}/settings", room())>
+                            "Room settings"
+                        </a>
+                    }
+                })}
+            </div>
             <div class="presence">
                 <span class="presence-label" id="members-label">
                     {move || {
@@ -60,7 +79,7 @@ pub fn RoomHeader() -> impl IntoView {
                 on:click=move |_| page.leave(&untrack(room))
             >
                 "Leave"
-                <span class="visually-hidden">{move || format!(" #{}", room())}</span>
+                <span class="visually-hidden">{move || format!(" {}", shown().0)}</span>
             </button>
         </div>
     }

@@ -44,7 +44,14 @@ fn RoomList() -> impl IntoView {
         page.chat.with(|chat| {
             chat.rooms
                 .iter()
-                .map(|room| (room.name.clone(), room.name == chat.current, room.unread))
+                .map(|room| {
+                    (
+                        room.name.clone(),
+                        room.shown_name(),
+                        room.name == chat.current,
+                        room.unread,
+                    )
+                })
                 .collect::<Vec<_>>()
         })
     });
@@ -54,7 +61,9 @@ fn RoomList() -> impl IntoView {
                 links
                     .get()
                     .into_iter()
-                    .map(|(name, current, unread)| view! { <RoomLink name current unread/> })
+                    .map(|(name, shown, current, unread)| {
+                        view! { <RoomLink name shown current unread/> }
+                    })
                     .collect_view()
             }}
         </ul>
@@ -62,7 +71,7 @@ fn RoomList() -> impl IntoView {
 }
 
 #[component]
-fn RoomLink(name: String, current: bool, unread: u32) -> impl IntoView {
+fn RoomLink(name: String, shown: String, current: bool, unread: u32) -> impl IntoView {
     let page = PageState::from_context();
     let on_click = {
         let name = name.clone();
@@ -84,7 +93,7 @@ fn RoomLink(name: String, current: bool, unread: u32) -> impl IntoView {
                 aria-current=current.then_some("page")
                 on:click=on_click
             >
-                <span class="room-name">{format!("#{name}")}</span>
+                <span class="room-name">{shown}</span>
                 {(unread > 0)
                     .then(|| {
                         view! {

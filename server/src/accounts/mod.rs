@@ -13,6 +13,7 @@ mod admin;
 mod hashing;
 pub use admin::Moderation;
 mod own;
+pub mod rooms;
 pub mod password;
 pub mod throttle;
 
@@ -75,6 +76,8 @@ pub enum Refused {
     NotAllowed,
     /// No such account.
     NotFound,
+    /// No such room (or a private room the person is not in: the same answer).
+    NoSuchRoom,
 }
 
 impl Refused {
@@ -93,6 +96,7 @@ impl Refused {
             Refused::Unavailable => "The server could not do that just now; try again.".into(),
             Refused::NotAllowed => "That is not allowed.".into(),
             Refused::NotFound => "There is no such account.".into(),
+            Refused::NoSuchRoom => "There is no such room.".into(),
         }
     }
 }
@@ -105,7 +109,7 @@ impl Refused {
             Refused::NameTaken => StatusCode::CONFLICT,
             Refused::WrongCredentials | Refused::WrongPassword => StatusCode::UNAUTHORIZED,
             Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refused::BadLink | Refused::NotFound => StatusCode::NOT_FOUND,
+            Refused::BadLink | Refused::NotFound | Refused::NoSuchRoom => StatusCode::NOT_FOUND,
             Refused::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refused::NotAllowed => StatusCode::FORBIDDEN,
         }

@@ -13,6 +13,7 @@ mod origin;
 #[cfg(feature = "ssr")]
 mod page;
 mod serve;
+mod rooms;
 mod settings;
 pub mod upgrade;
 
@@ -67,7 +68,8 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
     let site = site(&web);
     let account_pages = accounts::routes(&web)
         .merge(settings::routes(&web))
-        .merge(admin::routes(&web));
+        .merge(admin::routes(&web))
+        .merge(rooms::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))

@@ -16,7 +16,8 @@ use leptos::prelude::provide_context;
 use tracing::warn;
 
 use super::forms::{escape, message_page};
-use crate::accounts::Live;
+use crate::accounts::{Live, Refused};
+use crate::store::access::RoomView;
 use crate::store::accounts::Account;
 use super::Web;
 
@@ -54,6 +55,18 @@ pub async fn room(
 
 /// The page of `room` for `viewer` (signed in, in accounts mode).
 async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Request) -> Response {
+    // A private room is shown to its members only; to anyone else it does not exist.
+    let mut view = RoomView::default();
+    if let (Some(live), Some(accounts)) = (&viewer, &web.app.accounts) {
+        match accounts.room_view(&live.account, &room).await {
+            Ok(seen) => view = seen,
+            Err(Refused::NoSuchRoom) => return super::rooms::no_such_room(),
+            Err(other) => {
+                let body = escape(&other.message());
+                return message_page(other.status(), "Not available", &body);
+            }
+        }
+    }
     let chat = &web.app.chat;
     let limit = u64::from(chat.settings.join_history);
     // A page without history is still a working page: the socket fills it in.
@@ -74,6 +87,8 @@ async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Requ
     if let (Some(snapshot), Some(account)) = (snapshot.as_mut(), account.as_ref()) {
         // Rendered as the socket will answer this reader: their own messages marked as theirs.
         snapshot.you.clone_from(&account.name);
+        snapshot.title = view.title;
+        snapshot.topic = view.topic;
     }
     let initial = InitialPage {
         room,

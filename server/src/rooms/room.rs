@@ -8,7 +8,7 @@ mod latest;
 mod notices;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,9 @@ pub struct Room {
     /// The latest page as `joined` carries it, encoded once for everyone who joins while it
     /// is current (see [`latest`]).
     latest: Mutex<Option<Arc<LatestPage>>>,
+    /// Only administrators post (accounts mode). Read per message without a lock; set from the
+    /// store at every join and when an administrator changes it.
+    read_only: AtomicBool,
 }
 
 /// What every room of a node shares.
@@ -178,6 +181,7 @@ impl Room {
                 ..RoomState::default()
             }),
             feed_end: AtomicU64::new(0),
+            read_only: AtomicBool::new(false),
             links,
             latest: Mutex::new(None),
         }
@@ -186,6 +190,16 @@ impl Room {
     /// The newest id released to the feed.
     pub fn last_id(&self) -> u64 {
         self.state.lock().last_id
+    }
+
+    /// Whether only administrators may post.
+    pub fn read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
+    }
+
+    /// Makes the room read-only for everyone but administrators, or not.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.read_only.store(read_only, Ordering::Relaxed);
     }
 
     /// Ids up to this one are no longer kept.

@@ -81,6 +81,7 @@ pub struct PendingJoin {
     last_id: u64,
     members: Vec<String>,
     count: Option<u64>,
+    view: crate::store::access::RoomView,
 }
 
 impl Drop for PendingJoin {
@@ -121,6 +122,7 @@ impl Session {
     /// [`Session::answer_join`]. Replaces an earlier membership of the same room.
     pub async fn attach(&mut self, room: &str) -> Result<PendingJoin, FrameError> {
         validate_room(room).map_err(|err| err.in_room(room))?;
+        let view = self.enter(room).await?;
         if let Some(old) = self.member.remove_room(room) {
             old.room.detach(&old, &self.name);
         } else if self.member.room_count() >= self.ctx.settings.max_rooms_per_connection {
@@ -145,6 +147,7 @@ impl Session {
                 Err(Retired) => room = self.open_or_create(name).await?,
             }
         };
+        room.set_read_only(view.read_only);
         Ok(PendingJoin {
             room,
             sub: Some(attached.sub),
@@ -152,6 +155,7 @@ impl Session {
             last_id: attached.last_id,
             members: attached.members,
             count: attached.count,
+            view,
         })
     }
 
@@ -205,6 +209,8 @@ impl Session {
             members: std::mem::take(&mut pending.members),
             count: pending.count,
             you: self.name.to_string(),
+            title: std::mem::take(&mut pending.view.title),
+            topic: std::mem::take(&mut pending.view.topic),
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

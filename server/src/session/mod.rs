@@ -4,6 +4,7 @@
 //! on; the session knows names, rooms, limits and the protocol's rules, and nothing of bytes
 //! or sockets. Answers and errors go to the connection's own queue; messages go to the broker.
 
+mod access;
 mod join;
 pub mod rate;
 
@@ -297,6 +298,17 @@ impl Session {
             text
         };
         let sub = self.joined(&room, cid.as_ref())?;
+        if sub.room.read_only() && !self.admin {
+            self.reply_error(
+                FrameError::new(
+                    ErrorCode::NotAllowed,
+                    "this room is read-only: only administrators post here",
+                )
+                .in_room(&room)
+                .for_cid(cid),
+            );
+            return None;
+        }
         let post = Post {
             room: sub.room.clone(),
             name: self.name.clone(),

@@ -5,6 +5,7 @@
 //! under a room's lock. Every failure becomes `history_unavailable` for the client concerned and
 //! an error in the log; the server keeps serving and the next statement tries again.
 
+pub mod access;
 pub mod accounts;
 pub mod cids;
 pub mod moderation;
@@ -240,6 +241,8 @@ impl HistoryStore {
                 members: Vec::new(),
                 count: None,
                 you: String::new(),
+                title: String::new(),
+                topic: String::new(),
             }))
         })
         .await

@@ -266,6 +266,8 @@ impl Broker for RedisBroker {
                     members: Vec::new(),
                     count: None,
                     you: String::new(),
+                    title: String::new(),
+                    topic: String::new(),
                 }))
             };
             read.await.map_err(|err: redis::RedisError| {

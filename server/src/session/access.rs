@@ -1,0 +1,30 @@
+//! Which rooms a signed-in account may enter (accounts mode), checked at each join, never per
+//! message: a private room or direct conversation only by its members, and to anyone else it
+//! answers exactly as a room that does not exist.
+
+use chat_shared::{ErrorCode, FrameError};
+
+use crate::store::access::{self, RoomView};
+
+use super::Session;
+
+/// The one answer for a private room to a non-member and for a private name no room has.
+pub fn no_such_room(room: &str) -> FrameError {
+    FrameError::new(ErrorCode::NotFound, "there is no such room").in_room(room)
+}
+
+impl Session {
+    /// What this connection sees of `room`, or `not_found`. Guests (open mode) enter any room
+    /// and see no settings: the open mode's join reads nothing more than before.
+    pub(super) async fn enter(&self, room: &str) -> Result<RoomView, FrameError> {
+        let (Some(account), Some(store)) = (self.account, self.ctx.store.as_ref()) else {
+            return Ok(RoomView::default());
+        };
+        let name = room.to_string();
+        let view = store
+            .read("room access", move |conn| access::visible(conn, &name, account))
+            .await
+            .map_err(|err| err.in_room(room))?;
+        view.ok_or_else(|| no_such_room(room))
+    }
+}

@@ -1,0 +1,249 @@
+//! Who may see which room (accounts mode): private rooms and direct messages, their members,
+//! and every room's title, topic and read-only flag. Open rooms need no row here until someone
+//! gives them a topic or makes them read-only.
+
+use chat_shared::is_private_room;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::accounts::{self as rows, Account};
+
+/// The tables, created with the rest of the schema.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS room_settings (
+    room TEXT PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'open',
+    title TEXT NOT NULL DEFAULT '',
+    topic TEXT NOT NULL DEFAULT '',
+    read_only INTEGER NOT NULL DEFAULT 0,
+    creator_id INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS room_members (
+    room TEXT NOT NULL,
+    account_id INTEGER NOT NULL,
+    PRIMARY KEY (room, account_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS room_members_by_account ON room_members (account_id);
+";
+
+/// What kind of room: who may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomKind {
+    /// Every account may see, join and create it.
+    Open,
+    /// Only its members see it; members and administrators add members.
+    Private,
+    /// A private room of exactly two accounts that never gains members.
+    Direct,
+}
+
+impl RoomKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RoomKind::Open => "open",
+            RoomKind::Private => "private",
+            RoomKind::Direct => "direct",
+        }
+    }
+
+    fn parse(kind: &str) -> Self {
+        match kind {
+            "private" => RoomKind::Private,
+            "direct" => RoomKind::Direct,
+            _ => RoomKind::Open,
+        }
+    }
+}
+
+/// A room's settings as stored (an open room without a row has the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// Who may see it.
+    pub kind: RoomKind,
+    /// The name people gave a private room (its address is random); empty for others.
+    pub title: String,
+    /// Shown in the room's header.
+    pub topic: String,
+    /// Only administrators post.
+    pub read_only: bool,
+    /// Who created it (may change its topic and remove members).
+    pub creator: Option<i64>,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        RoomSettings {
+            kind: RoomKind::Open,
+            title: String::new(),
+            topic: String::new(),
+            read_only: false,
+            creator: None,
+        }
+    }
+}
+
+/// What a member sees of a room besides its messages.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RoomView {
+    /// Shown instead of the room's name (empty: the name).
+    pub title: String,
+    /// The room's topic (empty: none).
+    pub topic: String,
+    /// Only administrators post.
+    pub read_only: bool,
+}
+
+/// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
+/// direct conversation they are not in, or a private name that no room has. Every path to a
+/// room's content (socket, page, history) asks this first.
+pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<Option<RoomView>> {
+    let Some(settings) = settings(conn, room)? else {
+        // An open room without settings; a private name without a room is nothing.
+        return Ok((!is_private_room(room)).then(RoomView::default));
+    };
+    if settings.kind != RoomKind::Open && !is_member(conn, room, account)? {
+        return Ok(None);
+    }
+    let title = if settings.kind == RoomKind::Direct {
+        // The other person, by their name now.
+        members(conn, room)?
+            .into_iter()
+            .find(|member| member.id != account)
+            .map(|other| other.name)
+            .unwrap_or_default()
+    } else {
+        settings.title
+    };
+    Ok(Some(RoomView {
+        title,
+        topic: settings.topic,
+        read_only: settings.read_only,
+    }))
+}
+
+/// The settings of `room` (the defaults of an open room if it has no row).
+pub fn settings(conn: &Connection, room: &str) -> rusqlite::Result<Option<RoomSettings>> {
+    conn.query_row(
+        "SELECT kind, title, topic, read_only, creator_id FROM room_settings WHERE room = ?1",
+        params![room],
+        |r| {
+            Ok(RoomSettings {
+                kind: RoomKind::parse(&r.get::<_, String>(0)?),
+                title: r.get(1)?,
+                topic: r.get(2)?,
+                read_only: r.get::<_, i64>(3)? != 0,
+                creator: r.get(4)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Whether `account` is a member of the private room or direct conversation `room`.
+pub fn is_member(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM room_members WHERE room = ?1 AND account_id = ?2",
+        params![room, account],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+}
+
+/// Creates a private room or a direct conversation with its members. False if `room` is taken.
+pub fn create(
+    conn: &Connection,
+    room: &str,
+    kind: RoomKind,
+    title: &str,
+    creator: i64,
+    members: &[i64],
+) -> rusqlite::Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO room_settings (room, kind, title, creator_id)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![room, kind.as_str(), title, creator],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for member in members {
+        add_member(&tx, room, *member)?;
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Adds `account` to `room`'s members (nothing if it already is one).
+pub fn add_member(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO room_members (room, account_id) VALUES (?1, ?2)",
+        params![room, account],
+    )?;
+    Ok(())
+}
+
+/// Removes `account` from `room`'s members. True if it was one.
+pub fn remove_member(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<bool> {
+    conn.execute(
+        "DELETE FROM room_members WHERE room = ?1 AND account_id = ?2",
+        params![room, account],
+    )
+    .map(|n| n > 0)
+}
+
+/// The members of `room`, by name.
+pub fn members(conn: &Connection, room: &str) -> rusqlite::Result<Vec<Account>> {
+    let mut statement = conn.prepare(
+        "SELECT account_id FROM room_members WHERE room = ?1 ORDER BY account_id",
+    )?;
+    let ids = statement
+        .query_map(params![room], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let mut accounts = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(account) = rows::by_id(conn, id)? {
+            accounts.push(account);
+        }
+    }
+    accounts.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(accounts)
+}
+
+/// Sets an open room's (or any room's) topic and read-only flag, creating its row if needed.
+pub fn update(conn: &Connection, room: &str, topic: &str, read_only: bool) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO room_settings (room, topic, read_only) VALUES (?1, ?2, ?3)
+         ON CONFLICT (room) DO UPDATE SET topic = excluded.topic, read_only = excluded.read_only",
+        params![room, topic, i64::from(read_only)],
+    )?;
+    Ok(())
+}
+
+/// The private rooms and direct conversations `account` is in: (room, kind, title).
+pub fn rooms_of(conn: &Connection, account: i64) -> rusqlite::Result<Vec<(String, RoomKind, String)>> {
+    let mut statement = conn.prepare(
+        "SELECT s.room, s.kind, s.title FROM room_members m
+         JOIN room_settings s ON s.room = m.room
+         WHERE m.account_id = ?1 ORDER BY s.kind, s.title, s.room",
+    )?;
+    let rows = statement.query_map(params![account], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            RoomKind::parse(&r.get::<_, String>(1)?),
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Up to `limit` open rooms that have a history, newest first.
+pub fn open_rooms(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<String>> {
+    let mut statement = conn.prepare(
+        "SELECT name FROM rooms
+         WHERE name NOT LIKE '\\_%' ESCAPE '\\'
+         ORDER BY created_ms DESC LIMIT ?1",
+    )?;
+    let rows = statement.query_map(params![limit], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
