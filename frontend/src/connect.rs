@@ -107,9 +107,7 @@ fn lost(page: PageState, after: AfterClose, reason: &str) {
     if after == AfterClose::SignedOut {
         // The sign-in page brings the reader back to this room.
         let path = window().location().pathname().unwrap_or_default();
-        let _ = window()
-            .location()
-            .assign(&format!("/signin?next={path}"));
+        let _ = window().location().assign(&format!("/signin?next={path}"));
         return;
     }
     // Never resent: the server would only close again.

@@ -86,7 +86,9 @@ impl<'a> Fields<'a> {
 
     /// An array of messages.
     fn messages(self, key: &str) -> Result<Option<Vec<ChatMessage>>, Unreadable> {
-        self.value(key).map(|value| list(&value, message)).transpose()
+        self.value(key)
+            .map(|value| list(&value, message))
+            .transpose()
     }
 }
 
@@ -130,7 +132,10 @@ fn list<T>(
 
 /// One of `variants` by its name in the protocol.
 fn named<T: Copy + Into<&'static str>>(variants: &[T], name: &str) -> Option<T> {
-    variants.iter().copied().find(|variant| (*variant).into() == name)
+    variants
+        .iter()
+        .copied()
+        .find(|variant| (*variant).into() == name)
 }
 
 fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {

@@ -227,7 +227,10 @@ fn error_code_names_match_serde() {
 fn frame_type_names_match_serde() {
     for &kind in <crate::ServerFrameKind as strum::VariantArray>::VARIANTS {
         let json = format!("\"{}\"", <&str>::from(kind));
-        assert_eq!(serde_json::from_str::<crate::ServerFrameKind>(&json).unwrap(), kind);
+        assert_eq!(
+            serde_json::from_str::<crate::ServerFrameKind>(&json).unwrap(),
+            kind
+        );
     }
 }
 

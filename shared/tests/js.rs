@@ -139,11 +139,7 @@ fn limits_missing_from_an_older_server_read_as_the_defaults_and_unknown_ones_are
 fn every_frame_the_server_writes_reads_back_as_written() {
     for frame in frames() {
         let json = encode(&frame).unwrap();
-        assert_eq!(
-            js::server_frame(&json).ok(),
-            Some(frame),
-            "{json}"
-        );
+        assert_eq!(js::server_frame(&json).ok(), Some(frame), "{json}");
     }
 }
 
@@ -194,8 +190,8 @@ fn unknown_fields_are_skipped_and_codes_from_newer_servers_still_read() {
 
 #[wasm_bindgen_test]
 fn fields_read_as_their_type_or_not_at_all() {
-    let value = js::parse(r#"{"s":"a","n":-3,"u":7,"b":true,"l":["x","y"],"z":null,"f":1.5}"#)
-        .unwrap();
+    let value =
+        js::parse(r#"{"s":"a","n":-3,"u":7,"b":true,"l":["x","y"],"z":null,"f":1.5}"#).unwrap();
     let f = js::Fields::of(&value).unwrap();
     assert_eq!(f.string("s"), Ok(Some("a".into())));
     assert_eq!(f.integer("n"), Ok(Some(-3)));

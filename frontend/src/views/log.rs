@@ -182,7 +182,13 @@ fn LogLine(line: Line) -> impl IntoView {
                 } else {
                     text
                 };
-                (Some((id, shown_name, ts, deletable)), text, day, class, None)
+                (
+                    Some((id, shown_name, ts, deletable)),
+                    text,
+                    day,
+                    class,
+                    None,
+                )
             }
             EntryKind::Notice(text) => (None, text, day, "notice", None),
         },

@@ -13,8 +13,8 @@ mod admin;
 mod hashing;
 pub use admin::Moderation;
 mod own;
-pub mod rooms;
 pub mod password;
+pub mod rooms;
 pub mod throttle;
 
 use std::sync::atomic::{AtomicBool, Ordering};

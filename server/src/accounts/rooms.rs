@@ -47,7 +47,9 @@ pub struct Directory {
 /// A title or topic: trimmed, not empty (`required`), at most `max` characters.
 fn checked_text(text: &str, max: usize, what: &str, required: bool) -> Result<String, Refused> {
     let text = text.trim();
-    if (required && text.is_empty()) || text.chars().count() > max || text.contains(char::is_control)
+    if (required && text.is_empty())
+        || text.chars().count() > max
+        || text.contains(char::is_control)
     {
         let need = if required { "1" } else { "0" };
         return Err(Refused::InvalidName(format!(
@@ -134,7 +136,11 @@ impl Accounts {
     }
 
     /// What `actor` sees of `room`; [`Refused::NoSuchRoom`] if for them it does not exist.
-    pub async fn room_view(&self, actor: &Account, room: &str) -> Result<access::RoomView, Refused> {
+    pub async fn room_view(
+        &self,
+        actor: &Account,
+        room: &str,
+    ) -> Result<access::RoomView, Refused> {
         let (name, me) = (room.to_string(), actor.id);
         self.store
             .read("room access", move |conn| access::visible(conn, &name, me))
@@ -203,7 +209,11 @@ impl Accounts {
                 let tx = conn.unchecked_transaction()?;
                 access::update(&tx, &name, &topic, read_only)?;
                 if changed {
-                    let action = if read_only { "make_read_only" } else { "make_writable" };
+                    let action = if read_only {
+                        "make_read_only"
+                    } else {
+                        "make_writable"
+                    };
                     moderation::log_action(&tx, now, actor.id, &actor.name, action, &name)?;
                 }
                 tx.commit()

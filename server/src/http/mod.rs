@@ -12,8 +12,8 @@ mod forms;
 mod origin;
 #[cfg(feature = "ssr")]
 mod page;
-mod serve;
 mod rooms;
+mod serve;
 mod settings;
 pub mod upgrade;
 

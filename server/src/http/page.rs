@@ -16,10 +16,10 @@ use leptos::prelude::provide_context;
 use tracing::warn;
 
 use super::forms::{escape, message_page};
+use super::Web;
 use crate::accounts::{Live, Refused};
 use crate::store::access::RoomView;
 use crate::store::accounts::Account;
-use super::Web;
 
 /// `/`: the lobby.
 pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {

@@ -139,7 +139,12 @@ async fn new_room_form(State(pages): State<Pages>, headers: HeaderMap) -> Respon
     }
 }
 
-fn new_room_page(status: StatusCode, refused: Option<&Refused>, title: &str, members: &str) -> Response {
+fn new_room_page(
+    status: StatusCode,
+    refused: Option<&Refused>,
+    title: &str,
+    members: &str,
+) -> Response {
     let error = refused.map_or(String::new(), |refused| {
         format!(
             "<p class=\"form-error\" role=\"alert\">{}</p>",
@@ -187,9 +192,9 @@ async fn new_room(
         Ok(room) => see_other(&format!("/r/{room}")),
         Err(refused) => {
             let refused = match refused {
-                Refused::NotFound => Refused::InvalidName(
-                    "One of the members' names is not an account here.".into(),
-                ),
+                Refused::NotFound => {
+                    Refused::InvalidName("One of the members' names is not an account here.".into())
+                }
                 other => other,
             };
             new_room_page(refused.status(), Some(&refused), &form.title, &form.members)
@@ -197,11 +202,7 @@ async fn new_room(
     }
 }
 
-async fn direct(
-    State(pages): State<Pages>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-) -> Response {
+async fn direct(State(pages): State<Pages>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let live = match pages.live(&headers, "/rooms").await {
         Ok(live) => live,
         Err(answer) => return answer,
@@ -213,7 +214,11 @@ async fn direct(
 }
 
 /// The signed-in reader and the settings page of `room` as they see it.
-async fn room_page(pages: &Pages, headers: &HeaderMap, room: &str) -> Result<(Live, RoomPage), Response> {
+async fn room_page(
+    pages: &Pages,
+    headers: &HeaderMap,
+    room: &str,
+) -> Result<(Live, RoomPage), Response> {
     if chat_shared::validate_room(room).is_err() {
         return Err(no_such_room());
     }
@@ -224,7 +229,11 @@ async fn room_page(pages: &Pages, headers: &HeaderMap, room: &str) -> Result<(Li
     }
 }
 
-async fn settings(State(pages): State<Pages>, Path(room): Path<String>, headers: HeaderMap) -> Response {
+async fn settings(
+    State(pages): State<Pages>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match room_page(&pages, &headers, &room).await {
         Ok((live, page)) => settings_page(&room, &live, &page),
         Err(answer) => answer,
@@ -348,7 +357,11 @@ async fn add_member(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match pages.accounts.add_member(&live.account, &room, &form.name).await {
+    match pages
+        .accounts
+        .add_member(&live.account, &room, &form.name)
+        .await
+    {
         Ok(()) => see_other(&format!("/r/{room}/settings")),
         Err(refused) => refused_page(&refused),
     }

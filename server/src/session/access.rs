@@ -22,7 +22,9 @@ impl Session {
         };
         let name = room.to_string();
         let view = store
-            .read("room access", move |conn| access::visible(conn, &name, account))
+            .read("room access", move |conn| {
+                access::visible(conn, &name, account)
+            })
             .await
             .map_err(|err| err.in_room(room))?;
         view.ok_or_else(|| no_such_room(room))

@@ -194,9 +194,8 @@ pub fn remove_member(conn: &Connection, room: &str, account: i64) -> rusqlite::R
 
 /// The members of `room`, by name.
 pub fn members(conn: &Connection, room: &str) -> rusqlite::Result<Vec<Account>> {
-    let mut statement = conn.prepare(
-        "SELECT account_id FROM room_members WHERE room = ?1 ORDER BY account_id",
-    )?;
+    let mut statement =
+        conn.prepare("SELECT account_id FROM room_members WHERE room = ?1 ORDER BY account_id")?;
     let ids = statement
         .query_map(params![room], |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
@@ -221,7 +220,10 @@ pub fn update(conn: &Connection, room: &str, topic: &str, read_only: bool) -> ru
 }
 
 /// The private rooms and direct conversations `account` is in: (room, kind, title).
-pub fn rooms_of(conn: &Connection, account: i64) -> rusqlite::Result<Vec<(String, RoomKind, String)>> {
+pub fn rooms_of(
+    conn: &Connection,
+    account: i64,
+) -> rusqlite::Result<Vec<(String, RoomKind, String)>> {
     let mut statement = conn.prepare(
         "SELECT s.room, s.kind, s.title FROM room_members m
          JOIN room_settings s ON s.room = m.room
