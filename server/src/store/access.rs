@@ -205,7 +205,7 @@ pub fn members(conn: &Connection, room: &str) -> rusqlite::Result<Vec<Account>> 
             accounts.push(account);
         }
     }
-    accounts.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    accounts.sort_by_key(|account| account.name.to_lowercase());
     Ok(accounts)
 }
 
