@@ -155,3 +155,50 @@ async fn the_page_shows_the_invitation_link_and_resets_it() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_ban_can_delete_everything_the_account_said_in_every_room_live() {
+    let server = accounts_server().await;
+    let (admin, bob) = admin_and_bob(&server).await;
+    let mut bobs_tab = connect_with(&server, Some(&bob)).await.unwrap();
+    bobs_tab.rx.joined().await;
+    bobs_tab.join("rust", None, None).await;
+    let mut watcher = connect_with(&server, Some(&admin)).await.unwrap();
+    watcher.rx.joined().await;
+    watcher.join("rust", None, None).await;
+    bobs_tab.say("spam one").await;
+    bobs_tab.say_in("rust", "spam two").await;
+    bobs_tab.say("spam three").await;
+    watcher.say("the administrator stays").await;
+    let said = watcher.rx.messages(4).await;
+    let id = id_of(&server, "bob").await;
+    let (status, _, _) = post_form(
+        &server,
+        &format!("/admin/people/{id}/ban-and-delete"),
+        "",
+        &cookie_header(&admin),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(bobs_tab.rx.close_code().await, Some(4001));
+    // Each of bob's messages, in both rooms, is deleted through its room: members see it go.
+    let mut deleted = Vec::new();
+    while deleted.len() < 3 {
+        let entry = watcher.rx.message().await;
+        if let Some(target) = entry.deletes {
+            deleted.push((entry.room.clone(), target));
+        }
+    }
+    deleted.sort();
+    let mut expected: Vec<(String, u64)> = said
+        .iter()
+        .filter(|m| m.text.starts_with("spam"))
+        .map(|m| (m.room.clone(), m.id))
+        .collect();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    // Gone from the page the server renders; the administrator's message is not.
+    let (_, _, html) = get_with_cookie(&server, "/", &admin).await;
+    assert!(!html.contains("spam"), "{html}");
+    assert!(html.contains("the administrator stays"));
+}

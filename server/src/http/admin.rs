@@ -17,7 +17,9 @@ use super::forms::{document, escape, message_page, see_other};
 use super::Web;
 use crate::accounts::{Live, Moderation, Refused};
 use crate::close::CloseReason;
+use crate::session::purge::delete_messages_of;
 use crate::store::accounts::Account;
+use tracing::{info, warn};
 
 /// The administrators' routes (accounts mode only).
 pub fn routes(web: &Arc<Web>) -> Router {
@@ -71,8 +73,9 @@ async fn moderate(
         Ok(live) => live,
         Err(answer) => return answer,
     };
+    let purge = action == "ban-and-delete";
     let action = match action.as_str() {
-        "ban" => Moderation::Ban,
+        "ban" | "ban-and-delete" => Moderation::Ban,
         "unban" => Moderation::Unban,
         "make-admin" => Moderation::MakeAdmin,
         "remove-admin" => Moderation::RemoveAdmin,
@@ -95,6 +98,22 @@ async fn moderate(
                     .app
                     .connections
                     .close_signed(|s| s.account == id, reason);
+            }
+            if purge {
+                // Each deletion goes through its room's stream (live for members, kept for
+                // resumes); many take a while, so the page does not wait for them.
+                let chat = admin.web.app.chat.clone();
+                let actor = live.account.clone();
+                tokio::spawn(async move {
+                    match delete_messages_of(&chat, id, actor.id, &actor.name).await {
+                        Ok(count) => {
+                            info!(account = id, count, "deleted a banned account's messages")
+                        }
+                        Err(err) => {
+                            warn!(account = id, error = %err, "could not delete a banned account's messages")
+                        }
+                    }
+                });
             }
             see_other("/admin")
         }
@@ -172,11 +191,12 @@ fn person_row(person: &Account, live: &Live) -> String {
     };
     let mut actions = String::new();
     if person.id != live.account.id {
-        actions.push_str(&if person.banned {
-            button("unban", "Unban")
+        if person.banned {
+            actions.push_str(&button("unban", "Unban"));
         } else {
-            button("ban", "Ban")
-        });
+            actions.push_str(&button("ban", "Ban"));
+            actions.push_str(&button("ban-and-delete", "Ban and delete their messages"));
+        }
         actions.push_str(&if person.admin {
             button("remove-admin", "Remove administrator")
         } else {

@@ -6,6 +6,7 @@
 
 mod access;
 mod join;
+pub mod purge;
 pub mod rate;
 
 use std::collections::VecDeque;

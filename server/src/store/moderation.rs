@@ -77,3 +77,21 @@ mod tests {
         assert_eq!(moderation_log(&conn, 1).unwrap().len(), 1);
     }
 }
+
+/// The messages of `account` still shown (not deleted, not deletions), oldest first per room,
+/// at most `limit`: (room name, id).
+pub fn messages_of(
+    conn: &Connection,
+    account: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<(String, u64)>> {
+    let mut statement = conn.prepare(
+        "SELECT r.name, m.id FROM messages m JOIN rooms r ON r.id = m.room_id
+         WHERE m.account_id = ?1 AND m.deletes IS NULL AND m.text != ''
+         ORDER BY r.name, m.id LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![account, limit], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+    })?;
+    rows.collect()
+}
