@@ -61,23 +61,6 @@ pub fn moderation_log(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Log
     rows.collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_log_lists_the_newest_first() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        log_action(&conn, 1, 1, "ann", "ban", "bob").unwrap();
-        log_action(&conn, 2, 1, "ann", "unban", "bob").unwrap();
-        let log = moderation_log(&conn, 10).unwrap();
-        assert_eq!(log.len(), 2);
-        assert_eq!((log[0].action.as_str(), log[0].at_ms), ("unban", 2));
-        assert_eq!(moderation_log(&conn, 1).unwrap().len(), 1);
-    }
-}
-
 /// The messages of `account` still shown (not deleted, not deletions), oldest first per room,
 /// at most `limit`: (room name, id).
 pub fn messages_of(
@@ -94,4 +77,21 @@ pub fn messages_of(
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_lists_the_newest_first() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        log_action(&conn, 1, 1, "ann", "ban", "bob").unwrap();
+        log_action(&conn, 2, 1, "ann", "unban", "bob").unwrap();
+        let log = moderation_log(&conn, 10).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].action.as_str(), log[0].at_ms), ("unban", 2));
+        assert_eq!(moderation_log(&conn, 1).unwrap().len(), 1);
+    }
 }
