@@ -7,4 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$REPO/scripts/bootstrap.sh" run
 cd "$REPO"
 printf '==> building; the app will be at http://%s/\n' "${CHAT_ADDR:-127.0.0.1:8080}" >&2
+if [ "${CHAT_ACCESS:-accounts}" = accounts ]; then
+  printf '%s\n' \
+    '==> accounts mode: on its first start the server logs a one-time link,' \
+    '    "not set up yet: open http://.../setup/<token> ...": open it to make the first account' \
+    '    (an administrator), then invite people from /admin. CHAT_ACCESS=open serves guests instead.' >&2
+fi
 exec cargo leptos serve --release

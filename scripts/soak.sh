@@ -13,6 +13,9 @@
 # Loopback only. The server runs with its default limits: the load is spread as people are.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# These runs chat as guests (`--access open`); a server that needs accounts is started with
+# `--access accounts`, which wins over the variable.
+export CHAT_ACCESS=open
 with_default_limits
 cd "$REPO"
 cluster=

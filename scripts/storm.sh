@@ -8,6 +8,9 @@
 # benchmark suite: one poster sends the room's messages as fast as the server takes them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# These runs chat as guests (`--access open`); a server that needs accounts is started with
+# `--access accounts`, which wins over the variable.
+export CHAT_ACCESS=open
 without_rate_limits
 cd "$REPO"
 clients="${1:-5000}"

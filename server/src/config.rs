@@ -196,10 +196,10 @@ pub struct Config {
     #[arg(long = "trusted-proxy", env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
 
-    /// Who may use the server: `open` (anyone, under any free name: public demo rooms and the
-    /// benchmarks), or `accounts` (only signed-in accounts, made by invitation; nothing is
-    /// readable or writable without one).
-    #[arg(long, env = "CHAT_ACCESS", value_enum, default_value_t = Access::Open)]
+    /// Who may use the server: `accounts` (the default: only signed-in accounts, made by
+    /// invitation; nothing is readable or writable without one), or `open` (anyone, under any
+    /// free name: public demo rooms, cluster mode and the benchmarks).
+    #[arg(long, env = "CHAT_ACCESS", value_enum, default_value_t = Access::Accounts)]
     pub access: Access,
 
     /// A sign-in session unused this long ends (accounts mode; e.g. "30d").

@@ -218,6 +218,7 @@ async fn the_router_a_test_builds_serves_the_socket_and_every_other_route() {
     let data = tempfile::tempdir().unwrap();
     let config = Config {
         data_dir: data.path().to_path_buf(),
+        access: chat_server::config::Access::Open,
         ..Config::default()
     };
     let state = AppState::new(&config).unwrap();

@@ -54,6 +54,8 @@ impl TestServer {
         let mut config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: data.path().to_path_buf(),
+            // Most tests chat as guests; accounts tests ask for accounts (`accounts_server`).
+            access: chat_server::config::Access::Open,
             ..Config::default()
         };
         without_rate_limits(&mut config);
@@ -585,6 +587,8 @@ pub async fn spawn_server(
         .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        // Guests, unless `extra` says `--access accounts`.
+        .env("CHAT_ACCESS", "open")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
