@@ -1,5 +1,6 @@
 // Accounts mode in the browser: the owner sets the server up with the link it logs, invites a
-// second person (another browser), they chat, and a ban takes the second person's access away.
+// second person (another browser), they chat, delete, make a private room and a direct
+// conversation, and a ban takes the second person's access away while their page is open.
 // Every account page is reached and filled with the keyboard, checked with axe, and fits 360 px.
 const { test, expect } = require("@playwright/test");
 const AxeBuilder = require("@axe-core/playwright").default;
@@ -138,12 +139,66 @@ test("set up, invite someone, chat, and ban them", async ({ browser }) => {
   await expect(member.getByLabel("The name others see")).toHaveValue(memberName);
   await member.goto(BASE);
 
-  // The ban: the member is out at once, and the sign-in form is all they get.
+  // The sidebar says who is signed in, instead of the guest's name form.
+  await expect(member.locator("#account-name")).toHaveText(memberName);
+  await expect(member.locator("#name-form")).toBeHidden();
+
+  // The member deletes their own message, by keyboard, after the browser's confirmation; it
+  // goes from the owner's page too.
+  const oops = unique("oops");
+  await send(member, oops);
+  await expect(messageTexts(owner).filter({ hasText: oops })).toHaveCount(1);
+  member.once("dialog", (dialog) => dialog.accept());
+  const line = member.locator("#messages li.message").filter({ hasText: oops });
+  await line.getByRole("button", { name: "Delete message" }).focus();
+  await member.keyboard.press("Enter");
+  await expect(messageTexts(owner).filter({ hasText: oops })).toHaveCount(0);
+  await expect(messageTexts(member).filter({ hasText: oops })).toHaveCount(0);
+  // Someone else's message has no delete button for a member.
+  await expect(
+    member.locator("#messages li.message").filter({ hasText: text }).getByRole("button"),
+  ).toHaveCount(0);
+
+  // A private room, made by the owner with the member in it.
+  await owner.goto(`${BASE}/rooms/new`);
+  await checkPage(owner);
+  await owner.getByLabel("Name", { exact: true }).fill("Plans");
+  await owner.getByLabel(/Members besides you/).fill(memberName);
+  await owner.getByRole("button", { name: "Create the room" }).click();
+  await owner.waitForURL(/\/r\/_[0-9a-f]+$/);
+  const privateUrl = owner.url();
+  await expect(owner.locator("#room-title")).toHaveText("Plans");
+  await expect(owner.locator("#status")).toHaveAttribute("data-state", "connected");
+  await checkPage(owner);
+  const secret = unique("the plan");
+  await send(owner, secret);
+  // The member finds it in the room list, and reads it.
+  await member.goto(`${BASE}/rooms`);
+  await checkPage(member);
+  await member.getByRole("link", { name: "Plans" }).click();
+  await expect(messageTexts(member).filter({ hasText: secret })).toHaveCount(1);
+
+  // A direct conversation, opened from the owner's name on the room list.
+  await member.goto(`${BASE}/rooms`);
+  await member.getByRole("button", { name: `Message ${ownerName}` }).click();
+  await member.waitForURL(/\/r\/_dm-\d+-\d+$/);
+  await expect(member.locator("#room-title")).toHaveText(ownerName);
+  await expect(member.locator("#status")).toHaveAttribute("data-state", "connected");
+  const psst = unique("psst");
+  await send(member, psst);
+  await owner.goto(`${BASE}/rooms`);
+  await owner.getByRole("link", { name: memberName }).click();
+  await expect(owner.locator("#room-title")).toHaveText(memberName);
+  await expect(messageTexts(owner).filter({ hasText: psst })).toHaveCount(1);
+
+  // The ban: the member's open page goes to the sign-in form by itself, and that is all they
+  // get.
+  await member.goto(privateUrl);
+  await expect(member.locator("#status")).toHaveAttribute("data-state", "connected");
   await owner.goto(`${BASE}/admin`);
-  await owner.getByRole("button", { name: `Ban ${memberName}` }).click();
+  await owner.getByRole("button", { name: `Ban ${memberName}`, exact: true }).click();
   await expect(owner.getByRole("row", { name: new RegExp(`${memberName} banned`) })).toBeVisible();
   await expect(owner.getByRole("cell", { name: "ban", exact: true }).first()).toBeVisible();
-  await member.reload();
   await member.waitForURL(/\/signin/);
   await checkPage(member);
   await fillCredentials(member, memberName, "battery staple horse");

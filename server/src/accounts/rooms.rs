@@ -122,9 +122,18 @@ impl Accounts {
         let me = actor.id;
         self.store
             .read("list rooms", move |conn| {
+                let mut private = access::rooms_of(conn, me)?;
+                for (room, kind, title) in &mut private {
+                    if *kind == RoomKind::Direct {
+                        // Called by the other person's name now.
+                        if let Some(view) = access::visible(conn, room, me)? {
+                            *title = view.title;
+                        }
+                    }
+                }
                 Ok(Directory {
                     open: access::open_rooms(conn, DIRECTORY_OPEN_ROOMS)?,
-                    private: access::rooms_of(conn, me)?,
+                    private,
                     people: rows::all(conn)?
                         .into_iter()
                         .filter(|account| account.id != me && !account.banned)
