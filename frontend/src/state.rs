@@ -112,8 +112,8 @@ pub enum AfterClose {
     TakeBackTooLarge,
     /// 1012: the rooms' history was lost on the server: rejoin them without resuming, at once.
     RejoinFresh,
-    /// 4001: the account's session ended (signed out everywhere, banned, expired): go to the
-    /// sign-in page, which says what is possible now.
+    /// 4001: the account's session ended (signed out everywhere, banned, expired), or 4003 (the
+    /// token expired, `jwt` mode): go to the sign-in page, which says what is possible now.
     SignedOut,
     /// Anything else (a dropped network, a crash): reconnect with the usual backoff.
     Retry,
@@ -127,7 +127,7 @@ impl AfterClose {
             close_code::POLICY => AfterClose::Pause,
             close_code::TOO_LARGE => AfterClose::TakeBackTooLarge,
             close_code::RESTART => AfterClose::RejoinFresh,
-            close_code::SIGNED_OUT => AfterClose::SignedOut,
+            close_code::SIGNED_OUT | close_code::TOKEN_EXPIRED => AfterClose::SignedOut,
             // The account was renamed or its rights changed: come back as it is now.
             close_code::ACCOUNT_CHANGED => AfterClose::ReconnectNow,
             _ => AfterClose::Retry,
@@ -250,6 +250,7 @@ mod tests {
         assert_eq!(AfterClose::of(1012), AfterClose::RejoinFresh);
         assert_eq!(AfterClose::of(1006), AfterClose::Retry);
         assert_eq!(AfterClose::of(4001), AfterClose::SignedOut);
+        assert_eq!(AfterClose::of(4003), AfterClose::SignedOut);
         assert_eq!(AfterClose::of(4002), AfterClose::ReconnectNow);
         assert!(!AfterClose::SignedOut.at_once());
         assert!(AfterClose::ReconnectNow.at_once() && AfterClose::RejoinFresh.at_once());

@@ -25,6 +25,7 @@ enum Step {
     History { room: u8, before: Option<u64>, limit: Option<u32> },
     Members { room: u8, after: Option<String>, limit: Option<u32> },
     Delete { room: u8, id: u64 },
+    Refresh { token: String },
     Raw(String),
 }
 
@@ -72,6 +73,7 @@ fn raw(step: Step) -> String {
             limit,
         },
         Step::Delete { room: r, id } => ClientFrame::Delete { room: room(r), id },
+        Step::Refresh { token } => ClientFrame::Refresh { token },
     };
     encode_client(&frame).unwrap_or_default()
 }

@@ -36,6 +36,8 @@ pub enum CloseReason {
     SignedOut,
     /// The connection's account changed (its name): it comes back as the account is now.
     AccountChanged,
+    /// `jwt` mode: the token expired and no fresh one came within the grace period.
+    TokenExpired,
 }
 
 impl CloseReason {
@@ -67,6 +69,10 @@ impl CloseReason {
                 close_code::ACCOUNT_CHANGED,
                 "your account changed; reconnect",
             )),
+            CloseReason::TokenExpired => Some((
+                close_code::TOKEN_EXPIRED,
+                "token expired; reconnect with a fresh one",
+            )),
         }
     }
 
@@ -87,6 +93,7 @@ impl CloseReason {
             CloseReason::RoomReset => "room_reset",
             CloseReason::SignedOut => "signed_out",
             CloseReason::AccountChanged => "account_changed",
+            CloseReason::TokenExpired => "token_expired",
         }
     }
 }

@@ -197,8 +197,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
 
     /// Who may use the server: `accounts` (the default: only signed-in accounts, made by
-    /// invitation; nothing is readable or writable without one), or `open` (anyone, under any
-    /// free name: public demo rooms, cluster mode and the benchmarks).
+    /// invitation; nothing is readable or writable without one), `open` (anyone, under any
+    /// free name: public demo rooms, cluster mode and the benchmarks), or `jwt` (an application
+    /// that has its own users signs a token for each: `--jwt-secret-file` or
+    /// `--jwt-public-key-file`).
     #[arg(long, env = "CHAT_ACCESS", value_enum, default_value_t = Access::Accounts)]
     pub access: Access,
 
@@ -211,6 +213,21 @@ pub struct Config {
     /// `Secure`. Without it, links use the listening address.
     #[arg(long, env = "CHAT_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// `jwt` mode: a file holding the HS256 secret the application signs tokens with (its
+    /// bytes as they are, a trailing newline dropped).
+    #[arg(long, env = "CHAT_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// `jwt` mode: a PEM file with the application's public key: RSA (tokens signed RS256) or
+    /// Ed25519 (EdDSA).
+    #[arg(long, env = "CHAT_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// `jwt` mode: how long a connection whose token expired may still send a fresh one
+    /// (`refresh`) before it is closed with 4003.
+    #[arg(long, env = "CHAT_JWT_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwt_grace: Duration,
 
     /// Sign-in attempts per client address per minute, right or wrong (0: no limit); beyond
     /// it 429. Wrong passwords for one account also make it wait, doubling each time.
@@ -253,6 +270,8 @@ pub enum Access {
     Open,
     /// Signed-in accounts only.
     Accounts,
+    /// Tokens signed by another application (JWT).
+    Jwt,
 }
 
 impl Default for Config {

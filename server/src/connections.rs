@@ -18,6 +18,10 @@ use crate::rooms::Member;
 pub struct Connections {
     open: Mutex<Open>,
     next_id: AtomicU64,
+    /// How many times signed-in connections were closed (sign-outs, bans, account changes):
+    /// a handshake that checked its session before one of these and registered after it
+    /// checks again (see [`Connections::closes`]).
+    closes: AtomicU64,
     count: watch::Sender<usize>,
     budget_bytes: usize,
 }
@@ -65,6 +69,7 @@ impl Connections {
         Arc::new(Connections {
             open: Mutex::new(Open::default()),
             next_id: AtomicU64::new(1),
+            closes: AtomicU64::new(0),
             count: watch::Sender::new(0),
             budget_bytes,
         })
@@ -114,6 +119,8 @@ impl Connections {
     /// message.
     pub fn close_signed(&self, which: impl Fn(SignedIn) -> bool, reason: CloseReason) -> usize {
         let open = self.open.lock();
+        // Under the lock: a connection registered after this sees the new count.
+        self.closes.fetch_add(1, Ordering::AcqRel);
         let mut closed = 0;
         for (member, signed) in open.by_id.values() {
             if signed.is_some_and(&which) {
@@ -122,6 +129,13 @@ impl Connections {
             }
         }
         closed
+    }
+
+    /// A count that changes whenever signed-in connections are closed. A handshake reads it
+    /// before it checks its session and again once registered: if it changed, a sign-out or ban
+    /// may have swept the connections in between, missing this one, so it checks again.
+    pub fn closes(&self) -> u64 {
+        self.closes.load(Ordering::Acquire)
     }
 
     /// Connections open now.
@@ -134,5 +148,34 @@ impl Connections {
         let mut count = self.count.subscribe();
         // The sender lives in `self`, so the channel cannot close while we wait.
         let _ = count.wait_for(|n| *n == 0).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sweep_of_signed_in_connections_changes_the_count_handshakes_read() {
+        let connections = Connections::new(1024);
+        let signed = SignedIn {
+            account: 7,
+            session: 1,
+        };
+        // A handshake reads the count, checks its session, and registers...
+        let read = connections.closes();
+        // ...while a ban sweeps the account's connections (none registered yet, this one
+        // about to be).
+        assert_eq!(
+            connections.close_signed(|s| s.account == 7, CloseReason::SignedOut),
+            0
+        );
+        let _registration = connections.open_signed(Some(signed));
+        // The handshake sees the count moved, so it checks its session again.
+        assert_ne!(connections.closes(), read);
+        // Without a sweep in between, it does not.
+        let read = connections.closes();
+        let _other = connections.open_signed(None);
+        assert_eq!(connections.closes(), read);
     }
 }

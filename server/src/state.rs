@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tracing::info;
 use tungstenite::Utf8Bytes;
 
+use crate::accounts::jwt::JwtAccess;
 use crate::accounts::{AccountSettings, Accounts};
 use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
 use crate::broker::{Broker, LocalBroker, RedisBroker};
@@ -44,8 +45,10 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// The clock that judges expiry (tests move it forward).
     pub clock: Clock,
-    /// Accounts and sessions (`--access accounts`; `None` in open mode).
+    /// Accounts and sessions (`--access accounts`; `None` in the other modes).
     pub accounts: Option<Arc<Accounts>>,
+    /// The application's key and token rules (`--access jwt`; `None` in the other modes).
+    pub jwt: Option<Arc<JwtAccess>>,
 }
 
 impl AppState {
@@ -94,7 +97,7 @@ impl AppState {
             }
         };
         let accounts = match (config.access, &store) {
-            (Access::Open, _) => None,
+            (Access::Open | Access::Jwt, _) => None,
             (Access::Accounts, Some(store)) => {
                 let accounts = Arc::new(Accounts::new(
                     store.clone(),
@@ -110,6 +113,18 @@ impl AppState {
                 "--access accounts keeps accounts in the single node's database; with \
                  --redis-url use --access open for now"
             ),
+        };
+        let jwt = match (config.access, &store) {
+            (Access::Jwt, Some(store)) => Some(Arc::new(JwtAccess::new(
+                config,
+                store.clone(),
+                clock.clone(),
+            )?)),
+            (Access::Jwt, None) => anyhow::bail!(
+                "--access jwt keeps its accounts in the single node's database; with \
+                 --redis-url use --access open for now"
+            ),
+            _ => None,
         };
         let chat = Arc::new(ChatContext {
             rooms,
@@ -145,6 +160,7 @@ impl AppState {
             peers: Peers::new(config.peer_limits()),
             clock,
             accounts,
+            jwt,
         }))
     }
 }

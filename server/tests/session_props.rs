@@ -65,6 +65,7 @@ fn frame() -> impl Strategy<Value = String> {
         )
             .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
         (room(), 0u64..40).prop_map(|(room, id)| ClientFrame::Delete { room, id }),
+        ".{0,60}".prop_map(|token| ClientFrame::Refresh { token }),
     ]
     .prop_map(|frame| encode_client(&frame).unwrap_or_default());
     prop_oneof![
@@ -164,11 +165,12 @@ fn random_frames_never_break_the_server_and_ids_only_increase() {
     // Every kind of client frame did its real work at least once (a kind added to the protocol
     // fails here until the strategy above sends it).
     let succeeded = succeeded.lock().unwrap();
-    // `delete` needs an account: in this open-mode server it is always refused (and must not
-    // break anything); tests/deletion.rs has it succeed.
-    const ACCOUNTS_ONLY: &[&str] = &["delete"];
+    // `delete` needs an account and `refresh` a token: in this open-mode server they are always
+    // refused (and must not break anything); tests/deletion.rs and tests/jwt.rs have them
+    // succeed.
+    const NOT_IN_OPEN_MODE: &[&str] = &["delete", "refresh"];
     for kind in <ClientFrame as strum::VariantNames>::VARIANTS {
-        if ACCOUNTS_ONLY.contains(kind) {
+        if NOT_IN_OPEN_MODE.contains(kind) {
             continue;
         }
         assert!(

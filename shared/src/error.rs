@@ -53,8 +53,14 @@ pub enum ErrorCode {
     /// The account may not do this (in accounts mode a name is the account's, changed in its
     /// settings, not with `hello`; only its author or an administrator deletes a message).
     NotAllowed,
-    /// There is no such message (or it was deleted already).
+    /// There is no such message (or it was deleted already), or no such room (a private room
+    /// the account is not in answers the same).
     NotFound,
+    /// `jwt` mode: the connection's token has expired. Send a fresh one (`refresh`) within the
+    /// grace period the message names, or the connection is closed with 4003.
+    TokenExpired,
+    /// `jwt` mode: a `refresh` token that is not valid (bad signature, expired, another `sub`).
+    InvalidToken,
     /// A code this version does not know, from a newer server. Read as this so that the frame,
     /// with its message and `cid`, still reaches the page (a tab left open across an upgrade);
     /// never sent.

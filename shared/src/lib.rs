@@ -111,6 +111,13 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// `jwt` mode: a fresh token for the same account (`sub`), sent before the connection's
+    /// token expires or within the grace period after (`token_expired`); the connection then
+    /// lives until the new token's `exp`.
+    Refresh {
+        /// The application's signed token.
+        token: String,
+    },
 }
 
 impl ClientFrame {

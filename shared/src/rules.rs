@@ -188,4 +188,7 @@ pub mod close_code {
     pub const SIGNED_OUT: u16 = 4001;
     /// Accounts mode: the account changed (its name): reconnect at once, and resume.
     pub const ACCOUNT_CHANGED: u16 = 4002;
+    /// `jwt` mode: the connection's token expired and no fresh one came within the grace
+    /// period. Reconnecting needs a fresh token.
+    pub const TOKEN_EXPIRED: u16 = 4003;
 }

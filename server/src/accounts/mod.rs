@@ -11,6 +11,7 @@
 
 mod admin;
 mod hashing;
+pub mod jwt;
 pub use admin::Moderation;
 mod own;
 pub mod password;

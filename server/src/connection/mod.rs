@@ -25,7 +25,7 @@ use crate::close::CloseReason;
 use crate::connections::Registration;
 use crate::metrics::Metrics;
 use crate::peers::bucket;
-use crate::session::{PendingJoin, Session};
+use crate::session::{token, PendingJoin, Session};
 use crate::ws::{Decoder, Incoming};
 pub use socket_io::SocketIo;
 use write::write_loop;
@@ -195,11 +195,19 @@ async fn read_loop(
         // Wait for more bytes, settling the outcomes of sent messages as they come back. (The
         // writer's heartbeat timer notices a client gone silent.)
         loop {
+            let deadline = session.token_deadline();
             let readable = tokio::select! {
                 biased;
                 outcome = session.next_outcome(), if session.awaiting_outcome() => {
                     session.settle(outcome);
                     continue;
+                }
+                // `jwt` mode: the token ran out (the client is told), or its grace did.
+                () = token::until(deadline), if deadline.is_some() => {
+                    match session.token_due() {
+                        Some(reason) => return reason,
+                        None => continue,
+                    }
                 }
                 readable = wait_readable(stream) => readable,
             };

@@ -24,6 +24,7 @@ use super::Web;
 use crate::accounts::{Accounts, Live, Refused, SignedIn};
 use crate::close::CloseReason;
 use crate::peers::Slot;
+use crate::store::accounts::Account;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chat_session";
@@ -235,16 +236,49 @@ async fn sign_out(
     with_session_cookie(see_other("/signin"), https, "", 0)
 }
 
-/// Whether a page may be shown: always in open mode; in accounts mode only to someone signed
-/// in (else the sign-in form, and back to `path` after), and not before set-up.
+/// Who may see a page of `room` (at `path`): anyone in open mode; in accounts mode only someone
+/// signed in (else the sign-in form, and back to `path` after), and not before set-up; in `jwt`
+/// mode whoever presents a valid token that allows the room.
 pub async fn may_see_pages(
     web: &Arc<Web>,
-    headers: &HeaderMap,
+    asked: Asked,
     path: &str,
-) -> Result<Option<Live>, Response> {
+    room: &str,
+) -> Result<Option<Account>, Response> {
+    if let Some(jwt) = &web.app.jwt {
+        return super::jwt::viewer(web, jwt, &asked, room).await.map(Some);
+    }
     match Pages::of(web) {
         None => Ok(None),
-        Some(pages) => pages.live(headers, path).await.map(Some),
+        Some(pages) => pages
+            .live(&asked.headers, path)
+            .await
+            .map(|live| Some(live.account)),
+    }
+}
+
+/// What a page's access check needs of its request, taken out of it (a request's body may not be
+/// shared across an await).
+pub struct Asked {
+    /// Its headers (cookies, `Authorization`, `X-Forwarded-Proto`).
+    pub headers: HeaderMap,
+    /// Its address (`?token=`).
+    pub uri: axum::http::Uri,
+    /// The peer it came from, when the server knows it.
+    pub peer: Option<SocketAddr>,
+}
+
+impl Asked {
+    /// The parts of `request` a page's access check reads.
+    pub fn of(request: &Request) -> Self {
+        Asked {
+            headers: request.headers().clone(),
+            uri: request.uri().clone(),
+            peer: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        }
     }
 }
 
@@ -284,7 +318,7 @@ fn with_session_cookie(mut response: Response, https: bool, token: &str, max_age
 /// Whether the browser reached this site over HTTPS: `--public-url` says so, or the request
 /// came through a trusted proxy whose `X-Forwarded-Proto` says so (from anyone else the
 /// header proves nothing).
-fn is_https(web: &Web, peer: SocketAddr, headers: &HeaderMap) -> bool {
+pub(super) fn is_https(web: &Web, peer: SocketAddr, headers: &HeaderMap) -> bool {
     let app = &web.app;
     if app
         .config

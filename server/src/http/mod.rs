@@ -9,6 +9,7 @@ mod admin;
 #[cfg(feature = "autobahn-echo")]
 mod echo;
 mod forms;
+mod jwt;
 mod origin;
 #[cfg(feature = "ssr")]
 mod page;
@@ -29,12 +30,16 @@ use axum::Router;
 use hyper::upgrade::OnUpgrade;
 use tracing::warn;
 
+use crate::accounts::jwt::JwtAccess;
+use crate::close::CloseReason;
 use crate::connection::serve_client;
 use crate::connections::SignedIn;
 use crate::metrics;
 use crate::peers::{Refusal, Slot};
+use crate::session::token::TokenState;
 use crate::session::Session;
 use crate::state::AppState;
+use crate::store::accounts::Account;
 pub use origin::OriginPolicy;
 pub use serve::{serve, HttpSettings};
 
@@ -69,7 +74,8 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
     let account_pages = accounts::routes(&web)
         .merge(settings::routes(&web))
         .merge(admin::routes(&web))
-        .merge(rooms::routes(&web));
+        .merge(rooms::routes(&web))
+        .merge(jwt::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
@@ -192,6 +198,8 @@ async fn websocket(
         Ok(slot) => slot,
         Err(refusal) => return serve::refusal_response(refusal),
     };
+    // Read before the session is checked: see the check again below.
+    let closes = app.connections.closes();
     // Accounts mode: the session cookie names the account, once, here.
     let account = match &app.accounts {
         None => None,
@@ -206,6 +214,14 @@ async fn websocket(
             }
         }
     };
+    // `jwt` mode: the application's token names it, once, here.
+    let token = match &app.jwt {
+        None => None,
+        Some(jwt) => match jwt_account(jwt, request.headers(), request.uri().query()).await {
+            Ok(found) => Some(found),
+            Err(refused) => return refused,
+        },
+    };
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -218,13 +234,33 @@ async fn websocket(
         session: live.session,
     });
     let registration = app.connections.open_signed(signed);
+    // A sign-out, ban or account change between the check above and the registration swept
+    // the connections without this one: check again, and close it as that sweep would have.
+    if let (Some(live), Some(accounts)) = (&account, &app.accounts) {
+        if app.connections.closes() != closes {
+            let now = match accounts::session_token(request.headers()) {
+                Some(token) => accounts.session(token).await,
+                None => None,
+            };
+            match now {
+                None => registration.member().close(CloseReason::SignedOut),
+                Some(now) if now.account != live.account => {
+                    registration.member().close(CloseReason::AccountChanged);
+                }
+                Some(_) => {}
+            }
+        }
+    }
     app.chat.metrics.connections_opened.inc();
     // First, so that a client knows the limits before anything it could send is answered.
     let _ = registration.member().push(&app.limits_frame);
     let member = registration.member().clone();
-    let mut session = match &account {
-        Some(live) => Session::for_account(app.chat.clone(), member, slot, &live.account),
-        None => Session::new(app.chat.clone(), member, slot),
+    let mut session = match (&account, token) {
+        (Some(live), _) => Session::for_account(app.chat.clone(), member, slot, &live.account),
+        (None, Some((account, state))) => {
+            Session::for_account(app.chat.clone(), member, slot, &account).with_token(state)
+        }
+        (None, None) => Session::new(app.chat.clone(), member, slot),
     };
     // Attach to the URL's room before answering, so a client that sees the socket open cannot
     // miss a message sent after that.
@@ -243,6 +279,27 @@ async fn websocket(
     let task = serve_client(on_upgrade, registration, session, join, settings, peer);
     tokio::spawn(task);
     upgrade::switching_protocols(accept)
+}
+
+/// The account a `jwt` handshake's token names, with what the token allows; else the 401.
+async fn jwt_account(
+    jwt: &Arc<JwtAccess>,
+    headers: &axum::http::HeaderMap,
+    query: Option<&str>,
+) -> Result<(Account, TokenState), Response> {
+    let refuse = |why: String| (StatusCode::UNAUTHORIZED, why).into_response();
+    let presented = crate::accounts::jwt::presented(headers, query);
+    let Some(presented) = presented else {
+        return Err(refuse(
+            "present a token (Authorization: Bearer, or ?token=)".into(),
+        ));
+    };
+    let claims = jwt.verify(presented).map_err(refuse)?;
+    let account = jwt
+        .account(&claims)
+        .await
+        .map_err(|refused| (refused.status(), refused.message()).into_response())?;
+    Ok((account, TokenState::new(jwt.clone(), claims)))
 }
 
 /// Counts a WebSocket handshake against its client's address and returns the slot the

@@ -15,15 +15,17 @@ use chat_frontend::{shell, AccountMarkup, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
+use super::accounts::Asked;
 use super::forms::{escape, message_page};
 use super::Web;
-use crate::accounts::{Live, Refused};
+use crate::accounts::Refused;
 use crate::store::access::RoomView;
 use crate::store::accounts::Account;
 
 /// `/`: the lobby.
 pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {
-    let viewer = match super::accounts::may_see_pages(&web, request.headers(), "/").await {
+    let lobby = chat_shared::DEFAULT_ROOM;
+    let viewer = match super::accounts::may_see_pages(&web, Asked::of(&request), "/", lobby).await {
         Ok(viewer) => viewer,
         Err(refused) => return refused,
     };
@@ -46,7 +48,8 @@ pub async fn room(
         return message_page(StatusCode::NOT_FOUND, "No such room", &body);
     }
     let path = format!("/r/{room}");
-    let viewer = match super::accounts::may_see_pages(&web, request.headers(), &path).await {
+    let viewer = match super::accounts::may_see_pages(&web, Asked::of(&request), &path, &room).await
+    {
         Ok(viewer) => viewer,
         Err(refused) => return refused,
     };
@@ -54,11 +57,16 @@ pub async fn room(
 }
 
 /// The page of `room` for `viewer` (signed in, in accounts mode).
-async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Request) -> Response {
+async fn render(
+    web: Arc<Web>,
+    room: String,
+    viewer: Option<Account>,
+    request: Request,
+) -> Response {
     // A private room is shown to its members only; to anyone else it does not exist.
     let mut view = RoomView::default();
-    if let (Some(live), Some(accounts)) = (&viewer, &web.app.accounts) {
-        match accounts.room_view(&live.account, &room).await {
+    if let (Some(account), Some(accounts)) = (&viewer, &web.app.accounts) {
+        match accounts.room_view(account, &room).await {
             Ok(seen) => view = seen,
             Err(Refused::NoSuchRoom) => return super::rooms::no_such_room(),
             Err(other) => {
@@ -82,8 +90,15 @@ async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Requ
         .get(axum::http::header::COOKIE)
         .and_then(|cookies| cookies.to_str().ok())
         .and_then(chat_frontend::layout::offset_from_cookies);
-    let account = viewer.map(|live| live.account);
-    let markup = AccountMarkup(account.as_ref().map(account_box).unwrap_or_default());
+    let account = viewer;
+    // The account pages exist in accounts mode; in `jwt` mode the application has its own.
+    let pages = web.app.accounts.is_some();
+    let markup = AccountMarkup(
+        account
+            .as_ref()
+            .map(|account| account_box(account, pages))
+            .unwrap_or_default(),
+    );
     if let (Some(snapshot), Some(account)) = (snapshot.as_mut(), account.as_ref()) {
         // Rendered as the socket will answer this reader: their own messages marked as theirs.
         snapshot.you.clone_from(&account.name);
@@ -114,21 +129,27 @@ async fn render(web: Arc<Web>, room: String, viewer: Option<Live>, request: Requ
 }
 
 /// The sidebar's account box for `account`: plain links and a plain form, which work the same
-/// before and after the WebAssembly has loaded.
-fn account_box(account: &Account) -> String {
+/// before and after the WebAssembly has loaded. Only the name when there are no account pages
+/// (`jwt` mode).
+fn account_box(account: &Account, pages: bool) -> String {
+    let name = format!(
+        "<p>Signed in as <strong id=\"account-name\">{}</strong></p>",
+        escape(&account.name)
+    );
+    if !pages {
+        return name;
+    }
     let admin = if account.admin {
         "<a href=\"/admin\">Administration</a>"
     } else {
         ""
     };
     format!(
-        "<p>Signed in as <strong id=\"account-name\">{name}</strong></p>\
-         <p class=\"account-links\"><a href=\"/account\">Your account</a>{admin}</p>\
+        "{name}<p class=\"account-links\"><a href=\"/account\">Your account</a>{admin}</p>\
          <form method=\"post\" action=\"/signout\">\
          <button type=\"submit\" class=\"secondary\">Sign out</button></form>\
          <p class=\"account-links\"><a href=\"/rooms\">All rooms</a>\
-         <a href=\"/rooms/new\">New private room</a></p>",
-        name = escape(&account.name),
+         <a href=\"/rooms/new\">New private room</a></p>"
     )
 }
 

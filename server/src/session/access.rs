@@ -17,6 +17,7 @@ impl Session {
     /// What this connection sees of `room`, or `not_found`. Guests (open mode) enter any room
     /// and see no settings: the open mode's join reads nothing more than before.
     pub(super) async fn enter(&self, room: &str) -> Result<RoomView, FrameError> {
+        self.token_allows(room)?;
         let (Some(account), Some(store)) = (self.account, self.ctx.store.as_ref()) else {
             return Ok(RoomView::default());
         };

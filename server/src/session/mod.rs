@@ -8,6 +8,7 @@ mod access;
 mod join;
 pub mod purge;
 pub mod rate;
+pub mod token;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -80,6 +81,8 @@ pub struct Session {
     slot: Arc<Slot>,
     /// The messages this connection sent whose outcome has not come back, oldest first.
     receipts: VecDeque<Receipt>,
+    /// `jwt` mode: the token's rooms and expiry (boxed: other modes carry one pointer).
+    token: Option<Box<token::TokenState>>,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             requests,
             slot,
             receipts: VecDeque::new(),
+            token: None,
         }
     }
 
@@ -182,6 +186,7 @@ impl Session {
             ClientFrame::Members { room, after, limit } => {
                 self.members(&room, after.as_deref(), limit);
             }
+            ClientFrame::Refresh { token } => self.refresh(&token),
         }
         None
     }
