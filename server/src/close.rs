@@ -38,6 +38,8 @@ pub enum CloseReason {
     AccountChanged,
     /// `jwt` mode: the token expired and no fresh one came within the grace period.
     TokenExpired,
+    /// Open mode: an administrator banned the connection's name or address for a while.
+    Banned,
 }
 
 impl CloseReason {
@@ -73,6 +75,7 @@ impl CloseReason {
                 close_code::TOKEN_EXPIRED,
                 "token expired; reconnect with a fresh one",
             )),
+            CloseReason::Banned => Some((close_code::POLICY, "banned")),
         }
     }
 
@@ -94,6 +97,7 @@ impl CloseReason {
             CloseReason::SignedOut => "signed_out",
             CloseReason::AccountChanged => "account_changed",
             CloseReason::TokenExpired => "token_expired",
+            CloseReason::Banned => "banned",
         }
     }
 }

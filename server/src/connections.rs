@@ -4,9 +4,11 @@
 //! Touched once when a connection opens and once when it closes, never per message.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ipnet::IpNet;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
@@ -28,8 +30,16 @@ pub struct Connections {
 
 #[derive(Debug, Default)]
 struct Open {
-    by_id: HashMap<u64, (Arc<Member>, Option<SignedIn>)>,
+    by_id: HashMap<u64, Entry>,
     shutting_down: bool,
+}
+
+/// A registered connection: its queue, its account (accounts mode), its client's address.
+#[derive(Debug)]
+struct Entry {
+    member: Arc<Member>,
+    signed: Option<SignedIn>,
+    peer: Option<IpAddr>,
 }
 
 /// The account and sign-in session a connection belongs to (accounts mode), so that signing
@@ -77,18 +87,27 @@ impl Connections {
 
     /// Registers a new connection (closed at once if the server is shutting down).
     pub fn open(self: &Arc<Self>) -> Registration {
-        self.open_signed(None)
+        self.open_signed(None, None)
     }
 
     /// Registers a new connection of a signed-in session.
-    pub fn open_signed(self: &Arc<Self>, signed: Option<SignedIn>) -> Registration {
+    pub fn open_signed(
+        self: &Arc<Self>,
+        signed: Option<SignedIn>,
+        peer: Option<IpAddr>,
+    ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let member = Arc::new(Member::new(id, self.budget_bytes));
         let mut open = self.open.lock();
         if open.shutting_down {
             member.close(CloseReason::Shutdown);
         } else {
-            open.by_id.insert(id, (member.clone(), signed));
+            let entry = Entry {
+                member: member.clone(),
+                signed,
+                peer,
+            };
+            open.by_id.insert(id, entry);
             self.count.send_replace(open.by_id.len());
         }
         drop(open);
@@ -109,8 +128,8 @@ impl Connections {
     pub fn shutdown(&self) {
         let mut open = self.open.lock();
         open.shutting_down = true;
-        for (member, _) in open.by_id.values() {
-            member.close(CloseReason::Shutdown);
+        for entry in open.by_id.values() {
+            entry.member.close(CloseReason::Shutdown);
         }
     }
 
@@ -122,9 +141,32 @@ impl Connections {
         // Under the lock: a connection registered after this sees the new count.
         self.closes.fetch_add(1, Ordering::AcqRel);
         let mut closed = 0;
-        for (member, signed) in open.by_id.values() {
-            if signed.is_some_and(&which) {
-                member.close(reason);
+        for entry in open.by_id.values() {
+            if entry.signed.is_some_and(&which) {
+                entry.member.close(reason);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Closes every connection from an address in `range` or chatting under a name whose key is
+    /// `name_key` (an administrator's ban of guests, open mode). Returns how many.
+    pub fn close_guests(
+        &self,
+        range: Option<IpNet>,
+        name_key: Option<&str>,
+        reason: CloseReason,
+    ) -> usize {
+        let open = self.open.lock();
+        let mut closed = 0;
+        for entry in open.by_id.values() {
+            let in_range =
+                range.is_some_and(|range| entry.peer.is_some_and(|ip| range.contains(&ip)));
+            let named =
+                name_key.is_some_and(|key| chat_shared::name_key(&entry.member.name()) == key);
+            if in_range || named {
+                entry.member.close(reason);
                 closed += 1;
             }
         }
@@ -170,12 +212,12 @@ mod tests {
             connections.close_signed(|s| s.account == 7, CloseReason::SignedOut),
             0
         );
-        let _registration = connections.open_signed(Some(signed));
+        let _registration = connections.open_signed(Some(signed), None);
         // The handshake sees the count moved, so it checks its session again.
         assert_ne!(connections.closes(), read);
         // Without a sweep in between, it does not.
         let read = connections.closes();
-        let _other = connections.open_signed(None);
+        let _other = connections.open_signed(None, None);
         assert_eq!(connections.closes(), read);
     }
 }

@@ -49,6 +49,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = http::router(state.clone())?;
+    // Bans of guests made before a restart are in force from the first connection.
+    state.apply_guest_bans().await;
     let settings = http::settings(&state);
     let grace = settings.shutdown_grace;
     let draining = state.clone();

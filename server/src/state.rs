@@ -13,6 +13,7 @@ use crate::accounts::{AccountSettings, Accounts};
 use crate::broker::redis::{ClusterSettings, DEFAULT_HISTORY_PER_ROOM};
 use crate::broker::{Broker, LocalBroker, RedisBroker};
 use crate::clock::Clock;
+use crate::close::CloseReason;
 use crate::config::{Access, Config};
 use crate::connection::ConnectionSettings;
 use crate::connections::Connections;
@@ -20,6 +21,7 @@ use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::peers::Peers;
 use crate::rooms::RoomRegistry;
+use crate::session::bans::NameBans;
 use crate::session::{ChatContext, SessionSettings};
 use crate::store::{HistoryStore, StoreSettings};
 
@@ -52,6 +54,39 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether every page and socket needs a signed-in account (accounts mode). In open mode
+    /// accounts exist too, for the administrators who moderate guests.
+    pub fn accounts_required(&self) -> bool {
+        self.config.access == Access::Accounts
+    }
+
+    /// Puts the bans of guests in force now into effect (open mode): banned ranges are refused
+    /// at the handshake, banned names at `hello`, and connections under either are closed.
+    /// Returns how many were closed.
+    pub async fn apply_guest_bans(&self) -> usize {
+        let Some(accounts) = &self.accounts else {
+            return 0;
+        };
+        let Ok(bans) = accounts.guest_bans().await else {
+            return 0;
+        };
+        let (ranges, names) = crate::accounts::guests::in_force(&bans);
+        let mut closed = 0;
+        for (range, _) in &ranges {
+            closed += self
+                .connections
+                .close_guests(Some(*range), None, CloseReason::Banned);
+        }
+        for key in names.keys() {
+            closed += self
+                .connections
+                .close_guests(None, Some(key), CloseReason::Banned);
+        }
+        self.peers.set_banned(ranges);
+        self.chat.name_bans.set(names);
+        closed
+    }
+
     /// Checks `config` and starts what it describes: the store (or Redis), the rooms.
     pub fn new(config: &Config) -> anyhow::Result<Arc<Self>> {
         check(config)?;
@@ -97,8 +132,9 @@ impl AppState {
             }
         };
         let accounts = match (config.access, &store) {
-            (Access::Open | Access::Jwt, _) => None,
-            (Access::Accounts, Some(store)) => {
+            (Access::Jwt, _) | (Access::Open, None) => None,
+            // Open mode keeps accounts too, for the administrators who moderate guests.
+            (Access::Accounts | Access::Open, Some(store)) => {
                 let accounts = Arc::new(Accounts::new(
                     store.clone(),
                     AccountSettings {
@@ -138,6 +174,7 @@ impl AppState {
                 request_rate_per_sec: config.request_rate_per_sec,
             },
             metrics: metrics.clone(),
+            name_bans: NameBans::new(clock.clone()),
         });
         let limits = chat_shared::ServerFrame::Limits(config.limits());
         Ok(Arc::new(AppState {

@@ -251,10 +251,16 @@ async fn resetting_the_invitation_invalidates_the_old_link() {
 }
 
 #[tokio::test]
-async fn open_mode_has_no_account_pages() {
+async fn open_mode_keeps_accounts_for_its_administrators_only() {
     let server = TestServer::start_with(|config| config.access = Access::Open).await;
-    assert_eq!(server.get("/signin").await.0, 404);
-    assert!(server.state.accounts.is_none());
+    // Administrators sign in (to moderate guests, tests/guests.rs), once set up...
+    assert_eq!(server.get("/signin").await.0, 503);
+    set_up(&server).await;
+    assert_eq!(server.get("/signin").await.0, 200);
+    // ...but guests need nothing: pages and sockets are open, and there are no private rooms.
+    assert_eq!(server.get("/r/anything").await.0, 200);
+    assert!(connect_with(&server, None).await.is_ok());
+    assert_eq!(server.get("/rooms").await.0, 404);
 }
 
 #[tokio::test]

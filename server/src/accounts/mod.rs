@@ -10,6 +10,7 @@
 //! verified whether or not the name exists), so a visitor cannot learn which names exist.
 
 mod admin;
+pub mod guests;
 mod hashing;
 pub mod jwt;
 pub use admin::Moderation;

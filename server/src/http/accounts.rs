@@ -248,7 +248,7 @@ pub async fn may_see_pages(
     if let Some(jwt) = &web.app.jwt {
         return super::jwt::viewer(web, jwt, &asked, room).await.map(Some);
     }
-    match Pages::of(web) {
+    match Pages::of(web).filter(|_| web.app.accounts_required()) {
         None => Ok(None),
         Some(pages) => pages
             .live(&asked.headers, path)

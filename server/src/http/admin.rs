@@ -10,15 +10,18 @@ use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Form, Router};
 
 use super::accounts::Pages;
 use super::forms::{document, escape, message_page, see_other};
 use super::Web;
+use crate::accounts::guests::GuestTarget;
 use crate::accounts::{Live, Moderation, Refused};
 use crate::close::CloseReason;
 use crate::session::purge::delete_messages_of;
 use crate::store::accounts::Account;
+use serde::Deserialize;
+use std::time::Duration;
 use tracing::{info, warn};
 
 /// The administrators' routes (accounts mode only).
@@ -29,7 +32,9 @@ pub fn routes(web: &Arc<Web>) -> Router {
     let routes = Router::new()
         .route("/admin", get(show))
         .route("/admin/invitation/reset", post(reset_invitation))
-        .route("/admin/people/{id}/{action}", post(moderate));
+        .route("/admin/people/{id}/{action}", post(moderate))
+        .route("/admin/guests/ban", post(ban_guests))
+        .route("/admin/guests/bans/{id}/lift", post(lift_guest_ban));
     pages.serve(routes)
 }
 
@@ -121,6 +126,103 @@ async fn moderate(
     }
 }
 
+#[derive(Deserialize)]
+struct GuestBanForm {
+    kind: String,
+    value: String,
+    hours: u64,
+}
+
+async fn ban_guests(
+    State(admin): State<Pages>,
+    headers: HeaderMap,
+    Form(form): Form<GuestBanForm>,
+) -> Response {
+    let live = match administrator(&admin, &headers).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    let banned = match GuestTarget::parse(&form.kind, &form.value) {
+        Ok(target) => {
+            let length = Duration::from_secs(form.hours.saturating_mul(3600));
+            admin
+                .accounts
+                .ban_guests(&live.account, &target, length)
+                .await
+        }
+        Err(refused) => Err(refused),
+    };
+    match banned {
+        Ok(()) => {
+            admin.web.app.apply_guest_bans().await;
+            see_other("/admin")
+        }
+        Err(refused) => page(&admin, &live, &headers, refused.status(), Some(&refused)).await,
+    }
+}
+
+async fn lift_guest_ban(
+    State(admin): State<Pages>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let live = match administrator(&admin, &headers).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    match admin.accounts.lift_guest_ban(&live.account, id).await {
+        Ok(()) => {
+            admin.web.app.apply_guest_bans().await;
+            see_other("/admin")
+        }
+        Err(refused) => page(&admin, &live, &headers, refused.status(), Some(&refused)).await,
+    }
+}
+
+/// Open mode: the bans of guests in force, and the form that makes one.
+async fn guests_section(admin: &Pages) -> String {
+    if admin.web.app.accounts_required() {
+        return String::new();
+    }
+    let bans = admin.accounts.guest_bans().await.unwrap_or_default();
+    let rows: String = bans
+        .iter()
+        .map(|ban| {
+            format!(
+                "<tr><td>{kind}</td><td>{value}</td><td><time datetime=\"{until}\">{until}</time></td>\
+                 <td>{actor}</td><td><form method=\"post\" action=\"/admin/guests/bans/{id}/lift\">\
+                 <button type=\"submit\" class=\"secondary\">Lift<span class=\"visually-hidden\"> \
+                 the ban of {value}</span></button></form></td></tr>",
+                kind = escape(&ban.kind),
+                value = escape(&ban.value),
+                until = super::settings::iso(ban.until_ms),
+                actor = escape(&ban.actor),
+                id = ban.id,
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Guests</h2>\
+         <p>Anyone may chat here as a guest. Ban a name, or an address or range (like 203.0.113.7 \
+         or 203.0.113.0/24), for a while: their connections close now, and the name or the \
+         addresses are refused until the ban ends.</p>\
+         <form method=\"post\" action=\"/admin/guests/ban\" class=\"account-form\">\
+         <label for=\"ban-kind\">Ban</label>\
+         <select id=\"ban-kind\" name=\"kind\"><option value=\"name\">a name</option>\
+         <option value=\"address\">an address or range</option></select>\
+         <label for=\"ban-value\">Name or address</label>\
+         <input id=\"ban-value\" name=\"value\" required>\
+         <label for=\"ban-hours\">For</label>\
+         <select id=\"ban-hours\" name=\"hours\"><option value=\"1\">an hour</option>\
+         <option value=\"24\">a day</option><option value=\"168\">a week</option>\
+         <option value=\"720\">30 days</option></select>\
+         <button type=\"submit\">Ban</button></form>\
+         <table class=\"log-table\"><thead><tr><th scope=\"col\">What</th><th scope=\"col\">Banned</th>\
+         <th scope=\"col\">Until (UTC)</th><th scope=\"col\">By</th><th scope=\"col\">Lift</th></tr></thead>\
+         <tbody>{rows}</tbody></table>"
+    )
+}
+
 async fn page(
     admin: &Pages,
     live: &Live,
@@ -132,6 +234,7 @@ async fn page(
     let code = accounts.invitation().await.unwrap_or_default();
     let people = accounts.people().await.unwrap_or_default();
     let log = accounts.moderation_log().await.unwrap_or_default();
+    let guests = guests_section(admin).await;
     let error = refused.map_or(String::new(), |refused| {
         format!(
             "<p class=\"form-error\" role=\"alert\">{}</p>",
@@ -163,7 +266,7 @@ async fn page(
          <input id=\"invitation\" readonly value=\"{link}\">\
          <form method=\"post\" action=\"/admin/invitation/reset\">\
          <button type=\"submit\" class=\"secondary\">Reset the link</button></form>\
-         <h2>People</h2>\
+         {guests}<h2>People</h2>\
          <table class=\"people\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th>\
          <th scope=\"col\">Actions</th></tr></thead><tbody>{people}</tbody></table>\
          <h2>Moderation log</h2>\

@@ -18,7 +18,7 @@ mod serve;
 mod settings;
 pub mod upgrade;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -194,16 +194,15 @@ async fn websocket(
         Err(refusal) => return refusal.into_response(),
     };
     let app = &web.app;
-    let slot = match client_slot(app, peer, &request) {
-        Ok(slot) => slot,
+    let (slot, client) = match client_slot(app, peer, &request) {
+        Ok(found) => found,
         Err(refusal) => return serve::refusal_response(refusal),
     };
     // Read before the session is checked: see the check again below.
     let closes = app.connections.closes();
     // Accounts mode: the session cookie names the account, once, here.
     let account = match &app.accounts {
-        None => None,
-        Some(accounts) => {
+        Some(accounts) if app.accounts_required() => {
             let signed_in = match accounts::session_token(request.headers()) {
                 Some(token) => accounts.session(token).await,
                 None => None,
@@ -213,6 +212,8 @@ async fn websocket(
                 None => return (StatusCode::UNAUTHORIZED, "sign in first").into_response(),
             }
         }
+        // Open mode: guests, whoever is signed in (administrators moderate on /admin).
+        _ => None,
     };
     // `jwt` mode: the application's token names it, once, here.
     let token = match &app.jwt {
@@ -233,7 +234,7 @@ async fn websocket(
         account: live.account.id,
         session: live.session,
     });
-    let registration = app.connections.open_signed(signed);
+    let registration = app.connections.open_signed(signed, Some(client));
     // A sign-out, ban or account change between the check above and the registration swept
     // the connections without this one: check again, and close it as that sweep would have.
     if let (Some(live), Some(accounts)) = (&account, &app.accounts) {
@@ -305,7 +306,11 @@ async fn jwt_account(
 /// Counts a WebSocket handshake against its client's address and returns the slot the
 /// connection holds for its life: the socket's own, or, behind a trusted proxy, one counted
 /// against the forwarded client's address.
-fn client_slot(app: &AppState, peer: SocketAddr, request: &Request) -> Result<Arc<Slot>, Refusal> {
+fn client_slot(
+    app: &AppState,
+    peer: SocketAddr,
+    request: &Request,
+) -> Result<(Arc<Slot>, IpAddr), Refusal> {
     let socket_slot = request
         .extensions()
         .get::<Arc<Slot>>()
@@ -315,13 +320,15 @@ fn client_slot(app: &AppState, peer: SocketAddr, request: &Request) -> Result<Ar
     let client = peers
         .client_of(peer.ip(), request.headers())
         .unwrap_or(peer.ip());
+    // An address an administrator banned (open mode) is refused before it costs anything.
+    peers.check_banned(client, app.clock.now_ms())?;
     let slot = if client == peer.ip() {
         socket_slot
     } else {
         peers.admit_forwarded(client, socket_slot)?
     };
     slot.peer().check_handshake()?;
-    Ok(slot)
+    Ok((slot, client))
 }
 
 /// The room a new connection starts in: `?room=NAME`, [`chat_shared::DEFAULT_ROOM`] without

@@ -22,7 +22,8 @@ use crate::store::access::RoomKind;
 
 /// The room pages' routes (accounts mode only).
 pub fn routes(web: &Arc<Web>) -> Router {
-    let Some(pages) = Pages::of(web) else {
+    // Private rooms are an accounts-mode thing: in open mode anyone reads any room.
+    let Some(pages) = Pages::of(web).filter(|_| web.app.accounts_required()) else {
         return Router::new();
     };
     let routes = Router::new()

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode};
 use ipnet::IpNet;
 
 mod peer;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 pub use peer::Peer;
 pub use peer::{bucket, check};
 
@@ -100,6 +100,9 @@ pub struct Peers {
     table: Mutex<Table>,
     open: AtomicUsize,
     started: Instant,
+    /// Address ranges an administrator banned (open mode), each until a time (ms since the
+    /// epoch). Read at each WebSocket handshake, written when a ban changes.
+    banned: RwLock<Vec<(IpNet, u64)>>,
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +139,8 @@ pub enum Refusal {
     TooManyConnections,
     /// The address is over its handshake or HTTP request rate (429): retry after this long.
     TooFast(Duration),
+    /// An administrator banned the address's range for a while (403).
+    Banned,
 }
 
 impl Refusal {
@@ -144,13 +149,14 @@ impl Refusal {
         match self {
             Refusal::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::TooManyConnections | Refusal::TooFast(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::Banned => StatusCode::FORBIDDEN,
         }
     }
 
     /// Whole seconds for `Retry-After` (at least 1).
     pub fn retry_after_secs(self) -> u64 {
         match self {
-            Refusal::ServerFull | Refusal::TooManyConnections => 1,
+            Refusal::ServerFull | Refusal::TooManyConnections | Refusal::Banned => 1,
             Refusal::TooFast(wait) => wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
         }
         .max(1)
@@ -162,6 +168,7 @@ impl Refusal {
             Refusal::ServerFull => "the server has as many connections as it takes; retry later",
             Refusal::TooManyConnections => "too many connections from your address",
             Refusal::TooFast(_) => "too many requests from your address; slow down",
+            Refusal::Banned => "your address is banned from this chat for a while",
         }
     }
 }
@@ -174,7 +181,26 @@ impl Peers {
             table: Mutex::new(Table::default()),
             open: AtomicUsize::new(0),
             started: Instant::now(),
+            banned: RwLock::new(Vec::new()),
         })
+    }
+
+    /// Replaces the banned address ranges (each with when its ban ends, ms since the epoch).
+    pub fn set_banned(&self, banned: Vec<(IpNet, u64)>) {
+        *self.banned.write() = banned;
+    }
+
+    /// `Banned` if `addr` is in a range banned at `now_ms`.
+    pub fn check_banned(&self, addr: IpAddr, now_ms: u64) -> Result<(), Refusal> {
+        let addr = canonical(addr);
+        let banned = self.banned.read();
+        if banned
+            .iter()
+            .any(|(range, until)| *until > now_ms && range.contains(&addr))
+        {
+            return Err(Refusal::Banned);
+        }
+        Ok(())
     }
 
     /// Sockets open now.

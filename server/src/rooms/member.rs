@@ -59,6 +59,9 @@ struct State {
     closed: Option<CloseReason>,
     /// Whether the frames queued before the close still go out ahead of it.
     flush_before_close: bool,
+    /// The name the connection chats under (its session's), for an administrator's ban of a
+    /// name to find it.
+    name: Arc<str>,
 }
 
 /// A frame for this connection alone.
@@ -123,6 +126,16 @@ impl Member {
     /// The connection's id, for logs and for the feeds' "not for this one" marks.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The name the connection chats under now.
+    pub fn name(&self) -> Arc<str> {
+        self.state.lock().name.clone()
+    }
+
+    /// Records the name the connection chats under (its session's, whenever it changes).
+    pub fn set_name(&self, name: Arc<str>) {
+        self.state.lock().name = name;
     }
 
     /// The bytes of frames of its own this connection may have queued at once; one more and

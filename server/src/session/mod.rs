@@ -5,6 +5,7 @@
 //! or sockets. Answers and errors go to the connection's own queue; messages go to the broker.
 
 mod access;
+pub mod bans;
 mod join;
 pub mod purge;
 pub mod rate;
@@ -58,6 +59,8 @@ pub struct ChatContext {
     pub settings: SessionSettings,
     /// What is counted for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Names an administrator banned (open mode).
+    pub name_bans: bans::NameBans,
 }
 
 /// One connection's chat state.
@@ -89,7 +92,8 @@ impl Session {
     /// A new connection's session, under a fresh guest name. `slot` is where the connection
     /// counts among its client address's.
     pub fn new(ctx: Arc<ChatContext>, member: Arc<Member>, slot: Arc<Slot>) -> Self {
-        let name = ctx.rooms.new_guest_name();
+        let name: Arc<str> = ctx.rooms.new_guest_name().into();
+        member.set_name(name.clone());
         let settings = &ctx.settings;
         let limit =
             RateLimit::new(settings.rate_limit_per_sec, settings.rate_limit_burst).map(Box::new);
@@ -98,7 +102,7 @@ impl Session {
         Session {
             ctx,
             member,
-            name: name.into(),
+            name,
             guest: true,
             account: None,
             admin: false,
@@ -121,6 +125,7 @@ impl Session {
         let mut session = Session::new(ctx, member, slot);
         session.ctx.rooms.release_guest(&session.name);
         session.name = Arc::from(account.name.as_str());
+        session.member.set_name(session.name.clone());
         session.guest = false;
         session.account = Some(account.id);
         session.admin = account.admin;
@@ -406,6 +411,12 @@ impl Session {
             Ok(name) => name.to_string(),
             Err(err) => return self.reply_error(err),
         };
+        if self.ctx.name_bans.banned(&chat_shared::name_key(&name)) {
+            return self.reply_error(FrameError::new(
+                ErrorCode::NotAllowed,
+                "this name is banned here for a while; choose another",
+            ));
+        }
         // A claim without a token may reserve a new name: those are counted per address.
         if token.is_none() {
             if let Err(wait) = self.slot.peer().check_name_claim() {
@@ -423,6 +434,7 @@ impl Session {
             Err(err) => return self.reply_error(err),
         };
         let old = std::mem::replace(&mut self.name, Arc::from(name.as_str()));
+        self.member.set_name(self.name.clone());
         if *old != *name {
             for sub in self.member.rooms() {
                 sub.room.rename(&old, &name);

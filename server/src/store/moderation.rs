@@ -13,7 +13,81 @@ CREATE TABLE IF NOT EXISTS moderation_log (
     action TEXT NOT NULL,
     target TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS guest_bans (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    until_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL
+);
 ";
+
+/// A ban of guests (open mode): a name (by its key) or an address range, until a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestBan {
+    /// Names it for lifting.
+    pub id: i64,
+    /// `name` or `address`.
+    pub kind: String,
+    /// The name as given, or the range (`203.0.113.0/24`).
+    pub value: String,
+    /// When it ends, in ms since the epoch.
+    pub until_ms: u64,
+    /// Who made it.
+    pub actor: String,
+}
+
+/// Records a ban of guests; returns its id.
+pub fn add_guest_ban(
+    conn: &Connection,
+    kind: &str,
+    value: &str,
+    until_ms: u64,
+    now_ms: u64,
+    actor: &str,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO guest_bans (kind, value, until_ms, created_ms, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![kind, value, until_ms as i64, now_ms as i64, actor],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The bans of guests still in force at `now_ms`, newest first (ended ones are deleted).
+pub fn guest_bans(conn: &Connection, now_ms: u64) -> rusqlite::Result<Vec<GuestBan>> {
+    let mut statement = conn.prepare(
+        "SELECT id, kind, value, until_ms, actor FROM guest_bans
+         WHERE until_ms > ?1 ORDER BY id DESC",
+    )?;
+    let rows = statement.query_map(params![now_ms as i64], |r| {
+        Ok(GuestBan {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            value: r.get(2)?,
+            until_ms: r.get::<_, i64>(3)?.max(0) as u64,
+            actor: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Lifts ban `id` (and forgets ended ones); the lifted ban, if it was in force.
+pub fn lift_guest_ban(
+    conn: &Connection,
+    id: i64,
+    now_ms: u64,
+) -> rusqlite::Result<Option<GuestBan>> {
+    let found = guest_bans(conn, now_ms)?
+        .into_iter()
+        .find(|ban| ban.id == id);
+    conn.execute(
+        "DELETE FROM guest_bans WHERE id = ?1 OR until_ms <= ?2",
+        params![id, now_ms as i64],
+    )?;
+    Ok(found)
+}
 
 /// One line of the moderation log: who did what to whom, when.
 #[derive(Debug, Clone, PartialEq, Eq)]
