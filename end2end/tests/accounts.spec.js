@@ -3,90 +3,24 @@
 // conversation, and a ban takes the second person's access away while their page is open.
 // Every account page is reached and filled with the keyboard, checked with axe, and fits 360 px.
 const { test, expect } = require("@playwright/test");
-const AxeBuilder = require("@axe-core/playwright").default;
-const { spawn } = require("node:child_process");
-const path = require("node:path");
-const readline = require("node:readline");
 const {
-  repo,
   unique,
   freshDataDir,
   stopServer,
   send,
   messageTexts,
   openChat,
+  startWithSetupLink,
+  checkPage,
+  fillCredentials,
 } = require("./helpers");
 
 const PORT = 8093;
 const BASE = `http://127.0.0.1:${PORT}`;
 
-/** Starts a server in accounts mode; resolves with it and the set-up link it logs. */
-async function startAccountsServer(dataDir) {
-  const binary = process.env.CHAT_SERVER_BIN || path.join(repo, "target", "debug", "chat-server");
-  const child = spawn(
-    binary,
-    ["--addr", `127.0.0.1:${PORT}`, "--data-dir", dataDir, "--access", "accounts"],
-    {
-      cwd: repo,
-      env: {
-        ...process.env,
-        LEPTOS_SITE_ROOT: path.join(repo, "target", "site"),
-        LEPTOS_OUTPUT_NAME: "chat",
-        RUST_LOG: "info",
-        NO_COLOR: "1",
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
-  const lines = readline.createInterface({ input: child.stdout });
-  const link = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no set-up link logged")), 20_000);
-    lines.on("line", (line) => {
-      const found = line.match(/open (http\S+\/setup\/\S+)/);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]);
-      }
-    });
-  });
-  return { child, link };
-}
-
-/** Axe's findings, as short readable lines (empty when there are none). */
-async function violations(page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  return results.violations.map(
-    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
-  );
-}
-
-/** The page is accessible and fits its viewport's width. */
-async function checkPage(page) {
-  expect(await violations(page)).toEqual([]);
-  const overflow = await page.evaluate(
-    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-  );
-  expect(overflow).toBeLessThanOrEqual(0);
-}
-
-/** Fills the name-and-password form with the keyboard alone and sends it. */
-async function fillCredentials(page, name, password) {
-  await page.locator("#name").focus();
-  await page.keyboard.press("Control+A");
-  await page.keyboard.type(name);
-  await page.keyboard.press("Tab");
-  await expect(page.locator("#password")).toBeFocused();
-  await page.keyboard.type(password);
-  // On to the form's button and press it (Enter in the field would do the same, but the
-  // browser's password suggestions may take that Enter).
-  await page.keyboard.press("Tab");
-  await expect(page.locator("form.account-form button[type=submit]")).toBeFocused();
-  await page.keyboard.press("Enter");
-}
-
 let server;
 test.beforeAll(async () => {
-  server = await startAccountsServer(freshDataDir());
+  server = await startWithSetupLink(PORT, freshDataDir(), "accounts");
 });
 test.afterAll(async () => {
   if (server) await stopServer(server.child);

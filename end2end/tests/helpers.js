@@ -5,6 +5,8 @@ const { once } = require("node:events");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const readline = require("node:readline");
+const AxeBuilder = require("@axe-core/playwright").default;
 
 const repo = path.resolve(__dirname, "..", "..");
 
@@ -147,7 +149,76 @@ async function stopServer(child) {
   await exited;
 }
 
+/** Starts a server on `port` with `--access access`; resolves with it and the set-up link it
+ * logs (for its first administrator). */
+async function startWithSetupLink(port, dataDir, access) {
+  const binary = process.env.CHAT_SERVER_BIN || path.join(repo, "target", "debug", "chat-server");
+  const child = spawn(
+    binary,
+    ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--access", access],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        LEPTOS_SITE_ROOT: path.join(repo, "target", "site"),
+        LEPTOS_OUTPUT_NAME: "chat",
+        RUST_LOG: "info",
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const lines = readline.createInterface({ input: child.stdout });
+  const link = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no set-up link logged")), 20_000);
+    lines.on("line", (line) => {
+      const found = line.match(/open (http\S+\/setup\/\S+)/);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+  });
+  return { child, link };
+}
+
+/** Axe's findings, as short readable lines (empty when there are none). */
+async function violations(page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+  );
+}
+
+/** The page is accessible and fits its viewport's width. */
+async function checkPage(page) {
+  expect(await violations(page)).toEqual([]);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+/** Fills the name-and-password form with the keyboard alone and sends it. */
+async function fillCredentials(page, name, password) {
+  await page.locator("#name").focus();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(name);
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#password")).toBeFocused();
+  await page.keyboard.type(password);
+  // On to the form's button and press it (Enter in the field would do the same, but the
+  // browser's password suggestions may take that Enter).
+  await page.keyboard.press("Tab");
+  await expect(page.locator("form.account-form button[type=submit]")).toBeFocused();
+  await page.keyboard.press("Enter");
+}
 module.exports = {
+  startWithSetupLink,
+  violations,
+  checkPage,
+  fillCredentials,
+
   afterFrames,
   QUIET_MS,
   typeUntilSeen,

@@ -316,7 +316,11 @@ impl Chat {
                 Some(Reaction::Welcome { name, token })
             }
             ServerFrame::Error(error) => {
-                if matches!(error.code, ErrorCode::InvalidName | ErrorCode::NameTaken) {
+                // (A `not_allowed` outside any room answers `hello`: a name banned here.)
+                let about_the_name =
+                    matches!(error.code, ErrorCode::InvalidName | ErrorCode::NameTaken)
+                        || (error.code == ErrorCode::NotAllowed && error.room.is_none());
+                if about_the_name {
                     return Some(Reaction::NameRefused(error.message));
                 }
                 let refused = match (&error.room, &error.cid) {
@@ -561,6 +565,23 @@ mod tests {
         assert_eq!(
             chat.apply(refusal(ErrorCode::NotJoined, None), 0),
             Some(Reaction::Problem("no".into()))
+        );
+        // `not_allowed` in a room is about what was done there; outside any, it answers
+        // `hello` (a banned name) and goes under the name field.
+        assert_eq!(
+            chat.apply(refusal(ErrorCode::NotAllowed, None), 0),
+            Some(Reaction::Problem("no".into()))
+        );
+        let banned_name = ServerFrame::Error(ErrorFrame {
+            code: ErrorCode::NotAllowed,
+            message: "banned".into(),
+            room: None,
+            retry_after_ms: None,
+            cid: None,
+        });
+        assert_eq!(
+            chat.apply(banned_name, 0),
+            Some(Reaction::NameRefused("banned".into()))
         );
     }
 
