@@ -218,16 +218,36 @@ async fn an_expired_connection_is_told_and_closed_with_4003_unless_it_refreshes(
     assert_eq!(next_error_or_close(&mut client).await, Err(Some(4003)));
 }
 
-#[tokio::test]
-async fn an_ed25519_public_key_checks_eddsa_tokens_and_nothing_signed_otherwise() {
+/// A server trusting the public key of the key pair `name` in `tests/fixtures` (made for these
+/// tests with openssl; the private halves sign nothing else), and that pair's private key.
+async fn server_with_key_pair(name: &str) -> (TestServer, PathBuf, Vec<u8>) {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let public = fixtures.join("jwt-ed25519-public.pem");
-    let private = std::fs::read(fixtures.join("jwt-ed25519-private.pem")).unwrap();
+    let public = fixtures.join(format!("jwt-{name}-public.pem"));
+    let private = std::fs::read(fixtures.join(format!("jwt-{name}-private.pem"))).unwrap();
     let server = TestServer::start_with(|config| {
         config.access = Access::Jwt;
         config.jwt_public_key_file = Some(public.clone());
     })
     .await;
+    (server, public, private)
+}
+
+#[tokio::test]
+async fn an_rsa_public_key_checks_rs256_tokens() {
+    let (server, _, private) = server_with_key_pair("rsa").await;
+    let claims = json!({"sub": "u6", "name": "Rosa", "exp": now() + 3600});
+    let key = EncodingKey::from_rsa_pem(&private).unwrap();
+    let signed = encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
+    let mut client = connect(&server, &signed, "").await.unwrap();
+    assert_eq!(client.rx.joined().await.you, "Rosa");
+    // Signed by the same key under another algorithm of its family: refused all the same.
+    let other = encode(&Header::new(Algorithm::RS512), &claims, &key).unwrap();
+    assert_eq!(connect(&server, &other, "").await.err(), Some(401));
+}
+
+#[tokio::test]
+async fn an_ed25519_public_key_checks_eddsa_tokens_and_nothing_signed_otherwise() {
+    let (server, public, private) = server_with_key_pair("ed25519").await;
     let claims = json!({"sub": "u5", "name": "Eddie", "exp": now() + 3600});
     let signed = encode(
         &Header::new(Algorithm::EdDSA),
