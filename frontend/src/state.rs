@@ -115,6 +115,9 @@ pub enum AfterClose {
     /// 4001: the account's session ended (signed out everywhere, banned, expired), or 4003 (the
     /// token expired, `jwt` mode): go to the sign-in page, which says what is possible now.
     SignedOut,
+    /// 4002: the account was renamed, its rights changed, or it left a private room: come back
+    /// at once as it is now.
+    AccountChanged,
     /// Anything else (a dropped network, a crash): reconnect with the usual backoff.
     Retry,
 }
@@ -128,8 +131,7 @@ impl AfterClose {
             close_code::TOO_LARGE => AfterClose::TakeBackTooLarge,
             close_code::RESTART => AfterClose::RejoinFresh,
             close_code::SIGNED_OUT | close_code::TOKEN_EXPIRED => AfterClose::SignedOut,
-            // The account was renamed or its rights changed: come back as it is now.
-            close_code::ACCOUNT_CHANGED => AfterClose::ReconnectNow,
+            close_code::ACCOUNT_CHANGED => AfterClose::AccountChanged,
             _ => AfterClose::Retry,
         }
     }
@@ -138,7 +140,10 @@ impl AfterClose {
     pub fn at_once(self) -> bool {
         matches!(
             self,
-            AfterClose::ReconnectNow | AfterClose::TakeBackTooLarge | AfterClose::RejoinFresh
+            AfterClose::ReconnectNow
+                | AfterClose::TakeBackTooLarge
+                | AfterClose::RejoinFresh
+                | AfterClose::AccountChanged
         )
     }
 
@@ -157,6 +162,7 @@ impl AfterClose {
             }
             AfterClose::RejoinFresh => "The server lost this room's history; rejoining.",
             AfterClose::SignedOut => "You were signed out.",
+            AfterClose::AccountChanged => "Your account changed; reconnecting.",
             AfterClose::Retry => "Connection closed.",
         }
         .into()
@@ -251,7 +257,8 @@ mod tests {
         assert_eq!(AfterClose::of(1006), AfterClose::Retry);
         assert_eq!(AfterClose::of(4001), AfterClose::SignedOut);
         assert_eq!(AfterClose::of(4003), AfterClose::SignedOut);
-        assert_eq!(AfterClose::of(4002), AfterClose::ReconnectNow);
+        assert_eq!(AfterClose::of(4002), AfterClose::AccountChanged);
+        assert!(AfterClose::AccountChanged.at_once());
         assert!(!AfterClose::SignedOut.at_once());
         assert!(AfterClose::ReconnectNow.at_once() && AfterClose::RejoinFresh.at_once());
         assert!(!AfterClose::Retry.at_once() && !AfterClose::Pause.at_once());

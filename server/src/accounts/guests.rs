@@ -31,13 +31,13 @@ impl GuestTarget {
         match kind {
             "name" => normalize_name(value)
                 .map(|name| GuestTarget::Name(name.to_string()))
-                .map_err(|err| Refused::InvalidName(err.message)),
+                .map_err(|err| Refused::Invalid(err.message)),
             "address" => value
                 .parse::<IpNet>()
                 .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
                 .map(|range| GuestTarget::Range(range.trunc()))
                 .map_err(|_| {
-                    Refused::InvalidName(
+                    Refused::Invalid(
                         "An address is like 203.0.113.7, or a range like 203.0.113.0/24 or \
                          2001:db8::/48."
                             .into(),

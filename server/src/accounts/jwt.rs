@@ -150,7 +150,7 @@ impl JwtAccess {
     pub async fn account(&self, claims: &Claims) -> Result<Account, Refused> {
         let shown = claims.name.as_deref().unwrap_or(&claims.sub);
         let name = normalize_name(shown)
-            .map_err(|err| Refused::InvalidName(err.message))?
+            .map_err(|err| Refused::Invalid(err.message))?
             .to_string();
         let key = format!("jwt:{}", claims.sub);
         let lookup = key.clone();

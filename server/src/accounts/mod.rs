@@ -58,8 +58,8 @@ pub struct AccountSettings {
 /// Why an account action was refused; each has words a form can show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
-    /// The name breaks the naming rules (the words say which).
-    InvalidName(String),
+    /// What was typed breaks a rule (a name, a title, an address range: the words say which).
+    Invalid(String),
     /// The password is too short or too long.
     WeakPassword(String),
     /// Another account has the name.
@@ -86,7 +86,7 @@ impl Refused {
     /// The words for the person at the form.
     pub fn message(&self) -> String {
         match self {
-            Refused::InvalidName(why) | Refused::WeakPassword(why) => why.clone(),
+            Refused::Invalid(why) | Refused::WeakPassword(why) => why.clone(),
             Refused::NameTaken => "Another account has that name.".into(),
             Refused::WrongCredentials => WRONG_CREDENTIALS.into(),
             Refused::WrongPassword => "Your current password was not right.".into(),
@@ -107,7 +107,7 @@ impl Refused {
     /// The HTTP status of the page that says so.
     pub fn status(&self) -> StatusCode {
         match self {
-            Refused::InvalidName(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            Refused::Invalid(_) | Refused::WeakPassword(_) => StatusCode::BAD_REQUEST,
             Refused::NameTaken => StatusCode::CONFLICT,
             Refused::WrongCredentials | Refused::WrongPassword => StatusCode::UNAUTHORIZED,
             Refused::Wait(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -461,7 +461,7 @@ impl Accounts {
 /// A name as it will be shown, and its key; refused with the naming rules' words.
 pub(crate) fn checked_name(name: &str) -> Result<(String, String), Refused> {
     let shown = normalize_name(name)
-        .map_err(|err| Refused::InvalidName(err.message))?
+        .map_err(|err| Refused::Invalid(err.message))?
         .to_string();
     let key = name_key(&shown);
     Ok((shown, key))

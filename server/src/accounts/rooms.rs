@@ -8,7 +8,7 @@ use crate::store::access::{self, RoomKind, RoomSettings};
 use crate::store::accounts::{self as rows, Account};
 use crate::store::moderation;
 
-/// Longest private room title and topic, in characters.
+/// Longest private room title, in characters.
 pub const MAX_TITLE_CHARS: usize = 64;
 /// Longest room topic, in characters.
 pub const MAX_TOPIC_CHARS: usize = 200;
@@ -52,7 +52,7 @@ fn checked_text(text: &str, max: usize, what: &str, required: bool) -> Result<St
         || text.contains(char::is_control)
     {
         let need = if required { "1" } else { "0" };
-        return Err(Refused::InvalidName(format!(
+        return Err(Refused::Invalid(format!(
             "A {what} is {need} to {max} characters, on one line."
         )));
     }

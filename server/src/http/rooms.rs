@@ -54,7 +54,7 @@ fn refused_page(refused: &Refused) -> Response {
         refused.status(),
         "Not done",
         &format!(
-            "{} <a href=\"javascript:history.back()\">Back</a>",
+            "{} <a href=\"/rooms\">Back to the rooms</a>.",
             escape(&refused.message())
         ),
     )
@@ -194,7 +194,7 @@ async fn new_room(
         Err(refused) => {
             let refused = match refused {
                 Refused::NotFound => {
-                    Refused::InvalidName("One of the members' names is not an account here.".into())
+                    Refused::Invalid("One of the members' names is not an account here.".into())
                 }
                 other => other,
             };
