@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::header::{AUTHORIZATION, COOKIE};
-use axum::http::HeaderMap;
 use chat_shared::{normalize_name, validate_room};
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -22,8 +20,6 @@ use crate::config::Config;
 use crate::store::accounts::{self as rows, Account};
 use crate::store::HistoryStore;
 
-/// The cookie a page's token is kept in (set from `?token=` on a page's address).
-pub const TOKEN_COOKIE: &str = "chat_jwt";
 /// Longest `sub` taken (its row's key is made of it).
 const MAX_SUB_CHARS: usize = 256;
 /// Most rooms a token's `rooms` may name.
@@ -185,33 +181,4 @@ impl JwtAccess {
             .map_err(|_| Refused::Unavailable)?
             .ok_or(Refused::Unavailable)
     }
-}
-
-/// The token a request presents: `Authorization: Bearer`, the page's cookie, or `token=` in the
-/// query (for clients that cannot set headers on a WebSocket).
-pub fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let cookie = || {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name == TOKEN_COOKIE && !value.is_empty()).then_some(value)
-            })
-    };
-    bearer.or_else(cookie).or_else(|| query_token(query))
-}
-
-/// `token=` in a query string (tokens are base64url and dots: nothing to decode).
-pub fn query_token(query: Option<&str>) -> Option<&str> {
-    query?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token="))
-        .filter(|token| !token.is_empty())
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -24,7 +24,6 @@ use super::Web;
 use crate::accounts::{Accounts, Live, Refused, SignedIn};
 use crate::close::CloseReason;
 use crate::peers::Slot;
-use crate::store::accounts::Account;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "chat_session";
@@ -236,63 +235,9 @@ async fn sign_out(
     with_session_cookie(see_other("/signin"), https, "", 0)
 }
 
-/// Who may see a page of `room` (at `path`): anyone in open mode; in accounts mode only someone
-/// signed in (else the sign-in form, and back to `path` after), and not before set-up; in `jwt`
-/// mode whoever presents a valid token that allows the room.
-pub async fn may_see_pages(
-    web: &Arc<Web>,
-    asked: Asked,
-    path: &str,
-    room: &str,
-) -> Result<Option<Account>, Response> {
-    if let Some(jwt) = &web.app.jwt {
-        return super::jwt::viewer(web, jwt, &asked, room).await.map(Some);
-    }
-    match Pages::of(web).filter(|_| web.app.accounts_required()) {
-        None => Ok(None),
-        Some(pages) => pages
-            .live(&asked.headers, path)
-            .await
-            .map(|live| Some(live.account)),
-    }
-}
-
-/// What a page's access check needs of its request, taken out of it (a request's body may not be
-/// shared across an await).
-pub struct Asked {
-    /// Its headers (cookies, `Authorization`, `X-Forwarded-Proto`).
-    pub headers: HeaderMap,
-    /// Its address (`?token=`).
-    pub uri: axum::http::Uri,
-    /// The peer it came from, when the server knows it.
-    pub peer: Option<SocketAddr>,
-}
-
-impl Asked {
-    /// The parts of `request` a page's access check reads.
-    pub fn of(request: &Request) -> Self {
-        Asked {
-            headers: request.headers().clone(),
-            uri: request.uri().clone(),
-            peer: request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0),
-        }
-    }
-}
-
 /// The session token in a request's cookies.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
-        })
+    super::forms::cookie(headers, SESSION_COOKIE)
 }
 
 /// Signed in: the cookie, and on to `target`.
@@ -467,6 +412,7 @@ fn account_made(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::COOKIE;
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

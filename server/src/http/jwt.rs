@@ -5,17 +5,40 @@
 
 use std::sync::Arc;
 
+use axum::http::header::AUTHORIZATION;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::accounts::Asked;
 use super::forms::{message_page, see_other};
+use super::viewer::Asked;
 use super::Web;
-use crate::accounts::jwt::{self, JwtAccess, TOKEN_COOKIE};
+use crate::accounts::jwt::JwtAccess;
 use crate::store::accounts::Account;
+
+/// The cookie a page's token is kept in (set from `?token=` on a page's address).
+pub const TOKEN_COOKIE: &str = "chat_jwt";
+
+/// The token a request presents: `Authorization: Bearer`, the page's cookie, or `token=` in the
+/// query (for clients that cannot set headers on a WebSocket).
+pub fn presented<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .or_else(|| super::forms::cookie(headers, TOKEN_COOKIE))
+        .or_else(|| query_token(query))
+}
+
+/// `token=` in a query string (tokens are base64url and dots: nothing to decode).
+fn query_token(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|token| !token.is_empty())
+}
 
 /// The routes of `jwt` mode (none in other modes).
 pub fn routes(web: &Arc<Web>) -> Router {
@@ -57,7 +80,7 @@ pub async fn viewer(
         )
     };
     let query = uri.query();
-    let Some(presented) = jwt::presented(headers, query) else {
+    let Some(presented) = presented(headers, query) else {
         return Err(refused(""));
     };
     let claims = jwt.verify(presented).map_err(|why| refused(&why))?;
@@ -68,7 +91,7 @@ pub async fn viewer(
     {
         return Err(super::rooms::no_such_room());
     }
-    if let Some(token) = jwt::query_token(query) {
+    if let Some(token) = query_token(query) {
         let https = asked
             .peer
             .is_some_and(|peer| super::accounts::is_https(web, peer, headers));

@@ -17,6 +17,7 @@ mod rooms;
 mod serve;
 mod settings;
 pub mod upgrade;
+pub mod viewer;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -289,7 +290,7 @@ async fn jwt_account(
     query: Option<&str>,
 ) -> Result<(Account, TokenState), Response> {
     let refuse = |why: String| (StatusCode::UNAUTHORIZED, why).into_response();
-    let presented = crate::accounts::jwt::presented(headers, query);
+    let presented = jwt::presented(headers, query);
     let Some(presented) = presented else {
         return Err(refuse(
             "present a token (Authorization: Bearer, or ?token=)".into(),

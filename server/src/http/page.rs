@@ -15,8 +15,8 @@ use chat_frontend::{shell, AccountMarkup, InitialPage};
 use leptos::prelude::provide_context;
 use tracing::warn;
 
-use super::accounts::Asked;
 use super::forms::{escape, message_page};
+use super::viewer::Asked;
 use super::Web;
 use crate::accounts::Refused;
 use crate::store::access::RoomView;
@@ -25,7 +25,7 @@ use crate::store::accounts::Account;
 /// `/`: the lobby.
 pub async fn lobby(State(web): State<Arc<Web>>, request: Request) -> Response {
     let lobby = chat_shared::DEFAULT_ROOM;
-    let viewer = match super::accounts::may_see_pages(&web, Asked::of(&request), "/", lobby).await {
+    let viewer = match super::viewer::may_see_pages(&web, Asked::of(&request), "/", lobby).await {
         Ok(viewer) => viewer,
         Err(refused) => return refused,
     };
@@ -48,8 +48,7 @@ pub async fn room(
         return message_page(StatusCode::NOT_FOUND, "No such room", &body);
     }
     let path = format!("/r/{room}");
-    let viewer = match super::accounts::may_see_pages(&web, Asked::of(&request), &path, &room).await
-    {
+    let viewer = match super::viewer::may_see_pages(&web, Asked::of(&request), &path, &room).await {
         Ok(viewer) => viewer,
         Err(refused) => return refused,
     };

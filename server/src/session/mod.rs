@@ -7,6 +7,7 @@
 mod access;
 pub mod bans;
 mod join;
+mod names;
 pub mod purge;
 pub mod rate;
 pub mod token;
@@ -15,8 +16,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chat_shared::{
-    normalize_name, normalize_text, validate_cid, validate_room, ClientFrame, ErrorCode,
-    FrameError, ServerFrame, DEFAULT_ROOM,
+    normalize_text, validate_cid, validate_room, ClientFrame, ErrorCode, FrameError, ServerFrame,
+    DEFAULT_ROOM,
 };
 use tracing::debug;
 
@@ -398,53 +399,6 @@ impl Session {
             self.reply_error(err.in_room(room).for_cid(cid.cloned()));
         }
         found
-    }
-
-    async fn hello(&mut self, name: &str, token: Option<String>) {
-        if self.account.is_some() {
-            return self.reply_error(FrameError::new(
-                ErrorCode::NotAllowed,
-                "your name is your account's: change it in your account settings",
-            ));
-        }
-        let name = match normalize_name(name) {
-            Ok(name) => name.to_string(),
-            Err(err) => return self.reply_error(err),
-        };
-        if self.ctx.name_bans.banned(&chat_shared::name_key(&name)) {
-            return self.reply_error(FrameError::new(
-                ErrorCode::NotAllowed,
-                "this name is banned here for a while; choose another",
-            ));
-        }
-        // A claim without a token may reserve a new name: those are counted per address.
-        if token.is_none() {
-            if let Err(wait) = self.slot.peer().check_name_claim() {
-                return self.reply_error(
-                    FrameError::new(
-                        ErrorCode::RateLimited,
-                        "too many new names from your address; use one you hold or wait",
-                    )
-                    .retry_after(millis_of(wait)),
-                );
-            }
-        }
-        let token = match self.ctx.broker.claim_name(&name, token).await {
-            Ok(token) => token,
-            Err(err) => return self.reply_error(err),
-        };
-        let old = std::mem::replace(&mut self.name, Arc::from(name.as_str()));
-        self.member.set_name(self.name.clone());
-        if *old != *name {
-            for sub in self.member.rooms() {
-                sub.room.rename(&old, &name);
-            }
-        }
-        if self.guest {
-            self.ctx.rooms.release_guest(&old);
-            self.guest = false;
-        }
-        self.reply(&ServerFrame::Welcome { name, token });
     }
 
     fn leave(&mut self, room: &str) {
