@@ -52,22 +52,6 @@ impl Hashing {
     }
 }
 
-impl Hashing {
-    /// Runs `hash` on a hashing thread and waits for it, from a thread that is not async (the
-    /// server's start); `None` as for [`Hashing::run`].
-    pub fn run_blocking<T: Send + 'static>(
-        &self,
-        hash: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
-        let (answer, answered) = std::sync::mpsc::channel();
-        let job: Job = Box::new(move || {
-            let _ = answer.send(hash());
-        });
-        self.jobs.try_send(job).ok()?;
-        answered.recv().ok()
-    }
-}
-
 fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
         // The lock is held only while waiting for the next job, never while hashing.

@@ -143,28 +143,20 @@ pub struct Accounts {
     settings: AccountSettings,
     /// Where passwords are hashed and verified (two threads: see `hashing.rs`).
     hashing: Hashing,
-    /// The hash of a password nobody has, verified for unknown names so that their answer
-    /// takes as long as a wrong password.
-    decoy: String,
     throttle: SignInThrottle,
     /// Set once the first account exists (it never goes back).
     set_up: AtomicBool,
 }
 
 impl Accounts {
-    /// The accounts kept in `store`. Takes one password hash's time (the decoy), on the
-    /// hashing threads.
+    /// The accounts kept in `store`. Hashes nothing yet: Argon2's memory is taken at the first
+    /// sign-in, not at start (open mode keeps accounts for its administrators alone).
     pub fn new(store: Arc<HistoryStore>, settings: AccountSettings) -> anyhow::Result<Self> {
         let hashing = Hashing::start()?;
-        let secret = token::new_token()?;
-        let decoy = hashing
-            .run_blocking(move || password::hash(&secret))
-            .ok_or_else(|| anyhow::anyhow!("the password hashing threads did not answer"))??;
         Ok(Accounts {
             store,
             settings,
             hashing,
-            decoy,
             throttle: SignInThrottle::default(),
             set_up: AtomicBool::new(false),
         })
@@ -333,7 +325,7 @@ impl Accounts {
             .map_err(|_| Refused::Unavailable)?;
         let (account, phc) = match found {
             Some((account, phc)) => (Some(account), phc),
-            None => (None, self.decoy.clone()),
+            None => (None, password::DECOY.to_string()),
         };
         let matches = self.verify(password_given, phc).await?;
         match account {

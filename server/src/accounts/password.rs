@@ -58,6 +58,14 @@ fn compute(
     })
 }
 
+/// The hash of a password nobody has (256 random bits, thrown away once hashed), verified for a
+/// name no account has so that its answer takes as long as a wrong password's. A constant, not
+/// made at start: making one took Argon2's 19 MiB at every start, before anyone signs in. Its
+/// parameters are the crate's defaults, as every stored hash's are (test
+/// `the_decoy_costs_what_a_real_hash_costs`).
+pub const DECOY: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$5+1zAUnsgGeSsrOyblW5HA$7enMKzFBZDHDIqw48saT9Vbwvt2XzRM7aDuPLtojYdQ";
+
 /// The PHC string of `password` under a fresh random salt (Argon2id, the crate's default
 /// parameters). Fails only if the system has no random source.
 pub fn hash(password: &str) -> anyhow::Result<String> {
@@ -141,6 +149,17 @@ mod tests {
             .to_string();
         assert!(verify("battery staple", &theirs));
         assert!(!verify("battery stable", &theirs));
+    }
+
+    #[test]
+    fn the_decoy_costs_what_a_real_hash_costs() {
+        // The same algorithm, version and parameters as a hash made now: verifying against it
+        // does the same work as against a real account's.
+        let real = hash("whatever it is").unwrap();
+        let head = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_string();
+        assert_eq!(head(DECOY), head(&real));
+        assert!(PasswordHash::new(DECOY).is_ok());
+        assert!(!verify("", DECOY) && !verify("correct horse", DECOY));
     }
 
     #[test]
