@@ -11,7 +11,7 @@ cd "$REPO/fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame_decoder handshake client_frame peer_limits session)
+[ ${#targets[@]} -gt 0 ] || targets=(frame_decoder handshake client_frame peer_limits session markdown)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 cargo install --list | grep -q '^cargo-fuzz v0.13.1:' || \

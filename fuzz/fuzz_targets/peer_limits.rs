@@ -5,8 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use chat_server::peers::{PeerLimits, Peers, MAX_TRACKED};
 use arbitrary::Arbitrary;
+use chat_server::peers::{PeerLimits, Peers, MAX_TRACKED};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]

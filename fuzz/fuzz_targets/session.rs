@@ -7,25 +7,52 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, OnceLock};
 
+use arbitrary::Arbitrary;
 use chat_server::config::Config;
 use chat_server::rooms::Next;
 use chat_server::session::Session;
 use chat_server::AppState;
 use chat_shared::{encode_client, split_batch, ClientFrame, ServerFrame};
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
 enum Step {
-    Hello { name: u8, token: Option<String> },
-    Join { room: u8, since: Option<u64> },
-    Leave { room: u8 },
-    Send { room: Option<u8>, text: String, cid: Option<u8> },
-    Typing { room: u8 },
-    History { room: u8, before: Option<u64>, limit: Option<u32> },
-    Members { room: u8, after: Option<String>, limit: Option<u32> },
-    Delete { room: u8, id: u64 },
-    Refresh { token: String },
+    Hello {
+        name: u8,
+        token: Option<String>,
+    },
+    Join {
+        room: u8,
+        since: Option<u64>,
+    },
+    Leave {
+        room: u8,
+    },
+    Send {
+        room: Option<u8>,
+        text: String,
+        cid: Option<u8>,
+    },
+    Typing {
+        room: u8,
+    },
+    History {
+        room: u8,
+        before: Option<u64>,
+        limit: Option<u32>,
+    },
+    Members {
+        room: u8,
+        after: Option<String>,
+        limit: Option<u32>,
+    },
+    Delete {
+        room: u8,
+        id: u64,
+    },
+    Refresh {
+        token: String,
+    },
     Raw(String),
 }
 

@@ -8,6 +8,7 @@
 mod error;
 #[cfg(feature = "js")]
 pub mod js;
+pub mod markdown;
 mod read;
 mod rules;
 mod time;
