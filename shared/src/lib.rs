@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, FrameError};
 pub use rules::{
-    close_code, is_private_room, name_key, normalize_name, normalize_text, validate_cid,
+    close_code, is_private_room, name_key, normalize_name, normalize_text, reaction, validate_cid,
     validate_room, CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM, GUEST_PREFIX,
     MAX_CID_CHARS, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES,
     MAX_ROOM_CHARS, MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, PRIVATE_ROOM_PREFIX,

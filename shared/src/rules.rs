@@ -155,6 +155,20 @@ pub fn validate_room(room: &str) -> Result<(), FrameError> {
     }
 }
 
+/// Longest reaction accepted, in bytes, before it is looked up (the longest emoji sequences,
+/// families with skin tones, are about 35).
+pub const MAX_REACTION_BYTES: usize = 64;
+
+/// The emoji a reaction stands for (issue 24): one emoji, as Unicode lists them (with its skin
+/// tone, if any), in its fully qualified form, so that "👍" typed with or without a variation
+/// selector is one reaction. `None` for anything else: text, two emoji, an emoji with text.
+pub fn reaction(emoji: &str) -> Option<&'static str> {
+    if emoji.is_empty() || emoji.len() > MAX_REACTION_BYTES {
+        return None;
+    }
+    emojis::get(emoji).map(|found| found.as_str())
+}
+
 /// Checks a client-chosen message id: 1 to [`MAX_CID_CHARS`] characters.
 pub fn validate_cid(cid: &str) -> Result<(), FrameError> {
     if cid.is_empty() || cid.chars().count() > MAX_CID_CHARS {

@@ -387,3 +387,30 @@ fn limits_are_written_flat_beside_their_type() {
         format!(r#"{{"type":"limits","max_frame_bytes":{DEFAULT_MAX_FRAME_BYTES}}}"#)
     );
 }
+
+#[test]
+fn a_reaction_is_one_emoji_in_its_fully_qualified_form() {
+    use crate::reaction;
+    assert_eq!(reaction("👍"), Some("👍"));
+    // With a skin tone, and a family joined by zero-width joiners: one emoji each.
+    assert_eq!(reaction("👍🏽"), Some("👍🏽"));
+    assert_eq!(reaction("👩‍👩‍👧"), Some("👩‍👩‍👧"));
+    // Typed without its variation selector, it is the same reaction.
+    assert_eq!(reaction("\u{2764}"), Some("\u{2764}\u{fe0f}"));
+    assert_eq!(reaction("\u{2764}"), reaction("\u{2764}\u{fe0f}"));
+    for not_one in [
+        "",
+        "a",
+        "ok",
+        "👍👍",
+        "👍 ",
+        " 👍",
+        "1",
+        "#",
+        ":thumbsup:",
+        "<b>",
+    ] {
+        assert_eq!(reaction(not_one), None, "{not_one:?}");
+    }
+    assert_eq!(reaction(&"👍".repeat(40)), None);
+}
