@@ -150,22 +150,22 @@ impl Connections {
         closed
     }
 
-    /// Closes every connection from an address in `range` or chatting under a name whose key is
-    /// `name_key` (an administrator's ban of guests, open mode). Returns how many.
+    /// Closes every connection from an address in one of `ranges` or chatting under a name
+    /// `banned_name` says is banned (an administrator's bans of guests, open mode), in one walk.
+    /// Returns how many.
     pub fn close_guests(
         &self,
-        range: Option<IpNet>,
-        name_key: Option<&str>,
+        ranges: &[IpNet],
+        banned_name: impl Fn(&str) -> bool,
         reason: CloseReason,
     ) -> usize {
         let open = self.open.lock();
         let mut closed = 0;
         for entry in open.by_id.values() {
-            let in_range =
-                range.is_some_and(|range| entry.peer.is_some_and(|ip| range.contains(&ip)));
-            let named =
-                name_key.is_some_and(|key| chat_shared::name_key(&entry.member.name()) == key);
-            if in_range || named {
+            let in_range = entry
+                .peer
+                .is_some_and(|ip| ranges.iter().any(|range| range.contains(&ip)));
+            if in_range || banned_name(&entry.member.name()) {
                 entry.member.close(reason);
                 closed += 1;
             }

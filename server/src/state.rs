@@ -24,6 +24,7 @@ use crate::rooms::RoomRegistry;
 use crate::session::bans::NameBans;
 use crate::session::{ChatContext, SessionSettings};
 use crate::store::{HistoryStore, StoreSettings};
+use ipnet::IpNet;
 
 /// Smallest accepted `--client-buffer-bytes`: two full batches.
 pub const MIN_CLIENT_BUFFER_BYTES: usize = 2 * chat_shared::MAX_BATCH_BYTES;
@@ -71,17 +72,12 @@ impl AppState {
             return 0;
         };
         let (ranges, names) = crate::accounts::guests::in_force(&bans);
-        let mut closed = 0;
-        for (range, _) in &ranges {
-            closed += self
-                .connections
-                .close_guests(Some(*range), None, CloseReason::Banned);
-        }
-        for key in names.keys() {
-            closed += self
-                .connections
-                .close_guests(None, Some(key), CloseReason::Banned);
-        }
+        let banned: Vec<IpNet> = ranges.iter().map(|(range, _)| *range).collect();
+        let closed = self.connections.close_guests(
+            &banned,
+            |name| !names.is_empty() && names.contains_key(&chat_shared::name_key(name)),
+            CloseReason::Banned,
+        );
         self.peers.set_banned(ranges);
         self.chat.name_bans.set(names);
         closed

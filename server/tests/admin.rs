@@ -12,19 +12,6 @@ async fn admin_and_bob(server: &TestServer) -> (String, String) {
     (admin, invite(server, "bob").await)
 }
 
-/// The account id of `name`.
-async fn id_of(server: &TestServer, name: &str) -> i64 {
-    let people = server
-        .state
-        .accounts
-        .as_ref()
-        .unwrap()
-        .people()
-        .await
-        .unwrap();
-    people.iter().find(|p| p.name == name).unwrap().id
-}
-
 #[tokio::test]
 async fn a_ban_closes_the_accounts_sockets_at_once_and_keeps_it_out_until_unbanned() {
     let server = accounts_server().await;

@@ -126,9 +126,7 @@ impl Accounts {
                 for (room, kind, title) in &mut private {
                     if *kind == RoomKind::Direct {
                         // Called by the other person's name now.
-                        if let Some(view) = access::visible(conn, room, me)? {
-                            *title = view.title;
-                        }
+                        *title = access::other_person(conn, room, me)?;
                     }
                 }
                 Ok(Directory {

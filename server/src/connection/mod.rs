@@ -138,6 +138,8 @@ async fn read_loop(
 ) -> CloseReason {
     let mut decoder = Decoder::new(settings.max_message_bytes);
     let frame_rate = bucket(settings.max_frames_per_sec, FRAME_BURST);
+    // `jwt` mode only: when the token needs attention (a pointer, unset, otherwise).
+    let mut timer = token::DeadlineTimer::default();
     let mut frames_this_turn = 0;
     loop {
         let mut used = 0;
@@ -195,7 +197,7 @@ async fn read_loop(
         // Wait for more bytes, settling the outcomes of sent messages as they come back. (The
         // writer's heartbeat timer notices a client gone silent.)
         loop {
-            let deadline = session.token_deadline();
+            timer.aim(session.token_deadline());
             let readable = tokio::select! {
                 biased;
                 outcome = session.next_outcome(), if session.awaiting_outcome() => {
@@ -203,7 +205,7 @@ async fn read_loop(
                     continue;
                 }
                 // `jwt` mode: the token ran out (the client is told), or its grace did.
-                () = token::until(deadline), if deadline.is_some() => {
+                () = timer.fired(), if timer.is_set() => {
                     match session.token_due() {
                         Some(reason) => return reason,
                         None => continue,

@@ -60,13 +60,20 @@ fn refused_page(refused: &Refused) -> Response {
     )
 }
 
-fn room_link(room: &str, title: &str) -> String {
-    let shown = if title.is_empty() {
+/// What a room is called: its title, else `#name`.
+fn shown_name(room: &str, title: &str) -> String {
+    if title.is_empty() {
         format!("#{room}")
     } else {
         title.to_string()
-    };
-    format!("<a href=\"/r/{room}\">{}</a>", escape(&shown))
+    }
+}
+
+fn room_link(room: &str, title: &str) -> String {
+    format!(
+        "<a href=\"/r/{room}\">{}</a>",
+        escape(&shown_name(room, title))
+    )
 }
 
 async fn directory(State(pages): State<Pages>, headers: HeaderMap) -> Response {
@@ -214,16 +221,22 @@ async fn direct(State(pages): State<Pages>, Path(id): Path<i64>, headers: Header
     }
 }
 
+/// The signed-in reader of `room`'s settings (a name no room can have gets the missing room's
+/// page). What they may see and do there, `Accounts` decides, once.
+async fn reader(pages: &Pages, headers: &HeaderMap, room: &str) -> Result<Live, Response> {
+    if chat_shared::validate_room(room).is_err() {
+        return Err(no_such_room());
+    }
+    pages.live(headers, &format!("/r/{room}/settings")).await
+}
+
 /// The signed-in reader and the settings page of `room` as they see it.
 async fn room_page(
     pages: &Pages,
     headers: &HeaderMap,
     room: &str,
 ) -> Result<(Live, RoomPage), Response> {
-    if chat_shared::validate_room(room).is_err() {
-        return Err(no_such_room());
-    }
-    let live = pages.live(headers, &format!("/r/{room}/settings")).await?;
+    let live = reader(pages, headers, room).await?;
     match pages.accounts.room_page(&live.account, room).await {
         Ok(page) => Ok((live, page)),
         Err(refused) => Err(refused_page(&refused)),
@@ -242,11 +255,7 @@ async fn settings(
 }
 
 fn settings_page(room: &str, live: &Live, page: &RoomPage) -> Response {
-    let shown = if page.view.title.is_empty() {
-        format!("#{room}")
-    } else {
-        page.view.title.clone()
-    };
+    let shown = shown_name(room, &page.view.title);
     let mut body = format!(
         "<h1>{title}</h1><p><a href=\"/r/{room}\">Back to the room</a></p>",
         title = escape(&shown)
@@ -322,8 +331,8 @@ async fn update(
     headers: HeaderMap,
     Form(form): Form<RoomUpdate>,
 ) -> Response {
-    let (live, _) = match room_page(&pages, &headers, &room).await {
-        Ok(found) => found,
+    let live = match reader(&pages, &headers, &room).await {
+        Ok(live) => live,
         Err(answer) => return answer,
     };
     let wanted = form.read_only.is_some();
@@ -354,8 +363,8 @@ async fn add_member(
     headers: HeaderMap,
     Form(form): Form<NewMember>,
 ) -> Response {
-    let (live, _) = match room_page(&pages, &headers, &room).await {
-        Ok(found) => found,
+    let live = match reader(&pages, &headers, &room).await {
+        Ok(live) => live,
         Err(answer) => return answer,
     };
     match pages
@@ -373,8 +382,8 @@ async fn remove_member(
     Path((room, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    let (live, _) = match room_page(&pages, &headers, &room).await {
-        Ok(found) => found,
+    let live = match reader(&pages, &headers, &room).await {
+        Ok(live) => live,
         Err(answer) => return answer,
     };
     match pages.accounts.remove_member(&live.account, &room, id).await {

@@ -2,10 +2,11 @@
 //! told (`token_expired`) and has `--jwt-grace` to send a fresh token (`refresh`); then the
 //! connection is closed with 4003. Checked at joins and on the clock, never per message.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use chat_shared::{ErrorCode, FrameError};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::accounts::jwt::{Claims, JwtAccess};
 use crate::close::CloseReason;
@@ -45,12 +46,36 @@ impl TokenState {
     }
 }
 
-/// Waits until `deadline` (forever without one). The timer is boxed: only `jwt` connections
-/// have one, and only while they wait for bytes.
-pub async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => Box::pin(tokio::time::sleep_until(at)).await,
-        None => std::future::pending().await,
+/// The timer of a `jwt` connection's token deadline, made once (boxed: only `jwt` connections
+/// have one) and moved when the deadline moves, never made again per wait for bytes.
+#[derive(Debug, Default)]
+pub struct DeadlineTimer(Option<Pin<Box<Sleep>>>);
+
+impl DeadlineTimer {
+    /// Aims the timer at `deadline` (none: it stays off).
+    pub fn aim(&mut self, deadline: Option<Instant>) {
+        let Some(at) = deadline else {
+            self.0 = None;
+            return;
+        };
+        match &mut self.0 {
+            Some(timer) if timer.deadline() == at => {}
+            Some(timer) => timer.as_mut().reset(at),
+            None => self.0 = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+    }
+
+    /// Whether it is aimed.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Resolves at the deadline (never when not aimed).
+    pub async fn fired(&mut self) {
+        match &mut self.0 {
+            Some(timer) => timer.as_mut().await,
+            None => std::future::pending().await,
+        }
     }
 }
 

@@ -104,12 +104,7 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         return Ok(None);
     }
     let title = if settings.kind == RoomKind::Direct {
-        // The other person, by their name now.
-        members(conn, room)?
-            .into_iter()
-            .find(|member| member.id != account)
-            .map(|other| other.name)
-            .unwrap_or_default()
+        other_person(conn, room, account)?
     } else {
         settings.title
     };
@@ -194,19 +189,25 @@ pub fn remove_member(conn: &Connection, room: &str, account: i64) -> rusqlite::R
 
 /// The members of `room`, by name.
 pub fn members(conn: &Connection, room: &str) -> rusqlite::Result<Vec<Account>> {
-    let mut statement =
-        conn.prepare("SELECT account_id FROM room_members WHERE room = ?1 ORDER BY account_id")?;
-    let ids = statement
-        .query_map(params![room], |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
-    let mut accounts = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(account) = rows::by_id(conn, id)? {
-            accounts.push(account);
-        }
-    }
-    accounts.sort_by_key(|account| account.name.to_lowercase());
-    Ok(accounts)
+    let mut statement = conn.prepare(
+        "SELECT a.id, a.name, a.admin, a.banned FROM room_members m
+         JOIN accounts a ON a.id = m.account_id
+         WHERE m.room = ?1 ORDER BY a.name_key",
+    )?;
+    let rows = statement.query_map(params![room], rows::account_of)?;
+    rows.collect()
+}
+
+/// The name now of the other person of the direct conversation `room` (for `me`).
+pub fn other_person(conn: &Connection, room: &str, me: i64) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT a.name FROM room_members m JOIN accounts a ON a.id = m.account_id
+         WHERE m.room = ?1 AND m.account_id <> ?2",
+        params![room, me],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
 }
 
 /// Sets an open room's (or any room's) topic and read-only flag, creating its row if needed.

@@ -63,7 +63,8 @@ pub struct SessionRow {
     pub agent: String,
 }
 
-fn account_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+/// An account from a row whose first columns are `id, name, admin, banned`.
+pub(super) fn account_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         id: r.get(0)?,
         name: r.get(1)?,

@@ -123,3 +123,10 @@ pub async fn socket(server: &TestServer, cookie: &str) -> Client {
     client.rx.joined().await;
     client
 }
+
+/// The account id of the account called `name`.
+pub async fn id_of(server: &TestServer, name: &str) -> i64 {
+    let accounts = server.state.accounts.as_ref().expect("accounts");
+    let people = accounts.people().await.unwrap();
+    people.iter().find(|a| a.name == name).unwrap().id
+}
