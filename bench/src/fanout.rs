@@ -329,6 +329,7 @@ async fn send_loop(
             );
             text_bytes += text.len() as u64;
             let send = ClientFrame::Send {
+                reply_to: None,
                 room: plan.room.clone(),
                 text,
                 cid: None,

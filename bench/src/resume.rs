@@ -184,6 +184,7 @@ pub async fn run(
             let mut buf = Vec::new();
             for n in 0..per_room {
                 let frame = ClientFrame::Send {
+                    reply_to: None,
                     room: Some(room.clone()),
                     text: format!("away {n}"),
                     cid: None,

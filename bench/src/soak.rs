@@ -319,66 +319,68 @@ impl Client {
                 return self.stall(&mut stream, &mut reader).await;
             }
             tokio::select! {
-                event = reader.next(&mut stream) => match event? {
-                    Event::Text(payload) => {
-                        let text = String::from_utf8_lossy(payload).into_owned();
-                        for frame in split_batch(&text) {
-                            match frame {
-                                Ok(frame) => self.on_frame(frame),
-                                Err(err) => self.violation(format!("{}: unreadable frame: {err}", self.name)),
-                            }
-                        }
-                    }
-                    Event::Ping(payload) => stream.write_all(&control_frame(0xA, &payload)).await?,
-                    Event::Closed => {
-                        self.count(|r| &mut r.closes, "closed_by_server");
-                        return Ok(());
-                    }
-                },
-                () = tokio::time::sleep_until(next_action) => {
-                    next_action = tokio::time::Instant::now() + self.dice.wait(pace);
-                    match self.dice.below(100) {
-                        0..=59 => {
-                            sent += 1;
-                            let frame = ClientFrame::Send {
-                                room: Some(self.home.clone()),
-                                text: format!("{} says {sent}", self.name),
-                                cid: Some(format!("{}-{}", self.n, self.dice.next() % 1_000_000_000)),
-                            };
-                            send(&mut stream, &frame).await?;
-                            self.world.borrow_mut().report.messages_sent += 1;
-                        }
-                        60..=69 => send(&mut stream, &ClientFrame::Typing { room: self.home.clone() }).await?,
-                        70..=79 => {
-                            let frame = ClientFrame::History { room: self.home.clone(), before: None, limit: Some(20) };
-                            send(&mut stream, &frame).await?;
-                        }
-                        80..=89 => {
-                            // Visit another room, or leave the one visited.
-                            let other = self.marks.keys().find(|r| **r != self.home).cloned();
-                            match other {
-                                Some(room) => {
-                                    self.marks.remove(&room);
-                                    send(&mut stream, &ClientFrame::Leave { room }).await?;
-                                }
-                                None => {
-                                    let room = format!("s{}", self.dice.below(rooms as u64));
-                                    if room != self.home {
-                                        self.marks.insert(room.clone(), Mark { epoch: String::new(), last_id: 0 });
-                                        send(&mut stream, &ClientFrame::Join { room, since: None, epoch: None }).await?;
-                                    }
-                                }
-                            }
-                        }
-                        90..=92 => {
-                            // Drop the connection without a word; come back and resume.
-                            self.count(|r| &mut r.closes, "dropped_by_client");
-                            return Ok(());
-                        }
-                        _ => {}
-                    }
-                }
-            }
+                           event = reader.next(&mut stream) => match event? {
+                               Event::Text(payload) => {
+                                   let text = String::from_utf8_lossy(payload).into_owned();
+                                   for frame in split_batch(&text) {
+                                       match frame {
+                                           Ok(frame) => self.on_frame(frame),
+                                           Err(err) => self.violation(format!("{}: unreadable frame: {err}", self.name)),
+                                       }
+                                   }
+                               }
+                               Event::Ping(payload) => stream.write_all(&control_frame(0xA, &payload)).await?,
+                               Event::Closed => {
+                                   self.count(|r| &mut r.closes, "closed_by_server");
+                                   return Ok(());
+                               }
+                           },
+                           () = tokio::time::sleep_until(next_action) => {
+                               next_action = tokio::time::Instant::now() + self.dice.wait(pace);
+                               match self.dice.below(100) {
+                                   0..=59 => {
+                                       sent += 1;
+                                       let frame = ClientFrame::Send {
+            reply_to: None,
+                                           room: Some(self.home.clone()),
+                                           text: format!("{} says {sent}", self.name),
+                                           cid: Some(format!("{}-{}", self.n, self.dice.next() % 1_000_000_000)),
+                                       };
+                                       send(&mut stream, &frame).await?;
+                                       self.world.borrow_mut().report.messages_sent += 1;
+                                   }
+                                   60..=69 => send(&mut stream, &ClientFrame::Typing { room: self.home.clone() }).await?,
+                                   70..=79 => {
+                                       let frame = ClientFrame::History {
+            around: None, room: self.home.clone(), before: None, limit: Some(20) };
+                                       send(&mut stream, &frame).await?;
+                                   }
+                                   80..=89 => {
+                                       // Visit another room, or leave the one visited.
+                                       let other = self.marks.keys().find(|r| **r != self.home).cloned();
+                                       match other {
+                                           Some(room) => {
+                                               self.marks.remove(&room);
+                                               send(&mut stream, &ClientFrame::Leave { room }).await?;
+                                           }
+                                           None => {
+                                               let room = format!("s{}", self.dice.below(rooms as u64));
+                                               if room != self.home {
+                                                   self.marks.insert(room.clone(), Mark { epoch: String::new(), last_id: 0 });
+                                                   send(&mut stream, &ClientFrame::Join { room, since: None, epoch: None }).await?;
+                                               }
+                                           }
+                                       }
+                                   }
+                                   90..=92 => {
+                                       // Drop the connection without a word; come back and resume.
+                                       self.count(|r| &mut r.closes, "dropped_by_client");
+                                       return Ok(());
+                                   }
+                                   _ => {}
+                               }
+                           }
+                       }
         }
     }
 }
@@ -411,6 +413,7 @@ async fn abuse(target: Target, deadline: Instant, world: World) {
             for i in 0..200 {
                 let frames = [
                     encode_client(&ClientFrame::History {
+                        around: None,
                         room: "s0".into(),
                         before: None,
                         limit: Some(100),
@@ -558,6 +561,7 @@ async fn room_history(
         match oldest {
             Some(id) if more && id > 1 => {
                 request = ClientFrame::History {
+                    around: None,
                     room: room.to_string(),
                     before: Some(id),
                     limit: Some(100),

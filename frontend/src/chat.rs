@@ -266,6 +266,10 @@ impl Chat {
                     None
                 }
             }
+            ServerFrame::Event(event) => {
+                self.room_mut(&event.room)?.apply_event(event);
+                None
+            }
             ServerFrame::Joined(joined) => {
                 if !joined.you.is_empty() {
                     self.me = Some(joined.you.clone());
@@ -370,6 +374,7 @@ mod tests {
             last_id: 0,
             recovered: false,
             messages: vec![],
+            events: vec![],
             members: vec![you.into()],
             count: None,
             you: you.into(),
@@ -475,6 +480,7 @@ mod tests {
             last_id: 7,
             recovered: false,
             messages: vec![],
+            events: vec![],
             members: vec![],
             count: None,
             you: String::new(),

@@ -128,6 +128,7 @@ impl PageState {
                 room: Some(room.clone()),
                 text,
                 cid: Some(cid),
+                reply_to: None,
             });
         }
         self.log.follow();
@@ -268,6 +269,7 @@ impl PageState {
             if !self.send(&ClientFrame::History {
                 room: room.clone(),
                 before,
+                around: None,
                 limit: Some(HISTORY_PAGE),
             }) {
                 self.chat.update(|chat| {

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chat_shared::{ChatMessage, Joined};
+use chat_shared::{Action, ChatMessage, Event, Joined, Reaction};
 
 use crate::names::name_key;
 
@@ -189,6 +189,11 @@ impl RoomState {
         for message in joined.messages {
             self.push_message(message);
         }
+        // Changes to messages of the gap or before it; the messages of the gap show them
+        // already, and applying one again changes nothing.
+        for event in joined.events {
+            self.change(&event);
+        }
         self.last_id = self.last_id.max(joined.last_id);
         self.epoch = Some(joined.epoch);
         self.members.clear();
@@ -207,10 +212,6 @@ impl RoomState {
             return false;
         }
         self.last_id = message.id;
-        if let Some(target) = message.deletes {
-            self.delete(target);
-            return false;
-        }
         if let Some(cid) = &message.cid {
             self.pending.retain(|pending| &pending.cid != cid);
         }
@@ -219,14 +220,68 @@ impl RoomState {
         true
     }
 
-    /// Empties the message `id` (a deletion arrived): its line says it was deleted. A new key,
-    /// so the keyed log redraws that line.
-    fn delete(&mut self, id: u64) {
+    /// Applies an event (an edit, a deletion, a reaction) to the message it names, if the log
+    /// holds it: a new key, so the keyed log redraws that line. One already seen is ignored.
+    pub fn apply_event(&mut self, event: Event) {
+        if event.id <= self.last_id {
+            return;
+        }
+        self.last_id = event.id;
+        self.change(&event);
+    }
+
+    fn change(&mut self, event: &Event) {
         for entry in &mut self.entries {
-            if let EntryKind::Message(message) = &mut entry.kind {
-                if message.id == id {
-                    message.text.clear();
+            let EntryKind::Message(message) = &mut entry.kind else {
+                continue;
+            };
+            if message.reply.as_ref().is_some_and(|q| q.id == event.target) {
+                // A reply's quote follows its original.
+                if let Some(quote) = &mut message.reply {
+                    match event.action {
+                        Action::Edit => quote.text = chat_shared::quote(&event.text),
+                        Action::Delete => quote.text.clear(),
+                        _ => continue,
+                    }
                     entry.key = next_key();
+                }
+                continue;
+            }
+            if message.id != event.target {
+                continue;
+            }
+            entry.key = next_key();
+            match event.action {
+                Action::Edit => {
+                    message.text.clone_from(&event.text);
+                    message.edited = Some(event.ts);
+                }
+                Action::Delete => {
+                    message.text.clear();
+                    message.reactions.clear();
+                }
+                Action::React => match message
+                    .reactions
+                    .iter_mut()
+                    .find(|r| r.emoji == event.emoji)
+                {
+                    Some(reaction) => {
+                        if !reaction.names.contains(&event.name) {
+                            reaction.names.push(event.name.clone());
+                        }
+                    }
+                    None => message.reactions.push(Reaction {
+                        emoji: event.emoji.clone(),
+                        names: vec![event.name.clone()],
+                    }),
+                },
+                Action::Unreact => {
+                    for reaction in &mut message.reactions {
+                        if reaction.emoji == event.emoji {
+                            reaction.names.retain(|name| *name != event.name);
+                        }
+                    }
+                    message.reactions.retain(|r| !r.names.is_empty());
                 }
             }
         }
@@ -262,8 +317,7 @@ impl RoomState {
             self.floor = self.floor.min(first.id);
         }
         for message in messages.into_iter().rev() {
-            // A deletion entry shows nothing: the message it deleted is empty already.
-            if message.id >= oldest || message.deletes.is_some() {
+            if message.id >= oldest {
                 continue;
             }
             self.entries.push_front(Entry {
@@ -365,6 +419,7 @@ mod tests {
             last_id,
             recovered,
             messages: ids.iter().map(|id| message(*id, "bob")).collect(),
+            events: vec![],
             members: vec!["bob".into(), "Alice".into()],
             count: None,
             you: "Alice".into(),
@@ -520,32 +575,91 @@ mod tests {
         assert!(room.typing_names(7_001).is_empty(), "leaving ends typing");
     }
 
+    fn event(id: u64, action: Action, target: u64, name: &str, value: &str) -> Event {
+        Event {
+            id,
+            room: "rust".into(),
+            action,
+            target,
+            name: name.into(),
+            ts: id * 10,
+            account: None,
+            text: if action == Action::Edit {
+                value.into()
+            } else {
+                String::new()
+            },
+            emoji: if action == Action::Edit {
+                String::new()
+            } else {
+                value.into()
+            },
+        }
+    }
+
+    fn shown(room: &RoomState, id: u64) -> ChatMessage {
+        room.entries()
+            .find_map(|e| match &e.kind {
+                EntryKind::Message(m) if m.id == id => Some(m.clone()),
+                _ => None,
+            })
+            .expect("the message is shown")
+    }
+
     #[test]
-    fn a_deletion_empties_its_message_and_shows_no_line_of_its_own() {
+    fn events_change_their_message_in_place_once() {
         let mut room = RoomState::new("rust");
         room.apply_joined(joined("e1", 0, false, &[]));
         room.push_message(message(1, "bob"));
-        room.push_message(message(2, "ann"));
+        let mut reply = message(2, "ann");
+        reply.reply = Some(chat_shared::Quote {
+            id: 1,
+            name: "bob".into(),
+            text: "rust 1".into(),
+        });
+        room.push_message(reply);
         let key = room.entries[0].key;
-        let mut deletion = message(3, "bob");
-        deletion.text.clear();
-        deletion.deletes = Some(1);
-        assert!(!room.push_message(deletion), "nothing arrived to show");
-        assert_eq!(room.last_id, 3, "resumes after the deletion");
-        assert_eq!(room.entries.len(), 2);
-        let EntryKind::Message(deleted) = &room.entries[0].kind else {
-            panic!("not a message");
-        };
-        assert!(deleted.is_deleted());
+        room.apply_event(event(3, Action::Edit, 1, "bob", "fixed"));
+        assert_eq!(room.last_id, 3, "resumes after the event");
+        assert_eq!(room.entries.len(), 2, "an event adds no line");
+        let edited = shown(&room, 1);
+        assert_eq!((edited.text.as_str(), edited.edited), ("fixed", Some(30)));
         assert_ne!(room.entries[0].key, key, "a new key: the line is redrawn");
-        // An older page of nothing but deletions shows nothing, and the next page starts below.
-        let mut only_deletions = message(1, "ann");
-        only_deletions.deletes = Some(0);
-        room.entries.clear();
-        room.push_message(message(9, "ann"));
-        room.prepend_history(vec![only_deletions], true);
-        assert_eq!(room.entries.len(), 1);
-        assert_eq!(room.oldest_id(), Some(1));
+        assert_eq!(
+            shown(&room, 2).reply.unwrap().text,
+            "fixed",
+            "the quote follows"
+        );
+        room.apply_event(event(4, Action::React, 1, "ann", "👍"));
+        room.apply_event(event(5, Action::React, 1, "cy", "👍"));
+        room.apply_event(event(6, Action::React, 1, "ann", "🎉"));
+        room.apply_event(event(5, Action::React, 1, "cy", "👍"));
+        let reactions = shown(&room, 1).reactions;
+        assert_eq!(reactions.len(), 2);
+        assert_eq!(
+            reactions[0].names,
+            vec!["ann", "cy"],
+            "an event seen twice counts once"
+        );
+        room.apply_event(event(7, Action::Unreact, 1, "ann", "🎉"));
+        assert_eq!(
+            shown(&room, 1).reactions.len(),
+            1,
+            "no one left: the emoji goes"
+        );
+        room.apply_event(event(8, Action::Delete, 1, "bob", ""));
+        let deleted = shown(&room, 1);
+        assert!(deleted.is_deleted() && deleted.reactions.is_empty());
+        assert!(
+            shown(&room, 2).reply.unwrap().text.is_empty(),
+            "the quote says so"
+        );
+        // A resume's events apply to what the tab holds, after the gap's messages.
+        let mut gap = joined("e1", 10, true, &[9]);
+        gap.events = vec![event(10, Action::Edit, 9, "bob", "late fix")];
+        room.apply_joined(gap);
+        assert_eq!(shown(&room, 9).text, "late fix");
+        assert_eq!(room.last_id, 10);
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn draft_problem(draft: &str, room: &str, max_frame_bytes: u64) -> Option<St
         text: text.into(),
         // A cid as long as the page's, so the estimate is the frame that will be sent.
         cid: Some("0".repeat(CID_DIGITS)),
+        reply_to: None,
     })
     .map(|json| json.len())
     .unwrap_or(usize::MAX);

@@ -76,6 +76,7 @@ fn raw(step: Step) -> String {
         },
         Step::Leave { room: r } => ClientFrame::Leave { room: room(r) },
         Step::Send { room: r, text, cid } => ClientFrame::Send {
+ reply_to: None,
             room: r.map(room),
             text,
             cid: cid.map(|c| format!("c{c}")),
@@ -86,6 +87,7 @@ fn raw(step: Step) -> String {
             before,
             limit,
         } => ClientFrame::History {
+ around: None,
             room: room(r),
             before,
             limit,

@@ -171,10 +171,9 @@ async fn a_ban_can_delete_everything_the_account_said_in_every_room_live() {
     // Each of bob's messages, in both rooms, is deleted through its room: members see it go.
     let mut deleted = Vec::new();
     while deleted.len() < 3 {
-        let entry = watcher.rx.message().await;
-        if let Some(target) = entry.deletes {
-            deleted.push((entry.room.clone(), target));
-        }
+        let event = watcher.rx.change().await;
+        assert_eq!(event.action, chat_shared::Action::Delete);
+        deleted.push((event.room.clone(), event.target));
     }
     deleted.sort();
     let mut expected: Vec<(String, u64)> = said

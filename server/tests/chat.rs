@@ -122,6 +122,7 @@ async fn messages_stay_in_their_room_and_a_client_in_two_rooms_gets_both() {
     rust.say_in("rust", "r3").await;
     assert_eq!(both.rx.message().await.text, "r3");
     let send = ClientFrame::Send {
+        reply_to: None,
         room: Some("go".into()),
         text: "hi".into(),
         cid: None,
@@ -298,6 +299,7 @@ async fn history_pages_back_to_the_first_message() {
     let mut seen = joined.messages.len();
     loop {
         let frame = ClientFrame::History {
+            around: None,
             room: "log".into(),
             before: Some(before),
             limit: Some(500),
@@ -316,6 +318,7 @@ async fn history_pages_back_to_the_first_message() {
     }
     assert_eq!((before, seen), (1, 125));
     let not_joined = ClientFrame::History {
+        around: None,
         room: "other".into(),
         before: None,
         limit: None,

@@ -112,6 +112,7 @@ async fn a_client_resumes_on_another_node_with_exactly_its_gap() {
     // History pages come from the room's stream too.
     let history = back
         .ask(ClientFrame::History {
+            around: None,
             room: "resume".into(),
             before: Some(3),
             limit: Some(10),
@@ -308,6 +309,7 @@ async fn while_redis_is_down_sends_are_refused_and_everything_flows_again_after(
     );
     assert_eq!(notice.room.as_deref(), Some("outage"));
     let refused = ClientFrame::Send {
+        reply_to: None,
         room: Some("outage".into()),
         text: "during".into(),
         cid: Some("c1".into()),

@@ -92,6 +92,7 @@ async fn send_until_stored(client: &mut Client, tag: &str, count: usize) -> usiz
             client
                 .tx
                 .send(&ClientFrame::Send {
+                    reply_to: None,
                     room: Some("load".into()),
                     text: text.clone(),
                     cid: Some(text.clone()),

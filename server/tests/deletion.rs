@@ -1,10 +1,11 @@
-//! Deleting a message (accounts mode): the author their own, an administrator any. A deletion
-//! is an entry of the room's ordered stream: members see it live, a client that resumes later
-//! gets it in its gap exactly once, and the text is gone from history and the rendered page.
+//! Deleting a message: the author their own (an account's, or in open mode a name's held by
+//! its token), an administrator any. A deletion is an event of the room's ordered stream:
+//! members see it live, a client that resumes later gets it in its gap exactly once, and the
+//! text is gone from history and the rendered page.
 
 mod common;
 
-use chat_shared::{ChatMessage, ClientFrame, ErrorCode, ServerFrame};
+use chat_shared::{Action, ClientFrame, ErrorCode, Event, ServerFrame};
 use common::accounts::*;
 use common::{Client, TestServer};
 
@@ -25,14 +26,11 @@ fn delete(id: u64) -> ClientFrame {
     }
 }
 
-/// The next deletion entry `client` receives.
-async fn deletion(client: &mut Client) -> ChatMessage {
-    loop {
-        let message = client.rx.message().await;
-        if message.deletes.is_some() {
-            return message;
-        }
-    }
+/// The next event `client` receives, which must be a deletion.
+async fn deletion(client: &mut Client) -> Event {
+    let event = client.rx.change().await;
+    assert_eq!(event.action, Action::Delete, "{event:?}");
+    event
 }
 
 #[tokio::test]
@@ -47,15 +45,20 @@ async fn an_author_deletes_their_message_for_everyone_now_and_later() {
     bob.tx.send(&delete(said.id)).await;
     for client in [&mut admin, &mut bob] {
         let entry = deletion(client).await;
-        assert_eq!(entry.deletes, Some(said.id));
         assert_eq!(
-            (entry.id, entry.name.as_str(), entry.text.as_str()),
-            (said.id + 1, "bob", "")
+            (
+                entry.id,
+                entry.target,
+                entry.name.as_str(),
+                entry.text.as_str()
+            ),
+            (said.id + 1, said.id, "bob", "")
         );
     }
     // Gone from history and from the page the server renders.
     let page = admin
         .ask(ClientFrame::History {
+            around: None,
             room: "lobby".into(),
             before: None,
             limit: None,
@@ -76,10 +79,14 @@ async fn an_author_deletes_their_message_for_everyone_now_and_later() {
         .await;
     assert!(resumed.recovered);
     let ids: Vec<u64> = resumed.messages.iter().map(|m| m.id).collect();
-    assert_eq!(ids, vec![said.id, said.id + 1]);
-    let entry = resumed.messages.pop().unwrap();
-    assert_eq!(entry.deletes, Some(said.id));
+    assert_eq!(ids, vec![said.id]);
     assert!(resumed.messages[0].is_deleted());
+    let entry = resumed.events.pop().unwrap();
+    assert_eq!(
+        (entry.id, entry.action, entry.target),
+        (said.id + 1, Action::Delete, said.id)
+    );
+    assert!(resumed.events.is_empty());
 }
 
 #[tokio::test]
@@ -97,10 +104,7 @@ async fn only_the_author_or_an_administrator_may_delete() {
     admin.rx.message().await;
     admin.tx.send(&delete(bobs.id)).await;
     let entry = deletion(&mut bob).await;
-    assert_eq!(
-        (entry.deletes, entry.name.as_str()),
-        (Some(bobs.id), "admin")
-    );
+    assert_eq!((entry.target, entry.name.as_str()), (bobs.id, "admin"));
     assert_eq!(deletion(&mut admin).await, entry);
     // An administrator deleting someone else's message is in the moderation log.
     let (_, _, page) = get_with_cookie(&server, "/admin", &admin_cookie).await;
@@ -122,11 +126,30 @@ async fn only_the_author_or_an_administrator_may_delete() {
 }
 
 #[tokio::test]
-async fn a_guest_in_open_mode_cannot_delete() {
+async fn in_open_mode_a_name_held_by_its_token_deletes_its_messages_and_a_guest_name_cannot() {
     let server = TestServer::start().await;
     let mut guest = server.connect().await;
-    guest.say("kept").await;
-    let said = guest.rx.message().await;
-    guest.tx.send(&delete(said.id)).await;
+    guest.say("said as a guest").await;
+    let as_guest = guest.rx.message().await;
+    guest.tx.send(&delete(as_guest.id)).await;
     assert_eq!(guest.rx.error().await.code, ErrorCode::NotAllowed);
+    let token = guest.hello("zoe", None).await;
+    // Still not: it was sent under a guest name, which anyone may have after it.
+    guest.tx.send(&delete(as_guest.id)).await;
+    assert_eq!(guest.rx.error().await.code, ErrorCode::NotAllowed);
+    guest.say("said as zoe").await;
+    let as_zoe = guest.rx.message().await;
+    // Another connection holding the name by its token may; one that merely took the name
+    // after it (here: a connection without the token cannot even take it) may not.
+    let mut other_tab = server.connect().await;
+    other_tab.hello("zoe", Some(&token)).await;
+    other_tab.tx.send(&delete(as_zoe.id)).await;
+    assert_eq!(deletion(&mut other_tab).await.target, as_zoe.id);
+    assert_eq!(deletion(&mut guest).await.target, as_zoe.id);
+    let mut stranger = server.connect().await;
+    stranger.hello("mallory", None).await;
+    guest.say("zoe again").await;
+    let again = stranger.rx.message().await;
+    stranger.tx.send(&delete(again.id)).await;
+    assert_eq!(stranger.rx.error().await.code, ErrorCode::NotAllowed);
 }

@@ -37,6 +37,7 @@ async fn kill_9_under_load_loses_nothing_any_client_saw() {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let frame = ClientFrame::Send {
+                    reply_to: None,
                     room: Some("crash".into()),
                     text: format!("s{n}-{i}"),
                     cid: None,
@@ -84,6 +85,7 @@ async fn kill_9_under_load_loses_nothing_any_client_saw() {
     let mut before = None;
     loop {
         let frame = ClientFrame::History {
+            around: None,
             room: "crash".into(),
             before,
             limit: Some(100),
@@ -120,6 +122,7 @@ async fn a_locked_database_refuses_messages_loudly_and_the_server_recovers() {
     // Another process holds the write lock: the server's writes time out.
     let locker = server.lock_database();
     let send = ClientFrame::Send {
+        reply_to: None,
         room: Some("db".into()),
         text: "refused".into(),
         cid: Some("x1".into()),

@@ -93,6 +93,7 @@ async fn a_client_flooding_at_10x_for_10_seconds_is_closed_with_1008() {
     while !closed.is_finished() && started.elapsed() < Duration::from_secs(15) {
         ticker.tick().await;
         let frame = ClientFrame::Send {
+            reply_to: None,
             room: Some("flood".into()),
             text: format!("f{sent}"),
             cid: None,

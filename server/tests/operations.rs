@@ -54,6 +54,7 @@ async fn metrics_count_connections_messages_deliveries_errors_and_closes() {
     assert!(server.metric("chat_database_bytes").await >= 4096.0);
 
     let refused = ClientFrame::Send {
+        reply_to: None,
         room: Some("ops".into()),
         text: "   ".into(),
         cid: None,

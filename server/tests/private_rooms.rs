@@ -78,6 +78,7 @@ async fn a_private_room_is_invisible_to_non_members_on_every_path() {
         // Not joined, so no history either.
         let answer = outsider
             .ask(ClientFrame::History {
+                around: None,
                 room: room.clone(),
                 before: None,
                 limit: None,

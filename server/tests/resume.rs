@@ -165,6 +165,7 @@ async fn a_gap_too_long_or_pruned_gets_the_latest_page_not_a_partial_one() {
     assert!(!client.join("long", Some(1990), None).await.recovered);
     let ServerFrame::History { messages, more, .. } = client
         .ask(ClientFrame::History {
+            around: None,
             room: "long".into(),
             before: Some(503),
             limit: Some(10),
@@ -183,6 +184,7 @@ async fn a_resend_with_the_same_cid_is_stored_once() {
     alice.hello("alice", None).await;
     let (mut bob, _) = server.connect_to("room=safe").await;
     let send = |text: &str| ClientFrame::Send {
+        reply_to: None,
         room: Some("safe".into()),
         text: text.into(),
         cid: Some("c-1".into()),
@@ -271,6 +273,7 @@ async fn a_gap_bigger_than_a_quarter_of_the_clients_budget_is_not_recovered_and_
     loop {
         let answer = reader
             .ask(ClientFrame::History {
+                around: None,
                 room: "night".into(),
                 before,
                 limit: Some(100),

@@ -28,13 +28,27 @@ fn text() -> impl Strategy<Value = String> {
 
 fn frame() -> impl Strategy<Value = String> {
     let client = prop_oneof![
-        (room(), text(), prop::option::of("[a-z0-9]{0,70}")).prop_map(|(room, text, cid)| {
-            ClientFrame::Send {
-                room: Some(room),
-                text,
-                cid,
-            }
+        (
+            room(),
+            text(),
+            prop::option::of("[a-z0-9]{0,70}"),
+            prop::option::of(0u64..40)
+        )
+            .prop_map(|(room, text, cid, reply_to)| {
+                ClientFrame::Send {
+                    reply_to,
+                    room: Some(room),
+                    text,
+                    cid,
+                }
+            }),
+        (room(), 0u64..40, text()).prop_map(|(room, id, text)| ClientFrame::Edit {
+            room,
+            id,
+            text
         }),
+        (room(), 0u64..40, prop_oneof!["👍|🎉|❤️|👩‍👩‍👧|👍🏽", ".{0,8}"])
+            .prop_map(|(room, id, emoji)| ClientFrame::React { room, id, emoji }),
         (
             room(),
             prop::option::of(any::<u64>()),
@@ -46,11 +60,13 @@ fn frame() -> impl Strategy<Value = String> {
         (
             room(),
             prop::option::of(any::<u64>()),
+            prop::option::of(0u64..60),
             prop::option::of(any::<u32>())
         )
-            .prop_map(|(room, before, limit)| ClientFrame::History {
+            .prop_map(|(room, before, around, limit)| ClientFrame::History {
                 room,
                 before,
+                around,
                 limit
             }),
         (

@@ -51,11 +51,18 @@ pub enum ErrorCode {
     /// History could not be read or written; a refused message was neither stored nor sent.
     HistoryUnavailable,
     /// The account may not do this (in accounts mode a name is the account's, changed in its
-    /// settings, not with `hello`; only its author or an administrator deletes a message).
+    /// settings, not with `hello`; only its author edits a message, and only its author or an
+    /// administrator deletes one).
     NotAllowed,
     /// There is no such message (or it was deleted already), or no such room (a private room
     /// the account is not in answers the same).
     NotFound,
+    /// A reaction that is not one emoji (text, two emoji, an emoji with text).
+    InvalidReaction,
+    /// The message carries as many reactions as it may ([`crate::MAX_REACTIONS_PER_MESSAGE`],
+    /// [`crate::MAX_EMOJI_PER_MESSAGE`] different emoji), or its reader gave it as many as one
+    /// person may ([`crate::MAX_REACTIONS_PER_PERSON`]).
+    ReactionLimit,
     /// `jwt` mode: the connection's token has expired. Send a fresh one (`refresh`) within the
     /// grace period the message names, or the connection is closed with 4003.
     TokenExpired,

@@ -14,7 +14,8 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::{
-    ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind as Kind,
+    Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
+    ServerFrame, ServerFrameKind as Kind,
 };
 
 /// Largest integer a JavaScript number holds exactly (2^53 - 1).
@@ -148,7 +149,46 @@ fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {
         ts: need(f.unsigned("ts"))?,
         cid: f.string("cid")?,
         account: f.unsigned("account")?,
-        deletes: f.unsigned("deletes")?,
+        reply: f.value("reply").map(|value| quote(&value)).transpose()?,
+        edited: f.unsigned("edited")?,
+        reactions: f
+            .value("reactions")
+            .map(|value| list(&value, reaction))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+fn quote(value: &JsValue) -> Result<Quote, Unreadable> {
+    let f = Fields::of(value)?;
+    Ok(Quote {
+        id: need(f.unsigned("id"))?,
+        name: f.string("name")?.unwrap_or_default(),
+        text: f.string("text")?.unwrap_or_default(),
+    })
+}
+
+fn reaction(value: &JsValue) -> Result<Reaction, Unreadable> {
+    let f = Fields::of(value)?;
+    Ok(Reaction {
+        emoji: need(f.string("emoji"))?,
+        names: need(f.strings("names"))?,
+    })
+}
+
+fn event(value: &JsValue) -> Result<Event, Unreadable> {
+    use strum::VariantArray;
+    let f = Fields::of(value)?;
+    Ok(Event {
+        id: need(f.unsigned("id"))?,
+        room: f.string("room")?.unwrap_or_default(),
+        action: named(Action::VARIANTS, &need(f.string("action"))?).ok_or(Unreadable)?,
+        target: need(f.unsigned("target"))?,
+        name: f.string("name")?.unwrap_or_default(),
+        ts: need(f.unsigned("ts"))?,
+        account: f.unsigned("account")?,
+        text: f.string("text")?.unwrap_or_default(),
+        emoji: f.string("emoji")?.unwrap_or_default(),
     })
 }
 
@@ -160,6 +200,7 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
     let kind = named(Kind::VARIANTS, &kind).ok_or(Unreadable)?;
     Ok(match kind {
         Kind::Message => ServerFrame::Message(message(value)?),
+        Kind::Event => ServerFrame::Event(event(value)?),
         Kind::Error => ServerFrame::Error(ErrorFrame {
             // A code from a newer server is still an error, of a kind this page does not know.
             code: named(ErrorCode::VARIANTS, &need(f.string("code"))?)
@@ -179,6 +220,11 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             last_id: need(f.unsigned("last_id"))?,
             recovered: need(f.flag("recovered"))?,
             messages: need(f.messages("messages"))?,
+            events: f
+                .value("events")
+                .map(|value| list(&value, event))
+                .transpose()?
+                .unwrap_or_default(),
             members: need(f.strings("members"))?,
             count: f.unsigned("count")?,
             you: f.string("you")?.unwrap_or_default(),

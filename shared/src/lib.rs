@@ -17,10 +17,11 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorCode, FrameError};
 pub use rules::{
-    close_code, is_private_room, name_key, normalize_name, normalize_text, reaction, validate_cid,
-    validate_room, CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM, GUEST_PREFIX,
-    MAX_CID_CHARS, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_NAME_CHARS, MAX_RECOVERY_MESSAGES,
-    MAX_ROOM_CHARS, MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, PRIVATE_ROOM_PREFIX,
+    close_code, is_private_room, name_key, normalize_name, normalize_text, quote, reaction,
+    validate_cid, validate_room, CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM,
+    GUEST_PREFIX, MAX_CID_CHARS, MAX_EMOJI_PER_MESSAGE, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT,
+    MAX_NAME_CHARS, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, MAX_RECOVERY_MESSAGES,
+    MAX_ROOM_CHARS, MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, PRIVATE_ROOM_PREFIX, QUOTE_CHARS,
     TYPING_INTERVAL_MS,
 };
 pub use time::utc_date;
@@ -73,6 +74,29 @@ pub enum ClientFrame {
         /// Client-chosen id that makes a resend safe (see [`validate_cid`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<String>,
+        /// The id of the message of the same room this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Change the text of one's own message: the message keeps its id and place, and every
+    /// member gets an `edit` event.
+    Edit {
+        /// The joined room.
+        room: String,
+        /// The message's id.
+        id: u64,
+        /// The new text, under the same rules as a `send`'s.
+        text: String,
+    },
+    /// Add one's reaction to a message, or take it back if it is there already (a toggle);
+    /// every member gets a `react` or `unreact` event.
+    React {
+        /// The joined room.
+        room: String,
+        /// The message's id.
+        id: u64,
+        /// One emoji (see [`reaction`]).
+        emoji: String,
     },
     /// Tell the room's other members that this client is typing.
     Typing {
@@ -86,13 +110,16 @@ pub enum ClientFrame {
         /// Only messages with a smaller id; the newest when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<u64>,
+        /// Instead of `before`: the messages around this id (half of `limit` before it, the
+        /// rest from it on), to show a message that is not loaded, such as a reply's original.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        around: Option<u64>,
         /// How many, at most [`MAX_HISTORY_LIMIT`] (larger values are capped).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
-    /// Delete a message of a joined room: one's own, or any as an administrator (accounts
-    /// mode). Everyone in the room, and everyone who resumes later, is told by a deletion entry
-    /// in the room's stream.
+    /// Delete a message of a joined room: one's own, or any as an administrator. Everyone in the
+    /// room, and everyone who resumes later, is told by a `delete` event in the room's stream.
     Delete {
         /// The joined room.
         room: String,
@@ -181,6 +208,9 @@ pub enum ServerFrame {
     /// A chat message accepted by the server, delivered to every member of its room, the
     /// sender included (its copy is the confirmation).
     Message(ChatMessage),
+    /// A change to an earlier message (edit, deletion, reaction): an entry of the room's stream
+    /// like a message, with its own id, delivered to every member, the author included.
+    Event(Event),
     /// A client frame was refused; the connection stays open.
     Error(ErrorFrame),
     /// The answer to `hello`: the name is this client's now, and `token` reclaims it later.
@@ -242,13 +272,13 @@ pub enum ServerFrame {
     },
 }
 
-/// One entry of a room's ordered stream as every client sees it: a chat message; or, when
-/// `deletes` is set, the deletion of an earlier message (its `name` is who deleted it); or,
-/// when `text` is empty without `deletes`, a message that was deleted since (it keeps its id,
-/// so a room's ids stay contiguous, and nothing else of what it said).
+/// A chat message as every client sees it, in its current state: edited text, reactions. A
+/// message deleted since keeps its id (so a room's ids stay contiguous) with an empty `text`
+/// and nothing else of what it said.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    /// Assigned by the server, strictly increasing per room and never reused.
+    /// Assigned by the server, strictly increasing per room and never reused; messages and
+    /// events share one sequence.
     pub id: u64,
     /// The room the message belongs to.
     #[serde(default)]
@@ -256,7 +286,7 @@ pub struct ChatMessage {
     /// Who sent it.
     #[serde(default)]
     pub name: String,
-    /// Plain text, already trimmed. Never markup.
+    /// The trimmed text, in the Markdown subset of [`markdown`] (never HTML).
     pub text: String,
     /// When the server accepted it, in milliseconds since the Unix epoch.
     pub ts: u64,
@@ -266,16 +296,99 @@ pub struct ChatMessage {
     /// The sender's account (accounts mode): stable across renames, unlike `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<u64>,
-    /// This entry deletes the message with this id (which clients then stop showing).
+    /// The message this one answers, as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletes: Option<u64>,
+    pub reply: Option<Quote>,
+    /// When its text was last edited, in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<u64>,
+    /// Its reactions, each emoji once, in the order they were first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
 impl ChatMessage {
     /// Whether this is a message that was deleted since (what it said is gone).
     pub fn is_deleted(&self) -> bool {
-        self.text.is_empty() && self.deletes.is_none()
+        self.text.is_empty()
     }
+}
+
+/// The start of the message a reply answers, for the reply to show above its own text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The original's id.
+    pub id: u64,
+    /// Who wrote it.
+    #[serde(default)]
+    pub name: String,
+    /// Its first [`QUOTE_CHARS`] characters (with "…" when cut); empty when it was deleted or
+    /// is no longer kept.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// One emoji given to a message, and by whom.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji (fully qualified, see [`reaction`]).
+    pub emoji: String,
+    /// Who gave it, as they were called then, oldest first.
+    pub names: Vec<String>,
+}
+
+/// What an [`Event`] does to its message.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Action {
+    /// Its text is now `text`, and it is marked edited at the event's `ts`.
+    Edit,
+    /// It is gone: text, reactions and all.
+    Delete,
+    /// `name` gave it `emoji`.
+    React,
+    /// `name` took back its `emoji`.
+    Unreact,
+}
+
+/// A change to an earlier message of the room, an entry of the room's ordered stream: stored
+/// before anyone sees it, delivered live, recovered by `join` with `since`, each exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its place in the room's stream (the same sequence as messages' ids).
+    pub id: u64,
+    /// The room.
+    #[serde(default)]
+    pub room: String,
+    /// What it does.
+    pub action: Action,
+    /// The id of the message it changes.
+    pub target: u64,
+    /// Who did it, as shown.
+    #[serde(default)]
+    pub name: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// Who did it (accounts mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<u64>,
+    /// `edit`: the message's text now. (Empty if the message was deleted since.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// `react`, `unreact`: the emoji.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub emoji: String,
 }
 
 /// What a client must know of how its server was started to check what it sends: only what an
@@ -322,6 +435,11 @@ pub struct Joined {
     pub recovered: bool,
     /// Oldest first.
     pub messages: Vec<ChatMessage>,
+    /// With `recovered`: the events of the gap (changes to messages, older ones included),
+    /// oldest first, to apply after `messages`; ids of messages and events together are
+    /// exactly those after `since`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
     /// Everyone in the room now, each name once; empty when the room has more members than
     /// the server lists (then `count` says how many).
     pub members: Vec<String>,

@@ -13,7 +13,8 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::{
-    ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind as Kind,
+    Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
+    ServerFrame, ServerFrameKind as Kind,
 };
 
 /// Every field any server frame has; which are required depends on `type`.
@@ -45,7 +46,13 @@ struct Fields {
     max_frame_bytes: Option<u64>,
     count: Option<u64>,
     account: Option<u64>,
-    deletes: Option<u64>,
+    reply: Option<Quote>,
+    edited: Option<u64>,
+    reactions: Option<Vec<Reaction>>,
+    action: Option<Action>,
+    target: Option<u64>,
+    emoji: Option<String>,
+    events: Option<Vec<Event>>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -68,7 +75,20 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 ts: need(f.ts.take(), "ts")?,
                 cid: f.cid.take(),
                 account: f.account.take(),
-                deletes: f.deletes.take(),
+                reply: f.reply.take(),
+                edited: f.edited.take(),
+                reactions: f.reactions.take().unwrap_or_default(),
+            }),
+            Kind::Event => ServerFrame::Event(Event {
+                id: need(f.id.take(), "id")?,
+                room: f.room.take().unwrap_or_default(),
+                action: need(f.action.take(), "action")?,
+                target: need(f.target.take(), "target")?,
+                name: f.name.take().unwrap_or_default(),
+                ts: need(f.ts.take(), "ts")?,
+                account: f.account.take(),
+                text: f.text.take().unwrap_or_default(),
+                emoji: f.emoji.take().unwrap_or_default(),
             }),
             Kind::Error => ServerFrame::Error(ErrorFrame {
                 code: need(f.code.take(), "code")?,
@@ -87,6 +107,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 last_id: need(f.last_id.take(), "last_id")?,
                 recovered: need(f.recovered.take(), "recovered")?,
                 messages: need(f.messages.take(), "messages")?,
+                events: f.events.take().unwrap_or_default(),
                 members: need(f.members.take(), "members")?,
                 count: f.count.take(),
                 you: f.you.take().unwrap_or_default(),

@@ -169,6 +169,29 @@ pub fn reaction(emoji: &str) -> Option<&'static str> {
     emojis::get(emoji).map(|found| found.as_str())
 }
 
+/// Most different emoji one message may carry: a reaction with another one is refused
+/// (`reaction_limit`).
+pub const MAX_EMOJI_PER_MESSAGE: usize = 20;
+
+/// Most reactions one message may carry, all emoji and people together: reactions are kept
+/// with their message, and this bounds what they add to it (every name is in each copy of the
+/// message a client gets).
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 200;
+
+/// Most reactions one person may give one message.
+pub const MAX_REACTIONS_PER_PERSON: usize = 10;
+
+/// Characters of the original a reply quotes.
+pub const QUOTE_CHARS: usize = 120;
+
+/// The start of `text` a reply quotes: its first [`QUOTE_CHARS`] characters, with "…" when cut.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+    }
+}
+
 /// Checks a client-chosen message id: 1 to [`MAX_CID_CHARS`] characters.
 pub fn validate_cid(cid: &str) -> Result<(), FrameError> {
     if cid.is_empty() || cid.chars().count() > MAX_CID_CHARS {

@@ -20,13 +20,15 @@ fn send_frame_has_documented_shape() {
         Ok(ClientFrame::Send {
             room: None,
             text: "hi".into(),
-            cid: None
+            cid: None,
+            reply_to: None,
         })
     );
     let json = encode_client(&ClientFrame::Send {
         room: Some("rust".into()),
         text: "a\"b".into(),
         cid: Some("c1".into()),
+        reply_to: None,
     })
     .unwrap();
     assert_eq!(
@@ -70,7 +72,42 @@ fn client_frames_parse_from_their_documented_json() {
         ClientFrame::History {
             room: "rust".into(),
             before: Some(57),
+            around: None,
             limit: Some(50)
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"history","room":"rust","around":12}"#),
+        ClientFrame::History {
+            room: "rust".into(),
+            before: None,
+            around: Some(12),
+            limit: None
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"send","room":"rust","text":"yes","reply_to":41}"#),
+        ClientFrame::Send {
+            room: Some("rust".into()),
+            text: "yes".into(),
+            cid: None,
+            reply_to: Some(41),
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"edit","room":"rust","id":41,"text":"fixed"}"#),
+        ClientFrame::Edit {
+            room: "rust".into(),
+            id: 41,
+            text: "fixed".into(),
+        }
+    );
+    assert_eq!(
+        parse(r#"{"type":"react","room":"rust","id":41,"emoji":"👍"}"#),
+        ClientFrame::React {
+            room: "rust".into(),
+            id: 41,
+            emoji: "👍".into(),
         }
     );
     assert_eq!(
@@ -121,6 +158,7 @@ fn server_frames_have_documented_shapes() {
         last_id: 57,
         recovered: true,
         messages: vec![],
+        events: vec![],
         members: vec!["bob".into()],
         count: None,
         you: "guest-1a2b".into(),
@@ -198,7 +236,8 @@ fn unknown_fields_are_ignored_for_forward_compatibility() {
         Ok(ClientFrame::Send {
             room: None,
             text: "x".into(),
-            cid: None
+            cid: None,
+            reply_to: None,
         })
     );
 }
@@ -413,4 +452,70 @@ fn a_reaction_is_one_emoji_in_its_fully_qualified_form() {
         assert_eq!(reaction(not_one), None, "{not_one:?}");
     }
     assert_eq!(reaction(&"👍".repeat(40)), None);
+}
+
+#[test]
+fn events_and_message_state_have_documented_shapes() {
+    let edit = ServerFrame::Event(Event {
+        id: 58,
+        room: "rust".into(),
+        action: Action::Edit,
+        target: 42,
+        name: "alice".into(),
+        ts: 7,
+        account: None,
+        text: "fixed".into(),
+        emoji: String::new(),
+    });
+    assert_eq!(
+        encode(&edit).unwrap(),
+        r#"{"type":"event","id":58,"room":"rust","action":"edit","target":42,"name":"alice","ts":7,"text":"fixed"}"#
+    );
+    let react = ServerFrame::Event(Event {
+        id: 59,
+        room: "rust".into(),
+        action: Action::Unreact,
+        target: 42,
+        name: "bob".into(),
+        ts: 8,
+        account: Some(3),
+        text: String::new(),
+        emoji: "👍".into(),
+    });
+    assert_eq!(
+        encode(&react).unwrap(),
+        r#"{"type":"event","id":59,"room":"rust","action":"unreact","target":42,"name":"bob","ts":8,"account":3,"emoji":"👍"}"#
+    );
+    let mut reply = message(60);
+    reply.reply = Some(Quote {
+        id: 42,
+        name: "alice".into(),
+        text: "fixed".into(),
+    });
+    reply.edited = Some(9);
+    reply.reactions = vec![Reaction {
+        emoji: "👍".into(),
+        names: vec!["bob".into(), "carol".into()],
+    }];
+    let json = encode(&ServerFrame::Message(reply.clone())).unwrap();
+    assert_eq!(
+        json,
+        r#"{"type":"message","id":60,"room":"lobby","name":"alice","text":"a","ts":2,"reply":{"id":42,"name":"alice","text":"fixed"},"edited":9,"reactions":[{"emoji":"👍","names":["bob","carol"]}]}"#
+    );
+    for frame in [edit, react, ServerFrame::Message(reply)] {
+        let json = encode(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame);
+    }
+}
+
+#[test]
+fn a_quote_is_the_start_of_the_text() {
+    assert_eq!(quote("short"), "short");
+    let long = "word ".repeat(40);
+    let quoted = quote(&long);
+    assert!(quoted.ends_with('…'), "{quoted}");
+    assert!(quoted.chars().count() <= QUOTE_CHARS + 1);
+    // Characters, not bytes: never cut inside one.
+    let wide = "é".repeat(QUOTE_CHARS + 5);
+    assert_eq!(quote(&wide).chars().count(), QUOTE_CHARS + 1);
 }

@@ -5,7 +5,8 @@
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 
 use chat_shared::{
-    encode, js, ChatMessage, ErrorCode, ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind,
+    encode, js, Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
+    ServerFrame, ServerFrameKind,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -32,7 +33,33 @@ fn message(i: usize) -> ChatMessage {
         ts: 1_764_000_000_000 + i as u64,
         cid: (i % 2 == 0).then(|| format!("c-{i}")),
         account: (i % 3 == 0).then_some(7),
-        deletes: (i % 5 == 1).then_some(41),
+        reply: (i % 5 == 1).then(|| Quote {
+            id: 41,
+            name: TEXTS[(i + 1) % TEXTS.len()].into(),
+            text: TEXTS[(i + 2) % TEXTS.len()].into(),
+        }),
+        edited: (i % 4 == 1).then_some(1_764_000_000_100),
+        reactions: (0..i % 3)
+            .map(|r| Reaction {
+                emoji: ["👍", "👩‍👩‍👧"][r % 2].into(),
+                names: vec![TEXTS[(i + r) % TEXTS.len()].into(); r + 1],
+            })
+            .collect(),
+    }
+}
+
+fn event(i: usize) -> Event {
+    use strum::VariantArray;
+    Event {
+        id: [2, 43, MAX_SAFE][i % 3],
+        room: "rust-lang_2".into(),
+        action: Action::VARIANTS[i % Action::VARIANTS.len()],
+        target: [1, 42][i % 2],
+        name: TEXTS[(i + 3) % TEXTS.len()].into(),
+        ts: 1_764_000_000_000 + i as u64,
+        account: (i % 2 == 0).then_some(9),
+        text: TEXTS[i % TEXTS.len()].into(),
+        emoji: ["👍", ""][i % 2].into(),
     }
 }
 
@@ -40,6 +67,7 @@ fn message(i: usize) -> ChatMessage {
 fn frames() -> Vec<ServerFrame> {
     let mut frames: Vec<ServerFrame> = (0..TEXTS.len())
         .map(|i| ServerFrame::Message(message(i)))
+        .chain((0..8).map(|i| ServerFrame::Event(event(i))))
         .collect();
     for (i, code) in <ErrorCode as strum::VariantArray>::VARIANTS
         .iter()
@@ -64,6 +92,7 @@ fn frames() -> Vec<ServerFrame> {
             last_id: MAX_SAFE,
             recovered: true,
             messages: (0..20).map(message).collect(),
+            events: (0..5).map(event).collect(),
             members: vec!["alice".into(), "Zoë".into()],
             count: None,
             you: "alice".into(),
@@ -76,6 +105,7 @@ fn frames() -> Vec<ServerFrame> {
             last_id: 0,
             recovered: false,
             messages: vec![],
+            events: vec![],
             members: vec![],
             count: None,
             you: String::new(),
@@ -162,6 +192,10 @@ fn what_is_not_a_frame_is_refused_not_misread() {
         r#"{"type":"presence","room":"r","joined":"bob","left":[]}"#,
         r#"{"type":"history","room":"r","messages":[{"id":1}],"more":false}"#,
         r#"{"type":"error","code":3,"message":"m"}"#,
+        // An action this page does not know (a newer server's) or no target: skipped.
+        r#"{"type":"event","id":2,"action":"explode","target":1,"ts":1}"#,
+        r#"{"type":"event","id":2,"action":"edit","ts":1,"text":"a"}"#,
+        r#"{"type":"message","id":1,"text":"a","ts":1,"reactions":[{"emoji":"x"}]}"#,
         // serde's derived readers would take a struct's fields as an array; the server writes
         // objects, and the page reads nothing else.
         r#"{"type":"history","room":"r","messages":[[1,"r","a","t",1]],"more":false}"#,

@@ -3,8 +3,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use chat_shared::{
-    encode, encode_client, push_to_batch, split_batch, ChatMessage, ClientFrame, ErrorCode,
-    ErrorFrame, Joined, Limits, ServerFrame, ServerFrameKind,
+    encode, encode_client, push_to_batch, split_batch, Action, ChatMessage, ClientFrame, ErrorCode,
+    ErrorFrame, Event, Joined, Limits, Quote, Reaction, ServerFrame, ServerFrameKind,
 };
 use proptest::prelude::*;
 
@@ -33,18 +33,29 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 }
 
 fn message() -> impl Strategy<Value = ChatMessage> {
+    let quote = (any::<u64>(), tricky_text(), tricky_text()).prop_map(|(id, name, text)| Quote {
+        id,
+        name,
+        text,
+    });
+    let reaction = (tricky_text(), prop::collection::vec(tricky_text(), 0..3))
+        .prop_map(|(emoji, names)| Reaction { emoji, names });
     (
-        any::<u64>(),
-        "[a-z0-9_-]{1,64}",
-        tricky_text(),
-        tricky_text(),
-        any::<u64>(),
+        (
+            any::<u64>(),
+            "[a-z0-9_-]{1,64}",
+            tricky_text(),
+            tricky_text(),
+            any::<u64>(),
+        ),
         prop::option::of(tricky_text()),
         prop::option::of(0..1u64 << 53),
+        prop::option::of(quote),
         prop::option::of(0..1u64 << 53),
+        prop::collection::vec(reaction, 0..3),
     )
         .prop_map(
-            |(id, room, name, text, ts, cid, account, deletes)| ChatMessage {
+            |((id, room, name, text, ts), cid, account, reply, edited, reactions)| ChatMessage {
                 id,
                 room,
                 name,
@@ -52,7 +63,35 @@ fn message() -> impl Strategy<Value = ChatMessage> {
                 ts,
                 cid,
                 account,
-                deletes,
+                reply,
+                edited,
+                reactions,
+            },
+        )
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    (
+        (any::<u64>(), "[a-z0-9_-]{1,64}"),
+        prop::sample::select(<Action as strum::VariantArray>::VARIANTS.to_vec()),
+        any::<u64>(),
+        tricky_text(),
+        any::<u64>(),
+        prop::option::of(0..1u64 << 53),
+        tricky_text(),
+        tricky_text(),
+    )
+        .prop_map(
+            |((id, room), action, target, name, ts, account, text, emoji)| Event {
+                id,
+                room,
+                action,
+                target,
+                name,
+                ts,
+                account,
+                text,
+                emoji,
             },
         )
 }
@@ -60,6 +99,7 @@ fn message() -> impl Strategy<Value = ChatMessage> {
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
         message().prop_map(ServerFrame::Message),
+        event().prop_map(ServerFrame::Event),
         (
             error_code(),
             tricky_text(),
@@ -82,17 +122,19 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             any::<u64>(),
             any::<bool>(),
             prop::collection::vec(message(), 0..4),
+            prop::collection::vec(event(), 0..3),
             prop::collection::vec(tricky_text(), 0..4),
             tricky_text()
         )
             .prop_map(
-                |(room, epoch, last_id, recovered, messages, members, you)| {
+                |(room, epoch, last_id, recovered, messages, events, members, you)| {
                     ServerFrame::Joined(Joined {
                         room,
                         epoch,
                         last_id,
                         recovered,
                         messages,
+                        events,
                         members,
                         count: None,
                         title: you.clone(),
@@ -163,7 +205,7 @@ fn every_kind_of_server_frame_is_generated() {
 proptest! {
     #[test]
     fn client_frames_round_trip(text in tricky_text(), cid in prop::option::of(tricky_text())) {
-        let frame = ClientFrame::Send { room: Some("lobby".into()), text, cid };
+        let frame = ClientFrame::Send { room: Some("lobby".into()), text, cid, reply_to: None };
         let json = encode_client(&frame).unwrap();
         prop_assert_eq!(ClientFrame::parse(&json), Ok(frame));
     }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chat_shared::{ChatMessage, FrameError, Joined};
 
-use super::{BoxFuture, Broker, Post};
+use super::{BoxFuture, Broker, Gap, Post};
 use crate::receipt::{receipt, Receipt};
 use crate::rooms::Room;
-use crate::store::{schema, HistoryStore};
+use crate::store::{stream, HistoryStore};
 
 /// The single-node broker.
 #[derive(Debug)]
@@ -52,14 +52,26 @@ impl Broker for LocalBroker {
         since: u64,
         through: u64,
         limit: u64,
-    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+    ) -> BoxFuture<'a, Result<Gap, FrameError>> {
         let (store_id, name) = (room.store_id, room.name.clone());
         Box::pin(
             self.store
                 .read("read a room's missed messages", move |conn| {
-                    schema::messages_after(conn, store_id, &name, since, through, limit)
+                    stream::entries_after(conn, store_id, &name, since, through, limit)
                 }),
         )
+    }
+
+    fn messages_from<'a>(
+        &'a self,
+        room: &'a Room,
+        from: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+        let (store_id, name) = (room.store_id, room.name.clone());
+        Box::pin(self.store.read("read a room's history", move |conn| {
+            stream::messages_from(conn, store_id, &name, from, limit)
+        }))
     }
 
     fn messages_before<'a>(
@@ -70,7 +82,7 @@ impl Broker for LocalBroker {
     ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
         let (store_id, name) = (room.store_id, room.name.clone());
         Box::pin(self.store.read("read a room's history", move |conn| {
-            schema::messages_before(conn, store_id, &name, before, limit)
+            stream::messages_before(conn, store_id, &name, before, limit)
         }))
     }
 

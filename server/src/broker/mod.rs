@@ -20,10 +20,13 @@ use crate::rooms::Room;
 pub use local::LocalBroker;
 pub use redis::RedisBroker;
 
-/// A message (or a deletion) on its way to be sequenced, stored, then delivered to its room:
+/// A message (or an event: edit, deletion, reaction) on its way to be sequenced, stored, then delivered to its room:
 /// what the session hands the broker, whichever broker it is. Whoever sent it learns the
 /// outcome through the [`Receipt`] `publish` gives. Defined by the store, which keeps it.
 pub use crate::store::NewMessage as Post;
+
+/// A stretch of a room's stream: what a client that resumes missed.
+pub use crate::store::Gap;
 
 /// A boxed future, so the trait can be used as `dyn Broker`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -52,17 +55,28 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
         token: Option<String>,
     ) -> BoxFuture<'a, Result<String, FrameError>>;
 
-    /// The kept messages of `room` with ids in `since + 1 ..= through`, oldest first, at most
-    /// `limit`. Fewer than `through - since` means some are no longer kept.
+    /// The kept entries (messages as they are now, and events) of `room` with ids in
+    /// `since + 1 ..= through`, oldest first, at most `limit`. Fewer than `through - since`
+    /// means some are no longer kept.
     fn messages_after<'a>(
         &'a self,
         room: &'a Room,
         since: u64,
         through: u64,
         limit: u64,
+    ) -> BoxFuture<'a, Result<Gap, FrameError>>;
+
+    /// The first `limit` kept messages of `room` with ids from `from` on, oldest first, as they
+    /// are now (a page of history after an id).
+    fn messages_from<'a>(
+        &'a self,
+        room: &'a Room,
+        from: u64,
+        limit: u64,
     ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>>;
 
-    /// The newest `limit` kept messages of `room` with ids below `before`, oldest first.
+    /// The newest `limit` kept messages of `room` with ids below `before`, oldest first, as they
+    /// are now (events left out: they are applied already).
     fn messages_before<'a>(
         &'a self,
         room: &'a Room,

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use chat_shared::{
     encode, name_key, validate_room, ChatMessage, ErrorCode, FrameError, Joined, ServerFrame,
-    DEFAULT_ROOM, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT, MAX_RECOVERY_MESSAGES,
+    DEFAULT_ROOM, MAX_MEMBERS_LIMIT, MAX_RECOVERY_MESSAGES,
 };
 
 use tungstenite::Utf8Bytes;
 
+use crate::broker::Gap;
 use crate::rooms::{LatestPage, Retired, Room, Subscription};
 use crate::session::Session;
 use axum::body::Bytes;
@@ -176,14 +177,14 @@ impl Session {
                 && *since <= last_id
                 && *since >= room.pruned_through()
         });
-        let gap = match resume {
+        let gap: Option<Result<Gap, FrameError>> = match resume {
             Some(since) => {
                 let read = self
                     .ctx
                     .broker
                     .messages_after(&room, since, last_id, MAX_RECOVERY_MESSAGES + 1)
                     .await;
-                // Ids are never skipped, so a complete gap has exactly this many messages.
+                // Ids are never skipped, so a complete gap has exactly this many entries.
                 let missed = last_id - since;
                 match read {
                     Ok(gap) if gap.len() as u64 == missed && missed <= MAX_RECOVERY_MESSAGES => {
@@ -195,17 +196,18 @@ impl Session {
             }
             None => None,
         };
-        let (recovered, messages, mut failed) = match gap {
+        let (recovered, gap, mut failed) = match gap {
             Some(Ok(gap)) => (true, gap, None),
-            Some(Err(err)) => (false, Vec::new(), Some(err)),
-            None => (false, Vec::new(), None),
+            Some(Err(err)) => (false, Gap::default(), Some(err)),
+            None => (false, Gap::default(), None),
         };
         let mut frame = ServerFrame::Joined(Joined {
             room: room.name.clone(),
             epoch: room.epoch.clone(),
             last_id,
             recovered,
-            messages,
+            messages: gap.messages,
+            events: gap.events,
             members: std::mem::take(&mut pending.members),
             count: pending.count,
             you: self.name.to_string(),
@@ -225,6 +227,7 @@ impl Session {
             if let ServerFrame::Joined(joined) = &mut frame {
                 joined.recovered = false;
                 joined.messages = Vec::new();
+                joined.events = Vec::new();
             }
             match self.shared_latest(&room, last_id).await {
                 Ok(page) => {
@@ -251,6 +254,7 @@ impl Session {
             if let ServerFrame::Joined(joined) = &mut frame {
                 joined.recovered = false;
                 joined.messages = page;
+                joined.events = Vec::new();
             }
             answer = self.encode_within(&mut frame);
         }
@@ -266,7 +270,7 @@ impl Session {
     /// messages while it is over [`Session::answer_limit`] (the newest always stays, so paging
     /// back makes progress); a `history` cut short says `more: true`. Encoded once when it
     /// fits, which is almost always.
-    fn encode_within(&self, frame: &mut ServerFrame) -> Option<String> {
+    pub(super) fn encode_within(&self, frame: &mut ServerFrame) -> Option<String> {
         let json = encode(frame).ok()?;
         let limit = self.answer_limit();
         if json.len() <= limit {
@@ -409,36 +413,6 @@ impl Session {
         };
         if let Some(json) = self.encode_within(&mut frame) {
             let _ = self.member.push(&Utf8Bytes::from(json));
-        }
-    }
-
-    pub(super) async fn history(&mut self, room: &str, before: Option<u64>, limit: Option<u32>) {
-        let Some(sub) = self.joined(room, None) else {
-            return;
-        };
-        let limit = u64::from(limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT));
-        let before = before.unwrap_or(u64::MAX);
-        let read = self
-            .ctx
-            .broker
-            .messages_before(&sub.room, before, limit + 1)
-            .await;
-        match read {
-            Ok(mut messages) => {
-                let more = messages.len() as u64 > limit;
-                if more {
-                    messages.remove(0);
-                }
-                let mut frame = ServerFrame::History {
-                    room: room.to_string(),
-                    messages,
-                    more,
-                };
-                if let Some(json) = self.encode_within(&mut frame) {
-                    let _ = self.member.push(&Utf8Bytes::from(json));
-                }
-            }
-            Err(err) => self.reply_error(err.in_room(room)),
         }
     }
 }

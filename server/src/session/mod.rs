@@ -6,6 +6,8 @@
 
 mod access;
 pub mod bans;
+mod changes;
+mod history;
 mod join;
 mod names;
 pub mod purge;
@@ -16,8 +18,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chat_shared::{
-    normalize_text, validate_cid, validate_room, ClientFrame, ErrorCode, FrameError, ServerFrame,
-    DEFAULT_ROOM,
+    normalize_text, validate_cid, validate_room, Action, ClientFrame, ErrorCode, FrameError,
+    ServerFrame, DEFAULT_ROOM,
 };
 use tracing::debug;
 
@@ -27,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::peers::Slot;
 use crate::receipt::{unanswered, Outcome, Receipt};
 use crate::rooms::{Member, RoomRegistry, Subscription};
-use crate::store::HistoryStore;
+use crate::store::{Author, HistoryStore};
 pub use join::PendingJoin;
 use rate::{RateLimit, Verdict};
 
@@ -77,6 +79,9 @@ pub struct Session {
     /// The account is an administrator (as of the upgrade: a change of rights closes the
     /// account's sockets, so it comes back as it is now).
     admin: bool,
+    /// Open mode: proof of the name's token, stored with each message, so that only whoever
+    /// holds the name's token edits or deletes what was sent under it (`None` for a guest).
+    author: Option<Author>,
     /// Boxed: most of a connection's life is idle, and its state should be small then.
     limit: Option<Box<RateLimit>>,
     /// The limit on requests: every frame but `send` and `typing`.
@@ -107,6 +112,7 @@ impl Session {
             guest: true,
             account: None,
             admin: false,
+            author: None,
             limit,
             requests,
             slot,
@@ -148,7 +154,11 @@ impl Session {
         let parsed = ClientFrame::parse(raw);
         if !matches!(
             parsed,
-            Ok(ClientFrame::Send { .. } | ClientFrame::Typing { .. } | ClientFrame::Delete { .. })
+            Ok(ClientFrame::Send { .. }
+                | ClientFrame::Typing { .. }
+                | ClientFrame::Edit { .. }
+                | ClientFrame::Delete { .. }
+                | ClientFrame::React { .. })
         ) {
             let room = match &parsed {
                 Ok(
@@ -171,12 +181,19 @@ impl Session {
             }
         };
         match frame {
-            ClientFrame::Send { room, text, cid } => {
+            ClientFrame::Send {
+                room,
+                text,
+                cid,
+                reply_to,
+            } => {
                 let room = room.unwrap_or_else(|| DEFAULT_ROOM.to_string());
-                return self.send(room, text, cid);
+                return self.send(room, text, cid, reply_to);
             }
             ClientFrame::Typing { room } => return self.typing(room),
+            ClientFrame::Edit { room, id, text } => return self.edit(room, id, text),
             ClientFrame::Delete { room, id } => return self.delete(room, id),
+            ClientFrame::React { room, id, emoji } => return self.react(room, id, emoji),
             // The answers that wait for the store are boxed: their state would otherwise be part
             // of every connection's task, idle or not.
             ClientFrame::Hello { name, token } => Box::pin(self.hello(&name, token)).await,
@@ -187,8 +204,9 @@ impl Session {
             ClientFrame::History {
                 room,
                 before,
+                around,
                 limit,
-            } => Box::pin(self.history(&room, before, limit)).await,
+            } => Box::pin(self.history(&room, before, around, limit)).await,
             ClientFrame::Members { room, after, limit } => {
                 self.members(&room, after.as_deref(), limit);
             }
@@ -289,80 +307,70 @@ impl Session {
         }
     }
 
-    fn send(&mut self, room: String, text: String, cid: Option<String>) -> Option<CloseReason> {
+    fn send(
+        &mut self,
+        room: String,
+        text: String,
+        cid: Option<String>,
+        reply_to: Option<u64>,
+    ) -> Option<CloseReason> {
         if let Err(close) = self.within_limit(&room, cid.as_ref()) {
             return close;
         }
-        let checked = cid
-            .as_deref()
-            .map_or(Ok(()), validate_cid)
-            .and_then(|()| normalize_text(&text).map(|t| t.len() != text.len()));
-        let trimmed = match checked {
-            Ok(trimmed) => trimmed,
+        let checked = cid.as_deref().map_or(Ok(()), validate_cid);
+        let text = match checked.and_then(|()| trimmed(text)) {
+            Ok(text) => text,
             Err(err) => {
                 self.reply_error(err.in_room(&room).for_cid(cid));
                 return None;
             }
         };
-        let text = if trimmed {
-            text.trim().to_string()
-        } else {
-            text
-        };
         let sub = self.joined(&room, cid.as_ref())?;
+        if !self.may_post(&sub, cid.as_ref()) {
+            return None;
+        }
+        let mut post = self.post(&sub, text, None, reply_to);
+        post.cid = cid;
+        self.publish(post);
+        None
+    }
+
+    /// Whether this connection may post to the room (a read-only room takes administrators'
+    /// posts only); refused with `not_allowed` if not.
+    fn may_post(&self, sub: &Subscription, cid: Option<&String>) -> bool {
         if sub.room.read_only() && !self.admin {
             self.reply_error(
                 FrameError::new(
                     ErrorCode::NotAllowed,
                     "this room is read-only: only administrators post here",
                 )
-                .in_room(&room)
-                .for_cid(cid),
+                .in_room(&sub.room.name)
+                .for_cid(cid.cloned()),
             );
-            return None;
+            return false;
         }
-        let post = Post {
+        true
+    }
+
+    /// An entry of `sub`'s room from this connection: a message (no `action`) or an event.
+    fn post(
+        &self,
+        sub: &Subscription,
+        text: String,
+        action: Option<Action>,
+        target: Option<u64>,
+    ) -> Post {
+        Post {
             room: sub.room.clone(),
             name: self.name.clone(),
             text,
-            cid,
-            account: self.account,
-            deletes: None,
-            admin: self.admin,
-        };
-        self.publish(post);
-        None
-    }
-
-    /// Deletes a message: an entry of the room's stream, stored and delivered like a message,
-    /// so every member and everyone who resumes later learns of it. Who may is checked where
-    /// it is stored (the author's account, or an administrator).
-    fn delete(&mut self, room: String, id: u64) -> Option<CloseReason> {
-        if let Err(close) = self.within_limit(&room, None) {
-            return close;
-        }
-        if self.account.is_none() {
-            self.reply_error(
-                FrameError::new(
-                    ErrorCode::NotAllowed,
-                    "deleting messages needs an account (accounts mode)",
-                )
-                .in_room(&room),
-            );
-            return None;
-        }
-        let sub = self.joined(&room, None)?;
-        let post = Post {
-            room: sub.room.clone(),
-            name: self.name.clone(),
-            text: String::new(),
             cid: None,
             account: self.account,
-            deletes: Some(id),
+            author: self.author,
+            action,
+            target,
             admin: self.admin,
-        };
-        self.publish(post);
-        None
+        }
     }
 
     fn publish(&mut self, post: Post) {
@@ -422,6 +430,17 @@ impl Drop for Session {
             self.ctx.rooms.release_guest(&self.name);
         }
     }
+}
+
+/// `text` trimmed, if it passes as a message's text ([`normalize_text`]); copied only if the
+/// trim removed anything.
+fn trimmed(text: String) -> Result<String, FrameError> {
+    let changed = normalize_text(&text)?.len() != text.len();
+    Ok(if changed {
+        text.trim().to_string()
+    } else {
+        text
+    })
 }
 
 /// A wait as whole milliseconds for `retry_after_ms` (at least 1).

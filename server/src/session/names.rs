@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chat_shared::{normalize_name, ErrorCode, FrameError, ServerFrame};
 
 use super::{millis_of, Session};
+use crate::store::Author;
 
 impl Session {
     pub(super) async fn hello(&mut self, name: &str, token: Option<String>) {
@@ -41,6 +42,10 @@ impl Session {
             Ok(token) => token,
             Err(err) => return self.reply_error(err),
         };
+        let mut author = Author::default();
+        let length = author.len();
+        author.copy_from_slice(&crate::token::hash(&token)[..length]);
+        self.author = Some(author);
         let old = std::mem::replace(&mut self.name, Arc::from(name.as_str()));
         self.member.set_name(self.name.clone());
         if *old != *name {

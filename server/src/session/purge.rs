@@ -49,7 +49,9 @@ pub async fn delete_messages_of(
             text: String::new(),
             cid: None,
             account: Some(actor),
-            deletes: Some(id),
+            author: None,
+            action: Some(chat_shared::Action::Delete),
+            target: Some(id),
             admin: true,
         })?;
         // One at a time: a purge never fills the writer's queue ahead of people's messages.

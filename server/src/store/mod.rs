@@ -8,8 +8,10 @@
 pub mod access;
 pub mod accounts;
 pub mod cids;
+mod events;
 pub mod moderation;
 pub mod schema;
+pub mod stream;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -25,9 +27,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
-pub use writer::NewMessage;
+pub use stream::Gap;
 pub use writer::Swept;
 use writer::{store_failed, Append, Command, Job, Writer};
+pub use writer::{Author, NewMessage};
 
 /// Posts and requests that may wait for the writer; beyond it a send is refused at once.
 const WRITER_QUEUE: usize = 65_536;
@@ -230,7 +233,7 @@ impl HistoryStore {
             let messages = if limit == 0 {
                 Vec::new()
             } else {
-                schema::messages_before(conn, row.id, &room, row.last_id.saturating_add(1), limit)?
+                stream::messages_before(conn, row.id, &room, row.last_id.saturating_add(1), limit)?
             };
             Ok(Some(chat_shared::Joined {
                 room,
@@ -238,6 +241,7 @@ impl HistoryStore {
                 last_id: row.last_id,
                 recovered: false,
                 messages,
+                events: Vec::new(),
                 members: Vec::new(),
                 count: None,
                 you: String::new(),

@@ -144,7 +144,7 @@ pub fn messages_of(
 ) -> rusqlite::Result<Vec<(String, u64)>> {
     let mut statement = conn.prepare(
         "SELECT r.name, m.id FROM messages m JOIN rooms r ON r.id = m.room_id
-         WHERE m.account_id = ?1 AND m.deletes IS NULL AND m.text != ''
+         WHERE m.account_id = ?1 AND m.action IS NULL AND m.text != ''
          ORDER BY r.name, m.id LIMIT ?2",
     )?;
     let rows = statement.query_map(params![account, limit], |r| {

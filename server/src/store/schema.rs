@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chat_shared::ChatMessage;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// How long a statement waits for another connection's lock before failing with "busy".
@@ -26,8 +25,21 @@ CREATE TABLE IF NOT EXISTS messages (
     ts INTEGER NOT NULL,
     cid TEXT,
     account_id INTEGER,
-    deletes INTEGER,
+    action TEXT,
+    target INTEGER,
+    reply_to INTEGER,
+    edited INTEGER,
+    author BLOB,
     PRIMARY KEY (room_id, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reactions (
+    room_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    person TEXT NOT NULL,
+    emoji TEXT NOT NULL,
+    name TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    PRIMARY KEY (room_id, message_id, person, emoji)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS heartbeat (
@@ -52,6 +64,7 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate_messages(&conn)?;
     conn.execute_batch(SCHEMA)?;
     conn.execute_batch(super::accounts::SCHEMA)?;
     conn.execute_batch(super::moderation::SCHEMA)?;
@@ -65,18 +78,6 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     if has_used == 0 {
         conn.execute_batch("ALTER TABLE names ADD COLUMN used_ms INTEGER NOT NULL DEFAULT 0")?;
     }
-    // Databases from before accounts and deletions.
-    let has_account: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'account_id'",
-        [],
-        |r| r.get(0),
-    )?;
-    if has_account == 0 {
-        conn.execute_batch(
-            "ALTER TABLE messages ADD COLUMN account_id INTEGER;
-             ALTER TABLE messages ADD COLUMN deletes INTEGER;",
-        )?;
-    }
     if max_bytes > 0 {
         let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let pages = (max_bytes / page.max(512) as u64).max(1);
@@ -87,6 +88,39 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
         )?;
     }
     Ok(conn)
+}
+
+/// Brings a `messages` table from an earlier version to this one's columns (before `SCHEMA`,
+/// whose `CREATE TABLE IF NOT EXISTS` leaves an existing table as it is): accounts' column, and
+/// events (issue 24), where a deletion was a row with `deletes` set.
+fn migrate_messages(conn: &Connection) -> rusqlite::Result<()> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let has = |name: &str| columns.iter().any(|c| c == name);
+    if !has("account_id") {
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN account_id INTEGER")?;
+    }
+    if !has("action") {
+        conn.execute_batch(
+            "ALTER TABLE messages ADD COLUMN action TEXT;
+             ALTER TABLE messages ADD COLUMN target INTEGER;
+             ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+             ALTER TABLE messages ADD COLUMN edited INTEGER;
+             ALTER TABLE messages ADD COLUMN author BLOB;",
+        )?;
+        if has("deletes") {
+            conn.execute_batch(
+                "UPDATE messages SET action = 'delete', target = deletes WHERE deletes IS NOT NULL;
+                 ALTER TABLE messages DROP COLUMN deletes;",
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens a read connection (the writer must have created the schema already).
@@ -174,25 +208,50 @@ pub fn count_rooms(conn: &Connection) -> rusqlite::Result<usize> {
         .map(|n| n.max(0) as usize)
 }
 
-/// Stores one message.
-pub fn insert_message(
-    conn: &Connection,
-    room_id: i64,
-    message: &ChatMessage,
-) -> rusqlite::Result<()> {
+/// One row of a room's stream as stored: a message, or an event on an earlier one.
+#[derive(Debug, Default)]
+pub struct StreamRow<'a> {
+    /// Its id in the room.
+    pub id: u64,
+    /// Who wrote it, as shown.
+    pub name: &'a str,
+    /// A message's text; an edit's new text; a reaction's emoji.
+    pub text: &'a str,
+    /// When it was stored.
+    pub ts: u64,
+    /// A message's resend key.
+    pub cid: Option<&'a str>,
+    /// Who wrote it (accounts mode).
+    pub account: Option<i64>,
+    /// An event's action (`edit`, `delete`, `react`, `unreact`); `None` for a message.
+    pub action: Option<&'static str>,
+    /// An event's message.
+    pub target: Option<u64>,
+    /// A message's original, when it answers one.
+    pub reply_to: Option<u64>,
+    /// A message's author in open mode: the start of the hash of its name's token.
+    pub author: Option<&'a [u8]>,
+}
+
+/// Stores one row of a room's stream.
+pub fn insert_row(conn: &Connection, room_id: i64, row: &StreamRow<'_>) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(
-        "INSERT INTO messages (room_id, id, name, text, ts, cid, account_id, deletes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO messages
+           (room_id, id, name, text, ts, cid, account_id, action, target, reply_to, author)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     insert.execute(params![
         room_id,
-        message.id as i64,
-        message.name,
-        message.text,
-        message.ts as i64,
-        message.cid,
-        message.account.map(|a| a as i64),
-        message.deletes.map(|id| id as i64),
+        clamp(row.id),
+        row.name,
+        row.text,
+        clamp(row.ts),
+        row.cid,
+        row.account,
+        row.action,
+        row.target.map(clamp),
+        row.reply_to.map(clamp),
+        row.author,
     ])?;
     Ok(())
 }
@@ -201,102 +260,11 @@ pub fn insert_message(
 pub fn prune(conn: &Connection, room_id: i64, through: u64) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND id <= ?2")?
         .execute(params![room_id, through as i64])?;
+    conn.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND message_id <= ?2")?
+        .execute(params![room_id, through as i64])?;
     conn.prepare_cached("UPDATE rooms SET pruned_through = max(pruned_through, ?2) WHERE id = ?1")?
         .execute(params![room_id, through as i64])?;
     Ok(())
-}
-
-fn message_from_row(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
-    Ok(ChatMessage {
-        id: row.get::<_, i64>(0)?.max(0) as u64,
-        room: room.to_string(),
-        name: row.get(1)?,
-        text: row.get(2)?,
-        ts: row.get::<_, i64>(3)?.max(0) as u64,
-        cid: row.get(4)?,
-        account: row.get::<_, Option<i64>>(5)?.map(|a| a.max(0) as u64),
-        deletes: row.get::<_, Option<i64>>(6)?.map(|id| id.max(0) as u64),
-    })
-}
-
-/// Who may delete a stored message: its author's account (none for a guest's) and name, if
-/// it is there to delete (not missing, not deleted already, not itself a deletion).
-pub fn deletable(
-    conn: &Connection,
-    room_id: i64,
-    id: u64,
-) -> rusqlite::Result<Option<(Option<i64>, String)>> {
-    conn.prepare_cached(
-        "SELECT account_id, name FROM messages
-         WHERE room_id = ?1 AND id = ?2 AND text <> '' AND deletes IS NULL",
-    )?
-    .query_row(params![room_id, clamp(id)], |r| Ok((r.get(0)?, r.get(1)?)))
-    .optional()
-}
-
-/// Empties a deleted message: its text and `cid` are gone for good; its id, name and time
-/// stay, so the room's ids remain contiguous.
-pub fn empty_message(conn: &Connection, room_id: i64, id: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE messages SET text = '', cid = NULL WHERE room_id = ?1 AND id = ?2",
-    )?
-    .execute(params![room_id, clamp(id)])?;
-    Ok(())
-}
-
-/// Messages with `after < id <= upto`, oldest first, at most `limit`.
-pub fn messages_after(
-    conn: &Connection,
-    room_id: i64,
-    room: &str,
-    after: u64,
-    upto: u64,
-    limit: u64,
-) -> rusqlite::Result<Vec<ChatMessage>> {
-    let mut query = conn.prepare_cached(
-        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages
-         WHERE room_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4",
-    )?;
-    let rows = query.query_map(
-        params![room_id, clamp(after), clamp(upto), clamp(limit)],
-        |row| message_from_row(room, row),
-    )?;
-    rows.collect()
-}
-
-/// The newest `limit` messages with `id < before`, oldest first.
-pub fn messages_before(
-    conn: &Connection,
-    room_id: i64,
-    room: &str,
-    before: u64,
-    limit: u64,
-) -> rusqlite::Result<Vec<ChatMessage>> {
-    let mut query = conn.prepare_cached(
-        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages
-         WHERE room_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-    )?;
-    let rows = query.query_map(params![room_id, clamp(before), clamp(limit)], |row| {
-        message_from_row(room, row)
-    })?;
-    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    messages.reverse();
-    Ok(messages)
-}
-
-/// One message by id.
-pub fn message(
-    conn: &Connection,
-    room_id: i64,
-    room: &str,
-    id: u64,
-) -> rusqlite::Result<Option<ChatMessage>> {
-    conn.query_row(
-        "SELECT id, name, text, ts, cid, account_id, deletes FROM messages WHERE room_id = ?1 AND id = ?2",
-        params![room_id, clamp(id)],
-        |row| message_from_row(room, row),
-    )
-    .optional()
 }
 
 /// A message sent with a `cid`, as remembered to answer a resend.
@@ -399,6 +367,6 @@ pub fn delete_room(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 /// SQLite integers are signed: anything a client names beyond i64 is treated as i64::MAX.
-fn clamp(value: u64) -> i64 {
+pub(crate) fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chat_shared::{encode, name_key, ChatMessage, ErrorCode, FrameError, ServerFrame};
+use chat_shared::{encode, name_key, ErrorCode, FrameError, ServerFrame};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
@@ -20,29 +20,40 @@ use crate::clock::{millis, unix_millis};
 use crate::receipt::{Outcome, Reply};
 use crate::rooms::{Room, RoomRegistry};
 use crate::store::cids::{RecentCids, CID_WINDOW_MS};
+use crate::store::events::{self, Written};
 use crate::store::StoreSettings;
-use crate::store::{moderation, schema};
+use crate::store::{schema, stream};
 use crate::{random, token};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 4096;
 
-/// What a session hands the store to be sequenced, stored and released: a message, or the
-/// deletion of one.
+/// Open mode: what proves who wrote a message, the start of the SHA-256 of the token that held
+/// its author's name (a guest's generated name has none, and neither does an account's).
+pub type Author = [u8; 16];
+
+/// What a session hands the store to be sequenced, stored and released: a message, or an
+/// event (edit, deletion, reaction) on an earlier one.
 #[derive(Debug)]
 pub struct NewMessage {
     /// Where it goes.
     pub room: Arc<Room>,
     /// Who sent it, as shown.
     pub name: Arc<str>,
-    /// The validated, trimmed text (empty for a deletion).
+    /// A message's validated, trimmed text; an edit's new text (checked the same way); a
+    /// reaction's emoji (in its one form); empty for a deletion.
     pub text: String,
-    /// The sender's resend key.
+    /// The sender's resend key (messages only).
     pub cid: Option<String>,
     /// The sender's account (accounts mode).
     pub account: Option<i64>,
-    /// For a deletion: the id of the message it deletes.
-    pub deletes: Option<u64>,
+    /// The sender's name's token, to prove authorship in open mode.
+    pub author: Option<Author>,
+    /// `None` for a message; else what the event does (`React` toggles: the writer decides
+    /// whether it gives or takes back).
+    pub action: Option<chat_shared::Action>,
+    /// The message an event changes, or the one a message answers.
+    pub target: Option<u64>,
     /// The sender is an administrator (may delete anyone's message).
     pub admin: bool,
 }
@@ -334,16 +345,16 @@ impl Writer {
         let now = unix_millis();
         let started = std::time::Instant::now();
         self.cids.expire(now);
-        let mut fresh: Vec<(Append, ChatMessage)> = Vec::with_capacity(posts.len());
+        let mut fresh: Vec<(Append, Written)> = Vec::with_capacity(posts.len());
         let mut repeats: Vec<(Append, Arc<Room>, u64)> = Vec::new();
         // Each touched room and its sequencer before this batch, to roll back on failure.
         let mut touched: HashMap<i64, (Arc<Room>, u64)> = HashMap::new();
         let mut new_cids: Vec<String> = Vec::new();
-        // Deletions refused (no such message, not the sender's): answered after the commit.
+        // Entries refused (no such message, not the sender's): answered after the commit.
         let mut denied: Vec<(Append, FrameError)> = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
-            for mut post in posts.drain(..) {
+            for post in posts.drain(..) {
                 let cid_key =
                     post.message.cid.as_deref().map(|cid| {
                         RecentCids::key(&post.message.name, &post.message.room.name, cid)
@@ -354,38 +365,29 @@ impl Writer {
                         continue;
                     }
                 }
-                if let Some(target) = post.message.deletes {
-                    if let Some(refusal) = Self::delete(&tx, &post.message, target, now)? {
+                let room = post.message.room.clone();
+                let id = room.sequenced() + 1;
+                let written = match events::write(&tx, &post.message, id, now) {
+                    Ok(Ok(written)) => written,
+                    Ok(Err(refusal)) => {
                         denied.push((post, refusal));
                         continue;
                     }
-                }
-                let room = &post.message.room;
+                    Err(err) => {
+                        // Answered with the failure, as everything else in the batch is.
+                        denied.push((post, no_refusal()));
+                        return Err(err);
+                    }
+                };
                 touched
                     .entry(room.store_id)
                     .or_insert_with(|| (room.clone(), room.sequenced()));
-                let id = room.sequenced() + 1;
                 room.set_sequenced(id);
-                let message = ChatMessage {
-                    id,
-                    room: room.name.clone(),
-                    name: post.message.name.to_string(),
-                    text: std::mem::take(&mut post.message.text),
-                    ts: now,
-                    cid: post.message.cid.clone(),
-                    account: post.message.account.and_then(|a| u64::try_from(a).ok()),
-                    deletes: post.message.deletes,
-                };
                 if let Some(key) = cid_key {
                     self.cids.insert(key.clone(), room.clone(), id, now);
                     new_cids.push(key);
                 }
-                // Kept before the insert, so that a failing insert still answers its sender.
-                let store_id = room.store_id;
-                fresh.push((post, message));
-                if let Some((_, message)) = fresh.last() {
-                    schema::insert_message(&tx, store_id, message)?;
-                }
+                fresh.push((post, written));
             }
             let keep = self.settings.history_per_room;
             if keep > 0 {
@@ -411,9 +413,12 @@ impl Writer {
                         room.set_pruned_through(room.sequenced().saturating_sub(keep));
                     }
                 }
-                for (post, message) in fresh {
-                    let id = message.id;
-                    match encode(&ServerFrame::Message(message)) {
+                for (post, written) in fresh {
+                    let (id, frame) = match written {
+                        Written::Message(message) => (message.id, ServerFrame::Message(message)),
+                        Written::Event(event) => (event.id, ServerFrame::Event(event)),
+                    };
+                    match encode(&frame) {
                         Ok(json) => post.message.room.release(id, Utf8Bytes::from(json)),
                         Err(err) => warn!(error = %err, "could not encode a message"),
                     }
@@ -453,41 +458,9 @@ impl Writer {
         }
     }
 
-    /// Empties the message `target` for the deletion `deletion`, if its sender may (the
-    /// author's account, or an administrator, whose deletion of another's message is logged);
-    /// `Ok(Some(refusal))` when there is no such message or it is not theirs to delete.
-    fn delete(
-        tx: &Connection,
-        deletion: &NewMessage,
-        target: u64,
-        now: u64,
-    ) -> rusqlite::Result<Option<FrameError>> {
-        let room = &deletion.room;
-        let Some((author, author_name)) = schema::deletable(tx, room.store_id, target)? else {
-            return Ok(Some(FrameError::new(
-                ErrorCode::NotFound,
-                "there is no such message (or it was deleted already)",
-            )));
-        };
-        let own = deletion.account.is_some() && author == deletion.account;
-        if !own && !deletion.admin {
-            return Ok(Some(FrameError::new(
-                ErrorCode::NotAllowed,
-                "only its author or an administrator may delete a message",
-            )));
-        }
-        schema::empty_message(tx, room.store_id, target)?;
-        if !own {
-            let what = format!("message {target} in #{} by {author_name}", room.name);
-            let actor = deletion.account.unwrap_or(0);
-            moderation::log_action(tx, now, actor, &deletion.name, "delete_message", &what)?;
-        }
-        Ok(None)
-    }
-
     /// A resend of a stored message: the sender alone gets the stored copy again.
     fn answer_repeat(&self, post: Append, room: &Arc<Room>, id: u64) {
-        let outcome = match schema::message(&self.conn, room.store_id, &room.name, id) {
+        let outcome = match stream::message(&self.conn, room.store_id, &room.name, id) {
             Ok(Some(message)) => Outcome::Repeat(message),
             // Pruned meanwhile: nothing to show, and storing it again would duplicate it.
             Ok(None) => Outcome::Stored,
@@ -506,6 +479,11 @@ enum OpenError {
     Limit,
     Full,
     Store(rusqlite::Error),
+}
+
+/// A placeholder refusal for an entry whose statement failed: the batch's failure replaces it.
+fn no_refusal() -> FrameError {
+    FrameError::new(ErrorCode::HistoryUnavailable, "")
 }
 
 /// Whether a write failed for lack of space (the database reached `--max-database-bytes`).

@@ -302,6 +302,7 @@ impl Client {
     pub async fn say_in(&mut self, room: &str, text: &str) {
         self.tx
             .send(&ClientFrame::Send {
+                reply_to: None,
                 room: Some(room.into()),
                 text: text.into(),
                 cid: None,
@@ -317,6 +318,7 @@ impl Sender {
     /// Sends a `send` frame (to the default room) built by the shared protocol crate.
     pub async fn say(&mut self, text: &str) {
         self.send(&ClientFrame::Send {
+            reply_to: None,
             room: None,
             text: text.into(),
             cid: None,
@@ -384,6 +386,7 @@ impl Receiver {
         loop {
             match self.frame().await {
                 ServerFrame::Message(_)
+                | ServerFrame::Event(_)
                 | ServerFrame::Presence { .. }
                 | ServerFrame::Typing { .. }
                 | ServerFrame::Limits(_) => continue,
@@ -450,6 +453,18 @@ impl Receiver {
                 ServerFrame::Message(message) => return message,
                 ServerFrame::Joined(_) | ServerFrame::Limits(_) => continue,
                 other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next event of a room's stream (an edit, a deletion, a reaction), a `joined` or
+    /// `limits` before it passed over.
+    pub async fn change(&mut self) -> chat_shared::Event {
+        loop {
+            match self.frame().await {
+                ServerFrame::Event(event) => return event,
+                ServerFrame::Joined(_) | ServerFrame::Limits(_) => continue,
+                other => panic!("expected an event, got {other:?}"),
             }
         }
     }
@@ -617,6 +632,7 @@ pub fn texts(messages: &[ChatMessage]) -> Vec<&str> {
 /// A `send` to `room` with the `cid` "same".
 pub fn send_with_cid(room: &str, text: &str) -> ClientFrame {
     ClientFrame::Send {
+        reply_to: None,
         room: Some(room.into()),
         text: text.into(),
         cid: Some("same".into()),

@@ -21,6 +21,7 @@ async fn history_requests_beyond_the_request_rate_are_refused() {
     let mut client = server.connect().await;
     let started = Instant::now();
     let request = ClientFrame::History {
+        around: None,
         room: "lobby".into(),
         before: None,
         limit: None,

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::error;
 
 use super::{BoxFuture, Broker};
-use crate::broker::Post;
+use crate::broker::{Gap, Post};
 use crate::clock::{unix_millis, Clock};
 use crate::metrics::Metrics;
 use crate::receipt::{receipt, Receipt, Reply};
@@ -162,13 +162,13 @@ impl RedisBroker {
 
 impl Broker for RedisBroker {
     fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
-        if post.deletes.is_some() {
-            // Accounts (and so deletions) are single-node for now; a session never gets here.
+        if post.action.is_some() || post.target.is_some() {
             return Err(FrameError::new(
                 ErrorCode::NotAllowed,
-                "deleting messages is not available in cluster mode yet",
+                "editing, deleting, replying and reacting are not available in cluster mode yet",
             )
-            .in_room(&post.room.name));
+            .in_room(&post.room.name)
+            .for_cid(post.cid));
         }
         let (reply, receipt) = receipt();
         self.posts.try_send((post, reply)).map_err(|err| {
@@ -205,15 +205,34 @@ impl Broker for RedisBroker {
         since: u64,
         through: u64,
         limit: u64,
-    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+    ) -> BoxFuture<'a, Result<Gap, FrameError>> {
         Box::pin(async move {
             if through <= since {
-                return Ok(Vec::new());
+                return Ok(Gap::default());
             }
-            self.shared
+            let messages = self
+                .shared
                 .range(&room.name, since + 1, through, limit)
                 .await
-                .map_err(|err| self.shared.failed("read a room's missed messages", &err))
+                .map_err(|err| self.shared.failed("read a room's missed messages", &err))?;
+            Ok(Gap {
+                messages,
+                events: Vec::new(),
+            })
+        })
+    }
+
+    fn messages_from<'a>(
+        &'a self,
+        room: &'a Room,
+        from: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
+        Box::pin(async move {
+            self.shared
+                .range(&room.name, from, u64::MAX >> 1, limit)
+                .await
+                .map_err(|err| self.shared.failed("read a room's history", &err))
         })
     }
 
@@ -263,6 +282,7 @@ impl Broker for RedisBroker {
                     last_id,
                     recovered: false,
                     messages,
+                    events: Vec::new(),
                     members: Vec::new(),
                     count: None,
                     you: String::new(),

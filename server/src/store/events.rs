@@ -1,0 +1,267 @@
+//! What the writer does with each entry of a room's stream: a message (and the original it
+//! answers), or an event (edit, deletion, reaction) checked against what is stored and applied
+//! to its message, in the transaction that stores the entry itself.
+//!
+//! Who may: an author edits and deletes its own messages (its account in accounts mode; in open
+//! mode the token that holds its name, so that whoever takes the name after it expired cannot);
+//! an administrator deletes anyone's (logged). One reaction per person and emoji, toggled,
+//! bounded per message and per person ([`MAX_REACTIONS_PER_MESSAGE`] and the others).
+
+use chat_shared::{
+    name_key, quote, Action, ChatMessage, ErrorCode, Event, FrameError, Quote,
+    MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON,
+};
+use rusqlite::{params, Connection};
+
+use super::schema::{clamp, insert_row, StreamRow};
+use super::stream::{original, Original};
+use super::{moderation, NewMessage};
+
+/// What an entry became once stored: what its room's members are sent.
+#[derive(Debug)]
+pub(crate) enum Written {
+    Message(ChatMessage),
+    Event(Event),
+}
+
+/// The answer for a message that is not there to be changed.
+fn no_such_message() -> FrameError {
+    FrameError::new(
+        ErrorCode::NotFound,
+        "there is no such message in this room (or it was deleted)",
+    )
+}
+
+/// Whether `post`'s sender wrote `original`.
+fn own(post: &NewMessage, original: &Original) -> bool {
+    match (post.account, &post.author) {
+        (Some(account), _) => original.account == Some(account),
+        (None, Some(author)) => original.author.as_deref() == Some(author.as_slice()),
+        (None, None) => false,
+    }
+}
+
+/// Checks `post` against what is stored and, if it may be, stores it as entry `id` of its room
+/// with whatever it changes. `Ok(Err(refusal))` when it may not (nothing was written).
+pub(crate) fn write(
+    tx: &Connection,
+    post: &NewMessage,
+    id: u64,
+    now: u64,
+) -> rusqlite::Result<Result<Written, FrameError>> {
+    let room_id = post.room.store_id;
+    let mut row = StreamRow {
+        id,
+        name: &post.name,
+        text: &post.text,
+        ts: now,
+        cid: post.cid.as_deref(),
+        account: post.account,
+        action: None,
+        target: post.target,
+        reply_to: None,
+        author: post.author.as_ref().map(|a| a.as_slice()),
+    };
+    let Some(action) = post.action else {
+        let mut reply = None;
+        if let Some(target) = post.target {
+            let Some(original) = original(tx, room_id, target)? else {
+                return Ok(Err(FrameError::new(
+                    ErrorCode::NotFound,
+                    "there is no such message in this room to reply to (or it was deleted)",
+                )));
+            };
+            reply = Some(Quote {
+                id: target,
+                name: original.name,
+                text: quote(&original.text),
+            });
+            row.reply_to = Some(target);
+            row.target = None;
+        }
+        insert_row(tx, room_id, &row)?;
+        return Ok(Ok(Written::Message(ChatMessage {
+            id,
+            room: post.room.name.clone(),
+            name: post.name.to_string(),
+            text: post.text.clone(),
+            ts: now,
+            cid: post.cid.clone(),
+            account: post.account.and_then(|a| u64::try_from(a).ok()),
+            reply,
+            edited: None,
+            reactions: Vec::new(),
+        })));
+    };
+    let target = post.target.unwrap_or(0);
+    let Some(original) = original(tx, room_id, target)? else {
+        return Ok(Err(no_such_message()));
+    };
+    row.cid = None;
+    row.author = None;
+    let done = match action {
+        Action::Edit => edit(tx, post, &original, target, now)?,
+        Action::Delete => delete(tx, post, &original, target, now)?,
+        Action::React | Action::Unreact => react(tx, post, target, id)?,
+    };
+    let action = match done {
+        Ok(action) => action,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    row.action = Some(action.into());
+    if action == Action::Delete {
+        row.text = "";
+    }
+    insert_row(tx, room_id, &row)?;
+    let (text, emoji) = match action {
+        Action::Edit => (post.text.clone(), String::new()),
+        Action::Delete => (String::new(), String::new()),
+        Action::React | Action::Unreact => (String::new(), post.text.clone()),
+    };
+    Ok(Ok(Written::Event(Event {
+        id,
+        room: post.room.name.clone(),
+        action,
+        target,
+        name: post.name.to_string(),
+        ts: now,
+        account: post.account.and_then(|a| u64::try_from(a).ok()),
+        text,
+        emoji,
+    })))
+}
+
+/// A new text for the author's own message. No earlier version is kept: the message and the
+/// edits before this one all say the new text from now on.
+fn edit(
+    tx: &Connection,
+    post: &NewMessage,
+    original: &Original,
+    target: u64,
+    now: u64,
+) -> rusqlite::Result<Result<Action, FrameError>> {
+    if !own(post, original) {
+        return Ok(Err(FrameError::new(
+            ErrorCode::NotAllowed,
+            "only its author may edit a message",
+        )));
+    }
+    let room_id = post.room.store_id;
+    tx.prepare_cached("UPDATE messages SET text = ?3, edited = ?4 WHERE room_id = ?1 AND id = ?2")?
+        .execute(params![room_id, clamp(target), post.text, clamp(now)])?;
+    tx.prepare_cached(
+        "UPDATE messages SET text = ?3 WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
+    )?
+    .execute(params![room_id, clamp(target), post.text])?;
+    Ok(Ok(Action::Edit))
+}
+
+/// Empties a message for good (text, `cid`, reactions, and the text its edits carried), if its
+/// sender may: the author, or an administrator, whose deletion of another's message is logged.
+/// Its id, name and time stay, so the room's ids remain contiguous.
+fn delete(
+    tx: &Connection,
+    post: &NewMessage,
+    original: &Original,
+    target: u64,
+    now: u64,
+) -> rusqlite::Result<Result<Action, FrameError>> {
+    let own = own(post, original);
+    if !own && !post.admin {
+        return Ok(Err(FrameError::new(
+            ErrorCode::NotAllowed,
+            "only its author or an administrator may delete a message",
+        )));
+    }
+    let room_id = post.room.store_id;
+    let target_id = clamp(target);
+    tx.prepare_cached(
+        "UPDATE messages SET text = '', cid = NULL, edited = NULL WHERE room_id = ?1 AND id = ?2",
+    )?
+    .execute(params![room_id, target_id])?;
+    tx.prepare_cached(
+        "UPDATE messages SET text = '' WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
+    )?
+    .execute(params![room_id, target_id])?;
+    tx.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND message_id = ?2")?
+        .execute(params![room_id, target_id])?;
+    if !own {
+        let what = format!(
+            "message {target} in #{} by {}",
+            post.room.name, original.name
+        );
+        let actor = post.account.unwrap_or(0);
+        moderation::log_action(tx, now, actor, &post.name, "delete_message", &what)?;
+    }
+    Ok(Ok(Action::Delete))
+}
+
+/// Who reacts: an account, or a name (open mode), so that one person has one reaction per emoji.
+fn person(post: &NewMessage) -> String {
+    match post.account {
+        Some(account) => format!("a{account}"),
+        None => format!("n{}", name_key(&post.name)),
+    }
+}
+
+/// The sender's reaction `post.text` to `target`, given if it was not there (`react`) and
+/// taken back if it was (`unreact`), within the limits per message and per person.
+fn react(
+    tx: &Connection,
+    post: &NewMessage,
+    target: u64,
+    id: u64,
+) -> rusqlite::Result<Result<Action, FrameError>> {
+    let room_id = post.room.store_id;
+    let person = person(post);
+    let emoji = post.text.as_str();
+    let removed = tx
+        .prepare_cached(
+            "DELETE FROM reactions
+             WHERE room_id = ?1 AND message_id = ?2 AND person = ?3 AND emoji = ?4",
+        )?
+        .execute(params![room_id, clamp(target), person, emoji])?;
+    if removed > 0 {
+        return Ok(Ok(Action::Unreact));
+    }
+    let (all, kinds, mine, known): (i64, i64, i64, i64) = tx
+        .prepare_cached(
+            "SELECT count(*), count(DISTINCT emoji), coalesce(sum(person = ?3), 0),
+                    coalesce(max(emoji = ?4), 0)
+             FROM reactions WHERE room_id = ?1 AND message_id = ?2",
+        )?
+        .query_row(params![room_id, clamp(target), person, emoji], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let refusal = if all as usize >= MAX_REACTIONS_PER_MESSAGE {
+        Some(format!(
+            "this message has {MAX_REACTIONS_PER_MESSAGE} reactions, as many as it may"
+        ))
+    } else if known == 0 && kinds as usize >= MAX_EMOJI_PER_MESSAGE {
+        Some(format!(
+            "this message has {MAX_EMOJI_PER_MESSAGE} different emoji; add to one of them"
+        ))
+    } else if mine as usize >= MAX_REACTIONS_PER_PERSON {
+        Some(format!(
+            "you gave this message {MAX_REACTIONS_PER_PERSON} reactions, as many as one person may"
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        return Ok(Err(FrameError::new(ErrorCode::ReactionLimit, why)));
+    }
+    tx.prepare_cached(
+        "INSERT INTO reactions (room_id, message_id, person, emoji, name, event_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        room_id,
+        clamp(target),
+        person,
+        emoji,
+        &*post.name,
+        clamp(id)
+    ])?;
+    Ok(Ok(Action::React))
+}
