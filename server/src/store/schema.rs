@@ -370,3 +370,41 @@ pub fn delete_room(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 pub(crate) fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_events_keeps_its_deletions_as_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE messages (room_id INTEGER NOT NULL, id INTEGER NOT NULL,
+                 name TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL, cid TEXT,
+                 account_id INTEGER, deletes INTEGER, PRIMARY KEY (room_id, id)) WITHOUT ROWID;
+             INSERT INTO messages VALUES (1, 1, 'bob', '', 5, NULL, 2, NULL);
+             INSERT INTO messages VALUES (1, 2, 'bob', '', 6, NULL, 2, 1);
+             INSERT INTO messages VALUES (1, 3, 'ann', 'kept', 7, 'c', 3, NULL);",
+        )
+        .unwrap();
+        drop(old);
+        let conn = open_writer(&path, 0).unwrap();
+        let gap = super::super::stream::entries_after(&conn, 1, "r", 0, 3, 10).unwrap();
+        let ids: Vec<u64> = gap.messages.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [1, 3]);
+        assert_eq!(gap.messages[1].text, "kept");
+        assert_eq!(gap.events.len(), 1);
+        let deletion = &gap.events[0];
+        assert_eq!(
+            (deletion.id, deletion.action, deletion.target),
+            (2, chat_shared::Action::Delete, 1)
+        );
+        // Opened again, nothing changes.
+        drop(conn);
+        let conn = open_writer(&path, 0).unwrap();
+        let again = super::super::stream::entries_after(&conn, 1, "r", 0, 3, 10).unwrap();
+        assert_eq!(again, gap);
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod redis_server;
+pub mod stream;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
