@@ -84,7 +84,7 @@ pub struct Config {
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Messages kept per room; older ones are deleted as new ones arrive. Default: all (0) on a
+    /// Entries (messages and events) kept per room; older ones are deleted as new ones arrive. Default: all (0) on a
     /// single node, 10,000 in cluster mode (each room's Redis stream, trimmed approximately).
     #[arg(long, env = "CHAT_HISTORY_PER_ROOM")]
     pub history_per_room: Option<u64>,
