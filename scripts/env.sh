@@ -4,7 +4,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO
 # wasm-opt (npm binaryen 132) and playwright come from end2end/node_modules; cargo tools from
 # ~/.cargo/bin. Both go first so a system binaryen (Debian's 108 breaks the app) is never used.
-export PATH="$REPO/end2end/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# scripts/wasm-opt holds a wrapper that runs that wasm-opt with the page's pass order.
+export PATH="$REPO/scripts/wasm-opt:$REPO/end2end/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true
 # One build directory outside the checkout, kept between runs and fresh clones on this machine:
 # a warm rebuild takes seconds instead of minutes. Override it to build elsewhere.

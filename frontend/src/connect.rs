@@ -143,6 +143,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
                         room: Some(room.clone()),
                         text: message.text,
                         cid: Some(message.cid),
+                        reply_to: None,
                     });
                 }
             }

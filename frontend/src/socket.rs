@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use chat_shared::{batch_lines, encode_client, ClientFrame, ServerFrame};
+use chat_shared::{batch_lines, ClientFrame, ServerFrame};
 use leptos::prelude::{set_timeout_with_handle, window, TimeoutHandle};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -102,10 +102,9 @@ impl ChatSocket {
         if open.ws.ready_state() != WebSocket::OPEN {
             return false;
         }
-        let Ok(frame) = encode_client(frame) else {
-            return false;
-        };
-        open.ws.send_with_str(&frame).is_ok()
+        open.ws
+            .send_with_str(&chat_shared::write::client_frame(frame))
+            .is_ok()
     }
 
     /// Retries at once if the page is waiting to reconnect (the network came back).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chat_shared::{close_code, encode_client, ClientFrame, MAX_TEXT_CHARS};
+use chat_shared::{close_code, ClientFrame, MAX_TEXT_CHARS};
 
 /// Hex digits of the `cid` the page gives each message (96 random bits).
 pub const CID_DIGITS: usize = 24;
@@ -62,15 +62,14 @@ pub fn draft_problem(draft: &str, room: &str, max_frame_bytes: u64) -> Option<St
     if text.is_empty() {
         return None;
     }
-    let frame_bytes = encode_client(&ClientFrame::Send {
+    let frame_bytes = chat_shared::write::client_frame(&ClientFrame::Send {
         room: Some(room.into()),
         text: text.into(),
         // A cid as long as the page's, so the estimate is the frame that will be sent.
         cid: Some("0".repeat(CID_DIGITS)),
         reply_to: None,
     })
-    .map(|json| json.len())
-    .unwrap_or(usize::MAX);
+    .len();
     let max = max_frame_bytes as usize;
     (frame_bytes > max).then(|| {
         format!("Message is too long to send ({frame_bytes} bytes encoded; the limit is {max})")

@@ -62,7 +62,13 @@ pub fn saved_rooms() -> Vec<String> {
 
 /// Remembers the joined rooms.
 pub fn save_rooms(rooms: &[String]) {
-    if let Ok(json) = serde_json::to_string(rooms) {
-        set(ROOMS, &json);
+    let mut json = String::from("[");
+    for (i, room) in rooms.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        chat_shared::write::push_json_string(&mut json, room);
     }
+    json.push(']');
+    set(ROOMS, &json);
 }

@@ -12,6 +12,7 @@ pub mod markdown;
 mod read;
 mod rules;
 mod time;
+pub mod write;
 
 use serde::{Deserialize, Serialize};
 
@@ -482,7 +483,8 @@ pub fn encode(frame: &ServerFrame) -> Result<String, serde_json::Error> {
     serde_json::to_string(frame)
 }
 
-/// Serializes one client frame as compact JSON.
+/// Serializes one client frame as compact JSON (serde's; the page writes the same JSON by
+/// hand with [`write::client_frame`]).
 pub fn encode_client(frame: &ClientFrame) -> Result<String, serde_json::Error> {
     serde_json::to_string(frame)
 }
