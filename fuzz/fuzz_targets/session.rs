@@ -32,6 +32,17 @@ enum Step {
         room: Option<u8>,
         text: String,
         cid: Option<u8>,
+        reply_to: Option<u64>,
+    },
+    Edit {
+        room: u8,
+        id: u64,
+        text: String,
+    },
+    React {
+        room: u8,
+        id: u64,
+        emoji: String,
     },
     Typing {
         room: u8,
@@ -39,6 +50,7 @@ enum Step {
     History {
         room: u8,
         before: Option<u64>,
+        around: Option<u64>,
         limit: Option<u32>,
     },
     Members {
@@ -75,19 +87,35 @@ fn raw(step: Step) -> String {
             epoch: None,
         },
         Step::Leave { room: r } => ClientFrame::Leave { room: room(r) },
-        Step::Send { room: r, text, cid } => ClientFrame::Send {
- reply_to: None,
+        Step::Send {
+            room: r,
+            text,
+            cid,
+            reply_to,
+        } => ClientFrame::Send {
+            reply_to,
             room: r.map(room),
             text,
             cid: cid.map(|c| format!("c{c}")),
+        },
+        Step::Edit { room: r, id, text } => ClientFrame::Edit {
+            room: room(r),
+            id,
+            text,
+        },
+        Step::React { room: r, id, emoji } => ClientFrame::React {
+            room: room(r),
+            id,
+            emoji,
         },
         Step::Typing { room: r } => ClientFrame::Typing { room: room(r) },
         Step::History {
             room: r,
             before,
+            around,
             limit,
         } => ClientFrame::History {
- around: None,
+            around,
             room: room(r),
             before,
             limit,

@@ -209,21 +209,42 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
     let text = || prop::option::of(tricky_text());
     prop_oneof![
         (tricky_text(), text()).prop_map(|(name, token)| ClientFrame::Hello { name, token }),
-        (room(), id(), text()).prop_map(|(room, since, epoch)| ClientFrame::Join { room, since, epoch }),
+        (room(), id(), text()).prop_map(|(room, since, epoch)| ClientFrame::Join {
+            room,
+            since,
+            epoch
+        }),
         room().prop_map(|room| ClientFrame::Leave { room }),
         (prop::option::of(room()), tricky_text(), text(), id()).prop_map(
-            |(room, text, cid, reply_to)| ClientFrame::Send { room, text, cid, reply_to }
+            |(room, text, cid, reply_to)| ClientFrame::Send {
+                room,
+                text,
+                cid,
+                reply_to
+            }
         ),
-        (room(), any::<u64>(), tricky_text()).prop_map(|(room, id, text)| ClientFrame::Edit { room, id, text }),
-        (room(), any::<u64>(), tricky_text()).prop_map(|(room, id, emoji)| ClientFrame::React { room, id, emoji }),
+        (room(), any::<u64>(), tricky_text()).prop_map(|(room, id, text)| ClientFrame::Edit {
+            room,
+            id,
+            text
+        }),
+        (room(), any::<u64>(), tricky_text()).prop_map(|(room, id, emoji)| ClientFrame::React {
+            room,
+            id,
+            emoji
+        }),
         room().prop_map(|room| ClientFrame::Typing { room }),
         (room(), id(), id(), prop::option::of(any::<u32>())).prop_map(
-            |(room, before, around, limit)| ClientFrame::History { room, before, around, limit }
+            |(room, before, around, limit)| ClientFrame::History {
+                room,
+                before,
+                around,
+                limit
+            }
         ),
         (room(), any::<u64>()).prop_map(|(room, id)| ClientFrame::Delete { room, id }),
-        (room(), text(), prop::option::of(any::<u32>())).prop_map(
-            |(room, after, limit)| ClientFrame::Members { room, after, limit }
-        ),
+        (room(), text(), prop::option::of(any::<u32>()))
+            .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
         tricky_text().prop_map(|token| ClientFrame::Refresh { token }),
     ]
 }

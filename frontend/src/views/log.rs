@@ -127,6 +127,9 @@ pub fn MessageLog() -> impl IntoView {
 
 /// A line of the log: laid out from the room's entries, or a message of this tab's that the
 /// room has not confirmed yet.
+// (Built once per render and moved into its line's view: boxing the larger variant would only
+// add an allocation per line.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Line {
     Row(Row),
@@ -165,6 +168,7 @@ fn LogLine(line: Line) -> impl IntoView {
                 text,
                 ts,
                 account,
+                edited,
                 ..
             }) => {
                 let class = match (grouped, mine) {
@@ -172,6 +176,17 @@ fn LogLine(line: Line) -> impl IntoView {
                     (true, false) => "message grouped",
                     (false, true) => "message mine",
                     (true, true) => "message grouped mine",
+                };
+                // An edited message's text says so after it (CSS), with no element of its own.
+                let class = if edited.is_some() && !text.is_empty() {
+                    match class {
+                        "message" => "message edited",
+                        "message grouped" => "message grouped edited",
+                        "message mine" => "message mine edited",
+                        _ => "message grouped mine edited",
+                    }
+                } else {
+                    class
                 };
                 let shown_name = (!grouped).then_some((name, mine));
                 // Deleted since: what it said is gone from the server too.
