@@ -31,6 +31,13 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || {
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 }
+# The pinned nightly that builds the page's release WebAssembly (scripts/env.sh, build_page):
+# the minimal profile, with std's sources to rebuild std for wasm32.
+rustup toolchain list | grep -q "^$PAGE_TOOLCHAIN" &&
+  rustup component list --toolchain "$PAGE_TOOLCHAIN" --installed | grep -q '^rust-src' || {
+  say "installing Rust $PAGE_TOOLCHAIN for the page's release build (rust-src, wasm32)"
+  rustup toolchain install "$PAGE_TOOLCHAIN" --profile minimal -c rust-src -t wasm32-unknown-unknown
+}
 # The build tools are built unoptimized (`--debug`, no debug info): they only run other tools
 # and spend their time waiting for them, so an optimized build would cost a cold machine
 # three times the minutes for nothing measurable (README, "How long the first run takes").

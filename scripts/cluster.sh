@@ -33,11 +33,12 @@ done
 profile="${CHAT_PROFILE:-release}"
 if [ "$profile" = debug ]; then
   printf '==> building the page, and the server and chat-bench (debug)\n' >&2
-  cargo leptos build --release --frontend-only >&2
+  build_page >&2
   cargo build --locked -p chat-server -p chat-bench >&2
 else
   printf '==> building the app (release)\n' >&2
-  cargo leptos build --release >&2
+  build_page >&2
+  cargo leptos build --release --server-only >&2
   if $check; then cargo build --release --locked -p chat-bench >&2; fi
 fi
 bin="$CARGO_TARGET_DIR/$profile"

@@ -15,6 +15,18 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat/target}"
 # builds serves the page as cargo-leptos' would (the browser tests use that server), and so
 # that no build of Leptos differs from another by it.
 export LEPTOS_OUTPUT_NAME=chat
+# The page's release WebAssembly is built by a pinned nightly Rust, which compiles std for it
+# with panics that abort at once (no panic messages, no formatting code for them): 9.6 KB gzip
+# less than the same page built by stable (BENCHMARKS.md, "The page's size"). Only the page: the
+# server, the tests and every other build use stable. scripts/bootstrap.sh installs it.
+export PAGE_TOOLCHAIN=nightly-2026-10-30
+# cargo-leptos' release build of the page alone (extra arguments go to cargo-leptos). RUSTFLAGS
+# replaces .cargo/config.toml's wasm32 flags, so it repeats the inline threshold set there.
+build_page() {
+  RUSTUP_TOOLCHAIN="$PAGE_TOOLCHAIN" CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+    RUSTFLAGS="-C llvm-args=-inline-threshold=13 -Zunstable-options -Cpanic=immediate-abort" \
+    cargo leptos build --release --frontend-only "$@"
+}
 # The Autobahn TestSuite's runner (scripts/autobahn.sh), installed by scripts/bootstrap.sh.
 export AUTOBAHN_VENV="${AUTOBAHN_VENV:-$HOME/.cache/chat/autobahn-venv}"
 # Every limit on rates and on connections per client address (the variables of their flags).

@@ -15,7 +15,8 @@ cd "$REPO"
 LOADS="${LOADS:-15}"
 PORT="${PORT:-8095}"
 
-cargo leptos build --release >&2
+build_page >&2
+cargo leptos build --release --server-only >&2
 pkg=target/site/pkg
 size_row() {
   local file=$1 label=$2

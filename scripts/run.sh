@@ -13,4 +13,6 @@ if [ "${CHAT_ACCESS:-accounts}" = accounts ]; then
     '    "not set up yet: open http://.../setup/<token> ...": open it to make the first account' \
     '    (an administrator), then invite people from /admin. CHAT_ACCESS=open serves guests instead.' >&2
 fi
-exec cargo leptos serve --release
+# The page first (pinned nightly, scripts/env.sh), then the server, which serves it.
+build_page
+exec cargo leptos serve --release --server-only

@@ -48,7 +48,7 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 # one codegen unit, wasm-bindgen, wasm-opt), and they lock different build folders (cargo-leptos
 # builds the page in $CARGO_TARGET_DIR/front).
 step "the page's release bundle (cargo-leptos) and the frontend-only one (trunk), side by side"
-cargo leptos build --release --frontend-only &
+build_page &
 page_build=$!
 trunk build --release --offline
 wait $page_build

@@ -254,10 +254,12 @@ impl RoomState {
             match event.action {
                 Action::Edit => {
                     message.text.clone_from(&event.text);
+                    message.format.clone_from(&event.format);
                     message.edited = Some(event.ts);
                 }
                 Action::Delete => {
                     message.text.clear();
+                    message.format.clear();
                     message.reactions.clear();
                 }
                 Action::React => match message

@@ -156,6 +156,19 @@ fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {
             .map(|value| list(&value, reaction))
             .transpose()?
             .unwrap_or_default(),
+        format: format(f)?,
+    })
+}
+
+/// A message's (or an edit's) runs: `[["text", style], ...]`.
+fn format(f: Fields<'_>) -> Result<Vec<crate::markdown::Run>, Unreadable> {
+    let Some(value) = f.value("format") else {
+        return Ok(Vec::new());
+    };
+    list(&value, |run| {
+        let run = run.dyn_ref::<Array>().ok_or(Unreadable)?;
+        let style = u8::try_from(unsigned(&run.get(1))?).map_err(|_| Unreadable)?;
+        Ok((string(&run.get(0))?, style))
     })
 }
 
@@ -189,6 +202,7 @@ fn event(value: &JsValue) -> Result<Event, Unreadable> {
         account: f.unsigned("account")?,
         text: f.string("text")?.unwrap_or_default(),
         emoji: f.string("emoji")?.unwrap_or_default(),
+        format: format(f)?,
     })
 }
 

@@ -306,6 +306,10 @@ pub struct ChatMessage {
     /// Its reactions, each emoji once, in the order they were first given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// When its text has formatting: the text as shown, in runs ([`markdown::runs`]). Empty:
+    /// the text is shown as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub format: Vec<markdown::Run>,
 }
 
 impl ChatMessage {
@@ -390,6 +394,9 @@ pub struct Event {
     /// `react`, `unreact`: the emoji.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub emoji: String,
+    /// `edit`, when the new text has formatting: its runs, as in a message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub format: Vec<markdown::Run>,
 }
 
 /// What a client must know of how its server was started to check what it sends: only what an

@@ -1,6 +1,8 @@
-//! The Markdown subset messages are written in (issue 24), parsed into a tree that the page and
-//! the server's render turn into DOM nodes: never into an HTML string, so nothing in a message
-//! can become markup. One parser for both, here.
+//! The Markdown subset messages are written in (issue 24), parsed into a tree, and flattened
+//! into the runs of text a message carries ([`runs`]) for the page and the server's render to
+//! turn into DOM nodes: never into an HTML string, so nothing in a message can become markup.
+//! One parser, here, run by the server: the page only shows the runs (a parser in the page's
+//! WebAssembly would cost it 4.8 KB gzip, BENCHMARKS.md).
 //!
 //! Blocks: paragraphs (every line break kept), fenced code blocks (```` ``` ```` lines; an
 //! unclosed fence runs to the end), block quotes (`> `, nested at most [`MAX_QUOTE_DEPTH`]
@@ -262,6 +264,78 @@ fn is_url_char(c: char) -> bool {
     !c.is_whitespace() && !c.is_control() && !matches!(c, '<' | '>' | '"' | '`')
 }
 
+/// What a run of a message's text looks like, as bits (see [`Run`]).
+pub mod style {
+    /// `**strong**`.
+    pub const STRONG: u8 = 1;
+    /// `*emphasis*`.
+    pub const EMPHASIS: u8 = 2;
+    /// `` `code` ``.
+    pub const CODE: u8 = 4;
+    /// An `https://` address, linked to itself.
+    pub const LINK: u8 = 8;
+    /// A fenced code block's text.
+    pub const CODE_BLOCK: u8 = 16;
+    /// The quote depth (1 to 4) times this: inside that many block quotes.
+    pub const QUOTE: u8 = 32;
+}
+
+/// A piece of a message's text as shown: the characters, and how they look ([`style`] bits).
+/// A message's runs, one after another, are its text without the markers.
+pub type Run = (String, u8);
+
+/// The runs of `text`, or `None` when it has no formatting (shown as it is).
+pub fn runs(text: &str) -> Option<Vec<Run>> {
+    if !text.contains(['*', '`', '>', '\\']) && !text.contains("https://") {
+        return None;
+    }
+    let mut out = Vec::new();
+    flatten(&parse(text), 0, &mut out);
+    let plain = match out.as_slice() {
+        [] => true,
+        [(shown, 0)] => shown == text,
+        _ => false,
+    };
+    (!plain).then_some(out)
+}
+
+/// Appends `text` in `style`, joined to the run before if it looks the same.
+fn push(out: &mut Vec<Run>, text: &str, style: u8) {
+    match out.last_mut() {
+        Some((last, last_style)) if *last_style == style && style & style::LINK == 0 => {
+            last.push_str(text)
+        }
+        _ => out.push((text.to_string(), style)),
+    }
+}
+
+fn flatten(blocks: &[Block], quote: u8, out: &mut Vec<Run>) {
+    let outer = quote * style::QUOTE;
+    for (n, block) in blocks.iter().enumerate() {
+        if n > 0 {
+            push(out, "\n", outer);
+        }
+        match block {
+            Block::Paragraph(inlines) => flatten_inline(inlines, outer, out),
+            Block::Code(code) => push(out, code, outer | style::CODE_BLOCK),
+            Block::Quote(inner) => flatten(inner, quote + 1, out),
+        }
+    }
+}
+
+fn flatten_inline(inlines: &[Inline], style: u8, out: &mut Vec<Run>) {
+    for piece in inlines {
+        match piece {
+            Inline::Text(text) => push(out, text, style),
+            Inline::Break => push(out, "\n", style),
+            Inline::Code(code) => push(out, code, style | style::CODE),
+            Inline::Link(url) => push(out, url, style | style::LINK),
+            Inline::Strong(inner) => flatten_inline(inner, style | style::STRONG, out),
+            Inline::Emphasis(inner) => flatten_inline(inner, style | style::EMPHASIS, out),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +490,39 @@ mod tests {
             inline(&format!("x{backticks}")),
             vec![text(&format!("x{backticks}"))]
         );
+    }
+
+    #[test]
+    fn runs_are_the_text_without_its_markers() {
+        use super::style::*;
+        assert_eq!(runs("plain words"), None);
+        assert_eq!(runs("2 * 3 = 6, **not closed"), None);
+        assert_eq!(
+            runs("**a** *b* `c` https://x.example/p."),
+            Some(vec![
+                ("a".into(), STRONG),
+                (" ".into(), 0),
+                ("b".into(), EMPHASIS),
+                (" ".into(), 0),
+                ("c".into(), CODE),
+                (" ".into(), 0),
+                ("https://x.example/p".into(), LINK),
+                (".".into(), 0),
+            ])
+        );
+        assert_eq!(
+            runs("> said **so**\nreply\n```\nx = 1\n```"),
+            Some(vec![
+                ("said ".into(), QUOTE),
+                ("so".into(), QUOTE | STRONG),
+                ("\nreply\n".into(), 0),
+                ("x = 1".into(), CODE_BLOCK),
+            ])
+        );
+        // Only https:// addresses are links; markup stays the characters it is.
+        let hostile = runs("[x](javascript:alert(1)) <img onerror=alert(1)> `<b>`").unwrap();
+        assert!(hostile.iter().all(|(_, style)| style & LINK == 0));
+        let shown: String = hostile.iter().map(|(text, _)| text.as_str()).collect();
+        assert_eq!(shown, "[x](javascript:alert(1)) <img onerror=alert(1)> <b>");
     }
 }

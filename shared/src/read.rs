@@ -53,6 +53,7 @@ struct Fields {
     target: Option<u64>,
     emoji: Option<String>,
     events: Option<Vec<Event>>,
+    format: Option<Vec<crate::markdown::Run>>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -78,6 +79,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 reply: f.reply.take(),
                 edited: f.edited.take(),
                 reactions: f.reactions.take().unwrap_or_default(),
+                format: f.format.take().unwrap_or_default(),
             }),
             Kind::Event => ServerFrame::Event(Event {
                 id: need(f.id.take(), "id")?,
@@ -89,6 +91,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 account: f.account.take(),
                 text: f.text.take().unwrap_or_default(),
                 emoji: f.emoji.take().unwrap_or_default(),
+                format: f.format.take().unwrap_or_default(),
             }),
             Kind::Error => ServerFrame::Error(ErrorFrame {
                 code: need(f.code.take(), "code")?,

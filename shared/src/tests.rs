@@ -466,6 +466,7 @@ fn events_and_message_state_have_documented_shapes() {
         account: None,
         text: "fixed".into(),
         emoji: String::new(),
+        format: vec![],
     });
     assert_eq!(
         encode(&edit).unwrap(),
@@ -481,6 +482,7 @@ fn events_and_message_state_have_documented_shapes() {
         account: Some(3),
         text: String::new(),
         emoji: "👍".into(),
+        format: vec![],
     });
     assert_eq!(
         encode(&react).unwrap(),
@@ -493,6 +495,7 @@ fn events_and_message_state_have_documented_shapes() {
         text: "fixed".into(),
     });
     reply.edited = Some(9);
+    reply.format = vec![("a".into(), markdown::style::STRONG)];
     reply.reactions = vec![Reaction {
         emoji: "👍".into(),
         names: vec!["bob".into(), "carol".into()],
@@ -500,7 +503,7 @@ fn events_and_message_state_have_documented_shapes() {
     let json = encode(&ServerFrame::Message(reply.clone())).unwrap();
     assert_eq!(
         json,
-        r#"{"type":"message","id":60,"room":"lobby","name":"alice","text":"a","ts":2,"reply":{"id":42,"name":"alice","text":"fixed"},"edited":9,"reactions":[{"emoji":"👍","names":["bob","carol"]}]}"#
+        r#"{"type":"message","id":60,"room":"lobby","name":"alice","text":"a","ts":2,"reply":{"id":42,"name":"alice","text":"fixed"},"edited":9,"reactions":[{"emoji":"👍","names":["bob","carol"]}],"format":[["a",1]]}"#
     );
     for frame in [edit, react, ServerFrame::Message(reply)] {
         let json = encode(&frame).unwrap();

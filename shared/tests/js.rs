@@ -45,6 +45,9 @@ fn message(i: usize) -> ChatMessage {
                 names: vec![TEXTS[(i + r) % TEXTS.len()].into(); r + 1],
             })
             .collect(),
+        format: (0..i % 3)
+            .map(|r| (TEXTS[(i + r) % TEXTS.len()].to_string(), [1, 8, 255][r]))
+            .collect(),
     }
 }
 
@@ -60,6 +63,9 @@ fn event(i: usize) -> Event {
         account: (i % 2 == 0).then_some(9),
         text: TEXTS[i % TEXTS.len()].into(),
         emoji: ["👍", ""][i % 2].into(),
+        format: (i % 2 == 0)
+            .then(|| vec![("bold".to_string(), 1)])
+            .unwrap_or_default(),
     }
 }
 
@@ -196,6 +202,8 @@ fn what_is_not_a_frame_is_refused_not_misread() {
         r#"{"type":"event","id":2,"action":"explode","target":1,"ts":1}"#,
         r#"{"type":"event","id":2,"action":"edit","ts":1,"text":"a"}"#,
         r#"{"type":"message","id":1,"text":"a","ts":1,"reactions":[{"emoji":"x"}]}"#,
+        r#"{"type":"message","id":1,"text":"a","ts":1,"format":[["a",256]]}"#,
+        r#"{"type":"message","id":1,"text":"a","ts":1,"format":[[1,"a"]]}"#,
         // serde's derived readers would take a struct's fields as an array; the server writes
         // objects, and the page reads nothing else.
         r#"{"type":"history","room":"r","messages":[[1,"r","a","t",1]],"more":false}"#,

@@ -54,19 +54,23 @@ fn message() -> impl Strategy<Value = ChatMessage> {
         prop::option::of(quote),
         prop::option::of(0..1u64 << 53),
         prop::collection::vec(reaction, 0..3),
+        prop::collection::vec((tricky_text(), any::<u8>()), 0..3),
     )
         .prop_map(
-            |((id, room, name, text, ts), cid, account, reply, edited, reactions)| ChatMessage {
-                id,
-                room,
-                name,
-                text,
-                ts,
-                cid,
-                account,
-                reply,
-                edited,
-                reactions,
+            |((id, room, name, text, ts), cid, account, reply, edited, reactions, format)| {
+                ChatMessage {
+                    id,
+                    room,
+                    name,
+                    text,
+                    ts,
+                    cid,
+                    account,
+                    reply,
+                    edited,
+                    reactions,
+                    format,
+                }
             },
         )
 }
@@ -81,9 +85,10 @@ fn event() -> impl Strategy<Value = Event> {
         prop::option::of(0..1u64 << 53),
         tricky_text(),
         tricky_text(),
+        prop::collection::vec((tricky_text(), any::<u8>()), 0..2),
     )
         .prop_map(
-            |((id, room), action, target, name, ts, account, text, emoji)| Event {
+            |((id, room), action, target, name, ts, account, text, emoji, format)| Event {
                 id,
                 room,
                 action,
@@ -93,6 +98,7 @@ fn event() -> impl Strategy<Value = Event> {
                 account,
                 text,
                 emoji,
+                format,
             },
         )
 }

@@ -1,5 +1,6 @@
 //! The scrolling log of the room on screen (its scroll state is [`crate::scroll::LogView`]).
 
+use chat_shared::markdown::style as markdown;
 use chat_shared::ChatMessage;
 use leptos::prelude::*;
 
@@ -155,6 +156,7 @@ const DELETED: &str = "(message deleted)";
 fn LogLine(line: Line) -> impl IntoView {
     let page = PageState::from_context();
     // (id, sender, time) of a message; its text; what the line's markup depends on besides.
+    let mut runs = Vec::new();
     let (message, text, day, class, pending_cid) = match line {
         Line::Row(Row {
             entry,
@@ -169,6 +171,7 @@ fn LogLine(line: Line) -> impl IntoView {
                 ts,
                 account,
                 edited,
+                format,
                 ..
             }) => {
                 let class = match (grouped, mine) {
@@ -197,6 +200,7 @@ fn LogLine(line: Line) -> impl IntoView {
                 } else {
                     text
                 };
+                runs = format;
                 (
                     Some((id, shown_name, ts, deletable)),
                     text,
@@ -261,9 +265,56 @@ fn LogLine(line: Line) -> impl IntoView {
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
             // `.text` is a message's (or pending message's) text; a notice is the whole line.
-            <span class=(class != "notice").then_some("text")>{text}</span>
+            <span class=(class != "notice").then_some("text")>{shown(text, runs)}</span>
             {state}
             {delete}
         </li>
     }
+}
+
+/// A message's text as shown: as it is, or in its formatting's runs (the server's parse of it,
+/// `chat_shared::markdown`), each run an element whose text is a text node. A link's address is
+/// its own text, made a link only if it is an `https://` one.
+fn shown(text: String, runs: Vec<chat_shared::markdown::Run>) -> impl IntoView {
+    use leptos::either::Either;
+    if runs.is_empty() {
+        return Either::Left(text);
+    }
+    Either::Right(
+        runs.into_iter()
+            .map(|(text, style)| {
+                let link = style & markdown::LINK != 0 && text.starts_with("https://");
+                let href = link.then(|| text.clone());
+                // Opened in a new tab, and told nothing of this page.
+                let target = link.then_some("_blank");
+                let rel = link.then_some("noopener noreferrer");
+                view! {
+                    <a data-md=md_class(style) href=href target=target rel=rel>
+                        {text}
+                    </a>
+                }
+            })
+            .collect_view(),
+    )
+}
+
+/// A run's look, as the words the stylesheet knows (`[data-md~=s]` and so on).
+fn md_class(style: u8) -> String {
+    let mut words = String::new();
+    for (bit, word) in [
+        (markdown::STRONG, "s "),
+        (markdown::EMPHASIS, "e "),
+        (markdown::CODE, "c "),
+        (markdown::LINK, "l "),
+        (markdown::CODE_BLOCK, "k "),
+    ] {
+        if style & bit != 0 {
+            words.push_str(word);
+        }
+    }
+    let depth = style / markdown::QUOTE;
+    if depth > 0 {
+        words.push_str(["q1", "q2", "q3", "q4"][usize::from(depth.min(4) - 1)]);
+    }
+    words
 }

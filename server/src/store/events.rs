@@ -7,6 +7,7 @@
 //! an administrator deletes anyone's (logged). One reaction per person and emoji, toggled,
 //! bounded per message and per person ([`MAX_REACTIONS_PER_MESSAGE`] and the others).
 
+use chat_shared::markdown::runs;
 use chat_shared::{
     name_key, quote, Action, ChatMessage, ErrorCode, Event, FrameError, Quote,
     MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON,
@@ -91,6 +92,7 @@ pub(crate) fn write(
             reply,
             edited: None,
             reactions: Vec::new(),
+            format: runs(&post.text).unwrap_or_default(),
         })));
     };
     let target = post.target.unwrap_or(0);
@@ -126,6 +128,7 @@ pub(crate) fn write(
         name: post.name.to_string(),
         ts: now,
         account: post.account.and_then(|a| u64::try_from(a).ok()),
+        format: runs(&text).unwrap_or_default(),
         text,
         emoji,
     })))

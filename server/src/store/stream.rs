@@ -1,6 +1,7 @@
 //! Reading a room's stream: messages as they are now (edited text, reactions, the start of the
 //! message each answers) and the events between them, for joins, resumes and history.
 
+use chat_shared::markdown::runs;
 use chat_shared::{quote, Action, ChatMessage, Event, Quote, Reaction};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -69,6 +70,7 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
             name,
             ts,
             account,
+            format: runs(&text).unwrap_or_default(),
             text,
             emoji,
         }));
@@ -86,6 +88,7 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         id,
         room: room.to_string(),
         name,
+        format: runs(&text).unwrap_or_default(),
         text,
         ts,
         cid: row.get(4)?,

@@ -26,10 +26,12 @@ pub fn apply(view: &mut View, event: &Event) {
     match event.action {
         Action::Edit => {
             message.text.clone_from(&event.text);
+            message.format.clone_from(&event.format);
             message.edited = Some(event.ts);
         }
         Action::Delete => {
             message.text.clear();
+            message.format.clear();
             message.cid = None;
             message.edited = None;
             message.reactions.clear();
