@@ -45,7 +45,9 @@ pub struct Entry {
     pub kind: EntryKind,
 }
 
-/// A chat message or a note from the page itself.
+/// A chat message or a note from the page itself. (Messages are nearly every entry: boxing them
+/// to make the rare notice smaller would cost an allocation per message.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
     /// A message from the server.
@@ -596,6 +598,7 @@ mod tests {
             } else {
                 value.into()
             },
+            format: vec![],
         }
     }
 

@@ -32,6 +32,7 @@ fn snapshot() -> Joined {
                 emoji: "👍".into(),
                 names: vec!["bob".into()],
             }],
+            format: vec![("hi".into(), chat_shared::markdown::style::STRONG)],
         }],
         events: vec![],
         members: vec!["alice".into()],

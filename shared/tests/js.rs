@@ -63,9 +63,11 @@ fn event(i: usize) -> Event {
         account: (i % 2 == 0).then_some(9),
         text: TEXTS[i % TEXTS.len()].into(),
         emoji: ["👍", ""][i % 2].into(),
-        format: (i % 2 == 0)
-            .then(|| vec![("bold".to_string(), 1)])
-            .unwrap_or_default(),
+        format: if i % 2 == 0 {
+            vec![("bold".to_string(), 1)]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -344,6 +344,7 @@ impl Sender {
 
 /// What a client saw next.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     Frame(ServerFrame),
     Ping,
