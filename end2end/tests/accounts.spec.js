@@ -84,14 +84,24 @@ test("set up, invite someone, chat, and ban them", async ({ browser }) => {
   await expect(messageTexts(owner).filter({ hasText: oops })).toHaveCount(1);
   member.once("dialog", (dialog) => dialog.accept());
   const line = member.locator("#messages li.message").filter({ hasText: oops });
-  await line.getByRole("button", { name: "Delete message" }).focus();
+  await line.getByRole("button", { name: "Message actions" }).focus();
+  await member.keyboard.press("Enter");
+  const menu = member.locator("#message-menu");
+  await menu.getByRole("button", { name: "Delete" }).focus();
   await member.keyboard.press("Enter");
   await expect(messageTexts(owner).filter({ hasText: oops })).toHaveCount(0);
   await expect(messageTexts(member).filter({ hasText: oops })).toHaveCount(0);
-  // Someone else's message has no delete button for a member.
-  await expect(
-    member.locator("#messages li.message").filter({ hasText: text }).getByRole("button"),
-  ).toHaveCount(0);
+  // Someone else's message offers a member no Delete.
+  await member
+    .locator("#messages li.message")
+    .filter({ hasText: text })
+    .getByRole("button", { name: "Message actions" })
+    .click();
+  await expect(menu).toBeVisible();
+  await expect(menu.getByRole("button", { name: "Delete" })).toBeHidden();
+  await expect(menu.getByRole("button", { name: "Reply" })).toBeVisible();
+  await member.keyboard.press("Escape");
+  await expect(menu).toBeHidden();
 
   // A private room, made by the owner with the member in it.
   await owner.goto(`${BASE}/rooms/new`);

@@ -404,6 +404,7 @@ mod tests {
         let pending = |cid: &str, text: &str| Pending {
             cid: cid.into(),
             text: text.into(),
+            reply_to: None,
         };
         chat.room_mut("lobby").unwrap().pending = vec![pending("a", "short")];
         chat.room_mut("rust").unwrap().pending =
@@ -546,6 +547,7 @@ mod tests {
         chat.room_mut("lobby").unwrap().pending.push(Pending {
             cid: "c1".into(),
             text: "hello".into(),
+            reply_to: None,
         });
         let refusal = |code, cid: Option<&str>| {
             ServerFrame::Error(ErrorFrame {

@@ -25,6 +25,7 @@ pub fn start(page: PageState) {
     });
     page.save_rooms();
     page.log.follow();
+    crate::menu::wire(page);
 
     if !supported() {
         page.status.set(Status::Unsupported);
@@ -143,7 +144,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
                         room: Some(room.clone()),
                         text: message.text,
                         cid: Some(message.cid),
-                        reply_to: None,
+                        reply_to: message.reply_to,
                     });
                 }
             }
@@ -166,6 +167,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
     }
     if older {
         page.log.keep_anchor(anchor);
+        page.go_on_jumping();
     } else if shown {
         if stick || mine {
             page.log.follow();

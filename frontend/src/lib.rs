@@ -4,6 +4,7 @@
 //! shell), `hydrate` (the WASM that cargo-leptos serves and that takes over the server-rendered
 //! page) and `csr` (the WASM that `trunk serve` mounts into an empty page).
 
+mod actions;
 pub mod app;
 pub mod chat;
 #[cfg(feature = "browser")]
@@ -11,6 +12,7 @@ mod connect;
 #[cfg(feature = "browser")]
 pub mod json;
 pub mod layout;
+mod menu;
 mod names;
 pub mod page;
 pub mod room;
@@ -52,6 +54,7 @@ pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
             </head>
             <body>
                 <App/>
+                {menu::markup()}
             </body>
         </html>
     }

@@ -37,6 +37,16 @@ pub struct PageState {
     pub drawer_open: RwSignal<bool>,
     /// The scrolling log.
     pub log: LogView,
+    /// The message the composer answers.
+    pub replying: StoredValue<Option<u64>>,
+    /// The message the composer edits (its text is the draft).
+    pub editing: StoredValue<Option<u64>>,
+    /// What the composer says it is doing besides sending a new message (replying to whom,
+    /// editing). The same signal type as `composer_error`: each new signal type costs the page's
+    /// WebAssembly its own copy of the signal code (BENCHMARKS.md).
+    pub context: RwSignal<Option<String>>,
+    /// A message to show once older pages have brought it (a reply's original).
+    pub(crate) jump: StoredValue<Option<u64>>,
     /// Who reads the page, when they signed in (accounts mode); `None` for a guest.
     pub viewer: Option<Viewer>,
     socket: StoredValue<Option<SendFn>, LocalStorage>,
@@ -82,6 +92,10 @@ impl PageState {
             name_error: RwSignal::new(None),
             drawer_open: RwSignal::new(false),
             log: LogView::new(),
+            replying: StoredValue::new(None),
+            editing: StoredValue::new(None),
+            context: RwSignal::new(None),
+            jump: StoredValue::new(None),
             socket: StoredValue::new_local(None),
             last_typing: StoredValue::new((0, String::new())),
         }
@@ -115,11 +129,17 @@ impl PageState {
     pub fn send_message(&self, text: String) {
         let cid = new_cid();
         let room = self.current();
+        let reply_to = self.replying.get_value();
+        if reply_to.is_some() {
+            self.replying.set_value(None);
+            self.context.set(None);
+        }
         let joined = self.chat.try_update(|chat| {
             let room = chat.room_mut(&room)?;
             room.pending.push(Pending {
                 cid: cid.clone(),
                 text: text.clone(),
+                reply_to,
             });
             Some(room.joined)
         });
@@ -128,7 +148,7 @@ impl PageState {
                 room: Some(room.clone()),
                 text,
                 cid: Some(cid),
-                reply_to: None,
+                reply_to,
             });
         }
         self.log.follow();

@@ -63,6 +63,8 @@ pub struct Pending {
     pub cid: String,
     /// The text as sent.
     pub text: String,
+    /// The message it answers.
+    pub reply_to: Option<u64>,
 }
 
 /// What the page shows when history could not be resumed.
@@ -487,10 +489,12 @@ mod tests {
         room.pending.push(Pending {
             cid: "c1".into(),
             text: "one".into(),
+            reply_to: None,
         });
         room.pending.push(Pending {
             cid: "c2".into(),
             text: "two".into(),
+            reply_to: None,
         });
         room.disconnected();
         // The gap holds c1's message (it was stored before the drop); only c2 goes again.

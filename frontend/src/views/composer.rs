@@ -20,6 +20,8 @@ pub fn Composer() -> impl IntoView {
         draft.with(|draft| draft_problem(draft, &room, max))
     };
     let hint = move || draft.with(|draft| remaining_hint(draft));
+    // What the composer does besides sending a new message: editing one, or answering one.
+    let context = page.context;
     let connected = move || page.status.get() == Status::Connected;
     let waiting = move || {
         page.chat.with(|chat| {
@@ -35,7 +37,7 @@ pub fn Composer() -> impl IntoView {
         if text.is_empty() || untrack(problem).is_some() {
             return;
         }
-        page.send_message(text.to_string());
+        page.submit(text.to_string());
         draft.set(String::new());
         page.composer_error.set(None);
     };
@@ -58,6 +60,17 @@ pub fn Composer() -> impl IntoView {
                 // The value and an input handler rather than `bind:value`, whose two-way binding
                 // costs the page 3.2 KB gzip more (BENCHMARKS.md); the same in the sidebar.
                 prop:value=move || draft.get()
+                on:keydown=move |ev| {
+                    let key = ev.key();
+                    if key == "Escape" {
+                        page.cancel();
+                    } else if key == "ArrowUp"
+                        && draft.with_untracked(|d| d.is_empty())
+                        && page.edit_last()
+                    {
+                        ev.prevent_default();
+                    }
+                }
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
                     let typed = !text.trim().is_empty();
@@ -82,10 +95,18 @@ pub fn Composer() -> impl IntoView {
                                     .to_string(),
                             )
                         } else {
-                            hint()
+                            context.get().or_else(hint)
                         }
                     }}
                 </p>
+                <button
+                    type="button"
+                    class="link-button"
+                    hidden=move || context.with(Option::is_none)
+                    on:click=move |_| page.cancel()
+                >
+                    "Cancel"
+                </button>
             </div>
         </form>
     }

@@ -1,9 +1,10 @@
 //! The scrolling log of the room on screen (its scroll state is [`crate::scroll::LogView`]).
 
 use chat_shared::markdown::style as markdown;
-use chat_shared::ChatMessage;
 use leptos::prelude::*;
 
+#[cfg(feature = "browser")]
+use crate::actions::on_log_click as on_click;
 use crate::layout::{clock, instant, rows, Row};
 use crate::page::PageState;
 use crate::room::{EntryKind, Pending};
@@ -63,7 +64,7 @@ pub fn MessageLog() -> impl IntoView {
                 tabindex="0"
                 on:scroll=on_scroll
             >
-                <ol class="entries">
+                <ol class="entries" on:click=move |ev| on_click(page, ev)>
                     // One element in every state (an `AnyView` per state would cost the
                     // WebAssembly a copy of the renderer's code for each).
                     <li
@@ -151,12 +152,16 @@ impl Line {
 const DELETED: &str = "(message deleted)";
 
 /// One line of the log: a message, a notice such as "Connection closed." or a pending message.
-/// All are one view type, so the keyed list and the hydration code exist once for them.
+/// All are one view type, so the keyed list and the hydration code exist once for them. A
+/// message's controls (its reactions, its quote's link, its "⋯") are plain elements with a
+/// `data-act`, run by the log's one click handler (`crate::actions`).
 #[component]
 fn LogLine(line: Line) -> impl IntoView {
     let page = PageState::from_context();
-    // (id, sender, time) of a message; its text; what the line's markup depends on besides.
     let mut runs = Vec::new();
+    let mut reply = None;
+    let mut reactions = Vec::new();
+    // (id, sender, time, deleted) of a message; its text; what the line's markup depends on.
     let (message, text, day, class, pending_cid) = match line {
         Line::Row(Row {
             entry,
@@ -164,24 +169,17 @@ fn LogLine(line: Line) -> impl IntoView {
             day,
             mine,
         }) => match entry.kind {
-            EntryKind::Message(ChatMessage {
-                id,
-                name,
-                text,
-                ts,
-                account,
-                edited,
-                format,
-                ..
-            }) => {
+            EntryKind::Message(m) => {
                 let class = match (grouped, mine) {
                     (false, false) => "message",
                     (true, false) => "message grouped",
                     (false, true) => "message mine",
                     (true, true) => "message grouped mine",
                 };
+                // Deleted since: what it said is gone from the server too.
+                let deleted = m.text.is_empty();
                 // An edited message's text says so after it (CSS), with no element of its own.
-                let class = if edited.is_some() && !text.is_empty() {
+                let class = if m.edited.is_some() && !deleted {
                     match class {
                         "message" => "message edited",
                         "message grouped" => "message grouped edited",
@@ -191,18 +189,13 @@ fn LogLine(line: Line) -> impl IntoView {
                 } else {
                     class
                 };
-                let shown_name = (!grouped).then_some((name, mine));
-                // Deleted since: what it said is gone from the server too.
-                let deletable = !text.is_empty()
-                    && page.viewer.is_some_and(|viewer| viewer.may_delete(account));
-                let text = if text.is_empty() {
-                    DELETED.to_string()
-                } else {
-                    text
-                };
-                runs = format;
+                let shown_name = (!grouped).then_some((m.name, mine));
+                let text = if deleted { DELETED.to_string() } else { m.text };
+                runs = m.format;
+                reply = m.reply;
+                reactions = m.reactions;
                 (
-                    Some((id, shown_name, ts, deletable)),
+                    Some((m.id, shown_name, m.ts, deleted)),
                     text,
                     day,
                     class,
@@ -211,23 +204,11 @@ fn LogLine(line: Line) -> impl IntoView {
             }
             EntryKind::Notice(text) => (None, text, day, "notice", None),
         },
-        Line::Pending(Pending { cid, text }) => (None, text, None, "pending", Some(cid)),
+        Line::Pending(Pending { cid, text, .. }) => (None, text, None, "pending", Some(cid)),
     };
-    let id = message.as_ref().map(|(id, _, _, _)| id.to_string());
-    let delete = message.as_ref().and_then(|&(id, _, _, deletable)| {
-        deletable.then(|| {
-            view! {
-                <button
-                    type="button"
-                    class="link-button delete"
-                    aria-label="Delete message"
-                    on:click=move |_| page.delete(id)
-                >
-                    "Delete"
-                </button>
-            }
-        })
-    });
+    let id = message.as_ref().map(|(id, ..)| id.to_string());
+    let anchor = message.as_ref().map(|(id, ..)| format!("m{id}"));
+    let deleted = message.as_ref().is_none_or(|(.., deleted)| *deleted);
     let header = message.map(|(_, shown_name, ts, _)| {
         // The same instant in every zone; only the clock text follows the reader's zone.
         let at = instant(ts);
@@ -246,6 +227,45 @@ fn LogLine(line: Line) -> impl IntoView {
             " "
         }
     });
+    // The start of the message this one answers: a link to it (`#m<id>`, which scrolls to it and
+    // highlights it; older pages are loaded first if the log does not hold it).
+    let quote = reply.map(|q| {
+        let said = if q.text.is_empty() {
+            DELETED.to_string()
+        } else {
+            q.text
+        };
+        view! {
+            <a class="quote" href=format!("#m{}", q.id) data-act="goto">
+                <span class="name">{q.name}</span>
+                " "
+                {said}
+            </a>
+        }
+    });
+    // A message's reactions in one control: each emoji with its count, who gave them on hover
+    // and focus (the stylesheet shows `data-names`), and a click opens the menu, where the
+    // reader gives or takes back theirs. One element, not one per emoji: the page's
+    // WebAssembly pays per element (BENCHMARKS.md).
+    let reactions = (!reactions.is_empty()).then(|| {
+        let shown: Vec<String> = reactions
+            .iter()
+            .map(|r| format!("{} {}", r.emoji, r.names.len()))
+            .collect();
+        let names: Vec<String> = reactions
+            .iter()
+            .map(|r| format!("{} {}", r.emoji, r.names.join(", ")))
+            .collect();
+        let names = names.join("; ");
+        let shown = shown.join("  ");
+        // The label starts with what is shown, as a visible label must.
+        let label = format!("{shown}; reactions by {names}");
+        view! {
+            <button type="button" class="reactions" data-act="menu" aria-label=label>
+                {shown}
+            </button>
+        }
+    });
     let state = pending_cid.is_some().then(|| {
         view! {
             <span class="state">
@@ -259,15 +279,25 @@ fn LogLine(line: Line) -> impl IntoView {
             </span>
         }
     });
-    // `text` and `name` become text nodes: markup in them is shown, never interpreted.
+    // `text` and `name` become text nodes: markup in them is shown, never interpreted. (The "⋯"
+    // of `.more` is the stylesheet's, so that a line's text is only what it says.)
     view! {
-        <li class=class data-id=id data-cid=pending_cid>
+        <li class=class id=anchor data-id=id data-cid=pending_cid>
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
+            {quote}
             // `.text` is a message's (or pending message's) text; a notice is the whole line.
             <span class=(class != "notice").then_some("text")>{shown(text, runs)}</span>
             {state}
-            {delete}
+            {reactions}
+            <button
+                type="button"
+                class="more"
+                data-act="menu"
+                aria-label="Message actions"
+                aria-haspopup="dialog"
+                hidden=deleted
+            ></button>
         </li>
     }
 }
@@ -318,3 +348,7 @@ fn md_class(style: u8) -> String {
     }
     words
 }
+
+/// The server renders no handlers: the page's own takes over in the browser.
+#[cfg(not(feature = "browser"))]
+fn on_click(_: PageState, _: leptos::ev::MouseEvent) {}
