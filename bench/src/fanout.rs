@@ -38,6 +38,8 @@ struct Shared {
     closed_by_server: u64,
     /// Bytes of message text sent, for the average size reported.
     text_bytes_sent: u64,
+    /// Edits and reactions sent (`--actions`).
+    actions_sent: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +63,10 @@ pub(crate) struct FanoutReport {
     pub(crate) server_rss_peak_bytes: Option<u64>,
     pub(crate) closed_by_server: u64,
     pub(crate) stalled: Option<StallReport>,
+    /// `--actions`: of every 100 sends this many were edits or reactions.
+    pub(crate) actions_percent: u32,
+    /// Edits and reactions sent over the whole run.
+    pub(crate) actions_sent: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -114,6 +120,9 @@ pub(crate) async fn fanout(
         let write = Rc::new(Mutex::new(write));
         let is_stalled = i >= first_stalled;
         let stall_at = stall.map(|s| epoch + s.after);
+        // What a sender's edits and reactions aim at: its own last message, its room's last.
+        let last = Rc::new(LastIds::default());
+        let watch = (i < args.senders && args.actions > 0).then(|| (i as u32, last.clone()));
         if i < args.senders {
             let rate = args.rate;
             let size = args.size;
@@ -130,6 +139,8 @@ pub(crate) async fn fanout(
                     size,
                     phase,
                     room: common.room_of(i),
+                    actions: args.actions,
+                    last,
                 },
             ));
         }
@@ -155,6 +166,9 @@ pub(crate) async fn fanout(
                             continue;
                         }
                         let now = epoch.elapsed().as_nanos() as u64;
+                        if let Some((sender, last)) = &watch {
+                            last.note(&scanner, payload, *sender);
+                        }
                         let mut shared = shared.borrow_mut();
                         scanner.scan(payload, |token| {
                             if token.sent_ns >= window.0 && token.sent_ns < window.1 {
@@ -266,6 +280,8 @@ pub(crate) async fn fanout(
         server_rss_start_bytes: start_sample.map(|s| s.rss_bytes),
         server_rss_peak_bytes: rss_peak,
         closed_by_server: shared.closed_by_server,
+        actions_percent: args.actions,
+        actions_sent: shared.actions_sent,
         stalled: stall.map(|s| StallReport {
             stalled_clients: s.clients,
             stall_after_s: s.after.as_secs_f64(),
@@ -286,6 +302,45 @@ struct SendPlan {
     phase: f64,
     /// The room it sends to (`None`: the server's default room).
     room: Option<String>,
+    /// Of every 100 sends, how many are an edit or a reaction instead.
+    actions: u32,
+    /// The ids its actions aim at, kept by its reader.
+    last: Rc<LastIds>,
+}
+
+/// The last message ids a sender's reader saw: its own, and any in its room.
+#[derive(Default)]
+struct LastIds {
+    own: std::cell::Cell<u64>,
+    room: std::cell::Cell<u64>,
+}
+
+/// How a message frame starts, as the server writes it.
+const MESSAGE_START: &[u8] = b"{\"type\":\"message\",\"id\":";
+
+impl LastIds {
+    /// Notes the ids of the message frames in `payload` (only a sender with `--actions` pays
+    /// for reading them).
+    fn note(&self, scanner: &Scanner, payload: &[u8], sender: u32) {
+        for line in payload.split(|b| *b == b'\n') {
+            let Some(rest) = line.strip_prefix(MESSAGE_START) else {
+                continue;
+            };
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let Some(id) = std::str::from_utf8(&rest[..digits])
+                .ok()
+                .and_then(|d| d.parse().ok())
+            else {
+                continue;
+            };
+            self.room.set(id);
+            scanner.scan(line, |token| {
+                if token.sender == sender {
+                    self.own.set(id);
+                }
+            });
+        }
+    }
 }
 
 /// Sends on a fixed schedule, whatever the replies do (open loop). Each message carries its
@@ -301,10 +356,28 @@ async fn send_loop(
     let interval = 1e9 / plan.rate;
     let mut seq: u64 = 0;
     let mut buf = Vec::with_capacity(4096);
+    // Every `every`-th send is an action (edits and reactions in turn).
+    let every = (plan.actions > 0).then(|| u64::from(100 / plan.actions));
+    let mut actions: u64 = 0;
+    let mut written = false;
+    if every.is_some() {
+        // A name held by its token, so that the sender may edit its messages.
+        let hello = ClientFrame::Hello {
+            name: format!("bench-{}", plan.sender),
+            token: None,
+        };
+        if let Ok(frame) = encode_client(&hello) {
+            push_text_frame(&mut buf, frame.as_bytes());
+        }
+    }
     loop {
         let now = epoch.elapsed().as_nanos() as u64;
-        buf.clear();
+        // (The first write carries the `hello` put in before the loop.)
+        if written {
+            buf.clear();
+        }
         let mut in_window = 0;
+        let mut acted = 0;
         let mut batch = 0;
         let mut text_bytes = 0;
         loop {
@@ -328,17 +401,42 @@ async fn send_loop(
                 plan.size,
             );
             text_bytes += text.len() as u64;
-            let send = ClientFrame::Send {
-                reply_to: None,
-                room: plan.room.clone(),
-                text,
-                cid: None,
+            let (own, last) = (plan.last.own.get(), plan.last.room.get());
+            let act = every.is_some_and(|every| seq % every == every - 1);
+            let room = || {
+                plan.room
+                    .clone()
+                    .unwrap_or_else(|| chat_shared::DEFAULT_ROOM.into())
             };
+            let send = match (act, actions % 2) {
+                // An edit: the new text is timed like a message, and counted like one.
+                (true, 0) if own > 0 => ClientFrame::Edit {
+                    room: room(),
+                    id: own,
+                    text,
+                },
+                (true, _) if last > 0 => ClientFrame::React {
+                    room: room(),
+                    id: last,
+                    emoji: "👍".into(),
+                },
+                _ => ClientFrame::Send {
+                    reply_to: None,
+                    room: plan.room.clone(),
+                    text,
+                    cid: None,
+                },
+            };
+            let timed = !matches!(send, ClientFrame::React { .. });
+            if !matches!(send, ClientFrame::Send { .. }) {
+                actions += 1;
+                acted += 1;
+            }
             let Ok(frame) = encode_client(&send) else {
                 return;
             };
             push_text_frame(&mut buf, frame.as_bytes());
-            if sent_ns >= window.0 && sent_ns < window.1 {
+            if timed && sent_ns >= window.0 && sent_ns < window.1 {
                 in_window += 1;
             }
             batch += 1;
@@ -348,10 +446,12 @@ async fn send_loop(
             if write.lock().await.write_all(&buf).await.is_err() {
                 return;
             }
+            written = true;
             let mut shared = shared.borrow_mut();
             shared.sent_in_window += in_window;
             shared.sent_total += batch;
             shared.text_bytes_sent += text_bytes;
+            shared.actions_sent += acted;
         }
         let next_due = ((seq as f64 + plan.phase) * interval) as u64;
         if next_due >= stop_ns {

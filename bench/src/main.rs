@@ -137,6 +137,12 @@ struct FanoutArgs {
     /// After sending stops, how long to wait for deliveries still in flight.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     drain: Duration,
+    /// Of every 100 sends of a sender, this many are actions on earlier messages instead,
+    /// edits of its own last message and reactions to its room's last one in turn (issue 24).
+    /// Senders then take a name first (an edit needs one). An edit carries a new timed text and
+    /// counts as a delivery like a message; a reaction is not timed.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=50))]
+    actions: u32,
 }
 
 #[derive(Debug, Args)]

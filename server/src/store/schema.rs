@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS reactions (
     PRIMARY KEY (room_id, message_id, person, emoji)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_events ON messages (room_id, target) WHERE target IS NOT NULL;
 CREATE TABLE IF NOT EXISTS heartbeat (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms INTEGER NOT NULL
