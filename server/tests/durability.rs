@@ -9,19 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
-use common::{spawn_server, Client, TestServer};
-use tokio_tungstenite::connect_async;
-
-async fn client_at(addr: &str, query: &str) -> Client {
-    let (ws, _) = connect_async(format!("ws://{addr}/ws?{query}"))
-        .await
-        .unwrap();
-    let mut client = Client::new(ws);
-    if !query.ends_with("room=") {
-        client.rx.joined().await;
-    }
-    client
-}
+use common::{client_at, spawn_server, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_nothing_any_client_saw() {

@@ -8,26 +8,14 @@ use std::time::Duration;
 
 use chat_shared::{ClientFrame, ServerFrame};
 use common::stream::{apply, apply_joined, View};
-use common::{spawn_server, Client, Event};
+use common::{client_at, spawn_server, Event};
 use futures_util::SinkExt;
-use tokio_tungstenite::connect_async;
 
 /// Authors in the burst, and the edits and reactions each sends at most (paced, so that the
 /// server is killed well before they are through: the whole stream stays under the 1000
 /// entries one resume recovers).
 const AUTHORS: u64 = 3;
 const ROUNDS: u64 = 300;
-
-async fn client_at(addr: &str, query: &str) -> Client {
-    let (ws, _) = connect_async(format!("ws://{addr}/ws?{query}"))
-        .await
-        .unwrap();
-    let mut client = Client::new(ws);
-    if !query.ends_with("room=") {
-        client.rx.joined().await;
-    }
-    client
-}
 
 /// What one entry was, as far as an edit elsewhere cannot change it afterwards.
 #[derive(Debug, PartialEq, Eq)]

@@ -196,15 +196,13 @@ pub fn messages_before(
     before: u64,
     limit: u64,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
-    messages_of(
+    page(
         conn,
         room_id,
         room,
-        &format!(
-            "SELECT {COLUMNS} WHERE m.room_id = ?1 AND m.id < ?2 AND m.action IS NULL
-             ORDER BY m.id DESC LIMIT ?3"
-        ),
-        params![room_id, clamp(before), clamp(limit)],
+        "m.id < ?2 AND m.action IS NULL ORDER BY m.id DESC",
+        before,
+        limit,
     )
 }
 
@@ -216,15 +214,31 @@ pub fn messages_from(
     from: u64,
     limit: u64,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
+    page(
+        conn,
+        room_id,
+        room,
+        "m.id >= ?2 AND m.action IS NULL ORDER BY m.id",
+        from,
+        limit,
+    )
+}
+
+/// A page of the room's messages: those `condition` (on `?2`, `id`) picks, `limit` at most.
+fn page(
+    conn: &Connection,
+    room_id: i64,
+    room: &str,
+    condition: &str,
+    id: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<ChatMessage>> {
     messages_of(
         conn,
         room_id,
         room,
-        &format!(
-            "SELECT {COLUMNS} WHERE m.room_id = ?1 AND m.id >= ?2 AND m.action IS NULL
-             ORDER BY m.id LIMIT ?3"
-        ),
-        params![room_id, clamp(from), clamp(limit)],
+        &format!("SELECT {COLUMNS} WHERE m.room_id = ?1 AND {condition} LIMIT ?3"),
+        params![room_id, clamp(id), clamp(limit)],
     )
 }
 

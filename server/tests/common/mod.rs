@@ -584,6 +584,19 @@ pub const NO_RATE_LIMIT_FLAGS: &[&str] = &[
     "--sign-ins-per-ip-per-min=0",
 ];
 
+/// A client of a server started by [`spawn_server`] at `addr`, with `query` after `/ws?`; its
+/// `joined` read when it starts in a room.
+pub async fn client_at(addr: &str, query: &str) -> Client {
+    let (ws, _) = connect_async(format!("ws://{addr}/ws?{query}"))
+        .await
+        .unwrap();
+    let mut client = Client::new(ws);
+    if !query.ends_with("room=") {
+        client.rx.joined().await;
+    }
+    client
+}
+
 /// Runs the real `chat-server` binary on a free loopback port with its data in `data_dir`.
 /// Returns the process, its address and its log lines (read them, or the pipe may fill).
 pub async fn spawn_server(
