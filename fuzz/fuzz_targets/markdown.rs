@@ -1,8 +1,9 @@
 //! The message Markdown parser on any text: never a panic, quotes and spans no deeper than
-//! their limits, and only `https://` addresses as links.
+//! their limits, and only `https://` addresses as links; in the runs a message carries too
+//! (`format`), whose quote depth fits its bits and whose text is never longer than the message.
 #![no_main]
 
-use chat_shared::markdown::{parse, Block, Inline, MAX_INLINE_DEPTH, MAX_QUOTE_DEPTH};
+use chat_shared::markdown::{parse, runs, style, Block, Inline, MAX_INLINE_DEPTH, MAX_QUOTE_DEPTH};
 use libfuzzer_sys::fuzz_target;
 
 fn check_inlines(inlines: &[Inline], depth: usize) {
@@ -29,4 +30,16 @@ fn check_blocks(blocks: &[Block], depth: usize) {
 
 fuzz_target!(|text: &str| {
     check_blocks(&parse(text), 0);
+    if let Some(runs) = runs(text) {
+        let mut shown = 0;
+        for (piece, bits) in &runs {
+            shown += piece.len();
+            if bits & style::LINK != 0 {
+                assert!(piece.starts_with("https://") && piece.len() > 8, "{piece}");
+            }
+            assert!(usize::from(bits / style::QUOTE) <= MAX_QUOTE_DEPTH, "{bits}");
+        }
+        // Markers are dropped and line breaks kept: never more text than was written.
+        assert!(shown <= text.len(), "{shown} > {}", text.len());
+    }
 });

@@ -400,3 +400,45 @@ async fn a_message_takes_a_bounded_number_of_reactions_in_all() {
         .collect();
     assert_eq!(counts, vec![people; emoji.len()]);
 }
+
+#[tokio::test]
+async fn the_rendered_page_shows_a_message_as_it_is_now_and_markup_as_text() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = alice_and_bob(&server).await;
+    alice
+        .say("**bold** <img src=x onerror=alert(1)> https://example.org/a")
+        .await;
+    let said = alice.rx.message().await;
+    bob.rx.message().await;
+    alice
+        .tx
+        .send(&edit(
+            said.id,
+            "**bolder** <img src=x onerror=alert(1)> https://example.org/a",
+        ))
+        .await;
+    alice.rx.change().await;
+    bob.tx.send(&react(said.id, "🎉")).await;
+    alice.rx.change().await;
+    bob.tx.send(&reply(said.id, "nice")).await;
+    alice.rx.message().await;
+    let (_, html) = server.get("/").await;
+    // Formatting as elements, links only to https://, markup as the characters it is.
+    assert!(html.contains(r#"data-md="s ">bolder</a>"#), "{html}");
+    assert!(html.contains(r#"href="https://example.org/a""#), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"), "{html}");
+    // Edited, reacted to, answered: as the page shows it live.
+    assert!(html.contains("message edited"), "{html}");
+    assert!(html.contains("🎉 1; reactions by 🎉 bob"), "{html}");
+    assert!(
+        html.contains(&format!(
+            r##"<a href="#m{}" data-act="goto" class="quote">"##,
+            said.id
+        )),
+        "{html}"
+    );
+}
