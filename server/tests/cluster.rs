@@ -408,3 +408,50 @@ async fn when_redis_loses_a_room_its_members_are_told_to_rejoin_under_a_new_epoc
     again.say_in("lost", "fresh").await;
     assert_eq!(again.rx.message().await.id, 1);
 }
+
+#[tokio::test]
+async fn the_message_actions_are_refused_in_cluster_mode_for_now_and_messages_still_flow() {
+    let redis = RedisServer::start().await;
+    let node = node(&redis).await;
+    let mut alice = in_room(&node, "acts").await;
+    alice.hello("alice", None).await;
+    alice.say_in("acts", "first").await;
+    let said = alice.rx.message().await;
+    let actions = [
+        ClientFrame::Edit {
+            room: "acts".into(),
+            id: said.id,
+            text: "changed".into(),
+        },
+        ClientFrame::React {
+            room: "acts".into(),
+            id: said.id,
+            emoji: "👍".into(),
+        },
+        ClientFrame::Delete {
+            room: "acts".into(),
+            id: said.id,
+        },
+        ClientFrame::Send {
+            room: Some("acts".into()),
+            text: "a reply".into(),
+            cid: Some("r1".into()),
+            reply_to: Some(said.id),
+        },
+    ];
+    for action in actions {
+        alice.tx.send(&action).await;
+        let error = alice.rx.error().await;
+        assert_eq!(
+            (error.code, error.room.as_deref()),
+            (ErrorCode::NotAllowed, Some("acts")),
+            "{action:?}"
+        );
+    }
+    alice.say_in("acts", "second").await;
+    assert_eq!(
+        alice.rx.message().await.id,
+        said.id + 1,
+        "nothing took an id"
+    );
+}
