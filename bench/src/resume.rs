@@ -262,7 +262,11 @@ pub async fn run(
                     Event::Closed => break,
                 }
             }
-            let ids: Vec<u64> = got.messages.iter().map(|m| m.id).collect();
+            // The gap's ids are its messages' and its events' (edits, deletions, reactions)
+            // together, each once.
+            let mut ids: Vec<u64> = got.messages.iter().map(|m| m.id).collect();
+            ids.extend(got.events.iter().map(|e| e.id));
+            ids.sort_unstable();
             let want: Vec<u64> = (last_id + 1..=last_id + per_room as u64).collect();
             anyhow::Ok((got.recovered && ids == want, took, at, presence))
         });
