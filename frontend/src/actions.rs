@@ -36,16 +36,6 @@ impl PageState {
         })
     }
 
-    /// What the reader may do to message `id` besides react and reply: (edit, delete).
-    pub fn allowed(&self, id: u64) -> (bool, bool) {
-        let Some(message) = self.message(id).filter(|m| !m.is_deleted()) else {
-            return (false, false);
-        };
-        let edit = self.may_edit(&message.name);
-        let delete = edit || self.viewer.is_some_and(|v| v.may_delete(message.account));
-        (edit, delete)
-    }
-
     /// Runs a message control: `act` of the control, on message `id`, with its `emoji` for a
     /// reaction.
     pub fn act(&self, act: &str, id: u64, emoji: Option<String>) {
@@ -80,7 +70,9 @@ impl PageState {
         let Some(message) = self.message(id).filter(|m| !m.is_deleted()) else {
             return;
         };
-        let (edit, delete) = self.allowed(id);
+        // Besides reacting and replying: editing (its author), deleting (also an administrator).
+        let edit = self.may_edit(&message.name);
+        let delete = edit || self.viewer.is_some_and(|v| v.may_delete(message.account));
         let me = self
             .chat
             .with_untracked(|chat| chat.me.clone())

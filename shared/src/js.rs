@@ -14,7 +14,7 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::{
-    Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
+    named, Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
     ServerFrame, ServerFrameKind as Kind,
 };
 
@@ -129,14 +129,6 @@ fn list<T>(
 ) -> Result<Vec<T>, Unreadable> {
     let array = value.dyn_ref::<Array>().ok_or(Unreadable)?;
     (0..array.length()).map(|i| read(&array.get(i))).collect()
-}
-
-/// One of `variants` by its name in the protocol.
-fn named<T: Copy + Into<&'static str>>(variants: &[T], name: &str) -> Option<T> {
-    variants
-        .iter()
-        .copied()
-        .find(|variant| (*variant).into() == name)
 }
 
 fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {

@@ -367,6 +367,21 @@ pub enum Action {
     Unreact,
 }
 
+impl Action {
+    /// The action called `name` on the wire (and in the server's store).
+    pub fn from_name(name: &str) -> Option<Action> {
+        named(<Action as strum::VariantArray>::VARIANTS, name)
+    }
+}
+
+/// One of `variants` by its name in the protocol.
+pub(crate) fn named<T: Copy + Into<&'static str>>(variants: &[T], name: &str) -> Option<T> {
+    variants
+        .iter()
+        .copied()
+        .find(|variant| (*variant).into() == name)
+}
+
 /// A change to an earlier message of the room, an entry of the room's ordered stream: stored
 /// before anyone sees it, delivered live, recovered by `join` with `since`, each exactly once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -522,3 +522,17 @@ fn a_quote_is_the_start_of_the_text() {
     let wide = "é".repeat(QUOTE_CHARS + 5);
     assert_eq!(quote(&wide).chars().count(), QUOTE_CHARS + 1);
 }
+
+#[test]
+fn an_action_reads_back_by_its_name_and_no_other() {
+    for action in <Action as strum::VariantArray>::VARIANTS {
+        let name: &str = (*action).into();
+        assert_eq!(Action::from_name(name), Some(*action));
+        assert_eq!(
+            serde_json::to_string(action).unwrap(),
+            format!("\"{name}\"")
+        );
+    }
+    assert_eq!(Action::from_name("explode"), None);
+    assert_eq!(Action::from_name("Edit"), None);
+}

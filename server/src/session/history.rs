@@ -39,7 +39,7 @@ impl Session {
                     .await?;
                 messages.extend(newer);
             }
-            Ok((messages, more))
+            Ok::<_, chat_shared::FrameError>((messages, more))
         };
         match read.await {
             Ok((messages, more)) => {
@@ -52,7 +52,7 @@ impl Session {
                     let _ = self.member.push(&Utf8Bytes::from(json));
                 }
             }
-            Err(err) => self.reply_error(chat_shared::FrameError::in_room(err, room)),
+            Err(err) => self.reply_error(err.in_room(room)),
         }
     }
 }

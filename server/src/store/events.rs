@@ -15,7 +15,7 @@ use chat_shared::{
 use rusqlite::{params, Connection};
 
 use super::schema::{clamp, insert_row, StreamRow};
-use super::stream::{original, Original};
+use super::stream::{event_of, original, Original};
 use super::{moderation, NewMessage};
 
 /// What an entry became once stored: what its room's members are sent.
@@ -46,61 +46,18 @@ fn own(post: &NewMessage, original: &Original) -> bool {
 /// with whatever it changes. `Ok(Err(refusal))` when it may not (nothing was written).
 pub(crate) fn write(
     tx: &Connection,
-    post: &NewMessage,
+    post: &mut NewMessage,
     id: u64,
     now: u64,
 ) -> rusqlite::Result<Result<Written, FrameError>> {
     let room_id = post.room.store_id;
-    let mut row = StreamRow {
-        id,
-        name: &post.name,
-        text: &post.text,
-        ts: now,
-        cid: post.cid.as_deref(),
-        account: post.account,
-        action: None,
-        target: post.target,
-        reply_to: None,
-        author: post.author.as_ref().map(|a| a.as_slice()),
-    };
     let Some(action) = post.action else {
-        let mut reply = None;
-        if let Some(target) = post.target {
-            let Some(original) = original(tx, room_id, target)? else {
-                return Ok(Err(FrameError::new(
-                    ErrorCode::NotFound,
-                    "there is no such message in this room to reply to (or it was deleted)",
-                )));
-            };
-            reply = Some(Quote {
-                id: target,
-                name: original.name,
-                text: quote(&original.text),
-            });
-            row.reply_to = Some(target);
-            row.target = None;
-        }
-        insert_row(tx, room_id, &row)?;
-        return Ok(Ok(Written::Message(ChatMessage {
-            id,
-            room: post.room.name.clone(),
-            name: post.name.to_string(),
-            text: post.text.clone(),
-            ts: now,
-            cid: post.cid.clone(),
-            account: post.account.and_then(|a| u64::try_from(a).ok()),
-            reply,
-            edited: None,
-            reactions: Vec::new(),
-            format: runs(&post.text).unwrap_or_default(),
-        })));
+        return message(tx, post, id, now);
     };
     let target = post.target.unwrap_or(0);
     let Some(original) = original(tx, room_id, target)? else {
         return Ok(Err(no_such_message()));
     };
-    row.cid = None;
-    row.author = None;
     let done = match action {
         Action::Edit => edit(tx, post, &original, target, now)?,
         Action::Delete => delete(tx, post, &original, target, now)?,
@@ -110,27 +67,74 @@ pub(crate) fn write(
         Ok(action) => action,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    row.action = Some(action.into());
-    if action == Action::Delete {
-        row.text = "";
-    }
-    insert_row(tx, room_id, &row)?;
-    let (text, emoji) = match action {
-        Action::Edit => (post.text.clone(), String::new()),
-        Action::Delete => (String::new(), String::new()),
-        Action::React | Action::Unreact => (String::new(), post.text.clone()),
+    let row = StreamRow {
+        id,
+        name: &post.name,
+        // A deletion's row says nothing of what it deleted.
+        text: if action == Action::Delete {
+            ""
+        } else {
+            &post.text
+        },
+        ts: now,
+        account: post.account,
+        action: Some(action.into()),
+        target: Some(target),
+        ..StreamRow::default()
     };
-    Ok(Ok(Written::Event(Event {
+    insert_row(tx, room_id, &row)?;
+    Ok(Ok(Written::Event(event_of(&post.room.name, &row, action))))
+}
+
+/// A message, with the start of the original it answers (which must be a message of its
+/// room that is there). Its text is moved into what is released, not copied: this is every
+/// message's path.
+fn message(
+    tx: &Connection,
+    post: &mut NewMessage,
+    id: u64,
+    now: u64,
+) -> rusqlite::Result<Result<Written, FrameError>> {
+    let room_id = post.room.store_id;
+    let mut reply = None;
+    if let Some(target) = post.target {
+        let Some(original) = original(tx, room_id, target)? else {
+            return Ok(Err(FrameError::new(
+                ErrorCode::NotFound,
+                "there is no such message in this room to reply to (or it was deleted)",
+            )));
+        };
+        reply = Some(Quote {
+            id: target,
+            name: original.name,
+            text: quote(&original.text),
+        });
+    }
+    let row = StreamRow {
+        id,
+        name: &post.name,
+        text: &post.text,
+        ts: now,
+        cid: post.cid.as_deref(),
+        account: post.account,
+        reply_to: post.target,
+        author: post.author.as_ref().map(|a| a.as_slice()),
+        ..StreamRow::default()
+    };
+    insert_row(tx, room_id, &row)?;
+    let format = runs(&post.text).unwrap_or_default();
+    Ok(Ok(Written::Message(ChatMessage {
         id,
         room: post.room.name.clone(),
-        action,
-        target,
         name: post.name.to_string(),
+        text: std::mem::take(&mut post.text),
         ts: now,
+        cid: post.cid.clone(),
         account: post.account.and_then(|a| u64::try_from(a).ok()),
-        format: runs(&text).unwrap_or_default(),
-        text,
-        emoji,
+        reply,
+        edited: None,
+        reactions: Vec::new(),
+        format,
     })))
 }
 

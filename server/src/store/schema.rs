@@ -407,5 +407,13 @@ mod tests {
         let conn = open_writer(&path, 0).unwrap();
         let again = super::super::stream::entries_after(&conn, 1, "r", 0, 3, 10).unwrap();
         assert_eq!(again, gap);
+        // A row naming an action this version does not know is an error, not a guess.
+        conn.execute(
+            "INSERT INTO messages (room_id, id, name, text, ts, action, target)
+             VALUES (1, 4, 'x', '', 8, 'explode', 3)",
+            [],
+        )
+        .unwrap();
+        assert!(super::super::stream::entries_after(&conn, 1, "r", 0, 4, 10).is_err());
     }
 }

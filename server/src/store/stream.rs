@@ -5,7 +5,7 @@ use chat_shared::markdown::runs;
 use chat_shared::{quote, Action, ChatMessage, Event, Quote, Reaction};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::schema::clamp;
+use super::schema::{clamp, StreamRow};
 
 /// The entries of a stretch of a room's stream, each kind oldest first.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -48,41 +48,32 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let name: String = row.get(1)?;
     let text: String = row.get(2)?;
     let ts = row.get::<_, i64>(3)?.max(0) as u64;
-    let account = unsigned(row.get(5)?);
+    let account: Option<i64> = row.get(5)?;
     let action: Option<String> = row.get(6)?;
     if let Some(action) = action {
-        let action = match action.as_str() {
-            "edit" => Action::Edit,
-            "delete" => Action::Delete,
-            "react" => Action::React,
-            _ => Action::Unreact,
-        };
-        let (text, emoji) = match action {
-            Action::Edit => (text, String::new()),
-            Action::Delete => (String::new(), String::new()),
-            Action::React | Action::Unreact => (String::new(), text),
-        };
-        return Ok(Entry::Event(Event {
+        let action = Action::from_name(&action).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Text,
+                format!("no such action {action:?}").into(),
+            )
+        })?;
+        let stored = StreamRow {
             id,
-            room: room.to_string(),
-            action,
-            target: unsigned(row.get(7)?).unwrap_or(0),
-            name,
+            name: &name,
+            text: &text,
             ts,
             account,
-            format: runs(&text).unwrap_or_default(),
-            text,
-            emoji,
-        }));
+            target: unsigned(row.get(7)?),
+            ..StreamRow::default()
+        };
+        return Ok(Entry::Event(event_of(room, &stored, action)));
     }
-    let reply = unsigned(row.get(8)?).map(|original| {
-        let name: Option<String> = row.get(10).ok().flatten();
-        let text: Option<String> = row.get(11).ok().flatten();
-        Quote {
-            id: original,
-            name: name.unwrap_or_default(),
-            text: text.as_deref().map(quote).unwrap_or_default(),
-        }
+    let original: (Option<String>, Option<String>) = (row.get(10)?, row.get(11)?);
+    let reply = unsigned(row.get(8)?).map(|id| Quote {
+        id,
+        name: original.0.unwrap_or_default(),
+        text: original.1.as_deref().map(quote).unwrap_or_default(),
     });
     Ok(Entry::Message(ChatMessage {
         id,
@@ -92,11 +83,37 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         text,
         ts,
         cid: row.get(4)?,
-        account,
+        account: account.and_then(|a| u64::try_from(a).ok()),
         reply,
         edited: unsigned(row.get(9)?),
         reactions: Vec::new(),
     }))
+}
+
+/// An event as its row of the stream stores it (an edit's text and a reaction's emoji are both
+/// in `text`): what the writer releases to the room and what a resume reads back, alike.
+pub(super) fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
+    let (text, emoji, format) = match action {
+        Action::Edit => (
+            row.text.to_string(),
+            String::new(),
+            runs(row.text).unwrap_or_default(),
+        ),
+        Action::Delete => (String::new(), String::new(), Vec::new()),
+        Action::React | Action::Unreact => (String::new(), row.text.to_string(), Vec::new()),
+    };
+    Event {
+        id: row.id,
+        room: room.to_string(),
+        action,
+        target: row.target.unwrap_or(0),
+        name: row.name.to_string(),
+        ts: row.ts,
+        account: row.account.and_then(|a| u64::try_from(a).ok()),
+        text,
+        emoji,
+        format,
+    }
 }
 
 /// Gives each of `messages` (oldest first) its reactions, in one query.

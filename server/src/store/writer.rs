@@ -354,7 +354,7 @@ impl Writer {
         let mut denied: Vec<(Append, FrameError)> = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
-            for post in posts.drain(..) {
+            for mut post in posts.drain(..) {
                 let cid_key =
                     post.message.cid.as_deref().map(|cid| {
                         RecentCids::key(&post.message.name, &post.message.room.name, cid)
@@ -365,9 +365,8 @@ impl Writer {
                         continue;
                     }
                 }
-                let room = post.message.room.clone();
-                let id = room.sequenced() + 1;
-                let written = match events::write(&tx, &post.message, id, now) {
+                let id = post.message.room.sequenced() + 1;
+                let written = match events::write(&tx, &mut post.message, id, now) {
                     Ok(Ok(written)) => written,
                     Ok(Err(refusal)) => {
                         denied.push((post, refusal));
@@ -379,6 +378,7 @@ impl Writer {
                         return Err(err);
                     }
                 };
+                let room = &post.message.room;
                 touched
                     .entry(room.store_id)
                     .or_insert_with(|| (room.clone(), room.sequenced()));
