@@ -25,12 +25,68 @@ pub(crate) enum Written {
     Event(Event),
 }
 
-/// The answer for a message that is not there to be changed.
-fn no_such_message() -> FrameError {
-    FrameError::new(
-        ErrorCode::NotFound,
-        "there is no such message in this room (or it was deleted)",
-    )
+/// Why the store (or, in cluster mode, Redis's script) refused an entry: one list, so both
+/// brokers tell a sender the same words for the same reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The message to change is not there (no such id, an event's id, deleted, not kept).
+    NoMessage,
+    /// The message a reply answers is not there.
+    NoOriginal,
+    /// An edit of someone else's message.
+    NotAuthorEdit,
+    /// A deletion of someone else's message by someone who is not an administrator.
+    NotAuthorDelete,
+    /// The message has [`MAX_REACTIONS_PER_MESSAGE`] reactions.
+    TooManyReactions,
+    /// The message has [`MAX_EMOJI_PER_MESSAGE`] different emoji and this is a new one.
+    TooManyEmoji,
+    /// The sender gave the message [`MAX_REACTIONS_PER_PERSON`] reactions.
+    TooManyOfYours,
+}
+
+impl Refusal {
+    /// What the sender is told.
+    pub fn error(self) -> FrameError {
+        let (code, why) = match self {
+            Refusal::NoMessage => (
+                ErrorCode::NotFound,
+                "there is no such message in this room (or it was deleted)".to_string(),
+            ),
+            Refusal::NoOriginal => (
+                ErrorCode::NotFound,
+                "there is no such message in this room to reply to (or it was deleted)".to_string(),
+            ),
+            Refusal::NotAuthorEdit => (
+                ErrorCode::NotAllowed,
+                "only its author may edit a message".to_string(),
+            ),
+            Refusal::NotAuthorDelete => (
+                ErrorCode::NotAllowed,
+                "only its author or an administrator may delete a message".to_string(),
+            ),
+            Refusal::TooManyReactions => (
+                ErrorCode::ReactionLimit,
+                format!(
+                    "this message has {MAX_REACTIONS_PER_MESSAGE} reactions, as many as it may"
+                ),
+            ),
+            Refusal::TooManyEmoji => (
+                ErrorCode::ReactionLimit,
+                format!(
+                    "this message has {MAX_EMOJI_PER_MESSAGE} different emoji; add to one of them"
+                ),
+            ),
+            Refusal::TooManyOfYours => (
+                ErrorCode::ReactionLimit,
+                format!(
+                    "you gave this message {MAX_REACTIONS_PER_PERSON} reactions, as many as one \
+                     person may"
+                ),
+            ),
+        };
+        FrameError::new(code, why)
+    }
 }
 
 /// Whether `post`'s sender wrote `original`.
@@ -56,7 +112,7 @@ pub(crate) fn write(
     };
     let target = post.target.unwrap_or(0);
     let Some(original) = original(tx, room_id, target)? else {
-        return Ok(Err(no_such_message()));
+        return Ok(Err(Refusal::NoMessage.error()));
     };
     let done = match action {
         Action::Edit => edit(tx, post, &original, target, now)?,
@@ -99,10 +155,7 @@ fn message(
     let mut reply = None;
     if let Some(target) = post.target {
         let Some(original) = original(tx, room_id, target)? else {
-            return Ok(Err(FrameError::new(
-                ErrorCode::NotFound,
-                "there is no such message in this room to reply to (or it was deleted)",
-            )));
+            return Ok(Err(Refusal::NoOriginal.error()));
         };
         reply = Some(Quote {
             id: target,
@@ -148,10 +201,7 @@ fn edit(
     now: u64,
 ) -> rusqlite::Result<Result<Action, FrameError>> {
     if !own(post, original) {
-        return Ok(Err(FrameError::new(
-            ErrorCode::NotAllowed,
-            "only its author may edit a message",
-        )));
+        return Ok(Err(Refusal::NotAuthorEdit.error()));
     }
     let room_id = post.room.store_id;
     tx.prepare_cached("UPDATE messages SET text = ?3, edited = ?4 WHERE room_id = ?1 AND id = ?2")?
@@ -175,10 +225,7 @@ fn delete(
 ) -> rusqlite::Result<Result<Action, FrameError>> {
     let own = own(post, original);
     if !own && !post.admin {
-        return Ok(Err(FrameError::new(
-            ErrorCode::NotAllowed,
-            "only its author or an administrator may delete a message",
-        )));
+        return Ok(Err(Refusal::NotAuthorDelete.error()));
     }
     let room_id = post.room.store_id;
     let target_id = clamp(target);
@@ -204,7 +251,7 @@ fn delete(
 }
 
 /// Who reacts: an account, or a name (open mode), so that one person has one reaction per emoji.
-fn person(post: &NewMessage) -> String {
+pub fn person(post: &NewMessage) -> String {
     match post.account {
         Some(account) => format!("a{account}"),
         None => format!("n{}", name_key(&post.name)),
@@ -241,22 +288,16 @@ fn react(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
     let refusal = if all as usize >= MAX_REACTIONS_PER_MESSAGE {
-        Some(format!(
-            "this message has {MAX_REACTIONS_PER_MESSAGE} reactions, as many as it may"
-        ))
+        Some(Refusal::TooManyReactions)
     } else if known == 0 && kinds as usize >= MAX_EMOJI_PER_MESSAGE {
-        Some(format!(
-            "this message has {MAX_EMOJI_PER_MESSAGE} different emoji; add to one of them"
-        ))
+        Some(Refusal::TooManyEmoji)
     } else if mine as usize >= MAX_REACTIONS_PER_PERSON {
-        Some(format!(
-            "you gave this message {MAX_REACTIONS_PER_PERSON} reactions, as many as one person may"
-        ))
+        Some(Refusal::TooManyOfYours)
     } else {
         None
     };
-    if let Some(why) = refusal {
-        return Ok(Err(FrameError::new(ErrorCode::ReactionLimit, why)));
+    if let Some(refusal) = refusal {
+        return Ok(Err(refusal.error()));
     }
     tx.prepare_cached(
         "INSERT INTO reactions (room_id, message_id, person, emoji, name, event_id)

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::receipt::Reply;
 use crate::rooms::{Room, RoomRegistry};
+pub use events::{person, Refusal};
 pub use stream::Gap;
 pub use writer::Swept;
 use writer::{store_failed, Append, Command, Job, Writer};

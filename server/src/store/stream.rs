@@ -92,7 +92,7 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
 
 /// An event as its row of the stream stores it (an edit's text and a reaction's emoji are both
 /// in `text`): what the writer releases to the room and what a resume reads back, alike.
-pub(super) fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
+pub fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
     let (text, emoji, format) = match action {
         Action::Edit => (
             row.text.to_string(),

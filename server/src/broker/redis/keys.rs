@@ -3,12 +3,17 @@
 //!
 //! Every key of a room carries the room's name as a hash tag (`{room}`), so a room's script
 //! touches one slot only. A room is: `chat:{room}:meta` (hash: `epoch`, `seq` = the last id
-//! given), `chat:{room}:log` (stream; entry id `<id>-0`, fields `n` name, `t` text, `ts`,
-//! `c` cid), `chat:{room}:cid:…` (recent cids, expiring), `chat:{room}:presence` (hash:
+//! given), its stream (`chat:{room}:log`, `:moved`, `:events`, `:reactions`, described with
+//! the scripts that write them in [`super::scripts`]), `chat:{room}:cid:…` (recent cids,
+//! expiring), `chat:{room}:presence` (hash:
 //! `<node> <name key>` -> shown name) with `chat:{room}:presence:exp` (sorted set of the same
 //! fields by expiry), and the pub/sub channel `chat:ch:<room>`.
 
-use chat_shared::{name_key, ChatMessage};
+use chat_shared::markdown::runs;
+use chat_shared::{name_key, quote, Action, ChatMessage, Event as Change, Quote};
+
+use crate::store::schema::StreamRow;
+use crate::store::stream::event_of;
 
 /// The set of every room's name (for `--max-rooms` across the cluster).
 pub const ROOMS: &str = "chat:rooms";
@@ -21,6 +26,21 @@ pub fn meta(room: &str) -> String {
 /// The stream of a room's messages.
 pub fn log(room: &str) -> String {
     format!("chat:{{{room}}}:log")
+}
+
+/// The messages of a room changed since they were sent, as they are now.
+pub fn moved(room: &str) -> String {
+    format!("chat:{{{room}}}:moved")
+}
+
+/// The stream of a room's events (edits, deletions, reactions).
+pub fn events(room: &str) -> String {
+    format!("chat:{{{room}}}:events")
+}
+
+/// The reactions of a room's messages.
+pub fn reactions(room: &str) -> String {
+    format!("chat:{{{room}}}:reactions")
 }
 
 /// The key remembering a (name, cid) pair in a room; the bare prefix when there is no cid.
@@ -86,38 +106,6 @@ local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
 return {'ok', epoch, seq}
 ";
 
-/// Sequences, stores and publishes one message in one atomic step, so every node sees the same
-/// ids in the same order. Returns `{id, 0}` for a new message, `{id, 1}` for a cid seen within
-/// its window (nothing stored), `{-1, 0}` if the room's epoch is not `ARGV[7]` (its history was
-/// lost since this node opened it).
-/// KEYS: meta, log, cid key. ARGV: channel, max kept (0: all), name, text, ts, cid ('' for
-/// none), epoch, cid window ms.
-pub const PUBLISH: &str = r"
-if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[7] then
-  return {-1, 0}
-end
-if ARGV[6] ~= '' then
-  local seen = redis.call('GET', KEYS[3])
-  if seen then
-    return {tonumber(seen), 1}
-  end
-end
-local id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local entry = string.format('%d-0', id)
-if tonumber(ARGV[2]) > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], entry,
-    'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5], 'c', ARGV[6])
-else
-  redis.call('XADD', KEYS[2], entry, 'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5], 'c', ARGV[6])
-end
-if ARGV[6] ~= '' then
-  redis.call('SET', KEYS[3], id, 'PX', ARGV[8])
-end
-redis.call('PUBLISH', ARGV[1], string.format('m%d %s %d %d\n', id, ARGV[5], #ARGV[6], #ARGV[3])
-  .. ARGV[6] .. ARGV[3] .. ARGV[4])
-return {id, 0}
-";
-
 /// Reserves a name for `ARGV[3]` milliseconds (0: for good), renewed each time its token is
 /// presented. Returns 1 if the presented token's hash (`ARGV[1]`, '' for none) holds it, 2 if
 /// it was free and is now held by `ARGV[2]` (a new token's hash), 0 if taken.
@@ -145,6 +133,8 @@ return 2
 pub enum Event {
     /// A stored message.
     Message(ChatMessage),
+    /// A stored edit, deletion or reaction.
+    Change(Change),
     /// `name` is typing on `node`.
     Typing { node: String, name: String },
     /// Presence changed on `node`: names that arrived and left there.
@@ -180,6 +170,7 @@ pub fn parse_event(room: &str, payload: &str) -> Option<Event> {
     let (kind, rest) = payload.split_at_checked(1)?;
     match kind {
         "m" => parse_message(room, rest).map(Event::Message),
+        "e" => parse_change(room, rest).map(Event::Change),
         "t" => {
             let (node, name) = rest.split_once('\n')?;
             Some(Event::Typing {
@@ -204,7 +195,8 @@ pub fn parse_event(room: &str, payload: &str) -> Option<Event> {
     }
 }
 
-/// `<id> <ts> <cid bytes> <name bytes>\n<cid><name><text>`, as the publish script writes it.
+/// `<id> <ts> <cid bytes> <name bytes>[ <id answered> <its name bytes> <its text bytes>]\n<cid>
+/// [<its name><its text>]<name><text>`, as the publish script writes it.
 fn parse_message(room: &str, rest: &str) -> Option<ChatMessage> {
     let (head, body) = rest.split_once('\n')?;
     let mut numbers = head.split(' ').map(|n| n.parse::<u64>().ok());
@@ -214,18 +206,57 @@ fn parse_message(room: &str, rest: &str) -> Option<ChatMessage> {
         usize::try_from(numbers.next()??).ok()?,
         usize::try_from(numbers.next()??).ok()?,
     );
-    let cid = body.get(..cid_len)?;
-    let name = body.get(cid_len..cid_len.checked_add(name_len)?)?;
-    let text = body.get(cid_len + name_len..)?;
+    let (cid, mut body) = body.split_at_checked(cid_len)?;
+    let reply = match numbers.next() {
+        None => None,
+        Some(answered) => {
+            let answered = answered?;
+            let their_name = usize::try_from(numbers.next()??).ok()?;
+            let their_text = usize::try_from(numbers.next()??).ok()?;
+            let (name, rest) = body.split_at_checked(their_name)?;
+            let (text, rest) = rest.split_at_checked(their_text)?;
+            body = rest;
+            Some(Quote {
+                id: answered,
+                name: name.to_string(),
+                text: quote(text),
+            })
+        }
+    };
+    let (name, text) = body.split_at_checked(name_len)?;
     Some(ChatMessage {
         id,
         room: room.to_string(),
         name: name.to_string(),
+        format: runs(text).unwrap_or_default(),
         text: text.to_string(),
         ts,
         cid: (!cid.is_empty()).then(|| cid.to_string()),
+        reply,
         ..Default::default()
     })
+}
+
+/// `<id> <ts> <target> <action> <name bytes>\n<name><text or emoji>`, as the change script
+/// writes it.
+fn parse_change(room: &str, rest: &str) -> Option<Change> {
+    let (head, body) = rest.split_once('\n')?;
+    let mut parts = head.split(' ');
+    let id = parts.next()?.parse().ok()?;
+    let ts = parts.next()?.parse().ok()?;
+    let target = parts.next()?.parse().ok()?;
+    let action = Action::from_name(parts.next()?)?;
+    let name_len = parts.next()?.parse().ok()?;
+    let (name, value) = body.split_at_checked(name_len)?;
+    let row = StreamRow {
+        id,
+        name,
+        text: value,
+        ts,
+        target: Some(target),
+        ..StreamRow::default()
+    };
+    Some(event_of(room, &row, action))
 }
 
 #[cfg(test)]

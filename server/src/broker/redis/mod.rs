@@ -14,6 +14,7 @@ mod history;
 pub mod keys;
 mod presence;
 mod publisher;
+mod scripts;
 mod subscriber;
 mod sweep;
 
@@ -89,6 +90,8 @@ pub(crate) struct Shared {
     subscriber: mpsc::Sender<SubscriberCommand>,
     open: Script,
     pub(crate) publish: Script,
+    pub(crate) change: Script,
+    read: Script,
     claim: Script,
     /// Test hook: pub/sub messages to drop on purpose, to exercise the gap filler.
     pub(crate) drop_next: AtomicU32,
@@ -126,7 +129,9 @@ impl RedisBroker {
             metrics,
             subscriber,
             open: Script::new(keys::OPEN_ROOM),
-            publish: Script::new(keys::PUBLISH),
+            publish: Script::new(&scripts::PUBLISH),
+            change: Script::new(&scripts::CHANGE),
+            read: Script::new(&scripts::READ),
             claim: Script::new(keys::CLAIM_NAME),
             drop_next: AtomicU32::new(0),
             hearing: AtomicBool::new(false),
@@ -162,14 +167,6 @@ impl RedisBroker {
 
 impl Broker for RedisBroker {
     fn publish(&self, post: Post) -> Result<Receipt, FrameError> {
-        if post.action.is_some() || post.target.is_some() {
-            return Err(FrameError::new(
-                ErrorCode::NotAllowed,
-                "editing, deleting, replying and reacting are not available in cluster mode yet",
-            )
-            .in_room(&post.room.name)
-            .for_cid(post.cid));
-        }
         let (reply, receipt) = receipt();
         self.posts.try_send((post, reply)).map_err(|err| {
             let (post, _) = match err {
@@ -210,15 +207,10 @@ impl Broker for RedisBroker {
             if through <= since {
                 return Ok(Gap::default());
             }
-            let messages = self
-                .shared
+            self.shared
                 .range(&room.name, since + 1, through, limit)
                 .await
-                .map_err(|err| self.shared.failed("read a room's missed messages", &err))?;
-            Ok(Gap {
-                messages,
-                events: Vec::new(),
-            })
+                .map_err(|err| self.shared.failed("read a room's missed messages", &err))
         })
     }
 
@@ -230,7 +222,7 @@ impl Broker for RedisBroker {
     ) -> BoxFuture<'a, Result<Vec<ChatMessage>, FrameError>> {
         Box::pin(async move {
             self.shared
-                .range(&room.name, from, u64::MAX >> 1, limit)
+                .messages_from(&room.name, from, limit)
                 .await
                 .map_err(|err| self.shared.failed("read a room's history", &err))
         })

@@ -1,19 +1,25 @@
-//! The node's publisher: sends queued messages to Redis, everything that queued meanwhile in
-//! one pipeline (one round trip), each message one `EVALSHA` of [`keys::PUBLISH`]. Whoever sent
-//! a message that was not stored is told, with its `cid`; a stored one reaches every node
-//! (the sender's too) through pub/sub.
+//! The node's publisher: sends queued messages and events to Redis, everything that queued
+//! meanwhile in one pipeline (one round trip), each message one `EVALSHA` of
+//! [`scripts::PUBLISH`], each event (edit, deletion, reaction) one of [`scripts::CHANGE`].
+//! Whoever sent one that was not stored is told, with its `cid`; a stored one reaches every
+//! node (the sender's too) through pub/sub.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use chat_shared::{ErrorCode, FrameError, CID_WINDOW_MS};
+use chat_shared::{
+    Action, ErrorCode, FrameError, CID_WINDOW_MS, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_MESSAGE,
+    MAX_REACTIONS_PER_PERSON,
+};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::{keys, Shared};
+use super::{keys, scripts, Shared};
 use crate::broker::Post;
 use crate::clock::unix_millis;
 use crate::receipt::{Outcome, Reply};
+use crate::store::{person, Refusal};
+use crate::token::to_hex;
 
 /// Most messages in one pipeline.
 const MAX_PIPELINE: usize = 512;
@@ -65,11 +71,11 @@ async fn publish(shared: &Shared, batch: &mut Vec<(Post, Reply)>) {
         }
         let mut conn = shared.conn.clone();
         shared.metrics.redis_round_trips.inc();
-        let loaded = redis::cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(keys::PUBLISH)
-            .query_async::<String>(&mut conn)
-            .await;
+        let mut load = redis::pipe();
+        for script in [&*scripts::PUBLISH, &*scripts::CHANGE] {
+            load.cmd("SCRIPT").arg("LOAD").arg(script);
+        }
+        let loaded = load.query_async::<Vec<String>>(&mut conn).await;
         if let Err(err) = loaded {
             let refusal = shared.failed("load the publish script", &err);
             for queued in unloaded {
@@ -91,20 +97,58 @@ async fn pipeline(
     pipe.ignore_errors();
     for (post, _) in batch {
         let room = &post.room.name;
+        let author = post
+            .author
+            .as_ref()
+            .map(|tag| to_hex(tag))
+            .unwrap_or_default();
+        let Some(action) = post.action else {
+            pipe.cmd("EVALSHA")
+                .arg(shared.publish.get_hash())
+                .arg(4)
+                .arg(keys::meta(room))
+                .arg(keys::log(room))
+                .arg(keys::moved(room))
+                .arg(keys::cid(room, &post.name, post.cid.as_deref()))
+                .arg(keys::channel(room))
+                .arg(shared.settings.history_per_room)
+                .arg(&*post.name)
+                .arg(&post.text)
+                .arg(ts)
+                .arg(post.cid.as_deref().unwrap_or(""))
+                .arg(&post.room.epoch)
+                .arg(CID_WINDOW_MS)
+                .arg(author)
+                .arg(post.target.map(|id| id.to_string()).unwrap_or_default());
+            continue;
+        };
         pipe.cmd("EVALSHA")
-            .arg(shared.publish.get_hash())
-            .arg(3)
+            .arg(shared.change.get_hash())
+            .arg(5)
             .arg(keys::meta(room))
             .arg(keys::log(room))
-            .arg(keys::cid(room, &post.name, post.cid.as_deref()))
+            .arg(keys::moved(room))
+            .arg(keys::events(room))
+            .arg(keys::reactions(room))
             .arg(keys::channel(room))
             .arg(shared.settings.history_per_room)
             .arg(&*post.name)
-            .arg(&post.text)
             .arg(ts)
-            .arg(post.cid.as_deref().unwrap_or(""))
             .arg(&post.room.epoch)
-            .arg(CID_WINDOW_MS);
+            .arg(match action {
+                Action::Edit => "edit",
+                Action::Delete => "delete",
+                // A toggle: the script tells which it was.
+                Action::React | Action::Unreact => "react",
+            })
+            .arg(post.target.unwrap_or(0))
+            .arg(&post.text)
+            .arg(author)
+            .arg(person(post))
+            .arg(if post.admin { "1" } else { "0" })
+            .arg(MAX_REACTIONS_PER_MESSAGE)
+            .arg(MAX_EMOJI_PER_MESSAGE)
+            .arg(MAX_REACTIONS_PER_PERSON);
     }
     let mut conn = shared.conn.clone();
     shared.metrics.redis_publish_round_trips.inc();
@@ -128,6 +172,18 @@ async fn settle(shared: &Shared, (post, reply): (Post, Reply), answer: Answer) {
             refuse(&refusal, (post, reply));
         }
         Ok((id, 1)) => answer_repeat(shared, (post, reply), id.unsigned_abs()).await,
+        Ok((_, status @ 2..)) => {
+            let refusal = match status {
+                2 => Refusal::NoOriginal,
+                3 => Refusal::NoMessage,
+                4 => Refusal::NotAuthorEdit,
+                5 => Refusal::NotAuthorDelete,
+                6 => Refusal::TooManyReactions,
+                7 => Refusal::TooManyEmoji,
+                _ => Refusal::TooManyOfYours,
+            };
+            refuse(&refusal.error(), (post, reply));
+        }
         Ok(_) => {
             let _ = reply.send(Outcome::Stored);
         }
@@ -157,6 +213,7 @@ async fn answer_repeat(shared: &Shared, (post, reply): (Post, Reply), id: u64) {
         Ok(found) => {
             // Trimmed meanwhile: nothing to show, and storing it again would duplicate it.
             let outcome = found
+                .messages
                 .into_iter()
                 .next()
                 .map_or(Outcome::Stored, Outcome::Repeat);

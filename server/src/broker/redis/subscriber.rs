@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_shared::{encode, ChatMessage, ErrorCode, FrameError, ServerFrame};
+use chat_shared::{encode, ErrorCode, FrameError, ServerFrame};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use redis::Msg;
@@ -264,34 +264,40 @@ impl Subscriber {
             warn!(room = %room.name, "ignored a malformed event on a room channel");
             return;
         };
-        match event {
-            Event::Message(message) => {
-                let drop = &self.shared.drop_next;
-                if drop
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok()
-                {
-                    return; // the test hook: lost on the way, as pub/sub may lose it
-                }
-                if let Err(err) = self.deliver(room, message).await {
-                    // The next message of the room, or the next reconnect, fills it again.
-                    warn!(error = %err, room = %room.name, "cannot fill a gap from the stream");
-                }
+        let entry = match event {
+            Event::Message(message) => (message.id, ServerFrame::Message(message)),
+            Event::Change(change) => (change.id, ServerFrame::Event(change)),
+            Event::Typing { node, name } if node != self.shared.node => {
+                return room.remote_typing(&name)
             }
-            Event::Typing { node, name } if node != self.shared.node => room.remote_typing(&name),
             Event::Presence { node, joined, left } if node != self.shared.node => {
-                room.remote_presence(&node, &joined, &left)
+                return room.remote_presence(&node, &joined, &left)
             }
             // This node's own notices, told to its members already.
-            Event::Typing { .. } | Event::Presence { .. } => {}
+            Event::Typing { .. } | Event::Presence { .. } => return,
+        };
+        let drop = &self.shared.drop_next;
+        if drop
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return; // the test hook: lost on the way, as pub/sub may lose it
+        }
+        if let Err(err) = self.deliver(room, entry).await {
+            // The next entry of the room, or the next reconnect, fills it again.
+            warn!(error = %err, room = %room.name, "cannot fill a gap from the stream");
         }
     }
 
-    /// Delivers a message heard on the room's channel: at once when it follows the last
-    /// released id, after the missing ids are read from the stream when it does not.
-    async fn deliver(&self, room: &Room, message: ChatMessage) -> redis::RedisResult<()> {
-        let id = message.id;
-        let Some(frame) = encode_message(message) else {
+    /// Delivers an entry (a message or an event) heard on the room's channel: at once when it
+    /// follows the last released id, after the missing ids are read from the stream when it
+    /// does not.
+    async fn deliver(
+        &self,
+        room: &Room,
+        (id, frame): (u64, ServerFrame),
+    ) -> redis::RedisResult<()> {
+        let Some(frame) = encoded(&frame) else {
             return Ok(());
         };
         if let Err(last) = room.release_next(id, frame.clone()) {
@@ -338,9 +344,20 @@ impl Subscriber {
                     "ids missing from the stream (trimmed)"
                 );
             }
-            for message in missed {
-                let id = message.id;
-                if let Some(frame) = encode_message(message) {
+            let mut entries: Vec<(u64, ServerFrame)> = missed
+                .messages
+                .into_iter()
+                .map(|m| (m.id, ServerFrame::Message(m)))
+                .chain(
+                    missed
+                        .events
+                        .into_iter()
+                        .map(|e| (e.id, ServerFrame::Event(e))),
+                )
+                .collect();
+            entries.sort_unstable_by_key(|(id, _)| *id);
+            for (id, frame) in entries {
+                if let Some(frame) = encoded(&frame) {
                     room.release(id, frame);
                 }
             }
@@ -350,9 +367,9 @@ impl Subscriber {
     }
 }
 
-/// A message frame, encoded once for every member of the room on this node.
-fn encode_message(message: ChatMessage) -> Option<Utf8Bytes> {
-    match encode(&ServerFrame::Message(message)) {
+/// A message's or an event's frame, encoded once for every member of the room on this node.
+fn encoded(frame: &ServerFrame) -> Option<Utf8Bytes> {
+    match encode(frame) {
         Ok(json) => Some(Utf8Bytes::from(json)),
         Err(err) => {
             warn!(error = %err, "could not encode a message");
