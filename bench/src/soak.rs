@@ -6,12 +6,12 @@
 //! to (`recovered: false`). Afterwards every id any client saw must still be in the history.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chat_shared::{encode_client, split_batch, ClientFrame, ErrorCode, ServerFrame};
+use chat_shared::{encode_client, split_batch, ChatMessage, ClientFrame, ErrorCode, ServerFrame};
 use clap::Args;
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
@@ -67,14 +67,31 @@ pub struct SoakReport {
     /// Ids seen, and how many of them the history still holds at the end.
     ids_seen: u64,
     ids_in_history: u64,
+    /// Edits, deletions and reactions sent, and events (of any kind) delivered.
+    actions_sent: u64,
+    events_delivered: u64,
+    /// Edits and deletions seen, checked against the history at the end (each must show: a
+    /// deleted message deleted, an edited one with the text seen or a later edit).
+    changes_checked: u64,
 }
 
 #[derive(Default)]
 struct Shared {
     report: SoakReport,
     latency: Latency,
-    /// Room -> every id a client saw there (for the check against the history).
+    /// Room -> every message id a client saw there (for the check against the history).
     seen: HashMap<String, BTreeSet<u64>>,
+    /// Room -> message id -> the last change any client saw to it (by event id).
+    changes: HashMap<String, HashMap<u64, Seen>>,
+}
+
+/// The last change a client saw to a message.
+#[derive(Debug, Clone)]
+struct Seen {
+    event: u64,
+    ts: u64,
+    /// The edit's text; `None` for a deletion.
+    text: Option<String>,
 }
 
 type World = Rc<RefCell<Shared>>;
@@ -124,6 +141,10 @@ struct Client {
     world: World,
     /// When this client stops reading once (a few clients do): it must then be dropped.
     stall_at: Option<Instant>,
+    /// The last message of its own it saw in its home room (to edit or delete), and the last
+    /// message of anyone's there (to react to).
+    own: Option<u64>,
+    latest: Option<u64>,
 }
 
 /// One client in this many stops reading once, for longer than the server's pong timeout.
@@ -161,19 +182,75 @@ impl Client {
             .insert(id);
     }
 
+    /// Notes an edit or a deletion seen (reactions are toggles: not checked at the end).
+    fn saw_change(&self, event: &chat_shared::Event) {
+        let text = match event.action {
+            chat_shared::Action::Edit => Some(event.text.clone()),
+            chat_shared::Action::Delete => None,
+            _ => return,
+        };
+        let mut world = self.world.borrow_mut();
+        let changes = world.changes.entry(event.room.clone()).or_default();
+        let seen = Seen {
+            event: event.id,
+            ts: event.ts,
+            text,
+        };
+        changes
+            .entry(event.target)
+            .and_modify(|was| {
+                // A deletion is final; otherwise the later change wins.
+                if was.text.is_some() && event.id > was.event {
+                    *was = seen.clone();
+                }
+            })
+            .or_insert(seen);
+    }
+
+    /// Checks that `id` is the next of `room` for this client, and moves its mark on.
+    fn advance(&mut self, room: &str, id: u64) {
+        match self.marks.get_mut(room) {
+            Some(mark) if id == mark.last_id + 1 => mark.last_id = id,
+            Some(mark) => {
+                let what = if id <= mark.last_id {
+                    "again or backwards"
+                } else {
+                    "after an unexplained gap"
+                };
+                let line = format!(
+                    "{}: id {id} in {room} {what} (last {})",
+                    self.name, mark.last_id
+                );
+                mark.last_id = mark.last_id.max(id);
+                self.violation(line);
+            }
+            // A repeat of its own message in a room it left: fine.
+            None => {}
+        }
+    }
+
     /// Checks a frame against what the client knows, and learns from it.
     fn on_frame(&mut self, frame: ServerFrame) {
         match frame {
             ServerFrame::Welcome { token, .. } => self.token = Some(token),
             ServerFrame::Joined(joined) => {
                 let before = self.marks.get(&joined.room).cloned();
-                let ids: Vec<u64> = joined.messages.iter().map(|m| m.id).collect();
+                let mut ids: Vec<u64> = joined.messages.iter().map(|m| m.id).collect();
                 if ids.windows(2).any(|w| w[1] <= w[0]) {
                     self.violation(format!(
                         "{}: joined ids out of order in {}",
                         self.name, joined.room
                     ));
                 }
+                for event in &joined.events {
+                    self.saw_change(event);
+                }
+                if joined.room == self.home {
+                    self.latest = ids.last().copied();
+                }
+                let messages = ids.clone();
+                ids.extend(joined.events.iter().map(|e| e.id));
+                ids.sort_unstable();
                 if let Some(mark) = before.filter(|m| m.epoch == joined.epoch) {
                     let mut world = self.world.borrow_mut();
                     if joined.recovered {
@@ -196,7 +273,7 @@ impl Client {
                         self.violation(format!("{}: {} went back in time", self.name, joined.room));
                     }
                 }
-                for id in &ids {
+                for id in &messages {
                     self.saw(&joined.room, *id);
                 }
                 self.marks.insert(
@@ -216,27 +293,53 @@ impl Client {
                         .record_ns(now_ms().saturating_sub(message.ts) * 1_000_000);
                 }
                 self.saw(&message.room, message.id);
-                match self.marks.get_mut(&message.room) {
-                    Some(mark) if message.id == mark.last_id + 1 => mark.last_id = message.id,
-                    Some(mark) => {
-                        let what = if message.id <= mark.last_id {
-                            "again or backwards"
-                        } else {
-                            "after an unexplained gap"
-                        };
-                        let line = format!(
-                            "{}: id {} in {} {what} (last {})",
-                            self.name, message.id, message.room, mark.last_id
-                        );
-                        mark.last_id = mark.last_id.max(message.id);
-                        self.violation(line);
+                if message.room == self.home {
+                    self.latest = Some(message.id);
+                    if message.name == self.name {
+                        self.own = Some(message.id);
                     }
-                    // A repeat of its own message in a room it left: fine.
-                    None => {}
                 }
+                self.advance(&message.room, message.id);
+            }
+            ServerFrame::Event(event) => {
+                self.world.borrow_mut().report.events_delivered += 1;
+                self.saw_change(&event);
+                if event.action == chat_shared::Action::Delete && self.own == Some(event.target) {
+                    self.own = None;
+                }
+                self.advance(&event.room, event.id);
             }
             ServerFrame::Error(error) => self.count(|r| &mut r.errors, error.code.as_str()),
             _ => {}
+        }
+    }
+
+    /// An edit or a deletion of its last message, or a reaction to the room's last one (7 % of
+    /// the actions: 3 edits, 1 deletion, 3 reactions in 7).
+    fn change(&mut self, sent: &mut u64) -> Option<ClientFrame> {
+        let room = self.home.clone();
+        match self.dice.below(7) {
+            0..=2 => {
+                *sent += 1;
+                Some(ClientFrame::Edit {
+                    room,
+                    id: self.own?,
+                    text: format!("{} edits to {sent}", self.name),
+                })
+            }
+            3 => Some(ClientFrame::Delete {
+                room,
+                id: self.own.take()?,
+            }),
+            _ => {
+                const EMOJI: [&str; 4] = ["👍", "🎉", "👀", "❤️"];
+                let emoji = EMOJI[self.dice.below(4) as usize].to_string();
+                Some(ClientFrame::React {
+                    room,
+                    id: self.latest?,
+                    emoji,
+                })
+            }
         }
     }
 
@@ -377,6 +480,12 @@ impl Client {
                                        self.count(|r| &mut r.closes, "dropped_by_client");
                                        return Ok(());
                                    }
+                                   93..=99 => {
+                                       if let Some(frame) = self.change(&mut sent) {
+                                           send(&mut stream, &frame).await?;
+                                           self.world.borrow_mut().report.actions_sent += 1;
+                                       }
+                                   }
                                    _ => {}
                                }
                            }
@@ -473,11 +582,13 @@ async fn abuse(target: Target, deadline: Instant, world: World) {
 async fn check_history(target: &Target, world: &World) -> anyhow::Result<()> {
     const CHECKERS: usize = 16;
     let rooms: Vec<(String, BTreeSet<u64>)> = world.borrow().seen.clone().into_iter().collect();
+    let changes = std::mem::take(&mut world.borrow_mut().changes);
+    let changes = Rc::new(changes);
     let mut tasks = tokio::task::JoinSet::new();
     for k in 0..CHECKERS {
         let mine: Vec<(String, BTreeSet<u64>)> =
             rooms.iter().skip(k).step_by(CHECKERS).cloned().collect();
-        let (target, world) = (target.clone(), world.clone());
+        let (target, world, changes) = (target.clone(), world.clone(), changes.clone());
         tasks.spawn_local(async move {
             let source = IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + k as u8));
             let mut stream =
@@ -485,7 +596,15 @@ async fn check_history(target: &Target, world: &World) -> anyhow::Result<()> {
             let mut reader = Reader::default();
             for (room, seen) in mine {
                 let kept = room_history(&mut stream, &mut reader, &room).await?;
-                let missing: Vec<&u64> = seen.iter().filter(|id| !kept.contains(id)).collect();
+                let missing: Vec<&u64> = seen.iter().filter(|id| !kept.contains_key(id)).collect();
+                let changed = changes.get(&room).map(|c| check_changes(&room, c, &kept));
+                if let Some((checked, broken)) = changed {
+                    let mut world = world.borrow_mut();
+                    world.report.changes_checked += checked;
+                    if let Some(first) = broken {
+                        world.report.violations.push(first);
+                    }
+                }
                 let mut world = world.borrow_mut();
                 world.report.ids_seen += seen.len() as u64;
                 world.report.ids_in_history += (seen.len() - missing.len()) as u64;
@@ -505,13 +624,46 @@ async fn check_history(target: &Target, world: &World) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every id `room`'s history holds: joined, paged back to the start, left.
+/// Each edit and deletion seen must show in the history: a deleted message deleted, an edited
+/// one with the text seen, or a later edit's. How many were checked, and the first that
+/// does not.
+fn check_changes(
+    room: &str,
+    changes: &HashMap<u64, Seen>,
+    kept: &BTreeMap<u64, ChatMessage>,
+) -> (u64, Option<String>) {
+    let (mut checked, mut broken) = (0, None);
+    for (id, seen) in changes {
+        let Some(message) = kept.get(id) else {
+            continue; // its id is checked with the others
+        };
+        checked += 1;
+        let holds = match &seen.text {
+            None => message.is_deleted(),
+            Some(text) => {
+                // Deleted since, as seen, or edited again since.
+                message.is_deleted()
+                    || message.text == *text
+                    || message.edited.is_some_and(|at| at > seen.ts)
+            }
+        };
+        if !holds && broken.is_none() {
+            broken = Some(format!(
+                "{room}: message {id} does not show the change seen in event {}: {:?}",
+                seen.event, message.text
+            ));
+        }
+    }
+    (checked, broken)
+}
+
+/// Every message `room`'s history holds, as it is now: joined, paged back to the start, left.
 async fn room_history(
     stream: &mut TcpStream,
     reader: &mut Reader,
     room: &str,
-) -> anyhow::Result<BTreeSet<u64>> {
-    let mut kept = BTreeSet::new();
+) -> anyhow::Result<BTreeMap<u64, ChatMessage>> {
+    let mut kept = BTreeMap::new();
     let join = ClientFrame::Join {
         room: room.to_string(),
         since: None,
@@ -557,7 +709,7 @@ async fn room_history(
             }
         };
         let oldest = messages.first().map(|m| m.id);
-        kept.extend(messages.iter().map(|m| m.id));
+        kept.extend(messages.into_iter().map(|m| (m.id, m)));
         match oldest {
             Some(id) if more && id > 1 => {
                 request = ClientFrame::History {
@@ -605,6 +757,8 @@ pub async fn run(targets: &[Target], args: &SoakArgs) -> anyhow::Result<SoakRepo
             world: world.clone(),
             stall_at: (n % STALLER_EVERY == STALLER_EVERY / 2)
                 .then(|| started + Duration::from_secs(20 + (n as u64 % 40))),
+            own: None,
+            latest: None,
         };
         let target = targets[n % targets.len()].clone();
         let (pace, rooms) = (args.pace, args.rooms);
@@ -641,6 +795,7 @@ impl SoakReport {
         self.violations.is_empty()
             && !self.errors.contains_key(ErrorCode::RateLimited.as_str())
             && self.deliveries > 0
+            && self.events_delivered > 0
     }
 
     /// The summary printed without `--json`.
@@ -649,7 +804,8 @@ impl SoakReport {
             "{} clients in {} rooms for {:.0} s: {} sent, {} delivered, p99 {:.1} ms\n\
              connects {}, resumes recovered {} / not {}, closes {:?}, errors {:?}, stallers dropped {}\n\
              abuser refused {:?}\n\
-             ids seen {}, in the history {}; violations: {}\n{}",
+             ids seen {}, in the history {}; actions sent {}, events delivered {}, \
+             changes checked {}; violations: {}\n{}",
             self.clients,
             self.rooms,
             self.duration_s,
@@ -665,6 +821,9 @@ impl SoakReport {
             self.abuse_refused,
             self.ids_seen,
             self.ids_in_history,
+            self.actions_sent,
+            self.events_delivered,
+            self.changes_checked,
             self.violations.len(),
             self.violations.join("\n"),
         )

@@ -164,6 +164,32 @@ async fn actions_from_both_nodes_leave_every_member_with_one_state_and_a_resume_
         "a deletion takes its reactions"
     );
 
+    // Pages of history, back from the end and around a message, as both nodes' latest pages.
+    let stored: Vec<_> = from_a.values().cloned().collect();
+    for (before, around, limit, want) in [
+        (None, None, 10, vec![1, 2, 7, 12]),
+        (Some(7), None, 1, vec![2]),
+        (None, Some(7), 2, vec![2, 7]),
+        (None, Some(7), 4, vec![1, 2, 7, 12]),
+    ] {
+        let page = members[1]
+            .ask(ClientFrame::History {
+                room: "acts".into(),
+                before,
+                around,
+                limit: Some(limit),
+            })
+            .await;
+        let ServerFrame::History { messages, .. } = page else {
+            panic!("expected history, got {page:?}");
+        };
+        let ids: Vec<u64> = messages.iter().map(|m| m.id).collect();
+        assert_eq!(ids, want, "before {before:?}, around {around:?}");
+        for message in &messages {
+            assert!(stored.contains(message), "{message:?} as stored");
+        }
+    }
+
     // Carol saw the first two messages on node a and comes back on node b.
     let (mut back, _) = b.connect_to("room=").await;
     let gap = back.join("acts", Some(2), Some(&epoch)).await;

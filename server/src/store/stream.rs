@@ -142,16 +142,21 @@ fn add_reactions(
         let Ok(at) = messages.binary_search_by_key(&id, |m| m.id) else {
             continue;
         };
-        let reactions = &mut messages[at].reactions;
-        match reactions.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.names.push(name),
-            None => reactions.push(Reaction {
-                emoji,
-                names: vec![name],
-            }),
-        }
+        given(&mut messages[at].reactions, emoji, name);
     }
     Ok(())
+}
+
+/// Adds one reaction, read in the order given, to a message's: its emoji's names, or the emoji
+/// after the others when it is the first of its kind.
+pub fn given(reactions: &mut Vec<Reaction>, emoji: String, name: String) {
+    match reactions.iter_mut().find(|r| r.emoji == emoji) {
+        Some(reaction) => reaction.names.push(name),
+        None => reactions.push(Reaction {
+            emoji,
+            names: vec![name],
+        }),
+    }
 }
 
 /// Every entry with `after < id <= upto`, at most `limit`: what a client that resumes after

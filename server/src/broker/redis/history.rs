@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use chat_shared::markdown::runs;
-use chat_shared::{quote, Action, ChatMessage, Quote, Reaction};
+use chat_shared::{quote, Action, ChatMessage, Quote};
 use serde::Deserialize;
 
 use super::{keys, Shared};
 use crate::broker::Gap;
 use crate::store::schema::StreamRow;
-use crate::store::stream::event_of;
+use crate::store::stream::{self, event_of};
 
 /// Which stretch of the stream a read wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,9 @@ impl Shared {
         from: u64,
         limit: u64,
     ) -> redis::RedisResult<Vec<ChatMessage>> {
-        let gap = self.read(room, Stretch::From, from, 0, limit).await?;
+        let gap = self
+            .read(room, Stretch::From, from, u64::MAX, limit)
+            .await?;
         Ok(gap.messages)
     }
 
@@ -293,15 +295,8 @@ fn add_reactions(messages: &mut [ChatMessage], reactions: &[String]) {
         else {
             continue;
         };
-        let shown = &mut messages[at].reactions;
         for (emoji, _person, name) in given.r {
-            match shown.iter_mut().find(|r| r.emoji == emoji) {
-                Some(reaction) => reaction.names.push(name),
-                None => shown.push(Reaction {
-                    emoji,
-                    names: vec![name],
-                }),
-            }
+            stream::given(&mut messages[at].reactions, emoji, name);
         }
     }
 }

@@ -4,17 +4,19 @@
 //! its `ConnectionManager` multiplexes every command of the node over one connection and
 //! reconnects by itself (exponential backoff with jitter), and its split pub/sub connection lets
 //! one task both subscribe and read. A message takes one round trip: the node's publisher
-//! pipelines whatever queued meanwhile, each message one `EVALSHA` of [`keys::PUBLISH`], which
-//! increments the room's sequence, appends to its stream and publishes, atomically. Every node
-//! (the sender's too) learns of it from pub/sub ([`subscriber`]), which fills any gap from the
-//! stream before delivering later ids, so members on every node see the same ids in the same
-//! order and nothing is accepted that is not stored.
+//! pipelines whatever queued meanwhile, each message one `EVALSHA` of [`scripts::PUBLISH`],
+//! which increments the room's sequence, appends to its stream and publishes, atomically; an
+//! edit, a deletion or a reaction is one of [`scripts::CHANGE`], which also checks it against
+//! its message and applies it. Every node (the sender's too) learns of each from pub/sub
+//! ([`subscriber`]), which fills any gap from the stream before delivering later ids, so
+//! members on every node see the same ids in the same order and nothing is accepted that is
+//! not stored.
 
 mod history;
 pub mod keys;
 mod presence;
 mod publisher;
-mod scripts;
+pub mod scripts;
 mod subscriber;
 mod sweep;
 

@@ -103,23 +103,29 @@ async fn pipeline(
             .map(|tag| to_hex(tag))
             .unwrap_or_default();
         let Some(action) = post.action else {
+            // A message that is no reply and whose name is not held passes what it always has.
+            let plain = post.author.is_none() && post.target.is_none();
             pipe.cmd("EVALSHA")
                 .arg(shared.publish.get_hash())
-                .arg(4)
+                .arg(if plain { 3 } else { 4 })
                 .arg(keys::meta(room))
                 .arg(keys::log(room))
-                .arg(keys::moved(room))
-                .arg(keys::cid(room, &post.name, post.cid.as_deref()))
-                .arg(keys::channel(room))
+                .arg(keys::cid(room, &post.name, post.cid.as_deref()));
+            if !plain {
+                pipe.arg(keys::moved(room));
+            }
+            pipe.arg(keys::channel(room))
                 .arg(shared.settings.history_per_room)
                 .arg(&*post.name)
                 .arg(&post.text)
                 .arg(ts)
                 .arg(post.cid.as_deref().unwrap_or(""))
                 .arg(&post.room.epoch)
-                .arg(CID_WINDOW_MS)
-                .arg(author)
-                .arg(post.target.map(|id| id.to_string()).unwrap_or_default());
+                .arg(CID_WINDOW_MS);
+            if !plain {
+                pipe.arg(author)
+                    .arg(post.target.map(|id| id.to_string()).unwrap_or_default());
+            }
             continue;
         };
         pipe.cmd("EVALSHA")

@@ -15,33 +15,36 @@
 //!   `id`, `r`: `[emoji, person, name]` in the order given).
 //!
 //! What is kept are the last `--history-per-room` ids (messages and events alike, as on a
-//! single node): the scripts trim all four to them, reads ignore anything older.
+//! single node): reads ignore anything older; the change script trims all four keys to them,
+//! and the publish script trims `log` to as many messages (never fewer than those ids).
 
 use std::sync::LazyLock;
 
 /// Reads a kept message by id as it is now (a table of its fields) for the scripts below, or
-/// `nil`; `original` also refuses a deleted one. Uses `KEYS[1..3]` (meta, log, moved) and the
-/// script's `keep`.
+/// `nil`; `original` also refuses a deleted one (and `logged` says whether the last one found
+/// was still in the log). Uses the script's `seq` (the room's last id), `log_key`, `moved_key`
+/// and `keep`.
 const LOOKUP: &str = r"
+local logged = false
 local function at(id)
   return string.format('%d-0', id)
 end
 local function current(id)
-  local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
   if id < 1 or id > seq or (keep > 0 and id <= seq - keep) then
     return nil
   end
-  local found = redis.call('XRANGE', KEYS[2], at(id), at(id))
+  local found = redis.call('XRANGE', log_key, at(id), at(id))
   if found[1] then
     local m, f = {}, found[1][2]
     for i = 1, #f, 2 do
       m[f[i]] = f[i + 1]
     end
+    logged = true
     return m
   end
-  local moved = redis.call('ZRANGEBYSCORE', KEYS[3], id, id)
-  if moved[1] then
-    return cjson.decode(moved[1])
+  local state = redis.call('ZRANGEBYSCORE', moved_key, id, id)
+  if state[1] then
+    return cjson.decode(state[1])
   end
   return nil
 end
@@ -57,9 +60,12 @@ end
 /// Sequences, stores and publishes one message in one atomic step. Returns `{id, 0}` for a new
 /// message, `{id, 1}` for a cid seen within its window (nothing stored), `{0, 2}` if the
 /// message it answers is not there, `{-1, 0}` if the room's epoch is not `ARGV[7]` (its
-/// history was lost since this node opened it).
-/// KEYS: meta, log, moved, cid key. ARGV: channel, ids kept (0: all), name, text, ts, cid (''
-/// for none), epoch, cid window ms, author tag ('' for none), id answered ('' for none).
+/// history was lost since this node opened it). A message that is no reply and whose name is
+/// not held passes exactly the keys and arguments it did before replies and author tags;
+/// nothing on a message's path builds a table (every message's path, measured: BENCHMARKS.md).
+/// KEYS: meta, log, cid key, and for a reply moved. ARGV: channel, ids kept (0: all), name,
+/// text, ts, cid ('' for none), epoch, cid window ms, then if there are any, the author tag
+/// ('' for none) and the id answered.
 pub static PUBLISH: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
@@ -67,39 +73,48 @@ if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[7] then
   return {{-1, 0}}
 end
 if ARGV[6] ~= '' then
-  local seen = redis.call('GET', KEYS[4])
+  local seen = redis.call('GET', KEYS[3])
   if seen then
     return {{tonumber(seen), 1}}
   end
 end
-local keep = tonumber(ARGV[2])
-{LOOKUP}
-local fields = {{'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5], 'c', ARGV[6]}}
-local quote, quoted = '', ''
-if ARGV[10] ~= '' then
-  local answered = original(tonumber(ARGV[10]))
+local cid = ARGV[6]
+local quote, quoted, answered = '', '', nil
+if ARGV[10] and ARGV[10] ~= '' then
+  local keep = tonumber(ARGV[2])
+  local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+  local log_key, moved_key = KEYS[2], KEYS[4]
+  {LOOKUP}
+  answered = original(tonumber(ARGV[10]))
   if not answered then
     return {{0, 2}}
   end
-  fields[#fields + 1] = 'r'
-  fields[#fields + 1] = ARGV[10]
   quote = string.format(' %s %d %d', ARGV[10], #answered.n, #answered.t)
   quoted = answered.n .. answered.t
 end
-if ARGV[9] ~= '' then
-  fields[#fields + 1] = 'au'
-  fields[#fields + 1] = ARGV[9]
-end
 local id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-if keep > 0 then
-  redis.call('XADD', KEYS[2], 'MINID', '~', at(math.max(1, id - keep + 1)), at(id),
-    unpack(fields))
-else
-  redis.call('XADD', KEYS[2], at(id), unpack(fields))
+local entry = string.format('%d-0', id)
+-- The log holds messages only: trimmed by count, it keeps at least the ids reads may show.
+local function append(...)
+  if ARGV[2] ~= '0' then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], entry,
+      'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5], 'c', cid, ...)
+  else
+    redis.call('XADD', KEYS[2], entry, 'n', ARGV[3], 't', ARGV[4], 'ts', ARGV[5], 'c', cid, ...)
+  end
 end
-local cid = ARGV[6]
+local author = ARGV[9] or ''
+if answered and author ~= '' then
+  append('r', ARGV[10], 'au', author)
+elseif answered then
+  append('r', ARGV[10])
+elseif author ~= '' then
+  append('au', author)
+else
+  append()
+end
 if cid ~= '' then
-  redis.call('SET', KEYS[4], id, 'PX', ARGV[8])
+  redis.call('SET', KEYS[3], id, 'PX', ARGV[8])
 end
 redis.call('PUBLISH', ARGV[1], string.format('m%d %s %d %d%s\n', id, ARGV[5], #cid, #ARGV[3],
   quote) .. cid .. quoted .. ARGV[3] .. ARGV[4])
@@ -120,10 +135,12 @@ return {{id, 0}}
 pub static CHANGE: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
-if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[5] then
+local room = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+if room[1] ~= ARGV[5] then
   return {{-1, 0}}
 end
-local keep = tonumber(ARGV[2])
+local keep, seq = tonumber(ARGV[2]), tonumber(room[2] or '0')
+local log_key, moved_key = KEYS[2], KEYS[3]
 {LOOKUP}
 local target = tonumber(ARGV[7])
 local m = original(target)
@@ -133,8 +150,11 @@ end
 local action, tag = ARGV[6], string.format('%d', target)
 local own = ARGV[9] ~= '' and m.au == ARGV[9]
 local function move(text, edited)
-  redis.call('XDEL', KEYS[2], at(target))
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], target, target)
+  if logged then
+    redis.call('XDEL', KEYS[2], at(target))
+  else
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], target, target)
+  end
   local state = {{id = tag, n = m.n, t = text, ts = m.ts, r = m.r, au = m.au}}
   if edited then
     state.c = m.c
@@ -189,7 +209,9 @@ else
     end
     given[#given + 1] = {{emoji, ARGV[10], ARGV[3]}}
   end
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], target, target)
+  if held[1] then
+    redis.call('ZREM', KEYS[5], held[1])
+  end
   if #given > 0 then
     redis.call('ZADD', KEYS[5], target, cjson.encode({{id = tag, r = given}}))
   end
@@ -233,8 +255,9 @@ pub static READ: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
 local keep = tonumber(ARGV[5])
-{LOOKUP}
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local log_key, moved_key = KEYS[2], KEYS[3]
+{LOOKUP}
 local floor = 0
 if keep > 0 and seq > keep then
   floor = seq - keep

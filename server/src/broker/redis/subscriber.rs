@@ -1,5 +1,5 @@
 //! The node's one pub/sub connection: hears the channels of the rooms it holds and feeds their
-//! messages to the rooms in id order.
+//! entries (messages and events) to the rooms in id order.
 //!
 //! Redis pub/sub delivers at most once (a reconnect loses whatever was published meanwhile), so
 //! ids are checked, not trusted: each room remembers the last id it released, an older one is
