@@ -1,9 +1,10 @@
-//! The `soak` scenario: named clients living in rooms for a long time (sending, typing, paging
-//! history, moving between rooms, dropping and resuming; a few stop reading once and must be
-//! dropped) while one address abuses every limit, and `scripts/soak.sh` restarts and kills the
-//! server under them. Every client checks what it
-//! is told: per room, ids only increase, none twice, and every gap is one the server owned up
-//! to (`recovered: false`). Afterwards every id any client saw must still be in the history.
+//! The `soak` scenario: named clients living in rooms for a long time (sending, editing,
+//! deleting, reacting, typing, paging history, moving between rooms, dropping and resuming; a
+//! few stop reading once and must be dropped) while one address abuses every limit, and
+//! `scripts/soak.sh` restarts and kills the server under them. Every client checks what it is
+//! told: per room, ids (of messages and events alike) only increase, none twice, and every gap
+//! is one the server owned up to (`recovered: false`). Afterwards every id any client saw must
+//! still be in the history, and every edit and deletion seen must show there.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
