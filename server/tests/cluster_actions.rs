@@ -10,7 +10,7 @@ use std::time::Duration;
 use chat_server::broker::redis::keys;
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
 use common::redis_server::RedisServer;
-use common::stream::{apply, apply_joined, ids, View};
+use common::stream::{action as frame, apply, apply_joined, as_stored, ids, View};
 use common::{Client, TestServer};
 
 async fn node(redis: &RedisServer) -> TestServer {
@@ -21,35 +21,6 @@ async fn node(redis: &RedisServer) -> TestServer {
         common::without_rate_limits(config);
     })
     .await
-}
-
-fn frame(room: &str, id: u64, action: &str, value: &str) -> ClientFrame {
-    let room = room.to_string();
-    match action {
-        "edit" => ClientFrame::Edit {
-            room,
-            id,
-            text: value.into(),
-        },
-        "delete" => ClientFrame::Delete { room, id },
-        "react" => ClientFrame::React {
-            room,
-            id,
-            emoji: value.into(),
-        },
-        "reply" => ClientFrame::Send {
-            room: Some(room),
-            text: value.into(),
-            cid: None,
-            reply_to: Some(id),
-        },
-        _ => ClientFrame::Send {
-            room: Some(room),
-            text: value.into(),
-            cid: None,
-            reply_to: None,
-        },
-    }
 }
 
 /// The next entry of the room's stream a client is sent, applied to its view; its id.
@@ -66,14 +37,6 @@ async fn take(client: &mut Client, view: &mut View) -> u64 {
         }
         other => panic!("expected an entry of the stream, got {other:?}"),
     }
-}
-
-/// The room as a fresh join on `server` shows it (its latest page: every message here).
-async fn as_stored(server: &TestServer, room: &str) -> View {
-    let (_, joined) = server.connect_to(&format!("room={room}")).await;
-    let joined = joined.unwrap();
-    assert!(joined.events.is_empty(), "a latest page has no events");
-    joined.messages.into_iter().map(|m| (m.id, m)).collect()
 }
 
 #[tokio::test]

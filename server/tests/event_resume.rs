@@ -5,40 +5,9 @@
 
 mod common;
 
-use chat_shared::{Action, ClientFrame, ServerFrame};
-use common::stream::{apply, apply_joined, ids, View};
+use chat_shared::{Action, ServerFrame};
+use common::stream::{action as frame, apply, apply_joined, as_stored, ids, View};
 use common::TestServer;
-
-fn frame(room: &str, id: u64, action: &str, value: &str) -> ClientFrame {
-    let room = room.to_string();
-    match action {
-        "edit" => ClientFrame::Edit {
-            room,
-            id,
-            text: value.into(),
-        },
-        "delete" => ClientFrame::Delete { room, id },
-        "react" => ClientFrame::React {
-            room,
-            id,
-            emoji: value.into(),
-        },
-        _ => ClientFrame::Send {
-            room: Some(room),
-            text: value.into(),
-            cid: None,
-            reply_to: Some(id),
-        },
-    }
-}
-
-/// The room as a fresh join shows it now (its latest page: every message here).
-async fn as_stored(server: &TestServer, room: &str) -> View {
-    let (_, joined) = server.connect_to(&format!("room={room}")).await;
-    let joined = joined.unwrap();
-    assert!(joined.events.is_empty(), "a latest page has no events");
-    joined.messages.into_iter().map(|m| (m.id, m)).collect()
-}
 
 #[tokio::test]
 async fn a_resume_recovers_every_kind_of_event_exactly_once_even_after_a_restart() {

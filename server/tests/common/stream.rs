@@ -76,3 +76,37 @@ pub fn ids(joined: &Joined) -> Vec<u64> {
     ids.sort_unstable();
     ids
 }
+
+/// A client frame by name: `edit`, `delete` and `react` of message `id` (`value` the text or
+/// the emoji), `reply` to it, or else `send` (`value` the text).
+pub fn action(room: &str, id: u64, action: &str, value: &str) -> chat_shared::ClientFrame {
+    use chat_shared::ClientFrame;
+    let room = room.to_string();
+    match action {
+        "edit" => ClientFrame::Edit {
+            room,
+            id,
+            text: value.into(),
+        },
+        "delete" => ClientFrame::Delete { room, id },
+        "react" => ClientFrame::React {
+            room,
+            id,
+            emoji: value.into(),
+        },
+        _ => ClientFrame::Send {
+            room: Some(room),
+            text: value.into(),
+            cid: None,
+            reply_to: (action == "reply").then_some(id),
+        },
+    }
+}
+
+/// The room as a fresh join on `server` shows it now (its latest page: every message here).
+pub async fn as_stored(server: &super::TestServer, room: &str) -> View {
+    let (_, joined) = server.connect_to(&format!("room={room}")).await;
+    let joined = joined.expect("joined");
+    assert!(joined.events.is_empty(), "a latest page has no events");
+    joined.messages.into_iter().map(|m| (m.id, m)).collect()
+}
