@@ -314,7 +314,7 @@ impl Chat {
                 on_screen.then_some(Reaction::OlderLoaded)
             }
             // The page never asks for a page of members: it shows a crowd's count.
-            ServerFrame::Members { .. } => None,
+            ServerFrame::Members { .. } | ServerFrame::Read { .. } => None,
             ServerFrame::Welcome { name, token } => {
                 self.me = Some(name.clone());
                 Some(Reaction::Welcome { name, token })
@@ -380,6 +380,7 @@ mod tests {
             you: you.into(),
             title: String::new(),
             topic: String::new(),
+            read: None,
         })
     }
 
@@ -487,6 +488,7 @@ mod tests {
             you: String::new(),
             title: String::new(),
             topic: String::new(),
+            read: None,
         };
         let chat = Chat::new(InitialPage {
             room: "rust".into(),

@@ -431,6 +431,7 @@ mod tests {
             you: "Alice".into(),
             title: String::new(),
             topic: String::new(),
+            read: None,
         }
     }
 

@@ -40,6 +40,7 @@ fn snapshot() -> Joined {
         you: "alice".into(),
         title: String::new(),
         topic: String::new(),
+        read: None,
     }
 }
 

@@ -171,6 +171,7 @@ impl AppState {
             },
             metrics: metrics.clone(),
             name_bans: NameBans::new(clock.clone()),
+            devices: crate::rooms::Devices::default(),
         });
         let limits = chat_shared::ServerFrame::Limits(config.limits());
         Ok(Arc::new(AppState {

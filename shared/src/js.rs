@@ -236,6 +236,8 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             you: f.string("you")?.unwrap_or_default(),
             title: f.string("title")?.unwrap_or_default(),
             topic: f.string("topic")?.unwrap_or_default(),
+            // Read positions are not shown by the page yet.
+            read: None,
         }),
 
         Kind::Presence => ServerFrame::Presence {
@@ -261,6 +263,6 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
         // The answers the page does nothing with: `members` (it never asks; it shows a crowd's
         // count) and `left` (it forgets a room when it leaves it). Not read, so not compiled
         // into the page (BENCHMARKS.md).
-        Kind::Members | Kind::Left => return Err(Unreadable),
+        Kind::Members | Kind::Left | Kind::Read => return Err(Unreadable),
     })
 }

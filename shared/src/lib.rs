@@ -140,6 +140,15 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
+    /// Signed-in accounts: everything of a joined room up to `id` has been seen (the room is
+    /// visible and scrolled to its end). The account's read position in the room moves there,
+    /// never back, and every connection of the account is told with a `read` frame.
+    Read {
+        /// The joined room.
+        room: String,
+        /// The last id seen (a larger one than the room has counts as its last).
+        id: u64,
+    },
     /// `jwt` mode: a fresh token for the same account (`sub`), sent before the connection's
     /// token expires or within the grace period after (`token_expired`); the connection then
     /// lives until the new token's `exp`.
@@ -223,6 +232,14 @@ pub enum ServerFrame {
     },
     /// The answer to a join: what the client missed or the latest page, and who is here.
     Joined(Joined),
+    /// The account's read position in a room moved (from this connection or another of the
+    /// same account: another tab, another device): everything up to `id` is read.
+    Read {
+        /// The room.
+        room: String,
+        /// The last id read there now.
+        id: u64,
+    },
     /// The answer to `leave`.
     Left {
         /// The room left.
@@ -480,6 +497,10 @@ pub struct Joined {
     /// The room's topic, shown in its header. Empty: none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub topic: String,
+    /// Signed-in accounts: the last id the account has read in the room (on any device), so a
+    /// page can mark what is new. Absent for guests and for a room the account never read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<u64>,
 }
 
 /// Why a client frame was refused.

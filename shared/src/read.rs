@@ -38,6 +38,7 @@ struct Fields {
     messages: Option<Vec<ChatMessage>>,
     members: Option<Vec<String>>,
     you: Option<String>,
+    read: Option<u64>,
     title: Option<String>,
     topic: Option<String>,
     joined: Option<Vec<String>>,
@@ -116,7 +117,12 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 you: f.you.take().unwrap_or_default(),
                 title: f.title.take().unwrap_or_default(),
                 topic: f.topic.take().unwrap_or_default(),
+                read: f.read.take(),
             }),
+            Kind::Read => ServerFrame::Read {
+                room: need(f.room.take(), "room")?,
+                id: need(f.id.take(), "id")?,
+            },
             Kind::Left => ServerFrame::Left {
                 room: need(f.room.take(), "room")?,
             },

@@ -164,10 +164,26 @@ fn server_frames_have_documented_shapes() {
         you: "guest-1a2b".into(),
         title: String::new(),
         topic: String::new(),
+        read: None,
     });
     assert_eq!(
         encode(&joined).unwrap(),
         r#"{"type":"joined","room":"rust","epoch":"e1","last_id":57,"recovered":true,"messages":[],"members":["bob"],"you":"guest-1a2b"}"#
+    );
+    let ServerFrame::Joined(mut read) = joined else {
+        unreachable!()
+    };
+    read.read = Some(50);
+    assert!(encode(&ServerFrame::Joined(read))
+        .unwrap()
+        .ends_with(r#""you":"guest-1a2b","read":50}"#));
+    assert_eq!(
+        encode(&ServerFrame::Read {
+            room: "rust".into(),
+            id: 50
+        })
+        .unwrap(),
+        r#"{"type":"read","room":"rust","id":50}"#
     );
     let presence = ServerFrame::Presence {
         room: "rust".into(),

@@ -125,6 +125,10 @@ pub fn client_frame(frame: &ClientFrame) -> String {
             .string("after", after.as_deref())
             .number("limit", limit.map(u64::from))
             .end(),
+        Read { room, id } => Object::new("read")
+            .string("room", Some(room))
+            .number("id", Some(*id))
+            .end(),
         Refresh { token } => Object::new("refresh").string("token", Some(token)).end(),
     }
 }

@@ -147,6 +147,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         title: you.clone(),
                         topic: you.clone(),
                         you,
+                        read: recovered.then_some(last_id / 2),
                     })
                 }
             ),
@@ -189,6 +190,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 count,
                 more
             }),
+        ("[a-z]{1,8}", 0..1u64 << 53).prop_map(|(room, id)| ServerFrame::Read { room, id }),
     ]
 }
 
@@ -252,6 +254,7 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
         (room(), text(), prop::option::of(any::<u32>()))
             .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
         tricky_text().prop_map(|token| ClientFrame::Refresh { token }),
+        (room(), any::<u64>()).prop_map(|(room, id)| ClientFrame::Read { room, id }),
     ]
 }
 

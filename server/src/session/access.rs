@@ -1,10 +1,12 @@
 //! Which rooms a signed-in account may enter (accounts mode), checked at each join, never per
 //! message: a private room or direct conversation only by its members, and to anyone else it
-//! answers exactly as a room that does not exist.
+//! answers exactly as a room that does not exist. The same read brings the account's read
+//! position in the room.
 
 use chat_shared::{ErrorCode, FrameError};
 
 use crate::store::access::{self, RoomView};
+use crate::store::read_positions;
 
 use super::Session;
 
@@ -24,7 +26,11 @@ impl Session {
         let name = room.to_string();
         let view = store
             .read("room access", move |conn| {
-                access::visible(conn, &name, account)
+                let mut view = access::visible(conn, &name, account)?;
+                if let Some(view) = &mut view {
+                    view.read = read_positions::position(conn, account, &name)?;
+                }
+                Ok(view)
             })
             .await
             .map_err(|err| err.in_room(room))?;

@@ -213,6 +213,7 @@ impl Session {
             you: self.name.to_string(),
             title: std::mem::take(&mut pending.view.title),
             topic: std::mem::take(&mut pending.view.topic),
+            read: pending.view.read,
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

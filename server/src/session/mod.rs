@@ -12,6 +12,7 @@ mod join;
 mod names;
 pub mod purge;
 pub mod rate;
+mod reads;
 pub mod token;
 
 use std::collections::VecDeque;
@@ -64,6 +65,8 @@ pub struct ChatContext {
     pub metrics: Arc<Metrics>,
     /// Names an administrator banned (open mode).
     pub name_bans: bans::NameBans,
+    /// The connections of every signed-in account (for what all of them must show at once).
+    pub devices: crate::rooms::Devices,
 }
 
 /// One connection's chat state.
@@ -136,6 +139,7 @@ impl Session {
         session.guest = false;
         session.account = Some(account.id);
         session.admin = account.admin;
+        session.ctx.devices.add(account.id, &session.member);
         session
     }
 
@@ -165,7 +169,8 @@ impl Session {
                     ClientFrame::Join { room, .. }
                     | ClientFrame::Leave { room }
                     | ClientFrame::History { room, .. }
-                    | ClientFrame::Members { room, .. },
+                    | ClientFrame::Members { room, .. }
+                    | ClientFrame::Read { room, .. },
                 ) => Some(room.as_str()),
                 _ => None,
             };
@@ -210,6 +215,7 @@ impl Session {
             ClientFrame::Members { room, after, limit } => {
                 self.members(&room, after.as_deref(), limit);
             }
+            ClientFrame::Read { room, id } => Box::pin(self.read(room, id)).await,
             ClientFrame::Refresh { token } => self.refresh(&token),
         }
         None

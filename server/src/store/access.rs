@@ -90,6 +90,8 @@ pub struct RoomView {
     pub topic: String,
     /// Only administrators post.
     pub read_only: bool,
+    /// The account's read position in the room (see [`super::read_positions`]).
+    pub read: Option<u64>,
 }
 
 /// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
@@ -112,6 +114,7 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         title,
         topic: settings.topic,
         read_only: settings.read_only,
+        read: None,
     }))
 }
 

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod cids;
 mod events;
 pub mod moderation;
+pub mod read_positions;
 pub mod schema;
 pub mod stream;
 pub mod writer;
@@ -248,6 +249,7 @@ impl HistoryStore {
                 you: String::new(),
                 title: String::new(),
                 topic: String::new(),
+                read: None,
             }))
         })
         .await

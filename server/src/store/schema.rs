@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS reactions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_events ON messages (room_id, target) WHERE target IS NOT NULL;
+CREATE TABLE IF NOT EXISTS read_positions (
+    account_id INTEGER NOT NULL,
+    room_id INTEGER NOT NULL,
+    last_read INTEGER NOT NULL,
+    PRIMARY KEY (account_id, room_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heartbeat (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     at_ms INTEGER NOT NULL
@@ -364,6 +370,7 @@ pub fn empty_rooms(
 /// Deletes a room that has no messages.
 pub fn delete_room(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM rooms WHERE id = ?1", params![id])?;
+    conn.execute("DELETE FROM read_positions WHERE room_id = ?1", params![id])?;
     Ok(())
 }
 

@@ -282,6 +282,7 @@ impl Broker for RedisBroker {
                     you: String::new(),
                     title: String::new(),
                     topic: String::new(),
+                    read: None,
                 }))
             };
             read.await.map_err(|err: redis::RedisError| {

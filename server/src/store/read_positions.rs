@@ -1,0 +1,34 @@
+//! Where each account has read to in each room: the last id it has seen there, on any device.
+//! Kept on the same per-room ids as resume, so what is unread is exact after a reload, on a new
+//! device and after a restart. A position only moves forward.
+//!
+//! One row per account and room it has read in: bounded by accounts times rooms, and deleted
+//! with the room.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::schema::clamp;
+
+/// Moves `account`'s position in the room `room_id` to `id` if that is further on; whether it
+/// moved.
+pub fn advance(conn: &Connection, account: i64, room_id: i64, id: u64) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO read_positions (account_id, room_id, last_read) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account_id, room_id) DO UPDATE SET last_read = excluded.last_read
+             WHERE excluded.last_read > last_read",
+        )?
+        .execute(params![account, room_id, clamp(id)])?;
+    Ok(changed > 0)
+}
+
+/// `account`'s position in the room called `room`, if it has read there.
+pub fn position(conn: &Connection, account: i64, room: &str) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached(
+        "SELECT p.last_read FROM read_positions p JOIN rooms r ON r.id = p.room_id
+         WHERE p.account_id = ?1 AND r.name = ?2",
+    )?
+    .query_row(params![account, room], |r| r.get::<_, i64>(0))
+    .optional()
+    .map(|read| read.map(|id| id.max(0) as u64))
+}

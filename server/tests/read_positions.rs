@@ -1,0 +1,107 @@
+//! Read positions: where a signed-in account has read to in each room, kept by the server on
+//! the rooms' ids, shared live by every connection of the account, never moved back, and
+//! there after a reconnect and a restart.
+
+mod common;
+
+use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
+use common::accounts::{accounts_server, invite, set_up, socket};
+use common::{Client, TestServer};
+
+fn read(room: &str, id: u64) -> ClientFrame {
+    ClientFrame::Read {
+        room: room.into(),
+        id,
+    }
+}
+
+/// The next `read` frame a client gets (messages before it passed over).
+async fn next_read(client: &mut Client) -> (String, u64) {
+    loop {
+        match client.rx.frame().await {
+            ServerFrame::Read { room, id } => return (room, id),
+            ServerFrame::Message(_) => continue,
+            other => panic!("expected a read position, got {other:?}"),
+        }
+    }
+}
+
+/// The account's read position in `room`, as a fresh join of `cookie` answers it.
+async fn position(server: &TestServer, cookie: &str, room: &str) -> Option<u64> {
+    let mut client = socket(server, cookie).await;
+    client.join(room, None, None).await.read
+}
+
+#[tokio::test]
+async fn a_read_position_reaches_every_connection_of_the_account_never_goes_back_and_is_kept() {
+    let server = accounts_server().await;
+    let admin = set_up(&server).await;
+    let ada = invite(&server, "ada").await;
+    let mut writer = socket(&server, &admin).await;
+    for k in 1..=5 {
+        writer.say_in("lobby", &format!("message {k}")).await;
+    }
+    let (mut laptop, mut phone) = (socket(&server, &ada).await, socket(&server, &ada).await);
+    let mut other = socket(&server, &admin).await;
+    assert_eq!(position(&server, &ada, "lobby").await, None, "never read");
+
+    laptop.tx.send(&read("lobby", 3)).await;
+    assert_eq!(next_read(&mut laptop).await, ("lobby".into(), 3));
+    assert_eq!(
+        next_read(&mut phone).await,
+        ("lobby".into(), 3),
+        "the other device"
+    );
+
+    // Back is not a move: nobody is told, and the position stays.
+    phone.tx.send(&read("lobby", 2)).await;
+    // Beyond the room's last id counts as its last.
+    phone.tx.send(&read("lobby", 99)).await;
+    assert_eq!(next_read(&mut laptop).await, ("lobby".into(), 5));
+    assert_eq!(next_read(&mut phone).await, ("lobby".into(), 5));
+    assert_eq!(position(&server, &ada, "lobby").await, Some(5));
+    assert_eq!(
+        position(&server, &admin, "lobby").await,
+        None,
+        "each account its own"
+    );
+    // Another account is not told (its next frame is its own message).
+    other.say_in("lobby", "after").await;
+    other.rx.nothing_before("after").await;
+    let last = 6;
+
+    let server = server.restart().await;
+    assert_eq!(
+        position(&server, &ada, "lobby").await,
+        Some(5),
+        "after a restart"
+    );
+    let mut again = socket(&server, &ada).await;
+    again.tx.send(&read("lobby", last)).await;
+    assert_eq!(next_read(&mut again).await, ("lobby".into(), last));
+}
+
+#[tokio::test]
+async fn guests_and_rooms_not_joined_get_a_clear_refusal() {
+    let server = TestServer::start().await;
+    let (mut guest, _) = server.connect_to("room=lobby").await;
+    guest.say_in("lobby", "hello").await;
+    guest.tx.send(&read("lobby", 1)).await;
+    let error = loop {
+        match guest.rx.frame().await {
+            ServerFrame::Error(error) => break error,
+            ServerFrame::Message(_) => continue,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        (error.code, error.room.as_deref()),
+        (ErrorCode::NotAllowed, Some("lobby"))
+    );
+
+    let accounts = accounts_server().await;
+    let admin = set_up(&accounts).await;
+    let mut member = socket(&accounts, &admin).await;
+    member.tx.send(&read("elsewhere", 1)).await;
+    assert_eq!(member.rx.error().await.code, ErrorCode::NotJoined);
+}
