@@ -381,6 +381,7 @@ mod tests {
             title: String::new(),
             topic: String::new(),
             read: None,
+            unread: None,
         })
     }
 
@@ -489,6 +490,7 @@ mod tests {
             title: String::new(),
             topic: String::new(),
             read: None,
+            unread: None,
         };
         let chat = Chat::new(InitialPage {
             room: "rust".into(),

@@ -432,6 +432,7 @@ mod tests {
             title: String::new(),
             topic: String::new(),
             read: None,
+            unread: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn snapshot() -> Joined {
         title: String::new(),
         topic: String::new(),
         read: None,
+        unread: None,
     }
 }
 

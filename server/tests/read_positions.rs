@@ -105,3 +105,57 @@ async fn guests_and_rooms_not_joined_get_a_clear_refusal() {
     member.tx.send(&read("elsewhere", 1)).await;
     assert_eq!(member.rx.error().await.code, ErrorCode::NotJoined);
 }
+
+#[tokio::test]
+async fn a_join_counts_the_messages_of_others_after_the_read_position() {
+    let server = accounts_server().await;
+    let admin = set_up(&server).await;
+    let ada = invite(&server, "ada").await;
+    let mut writer = socket(&server, &admin).await;
+    writer.say_in("lobby", "read already").await;
+    let mut reader = socket(&server, &ada).await;
+    reader.tx.send(&read("lobby", 1)).await;
+    assert_eq!(next_read(&mut reader).await.1, 1);
+    let unread = |server, cookie| async move {
+        let mut client = socket(server, cookie).await;
+        let joined = client.join("lobby", None, None).await;
+        (joined.read, joined.unread)
+    };
+    assert_eq!(unread(&server, &ada).await, (Some(1), Some(0)));
+    reader.say_in("lobby", "mine is not unread").await;
+    assert_eq!(reader.rx.message().await.id, 2);
+    for text in ["one", "two", "three"] {
+        writer.say_in("lobby", text).await;
+    }
+    writer
+        .tx
+        .send(&ClientFrame::React {
+            room: "lobby".into(),
+            id: 3,
+            emoji: "👍".into(),
+        })
+        .await;
+    writer
+        .tx
+        .send(&ClientFrame::Delete {
+            room: "lobby".into(),
+            id: 3,
+        })
+        .await;
+    writer.say_in("lobby", "marker").await;
+    loop {
+        match writer.rx.frame().await {
+            ServerFrame::Message(m) if m.text == "marker" => break,
+            ServerFrame::Message(_) | ServerFrame::Event(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // Ids 2-8: ada's own, three of the admin's ("two" deleted since), a reaction, a deletion
+    // and the marker: "one", "three" and "marker" are unread.
+    assert_eq!(unread(&server, &ada).await, (Some(1), Some(3)));
+    assert_eq!(
+        unread(&server, &admin).await,
+        (None, None),
+        "never read: no count"
+    );
+}

@@ -238,6 +238,7 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             topic: f.string("topic")?.unwrap_or_default(),
             // Read positions are not shown by the page yet.
             read: None,
+            unread: None,
         }),
 
         Kind::Presence => ServerFrame::Presence {

@@ -22,8 +22,8 @@ pub use rules::{
     validate_cid, validate_room, CID_WINDOW_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_ROOM,
     GUEST_PREFIX, MAX_CID_CHARS, MAX_EMOJI_PER_MESSAGE, MAX_HISTORY_LIMIT, MAX_MEMBERS_LIMIT,
     MAX_NAME_CHARS, MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, MAX_RECOVERY_MESSAGES,
-    MAX_ROOM_CHARS, MAX_TEXT_CHARS, PAGE_MESSAGES_PER_ROOM, PRIVATE_ROOM_PREFIX, QUOTE_CHARS,
-    TYPING_INTERVAL_MS,
+    MAX_ROOM_CHARS, MAX_TEXT_CHARS, MAX_UNREAD_COUNTED, PAGE_MESSAGES_PER_ROOM,
+    PRIVATE_ROOM_PREFIX, QUOTE_CHARS, TYPING_INTERVAL_MS,
 };
 pub use time::utc_date;
 
@@ -501,6 +501,10 @@ pub struct Joined {
     /// page can mark what is new. Absent for guests and for a room the account never read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<u64>,
+    /// With `read`: how many messages of others after it are there now (deleted ones not
+    /// counted), at most [`MAX_UNREAD_COUNTED`] (a page shows more as "999+").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<u64>,
 }
 
 /// Why a client frame was refused.

@@ -39,6 +39,7 @@ struct Fields {
     members: Option<Vec<String>>,
     you: Option<String>,
     read: Option<u64>,
+    unread: Option<u64>,
     title: Option<String>,
     topic: Option<String>,
     joined: Option<Vec<String>>,
@@ -118,6 +119,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 title: f.title.take().unwrap_or_default(),
                 topic: f.topic.take().unwrap_or_default(),
                 read: f.read.take(),
+                unread: f.unread.take(),
             }),
             Kind::Read => ServerFrame::Read {
                 room: need(f.room.take(), "room")?,

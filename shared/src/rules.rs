@@ -19,6 +19,9 @@ pub const MAX_HISTORY_LIMIT: u32 = 100;
 pub const MAX_MEMBERS_LIMIT: u32 = 1000;
 /// Most missed messages a join with `since` recovers; a longer gap gets the latest page.
 pub const MAX_RECOVERY_MESSAGES: u64 = 1000;
+/// Unread messages counted per room for `joined.unread`: past it a page shows "999+" (the
+/// count is a range scan of the room's ids, bounded by this).
+pub const MAX_UNREAD_COUNTED: u64 = 1000;
 /// Largest WebSocket message a server accepts from a client unless its operator set another
 /// (`--max-frame-bytes`); the server says which in its [`crate::Limits`] frame.
 pub const DEFAULT_MAX_FRAME_BYTES: u32 = 4096;

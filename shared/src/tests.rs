@@ -165,6 +165,7 @@ fn server_frames_have_documented_shapes() {
         title: String::new(),
         topic: String::new(),
         read: None,
+        unread: None,
     });
     assert_eq!(
         encode(&joined).unwrap(),

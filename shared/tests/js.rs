@@ -108,6 +108,7 @@ fn frames() -> Vec<ServerFrame> {
             topic: String::new(),
             // Read positions are not read by the page yet (see `ignored`'s note).
             read: None,
+            unread: None,
         }),
         ServerFrame::Joined(Joined {
             room: "empty".into(),
@@ -122,6 +123,7 @@ fn frames() -> Vec<ServerFrame> {
             title: String::new(),
             topic: String::new(),
             read: None,
+            unread: None,
         }),
         ServerFrame::Left {
             room: "lobby".into(),

@@ -148,6 +148,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         topic: you.clone(),
                         you,
                         read: recovered.then_some(last_id / 2),
+                        unread: recovered.then_some(last_id % 1000),
                     })
                 }
             ),

@@ -29,6 +29,9 @@ impl Session {
                 let mut view = access::visible(conn, &name, account)?;
                 if let Some(view) = &mut view {
                     view.read = read_positions::position(conn, account, &name)?;
+                    if let Some(read) = view.read {
+                        view.unread = Some(read_positions::unread(conn, account, &name, read)?);
+                    }
                 }
                 Ok(view)
             })

@@ -214,6 +214,7 @@ impl Session {
             title: std::mem::take(&mut pending.view.title),
             topic: std::mem::take(&mut pending.view.topic),
             read: pending.view.read,
+            unread: pending.view.unread,
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

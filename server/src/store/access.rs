@@ -92,6 +92,9 @@ pub struct RoomView {
     pub read_only: bool,
     /// The account's read position in the room (see [`super::read_positions`]).
     pub read: Option<u64>,
+    /// With `read`: the messages of others after it, counted up to
+    /// [`chat_shared::MAX_UNREAD_COUNTED`].
+    pub unread: Option<u64>,
 }
 
 /// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
@@ -115,6 +118,7 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         topic: settings.topic,
         read_only: settings.read_only,
         read: None,
+        unread: None,
     }))
 }
 

@@ -250,6 +250,7 @@ impl HistoryStore {
                 title: String::new(),
                 topic: String::new(),
                 read: None,
+                unread: None,
             }))
         })
         .await

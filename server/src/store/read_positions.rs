@@ -5,6 +5,7 @@
 //! One row per account and room it has read in: bounded by accounts times rooms, and deleted
 //! with the room.
 
+use chat_shared::MAX_UNREAD_COUNTED;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::clamp;
@@ -31,4 +32,22 @@ pub fn position(conn: &Connection, account: i64, room: &str) -> rusqlite::Result
     .query_row(params![account, room], |r| r.get::<_, i64>(0))
     .optional()
     .map(|read| read.map(|id| id.max(0) as u64))
+}
+
+/// How many messages of the room called `room` after `read` are not `account`'s own and not
+/// deleted (events are not messages), counted up to [`MAX_UNREAD_COUNTED`]: a range of the
+/// room's ids, bounded.
+pub fn unread(conn: &Connection, account: i64, room: &str, read: u64) -> rusqlite::Result<u64> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM (
+             SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id
+             WHERE r.name = ?2 AND m.id > ?3 AND m.action IS NULL AND m.text <> ''
+               AND m.account_id IS NOT ?1
+             LIMIT ?4)",
+    )?
+    .query_row(
+        params![account, room, clamp(read), clamp(MAX_UNREAD_COUNTED)],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|count| count.max(0) as u64)
 }

@@ -283,6 +283,7 @@ impl Broker for RedisBroker {
                     title: String::new(),
                     topic: String::new(),
                     read: None,
+                    unread: None,
                 }))
             };
             read.await.map_err(|err: redis::RedisError| {
