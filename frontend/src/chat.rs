@@ -382,6 +382,7 @@ mod tests {
             topic: String::new(),
             read: None,
             unread: None,
+            mentioned: false,
         })
     }
 
@@ -491,6 +492,7 @@ mod tests {
             topic: String::new(),
             read: None,
             unread: None,
+            mentioned: false,
         };
         let chat = Chat::new(InitialPage {
             room: "rust".into(),

@@ -433,6 +433,7 @@ mod tests {
             topic: String::new(),
             read: None,
             unread: None,
+            mentioned: false,
         }
     }
 

@@ -33,6 +33,7 @@ fn snapshot() -> Joined {
                 names: vec!["bob".into()],
             }],
             format: vec![("hi".into(), chat_shared::markdown::style::STRONG)],
+            mentions: vec![3],
         }],
         events: vec![],
         members: vec!["alice".into()],
@@ -42,6 +43,7 @@ fn snapshot() -> Joined {
         topic: String::new(),
         read: None,
         unread: None,
+        mentioned: false,
     }
 }
 

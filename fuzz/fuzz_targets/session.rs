@@ -65,6 +65,10 @@ enum Step {
     Refresh {
         token: String,
     },
+    Read {
+        room: u8,
+        id: u64,
+    },
     Raw(String),
 }
 
@@ -131,6 +135,7 @@ fn raw(step: Step) -> String {
         },
         Step::Delete { room: r, id } => ClientFrame::Delete { room: room(r), id },
         Step::Refresh { token } => ClientFrame::Refresh { token },
+        Step::Read { room: r, id } => ClientFrame::Read { room: room(r), id },
     };
     encode_client(&frame).unwrap_or_default()
 }

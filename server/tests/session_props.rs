@@ -87,6 +87,7 @@ fn frame() -> impl Strategy<Value = String> {
             .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
         (room(), 0u64..40).prop_map(|(room, id)| ClientFrame::Delete { room, id }),
         ".{0,60}".prop_map(|token| ClientFrame::Refresh { token }),
+        (room(), any::<u64>()).prop_map(|(room, id)| ClientFrame::Read { room, id }),
     ]
     .prop_map(|frame| encode_client(&frame).unwrap_or_default());
     prop_oneof![
@@ -194,9 +195,10 @@ fn random_frames_never_break_the_server_and_ids_only_increase() {
     // `edit` and `delete` need a message sent under a name the same client holds, `react` a
     // message that exists in a room the client is in at that moment (and its event may arrive
     // after the final check), sequences random frames make too seldom to count on; `refresh`
-    // needs a token. Here they are mostly refused (and must not break anything);
-    // tests/message_actions.rs, deletion.rs and jwt.rs have them succeed.
-    const NOT_IN_OPEN_MODE: &[&str] = &["edit", "delete", "react", "refresh"];
+    // needs a token, `read` an account. Here they are mostly refused (and must not break
+    // anything); tests/message_actions.rs, deletion.rs, jwt.rs and read_positions.rs have them
+    // succeed.
+    const NOT_IN_OPEN_MODE: &[&str] = &["edit", "delete", "react", "refresh", "read"];
     for kind in <ClientFrame as strum::VariantNames>::VARIANTS {
         if NOT_IN_OPEN_MODE.contains(kind) {
             continue;

@@ -63,6 +63,9 @@ pub enum ErrorCode {
     /// [`crate::MAX_EMOJI_PER_MESSAGE`] different emoji), or its reader gave it as many as one
     /// person may ([`crate::MAX_REACTIONS_PER_PERSON`]).
     ReactionLimit,
+    /// `@room` or `@here` again within a minute in the same room (one account may mention
+    /// everyone once a minute per room); see `retry_after_ms`.
+    MentionLimit,
     /// `jwt` mode: the connection's token has expired. Send a fresh one (`refresh`) within the
     /// grace period the message names, or the connection is closed with 4003.
     TokenExpired,

@@ -149,6 +149,8 @@ fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {
             .transpose()?
             .unwrap_or_default(),
         format: format(f)?,
+        // Mentions are not highlighted by the page yet.
+        mentions: Vec::new(),
     })
 }
 
@@ -239,6 +241,7 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             // Read positions are not shown by the page yet.
             read: None,
             unread: None,
+            mentioned: false,
         }),
 
         Kind::Presence => ServerFrame::Presence {

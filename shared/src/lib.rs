@@ -9,6 +9,7 @@ mod error;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod markdown;
+pub mod mention;
 mod read;
 mod rules;
 mod time;
@@ -327,6 +328,10 @@ pub struct ChatMessage {
     /// the text is shown as it is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub format: Vec<markdown::Run>,
+    /// The accounts its text mentions ([`mention`]), resolved when it was accepted (a renamed
+    /// account stays mentioned); `0` for `@room` or `@here`, everyone in the room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<u64>,
 }
 
 impl ChatMessage {
@@ -505,6 +510,10 @@ pub struct Joined {
     /// counted), at most [`MAX_UNREAD_COUNTED`] (a page shows more as "999+").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread: Option<u64>,
+    /// With `read`: whether a message of someone else after it mentions the account (or
+    /// everyone): the room's mark beside its count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mentioned: bool,
 }
 
 /// Why a client frame was refused.

@@ -39,7 +39,9 @@ struct Fields {
     members: Option<Vec<String>>,
     you: Option<String>,
     read: Option<u64>,
+    mentions: Option<Vec<u64>>,
     unread: Option<u64>,
+    mentioned: Option<bool>,
     title: Option<String>,
     topic: Option<String>,
     joined: Option<Vec<String>>,
@@ -82,6 +84,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 edited: f.edited.take(),
                 reactions: f.reactions.take().unwrap_or_default(),
                 format: f.format.take().unwrap_or_default(),
+                mentions: f.mentions.take().unwrap_or_default(),
             }),
             Kind::Event => ServerFrame::Event(Event {
                 id: need(f.id.take(), "id")?,
@@ -120,6 +123,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 topic: f.topic.take().unwrap_or_default(),
                 read: f.read.take(),
                 unread: f.unread.take(),
+                mentioned: f.mentioned.take().unwrap_or_default(),
             }),
             Kind::Read => ServerFrame::Read {
                 room: need(f.room.take(), "room")?,

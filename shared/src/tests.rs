@@ -166,6 +166,7 @@ fn server_frames_have_documented_shapes() {
         topic: String::new(),
         read: None,
         unread: None,
+        mentioned: false,
     });
     assert_eq!(
         encode(&joined).unwrap(),

@@ -48,6 +48,8 @@ fn message(i: usize) -> ChatMessage {
         format: (0..i % 3)
             .map(|r| (TEXTS[(i + r) % TEXTS.len()].to_string(), [1, 8, 255][r]))
             .collect(),
+        // Not read by the page yet (`js.rs`).
+        mentions: Vec::new(),
     }
 }
 
@@ -109,6 +111,7 @@ fn frames() -> Vec<ServerFrame> {
             // Read positions are not read by the page yet (see `ignored`'s note).
             read: None,
             unread: None,
+            mentioned: false,
         }),
         ServerFrame::Joined(Joined {
             room: "empty".into(),
@@ -124,6 +127,7 @@ fn frames() -> Vec<ServerFrame> {
             topic: String::new(),
             read: None,
             unread: None,
+            mentioned: false,
         }),
         ServerFrame::Left {
             room: "lobby".into(),

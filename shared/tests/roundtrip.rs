@@ -68,6 +68,7 @@ fn message() -> impl Strategy<Value = ChatMessage> {
                     account,
                     reply,
                     edited,
+                    mentions: account.into_iter().collect(),
                     reactions,
                     format,
                 }
@@ -149,6 +150,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         you,
                         read: recovered.then_some(last_id / 2),
                         unread: recovered.then_some(last_id % 1000),
+                        mentioned: recovered && last_id % 2 == 0,
                     })
                 }
             ),

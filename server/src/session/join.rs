@@ -215,6 +215,7 @@ impl Session {
             topic: std::mem::take(&mut pending.view.topic),
             read: pending.view.read,
             unread: pending.view.unread,
+            mentioned: pending.view.mentioned,
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

@@ -95,6 +95,8 @@ pub struct RoomView {
     /// With `read`: the messages of others after it, counted up to
     /// [`chat_shared::MAX_UNREAD_COUNTED`].
     pub unread: Option<u64>,
+    /// With `read`: whether a message of someone else after it mentions the account.
+    pub mentioned: bool,
 }
 
 /// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
@@ -119,6 +121,7 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         read_only: settings.read_only,
         read: None,
         unread: None,
+        mentioned: false,
     }))
 }
 

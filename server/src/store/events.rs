@@ -14,6 +14,7 @@ use chat_shared::{
 };
 use rusqlite::{params, Connection};
 
+use super::mentions::{self, Mentioned};
 use super::schema::{clamp, insert_row, StreamRow};
 use super::stream::{event_of, original, Original};
 use super::{moderation, NewMessage};
@@ -43,6 +44,8 @@ pub enum Refusal {
     TooManyEmoji,
     /// The sender gave the message [`MAX_REACTIONS_PER_PERSON`] reactions.
     TooManyOfYours,
+    /// The sender mentioned everyone in the room less than a minute ago.
+    EveryoneAgain,
 }
 
 impl Refusal {
@@ -77,6 +80,13 @@ impl Refusal {
                     "this message has {MAX_EMOJI_PER_MESSAGE} different emoji; add to one of them"
                 ),
             ),
+            Refusal::EveryoneAgain => {
+                return FrameError::new(
+                    ErrorCode::MentionLimit,
+                    "@room and @here may be used once a minute in a room",
+                )
+                .retry_after(mentions::EVERYONE_INTERVAL_MS);
+            }
             Refusal::TooManyOfYours => (
                 ErrorCode::ReactionLimit,
                 format!(
@@ -142,6 +152,30 @@ pub(crate) fn write(
     Ok(Ok(Written::Event(event_of(&post.room.name, &row, action))))
 }
 
+/// What `text` mentions, sent by `post`'s sender as message (or edit of message) `id`:
+/// everyone only from an account, once a minute per room; otherwise refused.
+fn mentions_in(
+    tx: &Connection,
+    post: &NewMessage,
+    text: &str,
+    id: u64,
+    now: u64,
+) -> rusqlite::Result<Result<Mentioned, FrameError>> {
+    let mut found = mentions::resolve(tx, text)?;
+    if found.everyone {
+        match post.account {
+            None => found.everyone = false,
+            Some(account) => {
+                let room_id = post.room.store_id;
+                if mentions::mentioned_everyone_lately(tx, room_id, account, now, id)? {
+                    return Ok(Err(Refusal::EveryoneAgain.error()));
+                }
+            }
+        }
+    }
+    Ok(Ok(found))
+}
+
 /// A message, with the start of the original it answers (which must be a message of its
 /// room that is there). Its text is moved into what is released, not copied: this is every
 /// message's path.
@@ -163,6 +197,10 @@ fn message(
             text: quote(&original.text),
         });
     }
+    let mentioned = match mentions_in(tx, post, &post.text, id, now)? {
+        Ok(mentioned) => mentioned,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let row = StreamRow {
         id,
         name: &post.name,
@@ -175,6 +213,9 @@ fn message(
         ..StreamRow::default()
     };
     insert_row(tx, room_id, &row)?;
+    if mentioned != Mentioned::default() {
+        mentions::store(tx, room_id, id, &mentioned)?;
+    }
     let format = runs(&post.text).unwrap_or_default();
     Ok(Ok(Written::Message(ChatMessage {
         id,
@@ -188,6 +229,7 @@ fn message(
         edited: None,
         reactions: Vec::new(),
         format,
+        mentions: mentioned.ids(),
     })))
 }
 
@@ -203,7 +245,13 @@ fn edit(
     if !own(post, original) {
         return Ok(Err(Refusal::NotAuthorEdit.error()));
     }
+    let mentioned = match mentions_in(tx, post, &post.text, target, now)? {
+        Ok(mentioned) => mentioned,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let room_id = post.room.store_id;
+    mentions::forget(tx, room_id, target)?;
+    mentions::store(tx, room_id, target, &mentioned)?;
     tx.prepare_cached("UPDATE messages SET text = ?3, edited = ?4 WHERE room_id = ?1 AND id = ?2")?
         .execute(params![room_id, clamp(target), post.text, clamp(now)])?;
     tx.prepare_cached(
@@ -239,6 +287,7 @@ fn delete(
     .execute(params![room_id, target_id])?;
     tx.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND message_id = ?2")?
         .execute(params![room_id, target_id])?;
+    mentions::forget(tx, room_id, target)?;
     if !own {
         let what = format!(
             "message {target} in #{} by {}",

@@ -9,6 +9,7 @@ pub mod access;
 pub mod accounts;
 pub mod cids;
 mod events;
+pub mod mentions;
 pub mod moderation;
 pub mod read_positions;
 pub mod schema;
@@ -251,6 +252,7 @@ impl HistoryStore {
                 topic: String::new(),
                 read: None,
                 unread: None,
+                mentioned: false,
             }))
         })
         .await

@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS reactions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_recent_cids ON messages (ts) WHERE cid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_events ON messages (room_id, target) WHERE target IS NOT NULL;
+CREATE TABLE IF NOT EXISTS mentions (
+    room_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (room_id, account_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mentions_by_message ON mentions (room_id, message_id);
 CREATE TABLE IF NOT EXISTS read_positions (
     account_id INTEGER NOT NULL,
     room_id INTEGER NOT NULL,
@@ -268,6 +275,8 @@ pub fn prune(conn: &Connection, room_id: i64, through: u64) -> rusqlite::Result<
     conn.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND id <= ?2")?
         .execute(params![room_id, through as i64])?;
     conn.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND message_id <= ?2")?
+        .execute(params![room_id, through as i64])?;
+    conn.prepare_cached("DELETE FROM mentions WHERE room_id = ?1 AND message_id <= ?2")?
         .execute(params![room_id, through as i64])?;
     conn.prepare_cached("UPDATE rooms SET pruned_through = max(pruned_through, ?2) WHERE id = ?1")?
         .execute(params![room_id, through as i64])?;

@@ -87,6 +87,7 @@ fn entry(room: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         reply,
         edited: unsigned(row.get(9)?),
         reactions: Vec::new(),
+        mentions: Vec::new(),
     }))
 }
 
@@ -114,6 +115,23 @@ pub fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
         emoji,
         format,
     }
+}
+
+/// Gives each of `messages` (oldest first) what it mentions, in one query.
+fn add_mentions(
+    conn: &Connection,
+    room_id: i64,
+    messages: &mut [ChatMessage],
+) -> rusqlite::Result<()> {
+    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+        return Ok(());
+    };
+    for (id, account) in super::mentions::of_messages(conn, room_id, first.id, last.id)? {
+        if let Ok(at) = messages.binary_search_by_key(&id, |m| m.id) {
+            messages[at].mentions.push(account);
+        }
+    }
+    Ok(())
 }
 
 /// Gives each of `messages` (oldest first) its reactions, in one query.
@@ -184,6 +202,7 @@ pub fn entries_after(
         }
     }
     add_reactions(conn, room_id, &mut gap.messages)?;
+    add_mentions(conn, room_id, &mut gap.messages)?;
     Ok(gap)
 }
 
@@ -206,6 +225,7 @@ fn messages_of(
     }
     messages.sort_unstable_by_key(|m| m.id);
     add_reactions(conn, room_id, &mut messages)?;
+    add_mentions(conn, room_id, &mut messages)?;
     Ok(messages)
 }
 

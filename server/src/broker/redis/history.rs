@@ -233,6 +233,8 @@ fn changed(room: &str, json: &str) -> Option<ChatMessage> {
         reply: moved.r.and_then(|r| r.parse().ok()).map(unquoted),
         edited: moved.ed.and_then(|ed| ed.parse().ok()),
         reactions: Vec::new(),
+        // Cluster mode has no accounts to mention.
+        mentions: Vec::new(),
     })
 }
 

@@ -284,6 +284,7 @@ impl Broker for RedisBroker {
                     topic: String::new(),
                     read: None,
                     unread: None,
+                    mentioned: false,
                 }))
             };
             read.await.map_err(|err: redis::RedisError| {
