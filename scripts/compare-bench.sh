@@ -6,7 +6,7 @@
 # every run on core 0, chat-bench (this tree's) on core 1. Prints one line per run: what a
 # change to the per-message path costs, measured in the same minutes. Loopback only.
 #   scripts/compare-bench.sh 0c2deb0
-#   ONLY=cluster scripts/compare-bench.sh 0c2deb0     (only the rows whose name has "cluster")
+#   ONLY=cluster ROUNDS=3 scripts/compare-bench.sh 0c2deb0   (rows whose name has "cluster", 3 rounds)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 COMMIT" >&2; exit 2; }
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
@@ -71,7 +71,7 @@ print(f"{name}: timed deliveries {d['delivered']}/{d['expected']} "
 PY
 }
 
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
   for build in new old; do
     binary=$NEW; [ "$build" = old ] && binary=$OLD
     one "fanout-$round-$build" "$binary" single fanout --clients 1000 --senders 1 --rate 2000

@@ -7,6 +7,7 @@ use super::{Accounts, Refused};
 use crate::store::access::{self, RoomKind, RoomSettings};
 use crate::store::accounts::{self as rows, Account};
 use crate::store::moderation;
+use crate::store::notifications::{self, Level};
 
 /// Longest private room title, in characters.
 pub const MAX_TITLE_CHARS: usize = 64;
@@ -31,6 +32,8 @@ pub struct RoomPage {
     pub may_add: bool,
     /// The viewer may remove members (the creator of a private room or an administrator).
     pub may_remove: bool,
+    /// The viewer's notification level in the room (a direct conversation always notifies).
+    pub level: Level,
 }
 
 /// What the room directory lists for one account.
@@ -159,8 +162,8 @@ impl Accounts {
     /// The settings page of `room` for `actor`.
     pub async fn room_page(&self, actor: &Account, room: &str) -> Result<RoomPage, Refused> {
         let view = self.room_view(actor, room).await?;
-        let name = room.to_string();
-        let (settings, members) = self
+        let (name, account) = (room.to_string(), actor.id);
+        let (settings, members, level) = self
             .store
             .read("room settings", move |conn| {
                 let settings = access::settings(conn, &name)?.unwrap_or_default();
@@ -169,7 +172,8 @@ impl Accounts {
                 } else {
                     access::members(conn, &name)?
                 };
-                Ok((settings, members))
+                let level = notifications::level(conn, account, &name)?;
+                Ok((settings, members, level))
             })
             .await
             .map_err(|_| Refused::Unavailable)?;
@@ -182,7 +186,27 @@ impl Accounts {
             settings,
             view,
             members,
+            level,
         })
+    }
+
+    /// Sets the viewer's notification level in `room`, a room it may see (a direct
+    /// conversation's is fixed: it always notifies).
+    pub async fn set_level(&self, actor: &Account, room: &str, level: &str) -> Result<(), Refused> {
+        let page = self.room_page(actor, room).await?;
+        if page.settings.kind == RoomKind::Direct {
+            return Err(Refused::NotAllowed);
+        }
+        let level = Level::from_name(level).ok_or(Refused::Invalid(
+            "a notification level is everything, mentions or nothing".into(),
+        ))?;
+        let (name, account) = (room.to_string(), actor.id);
+        self.store
+            .write("set a notification level", move |conn| {
+                notifications::set(conn, account, &name, level)
+            })
+            .await
+            .map_err(|_| Refused::Unavailable)
     }
 
     /// Sets `room`'s topic (its creator or an administrator) and, for an administrator, whether

@@ -19,6 +19,7 @@ use crate::accounts::rooms::{RoomPage, MAX_TITLE_CHARS, MAX_TOPIC_CHARS};
 use crate::accounts::{Live, Refused};
 use crate::close::CloseReason;
 use crate::store::access::RoomKind;
+use crate::store::notifications::Level;
 
 /// The room pages' routes (accounts mode only).
 pub fn routes(web: &Arc<Web>) -> Router {
@@ -31,6 +32,7 @@ pub fn routes(web: &Arc<Web>) -> Router {
         .route("/rooms/new", get(new_room_form).post(new_room))
         .route("/dm/{id}", post(direct))
         .route("/r/{room}/settings", get(settings).post(update))
+        .route("/r/{room}/notifications", post(notifications))
         .route("/r/{room}/members", post(add_member))
         .route("/r/{room}/members/{id}/remove", post(remove_member));
     pages.serve(routes)
@@ -283,6 +285,7 @@ fn settings_page(room: &str, live: &Live, page: &RoomPage) -> Response {
             escape(&page.settings.topic)
         ));
     }
+    body.push_str(&notifications_form(room, page));
     if page.settings.kind != RoomKind::Open {
         let members: String = page
             .members
@@ -315,6 +318,62 @@ fn settings_page(room: &str, live: &Live, page: &RoomPage) -> Response {
         }
     }
     Html(document(&shown, &body)).into_response()
+}
+
+/// The reader's notification level in the room: a choice of three, or, in a direct
+/// conversation, that it always notifies.
+fn notifications_form(room: &str, page: &RoomPage) -> String {
+    if page.settings.kind == RoomKind::Direct {
+        return "<h2>Notifications</h2><p>You are notified of every message in a direct \
+                conversation.</p>"
+            .to_string();
+    }
+    let choices: String = Level::ALL
+        .iter()
+        .map(|&level| {
+            let (name, label) = match level {
+                Level::Everything => ("everything", "Every message"),
+                Level::Mentions => ("mentions", "Only when I am mentioned"),
+                Level::Nothing => ("nothing", "Nothing"),
+            };
+            format!(
+                "<label class=\"check\"><input type=\"radio\" name=\"level\" value=\"{name}\"{}> \
+                 {label}</label>",
+                if level == page.level { " checked" } else { "" }
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Notifications</h2><form method=\"post\" action=\"/r/{room}/notifications\" \
+         class=\"account-form\"><fieldset><legend>Notify me of</legend>{choices}</fieldset>\
+         <button type=\"submit\">Save</button></form>"
+    )
+}
+
+#[derive(Deserialize)]
+struct LevelChoice {
+    #[serde(default)]
+    level: String,
+}
+
+async fn notifications(
+    State(pages): State<Pages>,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<LevelChoice>,
+) -> Response {
+    let live = match reader(&pages, &headers, &room).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    match pages
+        .accounts
+        .set_level(&live.account, &room, &form.level)
+        .await
+    {
+        Ok(()) => see_other(&format!("/r/{room}/settings")),
+        Err(refused) => refused_page(&refused),
+    }
 }
 
 #[derive(Deserialize)]

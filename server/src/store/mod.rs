@@ -11,6 +11,7 @@ pub mod cids;
 mod events;
 pub mod mentions;
 pub mod moderation;
+pub mod notifications;
 pub mod read_positions;
 pub mod schema;
 pub mod stream;

@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS mentions (
     PRIMARY KEY (room_id, account_id, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS mentions_by_message ON mentions (room_id, message_id);
+CREATE TABLE IF NOT EXISTS notification_levels (
+    account_id INTEGER NOT NULL,
+    room TEXT NOT NULL,
+    level TEXT NOT NULL,
+    PRIMARY KEY (account_id, room)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS read_positions (
     account_id INTEGER NOT NULL,
     room_id INTEGER NOT NULL,
