@@ -356,24 +356,37 @@ struct LevelChoice {
     level: String,
 }
 
+/// A form of `room`'s settings page posted by its signed-in reader: `act` as the reader, then
+/// back to the page (or the refusal's page).
+async fn settings_form(
+    pages: &Pages,
+    headers: &HeaderMap,
+    room: &str,
+    act: impl AsyncFnOnce(&Live) -> Result<(), Refused>,
+) -> Response {
+    let live = match reader(pages, headers, room).await {
+        Ok(live) => live,
+        Err(answer) => return answer,
+    };
+    match act(&live).await {
+        Ok(()) => see_other(&format!("/r/{room}/settings")),
+        Err(refused) => refused_page(&refused),
+    }
+}
+
 async fn notifications(
     State(pages): State<Pages>,
     Path(room): Path<String>,
     headers: HeaderMap,
     Form(form): Form<LevelChoice>,
 ) -> Response {
-    let live = match reader(&pages, &headers, &room).await {
-        Ok(live) => live,
-        Err(answer) => return answer,
-    };
-    match pages
-        .accounts
-        .set_level(&live.account, &room, &form.level)
-        .await
-    {
-        Ok(()) => see_other(&format!("/r/{room}/settings")),
-        Err(refused) => refused_page(&refused),
-    }
+    settings_form(&pages, &headers, &room, async |live: &Live| {
+        pages
+            .accounts
+            .set_level(&live.account, &room, &form.level)
+            .await
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -422,18 +435,13 @@ async fn add_member(
     headers: HeaderMap,
     Form(form): Form<NewMember>,
 ) -> Response {
-    let live = match reader(&pages, &headers, &room).await {
-        Ok(live) => live,
-        Err(answer) => return answer,
-    };
-    match pages
-        .accounts
-        .add_member(&live.account, &room, &form.name)
-        .await
-    {
-        Ok(()) => see_other(&format!("/r/{room}/settings")),
-        Err(refused) => refused_page(&refused),
-    }
+    settings_form(&pages, &headers, &room, async |live: &Live| {
+        pages
+            .accounts
+            .add_member(&live.account, &room, &form.name)
+            .await
+    })
+    .await
 }
 
 async fn remove_member(
@@ -441,20 +449,18 @@ async fn remove_member(
     Path((room, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    let live = match reader(&pages, &headers, &room).await {
-        Ok(live) => live,
-        Err(answer) => return answer,
-    };
-    match pages.accounts.remove_member(&live.account, &room, id).await {
-        Ok(()) => {
-            // Their pages come back without the room: its join is refused now.
-            pages
-                .web
-                .app
-                .connections
-                .close_signed(|s| s.account == id, CloseReason::AccountChanged);
-            see_other(&format!("/r/{room}/settings"))
-        }
-        Err(refused) => refused_page(&refused),
-    }
+    settings_form(&pages, &headers, &room, async |live: &Live| {
+        pages
+            .accounts
+            .remove_member(&live.account, &room, id)
+            .await?;
+        // Their pages come back without the room: its join is refused now.
+        pages
+            .web
+            .app
+            .connections
+            .close_signed(|s| s.account == id, CloseReason::AccountChanged);
+        Ok(())
+    })
+    .await
 }
