@@ -606,6 +606,7 @@ mod tests {
                 value.into()
             },
             format: vec![],
+            mentions: vec![],
         }
     }
 

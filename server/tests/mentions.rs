@@ -50,7 +50,8 @@ async fn mentions_are_resolved_when_sent_stored_and_kept_across_a_rename() {
         "a renamed account stays mentioned"
     );
 
-    // An edit mentions what its new text does; a deletion forgets.
+    // An edit mentions what its new text does, live and for a resume; a deletion forgets.
+    let before = socket(&server, &ada).await.join("lobby", None, None).await;
     writer
         .tx
         .send(&ClientFrame::Edit {
@@ -59,7 +60,13 @@ async fn mentions_are_resolved_when_sent_stored_and_kept_across_a_rename() {
             text: "only @ada lovelace now".into(),
         })
         .await;
-    writer.rx.change().await;
+    let edited = writer.rx.change().await;
+    assert_eq!(edited.mentions, vec![ada_id as u64], "live");
+    let mut back = socket(&server, &ada).await;
+    let gap = back
+        .join("lobby", Some(before.last_id), Some(&before.epoch))
+        .await;
+    assert_eq!(gap.events, vec![edited], "resumed");
     assert_eq!(
         page(&server, &admin, "lobby").await.0[0].1,
         vec![ada_id as u64]

@@ -197,6 +197,8 @@ fn event(value: &JsValue) -> Result<Event, Unreadable> {
         text: f.string("text")?.unwrap_or_default(),
         emoji: f.string("emoji")?.unwrap_or_default(),
         format: format(f)?,
+        // Mentions are not highlighted by the page yet.
+        mentions: Vec::new(),
     })
 }
 

@@ -434,6 +434,9 @@ pub struct Event {
     /// `edit`, when the new text has formatting: its runs, as in a message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub format: Vec<markdown::Run>,
+    /// `edit`: what the new text mentions, as in a message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<u64>,
 }
 
 /// What a client must know of how its server was started to check what it sends: only what an

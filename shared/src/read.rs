@@ -97,6 +97,7 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 text: f.text.take().unwrap_or_default(),
                 emoji: f.emoji.take().unwrap_or_default(),
                 format: f.format.take().unwrap_or_default(),
+                mentions: f.mentions.take().unwrap_or_default(),
             }),
             Kind::Error => ServerFrame::Error(ErrorFrame {
                 code: need(f.code.take(), "code")?,

@@ -485,6 +485,7 @@ fn events_and_message_state_have_documented_shapes() {
         text: "fixed".into(),
         emoji: String::new(),
         format: vec![],
+        mentions: vec![],
     });
     assert_eq!(
         encode(&edit).unwrap(),
@@ -501,6 +502,7 @@ fn events_and_message_state_have_documented_shapes() {
         text: String::new(),
         emoji: "👍".into(),
         format: vec![],
+        mentions: vec![],
     });
     assert_eq!(
         encode(&react).unwrap(),

@@ -70,6 +70,8 @@ fn event(i: usize) -> Event {
         } else {
             Vec::new()
         },
+        // Not read by the page yet (`js.rs`).
+        mentions: Vec::new(),
     }
 }
 

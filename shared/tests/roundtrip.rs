@@ -97,6 +97,7 @@ fn event() -> impl Strategy<Value = Event> {
                 name,
                 ts,
                 account,
+                mentions: account.into_iter().collect(),
                 text,
                 emoji,
                 format,

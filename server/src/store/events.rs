@@ -149,7 +149,14 @@ pub(crate) fn write(
         ..StreamRow::default()
     };
     insert_row(tx, room_id, &row)?;
-    Ok(Ok(Written::Event(event_of(&post.room.name, &row, action))))
+    let mut event = event_of(&post.room.name, &row, action);
+    if action == Action::Edit {
+        event.mentions = mentions::of_messages(tx, room_id, target, target)?
+            .into_iter()
+            .map(|(_, account)| account)
+            .collect();
+    }
+    Ok(Ok(Written::Event(event)))
 }
 
 /// What `text` mentions, sent by `post`'s sender as message (or edit of message) `id`:

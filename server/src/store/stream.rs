@@ -114,6 +114,7 @@ pub fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
         text,
         emoji,
         format,
+        mentions: Vec::new(),
     }
 }
 
@@ -203,6 +204,13 @@ pub fn entries_after(
     }
     add_reactions(conn, room_id, &mut gap.messages)?;
     add_mentions(conn, room_id, &mut gap.messages)?;
+    for event in gap.events.iter_mut().filter(|e| e.action == Action::Edit) {
+        let target = event.target;
+        event.mentions = super::mentions::of_messages(conn, room_id, target, target)?
+            .into_iter()
+            .map(|(_, account)| account)
+            .collect();
+    }
     Ok(gap)
 }
 

@@ -27,11 +27,13 @@ pub fn apply(view: &mut View, event: &Event) {
         Action::Edit => {
             message.text.clone_from(&event.text);
             message.format.clone_from(&event.format);
+            message.mentions.clone_from(&event.mentions);
             message.edited = Some(event.ts);
         }
         Action::Delete => {
             message.text.clear();
             message.format.clear();
+            message.mentions.clear();
             message.cid = None;
             message.edited = None;
             message.reactions.clear();
