@@ -118,8 +118,8 @@ pub fn event_of(room: &str, row: &StreamRow<'_>, action: Action) -> Event {
     }
 }
 
-/// Gives each of `messages` (oldest first) what it mentions, in one query.
-fn add_mentions(
+/// Gives each of `messages` (oldest first) its reactions and what it mentions, a query each.
+fn add_state(
     conn: &Connection,
     room_id: i64,
     messages: &mut [ChatMessage],
@@ -127,29 +127,18 @@ fn add_mentions(
     let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
         return Ok(());
     };
-    for (id, account) in super::mentions::of_messages(conn, room_id, first.id, last.id)? {
+    let (first, last) = (first.id, last.id);
+    for (id, account) in super::mentions::of_messages(conn, room_id, first, last)? {
         if let Ok(at) = messages.binary_search_by_key(&id, |m| m.id) {
             messages[at].mentions.push(account);
         }
     }
-    Ok(())
-}
-
-/// Gives each of `messages` (oldest first) its reactions, in one query.
-fn add_reactions(
-    conn: &Connection,
-    room_id: i64,
-    messages: &mut [ChatMessage],
-) -> rusqlite::Result<()> {
-    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
-        return Ok(());
-    };
     let mut query = conn.prepare_cached(
         "SELECT message_id, emoji, name FROM reactions
          WHERE room_id = ?1 AND message_id >= ?2 AND message_id <= ?3
          ORDER BY message_id, event_id",
     )?;
-    let rows = query.query_map(params![room_id, clamp(first.id), clamp(last.id)], |r| {
+    let rows = query.query_map(params![room_id, clamp(first), clamp(last)], |r| {
         Ok((
             r.get::<_, i64>(0)?.max(0) as u64,
             r.get::<_, String>(1)?,
@@ -202,8 +191,7 @@ pub fn entries_after(
             Entry::Event(event) => gap.events.push(event),
         }
     }
-    add_reactions(conn, room_id, &mut gap.messages)?;
-    add_mentions(conn, room_id, &mut gap.messages)?;
+    add_state(conn, room_id, &mut gap.messages)?;
     for event in gap.events.iter_mut().filter(|e| e.action == Action::Edit) {
         let target = event.target;
         event.mentions = super::mentions::of_messages(conn, room_id, target, target)?
@@ -232,8 +220,7 @@ fn messages_of(
         }
     }
     messages.sort_unstable_by_key(|m| m.id);
-    add_reactions(conn, room_id, &mut messages)?;
-    add_mentions(conn, room_id, &mut messages)?;
+    add_state(conn, room_id, &mut messages)?;
     Ok(messages)
 }
 
