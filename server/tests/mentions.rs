@@ -5,7 +5,7 @@
 mod common;
 
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
-use common::accounts::{accounts_server, id_of, invite, set_up, socket};
+use common::accounts::{accounts_server, cookie_header, id_of, invite, post_form, set_up, socket};
 use common::TestServer;
 
 /// The messages of `room` as a fresh join of `cookie` shows them, with its mention mark.
@@ -142,4 +142,37 @@ async fn a_room_is_marked_when_someone_mentions_the_account_after_its_read_posit
         !page(&server, &admin, "lobby").await.1,
         "admin never read: no mark"
     );
+
+    // @room marks everyone who has notifications on in the room, not whoever turned them off;
+    // a mention by name marks whatever the level. Ids so far: 1-4.
+    reader
+        .tx
+        .send(&ClientFrame::Read {
+            room: "lobby".into(),
+            id: 4,
+        })
+        .await;
+    loop {
+        if let ServerFrame::Read { .. } = reader.rx.frame().await {
+            break;
+        }
+    }
+    assert!(!page(&server, &ada, "lobby").await.1, "read up to here");
+    let (status, _, _) = post_form(
+        &server,
+        "/r/lobby/notifications",
+        "level=nothing",
+        &cookie_header(&ada),
+    )
+    .await;
+    assert_eq!(status, 303);
+    writer.say_in("lobby", "@room hello all").await;
+    writer.rx.message().await;
+    assert!(
+        !page(&server, &ada, "lobby").await.1,
+        "notifications off: @room is no mark"
+    );
+    writer.say_in("lobby", "@ada still you").await;
+    writer.rx.message().await;
+    assert!(page(&server, &ada, "lobby").await.1, "a mention by name is");
 }

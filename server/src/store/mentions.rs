@@ -144,7 +144,8 @@ pub fn of_messages(
 }
 
 /// Whether a message of someone else after `read` in the room called `room` mentions
-/// `account` (or everyone).
+/// `account`, or everyone while the account has notifications on there (`@room` mentions
+/// everyone in the room who has them on; a level of nothing opts out).
 pub fn mentioned_after(
     conn: &Connection,
     account: i64,
@@ -155,8 +156,10 @@ pub fn mentioned_after(
         "SELECT EXISTS (SELECT 1 FROM mentions n
              JOIN rooms r ON r.id = n.room_id
              JOIN messages m ON m.room_id = n.room_id AND m.id = n.message_id
-         WHERE r.name = ?2 AND n.account_id IN (0, ?1) AND n.message_id > ?3
-           AND m.account_id IS NOT ?1)",
+         WHERE r.name = ?2 AND n.message_id > ?3 AND m.account_id IS NOT ?1
+           AND (n.account_id = ?1 OR n.account_id = 0 AND NOT EXISTS (
+               SELECT 1 FROM notification_levels l
+               WHERE l.account_id = ?1 AND l.room = ?2 AND l.level = 'nothing')))",
     )?
     .query_row(params![account, room, clamp(read)], |r| r.get(0))
 }
