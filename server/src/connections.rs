@@ -1,5 +1,7 @@
-//! Every open connection, so that shutdown can close them all and wait for them to go, and
-//! (accounts mode) signing out or a ban can close an account's.
+//! Every open connection, so that shutdown can close them all and wait for them to go,
+//! (accounts mode) signing out or a ban can close an account's, and what one connection of an
+//! account does that all must show at once (reading a room) reaches its others: another tab,
+//! another device.
 //!
 //! Touched once when a connection opens and once when it closes, never per message.
 
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use parking_lot::Mutex;
 use tokio::sync::watch;
+use tungstenite::Utf8Bytes;
 
 use crate::close::CloseReason;
 use crate::rooms::Member;
@@ -31,14 +34,18 @@ pub struct Connections {
 #[derive(Debug, Default)]
 struct Open {
     by_id: HashMap<u64, Entry>,
+    /// The connections of each account, by id (accounts and `jwt` modes).
+    by_account: HashMap<i64, Vec<u64>>,
     shutting_down: bool,
 }
 
-/// A registered connection: its queue, its account (accounts mode), its client's address.
+/// A registered connection: its queue, its sign-in session (accounts mode), the account it
+/// chats as (accounts and `jwt` modes), its client's address.
 #[derive(Debug)]
 struct Entry {
     member: Arc<Member>,
     signed: Option<SignedIn>,
+    account: Option<i64>,
     peer: Option<IpAddr>,
 }
 
@@ -87,13 +94,15 @@ impl Connections {
 
     /// Registers a new connection (closed at once if the server is shutting down).
     pub fn open(self: &Arc<Self>) -> Registration {
-        self.open_signed(None, None)
+        self.open_signed(None, None, None)
     }
 
-    /// Registers a new connection of a signed-in session.
+    /// Registers a new connection: of a signed-in session (accounts mode), chatting as
+    /// `account` (accounts mode: the session's; `jwt` mode: the token's).
     pub fn open_signed(
         self: &Arc<Self>,
         signed: Option<SignedIn>,
+        account: Option<i64>,
         peer: Option<IpAddr>,
     ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -105,9 +114,13 @@ impl Connections {
             let entry = Entry {
                 member: member.clone(),
                 signed,
+                account,
                 peer,
             };
             open.by_id.insert(id, entry);
+            if let Some(account) = account {
+                open.by_account.entry(account).or_default().push(id);
+            }
             self.count.send_replace(open.by_id.len());
         }
         drop(open);
@@ -119,9 +132,30 @@ impl Connections {
 
     fn remove(&self, id: u64) {
         let mut open = self.open.lock();
-        if open.by_id.remove(&id).is_some() {
-            self.count.send_replace(open.by_id.len());
+        let Some(entry) = open.by_id.remove(&id) else {
+            return;
+        };
+        self.count.send_replace(open.by_id.len());
+        if let Some(account) = entry.account {
+            if let Some(ids) = open.by_account.get_mut(&account) {
+                ids.retain(|&other| other != id);
+                if ids.is_empty() {
+                    open.by_account.remove(&account);
+                }
+            }
         }
+    }
+
+    /// Queues `frame` (encoded once) on every open connection of `account`; returns how many.
+    pub fn tell_account(&self, account: i64, frame: &Utf8Bytes) -> usize {
+        let open = self.open.lock();
+        let Some(ids) = open.by_account.get(&account) else {
+            return 0;
+        };
+        ids.iter()
+            .filter_map(|id| open.by_id.get(id))
+            .filter(|entry| entry.member.push(frame).is_ok())
+            .count()
     }
 
     /// Closes every connection with "going away" and refuses new ones.
@@ -212,12 +246,35 @@ mod tests {
             connections.close_signed(|s| s.account == 7, CloseReason::SignedOut),
             0
         );
-        let _registration = connections.open_signed(Some(signed), None);
+        let _registration = connections.open_signed(Some(signed), Some(7), None);
         // The handshake sees the count moved, so it checks its session again.
         assert_ne!(connections.closes(), read);
         // Without a sweep in between, it does not.
         let read = connections.closes();
-        let _other = connections.open_signed(None, None);
+        let _other = connections.open_signed(None, None, None);
         assert_eq!(connections.closes(), read);
+    }
+
+    #[test]
+    fn every_open_connection_of_the_account_is_told_and_closed_ones_are_forgotten() {
+        let connections = Connections::new(1 << 16);
+        let phone = connections.open_signed(None, Some(7), None);
+        let laptop = connections.open_signed(None, Some(7), None);
+        let other = connections.open_signed(None, Some(8), None);
+        let frame = Utf8Bytes::from_static(r#"{"type":"read","room":"r","id":3}"#);
+        assert_eq!(connections.tell_account(7, &frame), 2);
+        assert!(phone.member().try_next().is_some() && laptop.member().try_next().is_some());
+        assert!(
+            other.member().try_next().is_none(),
+            "another account hears nothing"
+        );
+        drop(laptop);
+        assert_eq!(connections.tell_account(7, &frame), 1);
+        drop(phone);
+        assert_eq!(connections.tell_account(7, &frame), 0);
+        assert!(
+            !connections.open.lock().by_account.contains_key(&7),
+            "forgotten"
+        );
     }
 }

@@ -158,6 +158,7 @@ impl AppState {
             ),
             _ => None,
         };
+        let connections = Connections::new(config.client_buffer_bytes);
         let chat = Arc::new(ChatContext {
             rooms,
             broker,
@@ -171,12 +172,12 @@ impl AppState {
             },
             metrics: metrics.clone(),
             name_bans: NameBans::new(clock.clone()),
-            devices: crate::rooms::Devices::default(),
+            connections: connections.clone(),
         });
         let limits = chat_shared::ServerFrame::Limits(config.limits());
         Ok(Arc::new(AppState {
             config: config.clone(),
-            connections: Connections::new(config.client_buffer_bytes),
+            connections,
             chat,
             readiness: Readiness::default(),
             limits_frame: chat_shared::encode(&limits)?.into(),

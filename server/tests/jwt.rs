@@ -266,3 +266,38 @@ async fn an_ed25519_public_key_checks_eddsa_tokens_and_nothing_signed_otherwise(
     .unwrap();
     assert_eq!(connect(&server, &confused, "").await.err(), Some(401));
 }
+
+#[tokio::test]
+async fn a_read_position_reaches_every_connection_of_the_tokens_account() {
+    let (server, _keys) = jwt_server(Duration::from_secs(30)).await;
+    let ann = token(json!({"sub": "user-1", "name": "Ann", "exp": now() + 3600}));
+    let bob = token(json!({"sub": "user-2", "name": "Bob", "exp": now() + 3600}));
+    let mut first = connect(&server, &ann, "").await.unwrap();
+    first.rx.joined().await;
+    let mut second = connect(&server, &ann, "").await.unwrap();
+    second.rx.joined().await;
+    let mut other = connect(&server, &bob, "").await.unwrap();
+    other.rx.joined().await;
+    other.say("hello").await;
+    for client in [&mut first, &mut second, &mut other] {
+        client.rx.message().await;
+    }
+    first
+        .tx
+        .send(&ClientFrame::Read {
+            room: "lobby".into(),
+            id: 1,
+        })
+        .await;
+    for client in [&mut first, &mut second] {
+        assert_eq!(
+            client.rx.frame().await,
+            ServerFrame::Read {
+                room: "lobby".into(),
+                id: 1
+            }
+        );
+    }
+    other.say("marker").await;
+    other.rx.nothing_before("marker").await;
+}

@@ -73,7 +73,7 @@ async fn a_direct_conversation_always_notifies_and_a_hidden_room_has_no_level() 
     let server = accounts_server().await;
     let _admin = set_up(&server).await;
     let bob = invite(&server, "bob").await;
-    let carol = invite(&server, "carol").await;
+    invite(&server, "carol").await;
     let carol_id = id_of(&server, "carol").await;
     let (status, head, _) = post_form(
         &server,
@@ -108,5 +108,4 @@ async fn a_direct_conversation_always_notifies_and_a_hidden_room_has_no_level() 
         404,
         "not his to see"
     );
-    let _ = carol;
 }

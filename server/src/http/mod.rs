@@ -235,7 +235,9 @@ async fn websocket(
         account: live.account.id,
         session: live.session,
     });
-    let registration = app.connections.open_signed(signed, Some(client));
+    let chats_as = (account.as_ref().map(|live| live.account.id))
+        .or_else(|| token.as_ref().map(|(account, _)| account.id));
+    let registration = app.connections.open_signed(signed, chats_as, Some(client));
     // A sign-out, ban or account change between the check above and the registration swept
     // the connections without this one: check again, and close it as that sweep would have.
     if let (Some(live), Some(accounts)) = (&account, &app.accounts) {

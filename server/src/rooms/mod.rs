@@ -5,7 +5,6 @@
 //! Rooms stay loaded once opened (at most `--max-rooms`, each a few hundred bytes while quiet),
 //! so a room never exists twice and its ids never race a reload.
 
-pub mod devices;
 pub mod feed;
 pub mod member;
 pub mod presence;
@@ -20,7 +19,6 @@ use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
 
-pub use devices::Devices;
 pub use member::{Closed, Member, Next};
 pub use room::{
     Attached, LatestPage, Retired, Room, RoomEvent, RoomLinks, Subscription, PRESENCE_INTERVAL,

@@ -6,7 +6,7 @@
 use chat_shared::{ErrorCode, FrameError};
 
 use crate::store::access::{self, RoomView};
-use crate::store::{mentions, read_positions};
+use crate::store::read_positions;
 
 use super::Session;
 
@@ -28,11 +28,7 @@ impl Session {
             .read("room access", move |conn| {
                 let mut view = access::visible(conn, &name, account)?;
                 if let Some(view) = &mut view {
-                    view.read = read_positions::position(conn, account, &name)?;
-                    if let Some(read) = view.read {
-                        view.unread = Some(read_positions::unread(conn, account, &name, read)?);
-                        view.mentioned = mentions::mentioned_after(conn, account, &name, read)?;
-                    }
+                    view.read = read_positions::state(conn, account, &name)?;
                 }
                 Ok(view)
             })

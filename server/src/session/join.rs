@@ -213,9 +213,9 @@ impl Session {
             you: self.name.to_string(),
             title: std::mem::take(&mut pending.view.title),
             topic: std::mem::take(&mut pending.view.topic),
-            read: pending.view.read,
-            unread: pending.view.unread,
-            mentioned: pending.view.mentioned,
+            read: pending.view.read.map(|state| state.read),
+            unread: pending.view.read.map(|state| state.unread),
+            mentioned: pending.view.read.is_some_and(|state| state.mentioned),
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

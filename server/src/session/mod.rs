@@ -65,8 +65,8 @@ pub struct ChatContext {
     pub metrics: Arc<Metrics>,
     /// Names an administrator banned (open mode).
     pub name_bans: bans::NameBans,
-    /// The connections of every signed-in account (for what all of them must show at once).
-    pub devices: crate::rooms::Devices,
+    /// Every open connection (for what all of an account's must show at once).
+    pub connections: Arc<crate::connections::Connections>,
 }
 
 /// One connection's chat state.
@@ -139,7 +139,6 @@ impl Session {
         session.guest = false;
         session.account = Some(account.id);
         session.admin = account.admin;
-        session.ctx.devices.add(account.id, &session.member);
         session
     }
 

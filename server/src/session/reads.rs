@@ -35,7 +35,9 @@ impl Session {
         match moved {
             Ok(true) => match encode(&ServerFrame::Read { room, id }) {
                 Ok(json) => {
-                    self.ctx.devices.tell(account, &Utf8Bytes::from(json));
+                    self.ctx
+                        .connections
+                        .tell_account(account, &Utf8Bytes::from(json));
                 }
                 Err(err) => tracing::warn!(error = %err, "could not encode a read position"),
             },

@@ -6,6 +6,7 @@ use chat_shared::is_private_room;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::accounts::{self as rows, Account};
+use super::read_positions::ReadState;
 
 /// The tables, created with the rest of the schema.
 pub const SCHEMA: &str = "
@@ -90,13 +91,8 @@ pub struct RoomView {
     pub topic: String,
     /// Only administrators post.
     pub read_only: bool,
-    /// The account's read position in the room (see [`super::read_positions`]).
-    pub read: Option<u64>,
-    /// With `read`: the messages of others after it, counted up to
-    /// [`chat_shared::MAX_UNREAD_COUNTED`].
-    pub unread: Option<u64>,
-    /// With `read`: whether a message of someone else after it mentions the account.
-    pub mentioned: bool,
+    /// What the account has read of the room, if it ever read there.
+    pub read: Option<ReadState>,
 }
 
 /// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
@@ -120,8 +116,6 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         topic: settings.topic,
         read_only: settings.read_only,
         read: None,
-        unread: None,
-        mentioned: false,
     }))
 }
 

@@ -44,8 +44,9 @@ pub enum Refusal {
     TooManyEmoji,
     /// The sender gave the message [`MAX_REACTIONS_PER_PERSON`] reactions.
     TooManyOfYours,
-    /// The sender mentioned everyone in the room less than a minute ago.
-    EveryoneAgain,
+    /// The sender mentioned everyone in the room less than a minute ago: it may again after
+    /// this many milliseconds.
+    EveryoneAgain(u64),
 }
 
 impl Refusal {
@@ -80,13 +81,6 @@ impl Refusal {
                     "this message has {MAX_EMOJI_PER_MESSAGE} different emoji; add to one of them"
                 ),
             ),
-            Refusal::EveryoneAgain => {
-                return FrameError::new(
-                    ErrorCode::MentionLimit,
-                    "@room and @here may be used once a minute in a room",
-                )
-                .retry_after(mentions::EVERYONE_INTERVAL_MS);
-            }
             Refusal::TooManyOfYours => (
                 ErrorCode::ReactionLimit,
                 format!(
@@ -94,6 +88,13 @@ impl Refusal {
                      person may"
                 ),
             ),
+            Refusal::EveryoneAgain(wait) => {
+                return FrameError::new(
+                    ErrorCode::MentionLimit,
+                    "@room and @here may be used once a minute in a room",
+                )
+                .retry_after(wait)
+            }
         };
         FrameError::new(code, why)
     }
@@ -124,8 +125,13 @@ pub(crate) fn write(
     let Some(original) = original(tx, room_id, target)? else {
         return Ok(Err(Refusal::NoMessage.error()));
     };
+    // What an edit's new text mentions, for its event.
+    let mut mentioned = Vec::new();
     let done = match action {
-        Action::Edit => edit(tx, post, &original, target, now)?,
+        Action::Edit => edit(tx, post, &original, target, now)?.map(|ids| {
+            mentioned = ids;
+            Action::Edit
+        }),
         Action::Delete => delete(tx, post, &original, target, now)?,
         Action::React | Action::Unreact => react(tx, post, target, id)?,
     };
@@ -150,12 +156,7 @@ pub(crate) fn write(
     };
     insert_row(tx, room_id, &row)?;
     let mut event = event_of(&post.room.name, &row, action);
-    if action == Action::Edit {
-        event.mentions = mentions::of_messages(tx, room_id, target, target)?
-            .into_iter()
-            .map(|(_, account)| account)
-            .collect();
-    }
+    event.mentions = mentioned;
     Ok(Ok(Written::Event(event)))
 }
 
@@ -174,8 +175,8 @@ fn mentions_in(
             None => found.everyone = false,
             Some(account) => {
                 let room_id = post.room.store_id;
-                if mentions::mentioned_everyone_lately(tx, room_id, account, now, id)? {
-                    return Ok(Err(Refusal::EveryoneAgain.error()));
+                if let Some(wait) = mentions::everyone_wait(tx, room_id, account, now, id)? {
+                    return Ok(Err(Refusal::EveryoneAgain(wait).error()));
                 }
             }
         }
@@ -240,15 +241,15 @@ fn message(
     })))
 }
 
-/// A new text for the author's own message. No earlier version is kept: the message and the
-/// edits before this one all say the new text from now on.
+/// A new text for the author's own message; what it mentions now. No earlier version is kept:
+/// the message and the edits before this one all say the new text from now on.
 fn edit(
     tx: &Connection,
     post: &NewMessage,
     original: &Original,
     target: u64,
     now: u64,
-) -> rusqlite::Result<Result<Action, FrameError>> {
+) -> rusqlite::Result<Result<Vec<u64>, FrameError>> {
     if !own(post, original) {
         return Ok(Err(Refusal::NotAuthorEdit.error()));
     }
@@ -265,7 +266,7 @@ fn edit(
         "UPDATE messages SET text = ?3 WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
     )?
     .execute(params![room_id, clamp(target), post.text])?;
-    Ok(Ok(Action::Edit))
+    Ok(Ok(mentioned.ids()))
 }
 
 /// Empties a message for good (text, `cid`, reactions, and the text its edits carried), if its

@@ -69,30 +69,37 @@ pub fn resolve(conn: &Connection, text: &str) -> rusqlite::Result<Mentioned> {
     Ok(found)
 }
 
-/// Whether `account` mentioned everyone in the room within [`EVERYONE_INTERVAL_MS`] of `now`,
-/// in a message other than `except` (the one being edited).
-pub fn mentioned_everyone_lately(
+/// How long `account` must wait before it may mention everyone in the room again: `None` if it
+/// did not within [`EVERYONE_INTERVAL_MS`] of `now` (in a message other than `except`, the one
+/// being edited).
+pub fn everyone_wait(
     conn: &Connection,
     room_id: i64,
     account: i64,
     now: u64,
     except: u64,
-) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM mentions n JOIN messages m
-             ON m.room_id = n.room_id AND m.id = n.message_id
-         WHERE n.room_id = ?1 AND n.account_id = 0 AND m.account_id = ?2 AND m.ts > ?3
-           AND n.message_id <> ?4)",
-    )?
-    .query_row(
-        params![
-            room_id,
-            account,
-            clamp(now.saturating_sub(EVERYONE_INTERVAL_MS)),
-            clamp(except)
-        ],
-        |r| r.get(0),
-    )
+) -> rusqlite::Result<Option<u64>> {
+    let last: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(m.ts) FROM mentions n JOIN messages m
+                 ON m.room_id = n.room_id AND m.id = n.message_id
+             WHERE n.room_id = ?1 AND n.account_id = 0 AND m.account_id = ?2 AND m.ts > ?3
+               AND n.message_id <> ?4",
+        )?
+        .query_row(
+            params![
+                room_id,
+                account,
+                clamp(now.saturating_sub(EVERYONE_INTERVAL_MS)),
+                clamp(except)
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(last.map(|ts| {
+        (ts.max(0) as u64 + EVERYONE_INTERVAL_MS)
+            .saturating_sub(now)
+            .max(1)
+    }))
 }
 
 /// Stores what message `id` of the room mentions (after [`forget`] for an edited one).
@@ -143,23 +150,23 @@ pub fn of_messages(
     rows.collect()
 }
 
-/// Whether a message of someone else after `read` in the room called `room` mentions
+/// Whether a message of someone else after `read` in the room (`room_id`, called `room`) mentions
 /// `account`, or everyone while the account has notifications on there (`@room` mentions
 /// everyone in the room who has them on; a level of nothing opts out).
 pub fn mentioned_after(
     conn: &Connection,
     account: i64,
+    room_id: i64,
     room: &str,
     read: u64,
 ) -> rusqlite::Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM mentions n
-             JOIN rooms r ON r.id = n.room_id
              JOIN messages m ON m.room_id = n.room_id AND m.id = n.message_id
-         WHERE r.name = ?2 AND n.message_id > ?3 AND m.account_id IS NOT ?1
+         WHERE n.room_id = ?2 AND n.message_id > ?4 AND m.account_id IS NOT ?1
            AND (n.account_id = ?1 OR n.account_id = 0 AND NOT EXISTS (
                SELECT 1 FROM notification_levels l
-               WHERE l.account_id = ?1 AND l.room = ?2 AND l.level = 'nothing')))",
+               WHERE l.account_id = ?1 AND l.room = ?3 AND l.level = 'nothing')))",
     )?
-    .query_row(params![account, room, clamp(read)], |r| r.get(0))
+    .query_row(params![account, room_id, room, clamp(read)], |r| r.get(0))
 }

@@ -192,14 +192,37 @@ pub fn entries_after(
         }
     }
     add_state(conn, room_id, &mut gap.messages)?;
-    for event in gap.events.iter_mut().filter(|e| e.action == Action::Edit) {
-        let target = event.target;
-        event.mentions = super::mentions::of_messages(conn, room_id, target, target)?
-            .into_iter()
-            .map(|(_, account)| account)
+    add_edits_mentions(conn, room_id, &mut gap.events)?;
+    Ok(gap)
+}
+
+/// Gives each edit among `events` what its message mentions now (as its text is the
+/// message's now), in one query over the span of their targets.
+fn add_edits_mentions(
+    conn: &Connection,
+    room_id: i64,
+    events: &mut [Event],
+) -> rusqlite::Result<()> {
+    let edits = || {
+        events
+            .iter()
+            .filter(|e| e.action == Action::Edit)
+            .map(|e| e.target)
+    };
+    let (Some(first), Some(last)) = (edits().min(), edits().max()) else {
+        return Ok(());
+    };
+    let found = super::mentions::of_messages(conn, room_id, first, last)?;
+    for event in events.iter_mut().filter(|e| e.action == Action::Edit) {
+        // Sorted by message: this target's are the run starting where it would be.
+        let at = found.partition_point(|&(id, _)| id < event.target);
+        event.mentions = found[at..]
+            .iter()
+            .take_while(|&&(id, _)| id == event.target)
+            .map(|&(_, account)| account)
             .collect();
     }
-    Ok(gap)
+    Ok(())
 }
 
 /// Messages only (no events), as they are now, oldest first, from a query that yields rows

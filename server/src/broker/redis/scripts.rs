@@ -63,9 +63,9 @@ end
 /// history was lost since this node opened it). A message that is no reply and whose name is
 /// not held passes exactly the keys and arguments it did before replies and author tags;
 /// nothing on a message's path builds a table (every message's path, measured: BENCHMARKS.md).
-/// KEYS: meta, log, cid key, and for a reply moved. ARGV: channel, ids kept (0: all), name,
-/// text, ts, cid ('' for none), epoch, cid window ms, then if there are any, the author tag
-/// ('' for none) and the id answered.
+/// KEYS: meta, log, cid key, and with the last two arguments moved. ARGV: channel, ids kept (0:
+/// all), name, text, ts, cid ('' for none), epoch, cid window ms, then, for a reply or a held
+/// name, the author tag ('' for none) and the id answered ('' for none).
 pub static PUBLISH: LazyLock<String> = LazyLock::new(|| {
     format!(
         r"
