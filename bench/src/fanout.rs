@@ -141,6 +141,7 @@ pub(crate) async fn fanout(
                     room: common.room_of(i),
                     actions: args.actions,
                     last,
+                    words: args.words,
                 },
             ));
         }
@@ -306,6 +307,8 @@ struct SendPlan {
     actions: u32,
     /// The ids its actions aim at, kept by its reader.
     last: Rc<LastIds>,
+    /// Pad texts with words ([`crate::words`]) rather than `x`s.
+    words: bool,
 }
 
 /// The last message ids a sender's reader saw: its own, and any in its room.
@@ -360,6 +363,7 @@ async fn send_loop(
     let every = (plan.actions > 0).then(|| u64::from(100 / plan.actions));
     let mut actions: u64 = 0;
     let mut written = false;
+    let mut picker = crate::words::Picker::new(u64::from(plan.sender) + 1);
     if every.is_some() {
         // A name held by its token, so that the sender may edit its messages.
         let hello = ClientFrame::Hello {
@@ -392,14 +396,18 @@ async fn send_loop(
             } else {
                 due
             };
-            let text = token::encode(
-                Token {
-                    sent_ns,
-                    sender: plan.sender,
-                    seq,
-                },
-                plan.size,
-            );
+            let token = Token {
+                sent_ns,
+                sender: plan.sender,
+                seq,
+            };
+            let text = if plan.words {
+                let mut text = token::encode(token, 0);
+                crate::words::pad(&mut text, plan.size, &mut picker);
+                text
+            } else {
+                token::encode(token, plan.size)
+            };
             text_bytes += text.len() as u64;
             let (own, last) = (plan.last.own.get(), plan.last.room.get());
             let act = every.is_some_and(|every| seq % every == every - 1);

@@ -9,10 +9,12 @@ mod idle;
 mod limits;
 mod procfs;
 mod resume;
+mod search;
 mod soak;
 mod stats;
 mod target;
 mod token;
+mod words;
 mod wsclient;
 
 use std::time::Duration;
@@ -112,6 +114,9 @@ enum Scenario {
     /// Named clients living in rooms for a long time beside an abusive address, checking every
     /// promise (scripts/soak.sh restarts and kills the server meanwhile).
     Soak(soak::SoakArgs),
+    /// One client searches a database `fanout --words` filled: the time to each page of
+    /// results, by kind of search (words common to rare, prefix, phrase, in a room, page two).
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -143,6 +148,10 @@ struct FanoutArgs {
     /// counts as a delivery like a message; a reaction is not timed.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=50))]
     actions: u32,
+    /// Pad texts to `--size` with words of a made-up vocabulary, a few common and most rare as
+    /// in real chat, rather than with `x`s: a database worth searching (`search` asks for them).
+    #[arg(long)]
+    words: bool,
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +256,9 @@ async fn run(mut cli: Cli) -> anyhow::Result<Report> {
                 .await
                 .map(Report::Resume)
         }
+        Scenario::Search(args) => search::run(&cli.common, &target, &args)
+            .await
+            .map(Report::Search),
         Scenario::Soak(args) => {
             limits::check_fits(args.clients + 300, limit)?;
             soak::run(&cli.common.targets, &args)
@@ -311,6 +323,7 @@ enum Report {
     Idle(IdleReport),
     Resume(resume::ResumeReport),
     Soak(soak::SoakReport),
+    Search(search::SearchReport),
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -372,6 +385,7 @@ impl Report {
             }
             Report::Resume(r) => r.human(),
             Report::Soak(r) => r.human(),
+            Report::Search(r) => r.human(),
             Report::Idle(r) => {
                 let mut out = format!(
                     "{} connections opened in {:.2} s ({:.0}/s)\n",

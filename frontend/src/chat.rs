@@ -314,7 +314,9 @@ impl Chat {
                 on_screen.then_some(Reaction::OlderLoaded)
             }
             // The page never asks for a page of members: it shows a crowd's count.
-            ServerFrame::Members { .. } | ServerFrame::Read { .. } => None,
+            ServerFrame::Members { .. }
+            | ServerFrame::Read { .. }
+            | ServerFrame::Results { .. } => None,
             ServerFrame::Welcome { name, token } => {
                 self.me = Some(name.clone());
                 Some(Reaction::Welcome { name, token })

@@ -143,6 +143,25 @@ async fn a_rooms_claim_limits_the_socket_and_the_pages() {
         "{answer:?}"
     );
 
+    // Search reads only the rooms the token allows.
+    let open = token(json!({"sub": "u3", "name": "Any", "exp": now() + 3600}));
+    let mut anyone = connect(&server, &open, "?room=lobby").await.unwrap();
+    anyone.rx.joined().await;
+    anyone.say_in("lobby", "release notes in the lobby").await;
+    anyone.rx.message().await;
+    client.say_in("ops", "release notes in ops").await;
+    client.rx.message().await;
+    let search = |q: &str| ClientFrame::Search {
+        q: q.into(),
+        before: None,
+    };
+    for (who, want) in [(&mut client, 1), (&mut anyone, 2)] {
+        match who.ask(search("release")).await {
+            ServerFrame::Results { results, .. } => assert_eq!(results.len(), want),
+            other => panic!("expected results, got {other:?}"),
+        }
+    }
+
     // A page: the token in the address is moved into an HttpOnly cookie, out of the address.
     let (status, head, _) = server.get_with_head(&format!("/r/ops?token={ops}")).await;
     assert_eq!(status, 303, "{head}");

@@ -7,19 +7,7 @@ mod common;
 
 use chat_shared::{ClientFrame, ErrorCode, ServerFrame};
 use common::accounts::*;
-use common::{Client, TestServer};
-
-/// The room a form's answer sends the browser to (`Location: /r/<room>`).
-fn room_of(head: &str) -> String {
-    head.lines()
-        .find_map(|line| {
-            let lower = line.to_ascii_lowercase();
-            lower
-                .strip_prefix("location: /r/")
-                .map(|room| room.trim().to_string())
-        })
-        .unwrap_or_else(|| panic!("no room in\n{head}"))
-}
+use common::Client;
 
 /// Joins `room` and returns the error it gets (panics on anything else).
 async fn refused_join(client: &mut Client, room: &str) -> (ErrorCode, String) {
@@ -34,19 +22,6 @@ async fn refused_join(client: &mut Client, room: &str) -> (ErrorCode, String) {
         ServerFrame::Error(err) => (err.code, err.message),
         other => panic!("expected an error, got {other:?}"),
     }
-}
-
-/// Makes the private room `title` as `cookie`, with `members`; returns its name.
-async fn private_room(server: &TestServer, cookie: &str, title: &str, members: &str) -> String {
-    let (status, head, _) = post_form(
-        server,
-        "/rooms/new",
-        &format!("title={title}&members={members}"),
-        &cookie_header(cookie),
-    )
-    .await;
-    assert_eq!(status, 303, "{head}");
-    room_of(&head)
 }
 
 #[tokio::test]

@@ -269,6 +269,6 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
         // The answers the page does nothing with: `members` (it never asks; it shows a crowd's
         // count) and `left` (it forgets a room when it leaves it). Not read, so not compiled
         // into the page (BENCHMARKS.md).
-        Kind::Members | Kind::Left | Kind::Read => return Err(Unreadable),
+        Kind::Members | Kind::Left | Kind::Read | Kind::Results => return Err(Unreadable),
     })
 }

@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod mention;
 mod read;
 mod rules;
+pub mod search;
 mod time;
 pub mod write;
 
@@ -150,6 +151,15 @@ pub enum ClientFrame {
         /// The last id seen (a larger one than the room has counts as its last).
         id: u64,
     },
+    /// Look for messages in every room this connection may read (or one, with `in:`), newest
+    /// first, a page at a time ([`search`]). Answered with `results`.
+    Search {
+        /// What to look for ([`search::Query`]), at most [`search::MAX_SEARCH_CHARS`].
+        q: String,
+        /// The next page: the `next` of the page before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+    },
     /// `jwt` mode: a fresh token for the same account (`sub`), sent before the connection's
     /// token expires or within the grace period after (`token_expired`); the connection then
     /// lives until the new token's `exp`.
@@ -278,6 +288,16 @@ pub enum ServerFrame {
         /// Whether still older messages exist.
         more: bool,
     },
+    /// The answer to a `search`: a page of matches, newest first.
+    Results {
+        /// The search, as asked (the answer to the latest one is the one to show).
+        q: String,
+        /// At most [`search::SEARCH_PAGE`] matches.
+        results: Vec<Found>,
+        /// Where the next page starts: ask again with `before` set to it. Absent on the last.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<u64>,
+    },
     /// The answer to a `members` request.
     Members {
         /// The room.
@@ -339,6 +359,22 @@ impl ChatMessage {
     pub fn is_deleted(&self) -> bool {
         self.text.is_empty()
     }
+}
+
+/// A message that matches a search.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Found {
+    /// Its room.
+    pub room: String,
+    /// Its id there: `history` with `around` shows it in its place.
+    pub id: u64,
+    /// Who wrote it.
+    pub name: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// The text around the first match, as shown, on one line: runs of text, the matching
+    /// words marked [`search::HIT`] ([`search::snippet`]).
+    pub snippet: Vec<(String, u8)>,
 }
 
 /// The start of the message a reply answers, for the reply to show above its own text.

@@ -58,6 +58,9 @@ struct Fields {
     emoji: Option<String>,
     events: Option<Vec<Event>>,
     format: Option<Vec<crate::markdown::Run>>,
+    q: Option<String>,
+    results: Option<Vec<crate::Found>>,
+    next: Option<u64>,
 }
 
 /// A required field, or serde's usual "missing field" error.
@@ -153,6 +156,11 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 room: need(f.room.take(), "room")?,
                 messages: need(f.messages.take(), "messages")?,
                 more: need(f.more.take(), "more")?,
+            },
+            Kind::Results => ServerFrame::Results {
+                q: need(f.q.take(), "q")?,
+                results: need(f.results.take(), "results")?,
+                next: f.next.take(),
             },
             Kind::Members => ServerFrame::Members {
                 room: need(f.room.take(), "room")?,

@@ -129,6 +129,10 @@ pub fn client_frame(frame: &ClientFrame) -> String {
             .string("room", Some(room))
             .number("id", Some(*id))
             .end(),
+        Search { q, before } => Object::new("search")
+            .string("q", Some(q))
+            .number("before", *before)
+            .end(),
         Refresh { token } => Object::new("refresh").string("token", Some(token)).end(),
     }
 }

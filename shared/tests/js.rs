@@ -5,8 +5,8 @@
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 
 use chat_shared::{
-    encode, js, Action, ChatMessage, ErrorCode, ErrorFrame, Event, Joined, Limits, Quote, Reaction,
-    ServerFrame, ServerFrameKind,
+    encode, js, Action, ChatMessage, ErrorCode, ErrorFrame, Event, Found, Joined, Limits, Quote,
+    Reaction, ServerFrame, ServerFrameKind,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -168,6 +168,17 @@ fn frames() -> Vec<ServerFrame> {
             room: "lobby".into(),
             id: 41,
         },
+        ServerFrame::Results {
+            q: "deploy".into(),
+            results: vec![Found {
+                room: "lobby".into(),
+                id: 4,
+                name: "ann".into(),
+                ts: 5,
+                snippet: vec![("deploy".into(), 1), (" done".into(), 0)],
+            }],
+            next: Some(4),
+        },
     ]);
     frames
 }
@@ -193,7 +204,10 @@ fn limits_missing_from_an_older_server_read_as_the_defaults_and_unknown_ones_are
 fn ignored(frame: &ServerFrame) -> bool {
     matches!(
         frame,
-        ServerFrame::Members { .. } | ServerFrame::Left { .. } | ServerFrame::Read { .. }
+        ServerFrame::Members { .. }
+            | ServerFrame::Left { .. }
+            | ServerFrame::Read { .. }
+            | ServerFrame::Results { .. }
     )
 }
 

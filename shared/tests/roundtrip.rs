@@ -4,7 +4,7 @@
 
 use chat_shared::{
     encode, encode_client, push_to_batch, split_batch, Action, ChatMessage, ClientFrame, ErrorCode,
-    ErrorFrame, Event, Joined, Limits, Quote, Reaction, ServerFrame, ServerFrameKind,
+    ErrorFrame, Event, Found, Joined, Limits, Quote, Reaction, ServerFrame, ServerFrameKind,
 };
 use proptest::prelude::*;
 
@@ -195,6 +195,28 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                 more
             }),
         ("[a-z]{1,8}", 0..1u64 << 53).prop_map(|(room, id)| ServerFrame::Read { room, id }),
+        (
+            tricky_text(),
+            prop::collection::vec(
+                (
+                    "[a-z_]{1,8}",
+                    0..1u64 << 53,
+                    tricky_text(),
+                    0..1u64 << 53,
+                    prop::collection::vec((tricky_text(), 0..2u8), 0..3)
+                )
+                    .prop_map(|(room, id, name, ts, snippet)| Found {
+                        room,
+                        id,
+                        name,
+                        ts,
+                        snippet
+                    }),
+                0..3
+            ),
+            prop::option::of(0..1u64 << 53)
+        )
+            .prop_map(|(q, results, next)| ServerFrame::Results { q, results, next }),
     ]
 }
 
@@ -259,6 +281,7 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
             .prop_map(|(room, after, limit)| ClientFrame::Members { room, after, limit }),
         tricky_text().prop_map(|token| ClientFrame::Refresh { token }),
         (room(), any::<u64>()).prop_map(|(room, id)| ClientFrame::Read { room, id }),
+        (tricky_text(), id()).prop_map(|(q, before)| ClientFrame::Search { q, before }),
     ]
 }
 

@@ -13,6 +13,7 @@ mod names;
 pub mod purge;
 pub mod rate;
 mod reads;
+mod search;
 pub mod token;
 
 use std::collections::VecDeque;
@@ -216,6 +217,7 @@ impl Session {
             }
             ClientFrame::Read { room, id } => Box::pin(self.read(room, id)).await,
             ClientFrame::Refresh { token } => self.refresh(&token),
+            ClientFrame::Search { q, before } => Box::pin(self.search(q, before)).await,
         }
         None
     }

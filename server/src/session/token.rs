@@ -38,6 +38,11 @@ impl TokenState {
         }
     }
 
+    /// The only rooms the token lets its holder into, if it names them.
+    pub fn rooms(&self) -> Option<&[String]> {
+        self.rooms.as_deref()
+    }
+
     /// Whether the token lets its holder into `room`.
     pub fn allows(&self, room: &str) -> bool {
         self.rooms

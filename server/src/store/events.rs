@@ -16,6 +16,7 @@ use rusqlite::{params, Connection};
 
 use super::mentions::{self, Mentioned};
 use super::schema::{clamp, insert_row, StreamRow};
+use super::search::{self, Sequence};
 use super::stream::{event_of, original, Original};
 use super::{moderation, NewMessage};
 
@@ -116,10 +117,11 @@ pub(crate) fn write(
     post: &mut NewMessage,
     id: u64,
     now: u64,
+    sequence: &mut Sequence,
 ) -> rusqlite::Result<Result<Written, FrameError>> {
     let room_id = post.room.store_id;
     let Some(action) = post.action else {
-        return message(tx, post, id, now);
+        return message(tx, post, id, now, sequence);
     };
     let target = post.target.unwrap_or(0);
     let Some(original) = original(tx, room_id, target)? else {
@@ -192,6 +194,7 @@ fn message(
     post: &mut NewMessage,
     id: u64,
     now: u64,
+    sequence: &mut Sequence,
 ) -> rusqlite::Result<Result<Written, FrameError>> {
     let room_id = post.room.store_id;
     let mut reply = None;
@@ -218,9 +221,13 @@ fn message(
         account: post.account,
         reply_to: post.target,
         author: post.author.as_ref().map(|a| a.as_slice()),
+        seq: Some(sequence.give()),
         ..StreamRow::default()
     };
     insert_row(tx, room_id, &row)?;
+    if let Some(seq) = row.seq {
+        search::add(tx, seq, room_id, id, &post.text)?;
+    }
     if mentioned != Mentioned::default() {
         mentions::store(tx, room_id, id, &mentioned)?;
     }
@@ -262,6 +269,9 @@ fn edit(
     mentions::store(tx, room_id, target, &mentioned)?;
     tx.prepare_cached("UPDATE messages SET text = ?3, edited = ?4 WHERE room_id = ?1 AND id = ?2")?
         .execute(params![room_id, clamp(target), post.text, clamp(now)])?;
+    if let Some(seq) = original.seq {
+        search::replace(tx, seq, room_id, target, &post.text)?;
+    }
     tx.prepare_cached(
         "UPDATE messages SET text = ?3 WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
     )?
@@ -286,9 +296,13 @@ fn delete(
     let room_id = post.room.store_id;
     let target_id = clamp(target);
     tx.prepare_cached(
-        "UPDATE messages SET text = '', cid = NULL, edited = NULL WHERE room_id = ?1 AND id = ?2",
+        "UPDATE messages SET text = '', cid = NULL, edited = NULL, seq = NULL
+         WHERE room_id = ?1 AND id = ?2",
     )?
     .execute(params![room_id, target_id])?;
+    if let Some(seq) = original.seq {
+        search::remove(tx, seq)?;
+    }
     tx.prepare_cached(
         "UPDATE messages SET text = '' WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
     )?

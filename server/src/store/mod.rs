@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod read_positions;
 pub mod schema;
+pub mod search;
 pub mod stream;
 pub mod writer;
 

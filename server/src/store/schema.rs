@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS messages (
     reply_to INTEGER,
     edited INTEGER,
     author BLOB,
+    seq INTEGER,
     PRIMARY KEY (room_id, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reactions (
@@ -89,6 +90,7 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     conn.execute_batch(super::accounts::SCHEMA)?;
     conn.execute_batch(super::moderation::SCHEMA)?;
     conn.execute_batch(super::access::SCHEMA)?;
+    super::search::create(&conn)?;
     // Databases from before names expired: when a name was last used (0: only its creation).
     let has_used: i64 = conn.query_row(
         "SELECT COUNT(*) FROM pragma_table_info('names') WHERE name = 'used_ms'",
@@ -139,6 +141,10 @@ fn migrate_messages(conn: &Connection) -> rusqlite::Result<()> {
                  ALTER TABLE messages DROP COLUMN deletes;",
             )?;
         }
+    }
+    if !has("seq") {
+        // Search (issue 25): the message's row in the index, filled when the index is made.
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN seq INTEGER")?;
     }
     Ok(())
 }
@@ -251,14 +257,16 @@ pub struct StreamRow<'a> {
     pub reply_to: Option<u64>,
     /// A message's author in open mode: the start of the hash of its name's token.
     pub author: Option<&'a [u8]>,
+    /// A message's row in the search index.
+    pub seq: Option<i64>,
 }
 
 /// Stores one row of a room's stream.
 pub fn insert_row(conn: &Connection, room_id: i64, row: &StreamRow<'_>) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT INTO messages
-           (room_id, id, name, text, ts, cid, account_id, action, target, reply_to, author)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           (room_id, id, name, text, ts, cid, account_id, action, target, reply_to, author, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     insert.execute(params![
         room_id,
@@ -272,12 +280,14 @@ pub fn insert_row(conn: &Connection, room_id: i64, row: &StreamRow<'_>) -> rusql
         row.target.map(clamp),
         row.reply_to.map(clamp),
         row.author,
+        row.seq,
     ])?;
     Ok(())
 }
 
 /// Deletes a room's messages with ids up to `through` and records it.
 pub fn prune(conn: &Connection, room_id: i64, through: u64) -> rusqlite::Result<()> {
+    super::search::prune(conn, room_id, through)?;
     conn.prepare_cached("DELETE FROM messages WHERE room_id = ?1 AND id <= ?2")?
         .execute(params![room_id, through as i64])?;
     conn.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND message_id <= ?2")?
@@ -424,6 +434,20 @@ mod tests {
             (deletion.id, deletion.action, deletion.target),
             (2, chat_shared::Action::Delete, 1)
         );
+        // Its messages are in the new search index, found as any other.
+        let query = chat_shared::search::Query::parse("kept").unwrap();
+        let everyone = super::super::search::Searcher {
+            account: None,
+            rooms: None,
+        };
+        conn.execute(
+            "INSERT INTO rooms (id, name, epoch, created_ms) VALUES (1, 'r', 'e', 0)",
+            [],
+        )
+        .unwrap();
+        let page = super::super::search::find(&conn, &query, &everyone, None).unwrap();
+        assert_eq!(page.results.len(), 1);
+        assert_eq!((page.results[0].id, page.results[0].ts), (3, 7));
         // Opened again, nothing changes.
         drop(conn);
         let conn = open_writer(&path, 0).unwrap();

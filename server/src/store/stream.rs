@@ -331,12 +331,14 @@ pub struct Original {
     pub name: String,
     /// Its text now.
     pub text: String,
+    /// Its row in the search index.
+    pub seq: Option<i64>,
 }
 
 /// The message `id` of the room, if it is there to be changed.
 pub fn original(conn: &Connection, room_id: i64, id: u64) -> rusqlite::Result<Option<Original>> {
     conn.prepare_cached(
-        "SELECT account_id, author, name, text FROM messages
+        "SELECT account_id, author, name, text, seq FROM messages
          WHERE room_id = ?1 AND id = ?2 AND action IS NULL AND text <> ''",
     )?
     .query_row(params![room_id, clamp(id)], |r| {
@@ -345,6 +347,7 @@ pub fn original(conn: &Connection, room_id: i64, id: u64) -> rusqlite::Result<Op
             author: r.get(1)?,
             name: r.get(2)?,
             text: r.get(3)?,
+            seq: r.get(4)?,
         })
     })
     .optional()

@@ -21,6 +21,7 @@ use crate::receipt::{Outcome, Reply};
 use crate::rooms::{Room, RoomRegistry};
 use crate::store::cids::{RecentCids, CID_WINDOW_MS};
 use crate::store::events::{self, Written};
+use crate::store::search::Sequence;
 use crate::store::StoreSettings;
 use crate::store::{schema, stream};
 use crate::{random, token};
@@ -121,6 +122,8 @@ pub(crate) struct Writer {
     /// stored again, nothing new is created either (a name, a room), though a single row of
     /// one might still fit: a full database takes nothing new, not whatever happens to fit.
     full: bool,
+    /// Numbers the search index's rows.
+    sequence: Sequence,
 }
 
 impl Writer {
@@ -131,6 +134,7 @@ impl Writer {
         settings: StoreSettings,
     ) -> rusqlite::Result<Self> {
         let rooms_in_store = schema::count_rooms(&conn)?;
+        let sequence = Sequence::load(&conn)?;
         let mut writer = Writer {
             conn,
             registry,
@@ -138,6 +142,7 @@ impl Writer {
             rooms_in_store,
             cids: RecentCids::default(),
             full: false,
+            sequence,
         };
         let since = unix_millis().saturating_sub(CID_WINDOW_MS);
         for row in schema::recent_cids(&writer.conn, since)? {
@@ -366,18 +371,19 @@ impl Writer {
                     }
                 }
                 let id = post.message.room.sequenced() + 1;
-                let written = match events::write(&tx, &mut post.message, id, now) {
-                    Ok(Ok(written)) => written,
-                    Ok(Err(refusal)) => {
-                        denied.push((post, refusal));
-                        continue;
-                    }
-                    Err(err) => {
-                        // Answered with the failure, as everything else in the batch is.
-                        denied.push((post, no_refusal()));
-                        return Err(err);
-                    }
-                };
+                let written =
+                    match events::write(&tx, &mut post.message, id, now, &mut self.sequence) {
+                        Ok(Ok(written)) => written,
+                        Ok(Err(refusal)) => {
+                            denied.push((post, refusal));
+                            continue;
+                        }
+                        Err(err) => {
+                            // Answered with the failure, as everything else in the batch is.
+                            denied.push((post, no_refusal()));
+                            return Err(err);
+                        }
+                    };
                 let room = &post.message.room;
                 touched
                     .entry(room.store_id)

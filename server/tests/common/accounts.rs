@@ -130,3 +130,28 @@ pub async fn id_of(server: &TestServer, name: &str) -> i64 {
     let people = accounts.people().await.unwrap();
     people.iter().find(|a| a.name == name).unwrap().id
 }
+
+/// The room a form's answer sends the browser to (`Location: /r/<room>`).
+pub fn room_of(head: &str) -> String {
+    head.lines()
+        .find_map(|line| {
+            let lower = line.to_ascii_lowercase();
+            lower
+                .strip_prefix("location: /r/")
+                .map(|room| room.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no room in\n{head}"))
+}
+
+/// Makes the private room `title` as `cookie`, with `members`; returns its name.
+pub async fn private_room(server: &TestServer, cookie: &str, title: &str, members: &str) -> String {
+    let (status, head, _) = post_form(
+        server,
+        "/rooms/new",
+        &format!("title={title}&members={members}"),
+        &cookie_header(cookie),
+    )
+    .await;
+    assert_eq!(status, 303, "{head}");
+    room_of(&head)
+}
