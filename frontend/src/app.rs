@@ -14,6 +14,9 @@ use crate::views::{Composer, MessageLog, RoomHeader, Sidebar, StatusBadge, Typin
 /// What the page starts from: on the server, the context the request handler provided; in the
 /// browser, the copy of it embedded in the page (or just the URL's room, for `trunk serve`).
 fn initial_page() -> InitialPage {
+    // Only the server provides it: in the browser `use_context` would compile a deep clone of
+    // a whole page of messages that never runs (0.9 KB of WebAssembly).
+    #[cfg(not(feature = "browser"))]
     if let Some(initial) = use_context::<InitialPage>() {
         return initial;
     }

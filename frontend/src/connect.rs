@@ -26,6 +26,15 @@ pub fn start(page: PageState) {
     page.save_rooms();
     page.log.follow();
     crate::menu::wire(page);
+    // An address that names a message (`?m=<id>`, a search result's link) opens the room
+    // there, older pages loaded until it is in the log, then `#m<id>` highlights it. (Not the
+    // fragment itself: one set before its element exists never becomes `:target`, and setting
+    // the same one again does nothing.)
+    let query = window().location().search().unwrap_or_default();
+    if let Some(id) = query.strip_prefix("?m=").and_then(|id| id.parse().ok()) {
+        page.jump.set_value(Some(id));
+        page.go_on_jumping();
+    }
 
     if !supported() {
         page.status.set(Status::Unsupported);
@@ -167,6 +176,9 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
     }
     if older {
         page.log.keep_anchor(anchor);
+        page.go_on_jumping();
+    } else if page.jump.get_value().is_some() {
+        // Waiting to show a message: from the room's `joined` on, load older pages.
         page.go_on_jumping();
     } else if shown {
         if stick || mine {

@@ -7,7 +7,9 @@ mod common;
 
 use chat_shared::search::{HIT, SEARCH_PAGE};
 use chat_shared::{ClientFrame, ErrorCode, Found, ServerFrame};
-use common::accounts::{accounts_server, id_of, invite, private_room, set_up, socket};
+use common::accounts::{
+    accounts_server, get_with_cookie, id_of, invite, private_room, set_up, socket,
+};
 use common::{Client, TestServer};
 
 /// A page of results for `q` (after `before`), and where the next starts.
@@ -209,7 +211,11 @@ async fn private_rooms_reach_their_members_and_deleted_words_nobody() {
     bob.join(&room, None, None).await;
     bob.say_in(&room, "the secret plan").await;
     bob.say_in(&room, "another secret").await;
-    bob.say_in("lobby", "no secret in the lobby").await;
+    bob.say_in(
+        "lobby",
+        "no secret in the lobby <img src=x onerror=alert(1)>",
+    )
+    .await;
     // Two rooms' feeds arrive in either order: each message found by its text.
     let kept = bob.rx.messages(3).await;
     let id_of_text = |text: &str| kept.iter().find(|m| m.text == text).unwrap().id;
@@ -221,7 +227,7 @@ async fn private_rooms_reach_their_members_and_deleted_words_nobody() {
         let mut outsider = socket(&server, cookie).await;
         assert_eq!(
             snippets(&search(&mut outsider, "secret", None).await.0),
-            ["no secret in the lobby"],
+            ["no secret in the lobby <img src=x onerror=alert(1)>"],
             "not a member: not even an administrator"
         );
         let q = format!("secret in:{room}");
@@ -246,7 +252,7 @@ async fn private_rooms_reach_their_members_and_deleted_words_nobody() {
     bob.rx.change().await;
     assert_eq!(
         snippets(&search(&mut carol, "secret", None).await.0),
-        ["no secret in the lobby"]
+        ["no secret in the lobby <img src=x onerror=alert(1)>"]
     );
     let (found, _) = search(&mut carol, "plan", None).await;
     assert_eq!(snippets(&found), ["the public plan"]);
@@ -257,6 +263,32 @@ async fn private_rooms_reach_their_members_and_deleted_words_nobody() {
         1,
         "the index keeps no word of the edited or deleted message"
     );
+
+    // The search page: the same, for the same readers, every text escaped.
+    let page = |cookie: String, q: &'static str| {
+        let server = &server;
+        async move {
+            let (status, _, body) =
+                get_with_cookie(server, &format!("/search?q={q}"), &cookie).await;
+            assert_eq!(status, 200);
+            body
+        }
+    };
+    let seen = page(carol_cookie.clone(), "plan").await;
+    assert!(
+        seen.contains(&format!("href=\"/r/{room}?m={plan}\">Plans</a>")),
+        "{seen}"
+    );
+    assert!(seen.contains("the public <mark>plan</mark>"), "{seen}");
+    assert!(!page(dave.clone(), "plan").await.contains(&room));
+    let seen = page(dave.clone(), "secret").await;
+    assert!(
+        seen.contains("<mark>secret</mark> in the lobby &lt;img src=x"),
+        "{seen}"
+    );
+    assert!(!seen.contains("<img"), "{seen}");
+    let (status, head, _) = server.get_with_head("/search?q=secret").await;
+    assert_eq!(status, 303, "no session, no search: {head}");
 
     // The index is in the database: a restarted server finds the same.
     drop((bob, carol));

@@ -14,6 +14,7 @@ mod origin;
 #[cfg(feature = "ssr")]
 mod page;
 mod rooms;
+mod search;
 mod serve;
 mod settings;
 pub mod upgrade;
@@ -76,6 +77,7 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
         .merge(settings::routes(&web))
         .merge(admin::routes(&web))
         .merge(rooms::routes(&web))
+        .merge(search::routes(&web))
         .merge(jwt::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))

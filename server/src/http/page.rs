@@ -92,12 +92,13 @@ async fn render(
     let account = viewer;
     // The account pages exist in accounts mode; in `jwt` mode the application has its own.
     let pages = web.app.accounts.is_some();
-    let markup = AccountMarkup(
-        account
-            .as_ref()
-            .map(|account| account_box(account, pages))
-            .unwrap_or_default(),
-    );
+    // The search page: single node (a database to search), not `jwt` mode.
+    let search = web.app.chat.store.is_some() && web.app.jwt.is_none();
+    let markup = AccountMarkup(match &account {
+        Some(account) => account_box(account, pages, search),
+        None if search => SEARCH_LINK.to_string(),
+        None => String::new(),
+    });
     if let (Some(snapshot), Some(account)) = (snapshot.as_mut(), account.as_ref()) {
         // Rendered as the socket will answer this reader: their own messages marked as theirs.
         snapshot.you.clone_from(&account.name);
@@ -130,7 +131,7 @@ async fn render(
 /// The sidebar's account box for `account`: plain links and a plain form, which work the same
 /// before and after the WebAssembly has loaded. Only the name when there are no account pages
 /// (`jwt` mode).
-fn account_box(account: &Account, pages: bool) -> String {
+fn account_box(account: &Account, pages: bool, search: bool) -> String {
     let name = format!(
         "<p>Signed in as <strong id=\"account-name\">{}</strong></p>",
         escape(&account.name)
@@ -148,9 +149,13 @@ fn account_box(account: &Account, pages: bool) -> String {
          <form method=\"post\" action=\"/signout\">\
          <button type=\"submit\" class=\"secondary\">Sign out</button></form>\
          <p class=\"account-links\"><a href=\"/rooms\">All rooms</a>\
-         <a href=\"/rooms/new\">New private room</a></p>"
+         <a href=\"/rooms/new\">New private room</a></p>{}",
+        if search { SEARCH_LINK } else { "" }
     )
 }
+
+/// The link to the search page ([`super::search`]).
+const SEARCH_LINK: &str = "<p class=\"account-links\"><a href=\"/search\">Search messages</a></p>";
 
 /// Where the site's files are and what the bundle is called. cargo-leptos says so through
 /// `LEPTOS_*` variables (at build time and when it runs the server); a binary built by plain

@@ -270,7 +270,7 @@ fn edit(
     tx.prepare_cached("UPDATE messages SET text = ?3, edited = ?4 WHERE room_id = ?1 AND id = ?2")?
         .execute(params![room_id, clamp(target), post.text, clamp(now)])?;
     if let Some(seq) = original.seq {
-        search::replace(tx, seq, room_id, target, &post.text)?;
+        search::replace(tx, seq, room_id, target, (&original.text, &post.text))?;
     }
     tx.prepare_cached(
         "UPDATE messages SET text = ?3 WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",
@@ -301,7 +301,7 @@ fn delete(
     )?
     .execute(params![room_id, target_id])?;
     if let Some(seq) = original.seq {
-        search::remove(tx, seq)?;
+        search::remove(tx, seq, room_id, target, &original.text)?;
     }
     tx.prepare_cached(
         "UPDATE messages SET text = '' WHERE room_id = ?1 AND target = ?2 AND action = 'edit'",

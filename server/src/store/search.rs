@@ -34,12 +34,16 @@ pub fn create(conn: &Connection) -> rusqlite::Result<()> {
     if exists {
         return Ok(());
     }
+    // No row sizes (`columnsize = 0`: only ranking by relevance reads them, and results come
+    // newest first), and segments merged eight at a time rather than four, so the writer does
+    // less per message (BENCHMARKS.md, "Search").
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(
         "CREATE VIRTUAL TABLE search USING fts5(
              text, room_id UNINDEXED, message_id UNINDEXED,
-             content = '', contentless_delete = 1, contentless_unindexed = 1,
+             content = '', contentless_unindexed = 1, columnsize = 0,
              tokenize = 'unicode61 remove_diacritics 2');
+         INSERT INTO search (search, rank) VALUES ('automerge', 8);
          UPDATE messages SET seq = n.seq FROM (
              SELECT room_id, id, row_number() OVER (ORDER BY ts, room_id, id) AS seq
              FROM messages WHERE action IS NULL AND text <> '') AS n
@@ -83,32 +87,53 @@ pub fn add(conn: &Connection, seq: i64, room_id: i64, id: u64, text: &str) -> ru
     Ok(())
 }
 
-/// Takes row `seq` out of the index (a deleted message).
-pub fn remove(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute(params![seq])?;
-    Ok(())
-}
-
-/// Indexes an edited message's new text in its row.
-pub fn replace(
+/// Takes row `seq` out of the index (a deleted message): FTS5's `delete` command, given the
+/// text the row was indexed with, which is what the message says until this transaction changes
+/// it. (A contentless table that deletes by rowid alone, `contentless_delete`, must also keep
+/// each row's size, which cost the writer more than this.)
+pub fn remove(
     conn: &Connection,
     seq: i64,
     room_id: i64,
     id: u64,
     text: &str,
 ) -> rusqlite::Result<()> {
-    remove(conn, seq)?;
-    add(conn, seq, room_id, id, text)
+    conn.prepare_cached(
+        "INSERT INTO search (search, rowid, text, room_id, message_id)
+         VALUES ('delete', ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![seq, text, room_id, clamp(id)])?;
+    Ok(())
+}
+
+/// Indexes an edited message's new text in its row, in place of the text it had.
+pub fn replace(
+    conn: &Connection,
+    seq: i64,
+    room_id: i64,
+    id: u64,
+    (old, new): (&str, &str),
+) -> rusqlite::Result<()> {
+    remove(conn, seq, room_id, id, old)?;
+    add(conn, seq, room_id, id, new)
 }
 
 /// Takes the room's messages up to `through` out of the index (before they are pruned).
 pub fn prune(conn: &Connection, room_id: i64, through: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM search WHERE rowid IN
-           (SELECT seq FROM messages WHERE room_id = ?1 AND id <= ?2 AND seq IS NOT NULL)",
-    )?
-    .execute(params![room_id, clamp(through)])?;
+    let mut indexed = conn.prepare_cached(
+        "SELECT seq, id, text FROM messages WHERE room_id = ?1 AND id <= ?2 AND seq IS NOT NULL",
+    )?;
+    let rows = indexed.query_map(params![room_id, clamp(through)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (seq, id, text) = row?;
+        remove(conn, seq, room_id, id.max(0) as u64, &text)?;
+    }
     Ok(())
 }
 
