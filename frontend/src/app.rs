@@ -58,15 +58,23 @@ pub fn App() -> impl IntoView {
         #[cfg(feature = "browser")]
         crate::connect::start(page);
     });
+    // The title: the room on screen, after the count of what is unread in every room.
     Effect::new(move |_| {
-        let room = page.chat.with(|chat| {
-            chat.current_room()
-                .map_or_else(|| format!("#{}", chat.current), |room| room.shown_name())
+        let (room, unread) = page.chat.with(|chat| {
+            let room = chat
+                .current_room()
+                .map_or_else(|| format!("#{}", chat.current), |room| room.shown_name());
+            (room, chat.rooms.iter().map(|room| room.unread).sum::<u32>())
         });
+        let title = if unread > 0 {
+            format!("({unread}) {room} · Chat")
+        } else {
+            format!("{room} · Chat")
+        };
         #[cfg(feature = "browser")]
-        document().set_title(&format!("{room} · Chat"));
+        document().set_title(&title);
         #[cfg(not(feature = "browser"))]
-        let _ = room;
+        let _ = title;
     });
 
     view! {

@@ -313,10 +313,15 @@ impl Chat {
                 self.room_mut(&room)?.prepend_history(messages, more);
                 on_screen.then_some(Reaction::OlderLoaded)
             }
-            // The page never asks for a page of members: it shows a crowd's count.
-            ServerFrame::Members { .. }
-            | ServerFrame::Read { .. }
-            | ServerFrame::Results { .. } => None,
+            ServerFrame::Read { room, id } => {
+                let me = self.me.clone();
+                let mine = |name: &str| me.as_deref().is_some_and(|me| same_name(me, name));
+                self.room_mut(&room)?.read_to(id, mine);
+                None
+            }
+            // The page never asks for a page of members (it shows a crowd's count), nor searches
+            // (the search page does).
+            ServerFrame::Members { .. } | ServerFrame::Results { .. } => None,
             ServerFrame::Welcome { name, token } => {
                 self.me = Some(name.clone());
                 Some(Reaction::Welcome { name, token })
@@ -457,6 +462,39 @@ mod tests {
         chat.remove_room("lobby");
         assert_eq!(chat.apply(message("lobby", 2, "bob"), 0), None);
         assert_eq!(chat.rooms.len(), 1);
+    }
+
+    #[test]
+    fn an_accounts_read_position_sets_the_count_from_any_tab_or_device() {
+        let mut chat = Chat::new(InitialPage {
+            room: "lobby".into(),
+            ..Default::default()
+        });
+        chat.add_room("rust");
+        chat.apply(joined("lobby", "ann"), 0);
+        // The server counts what others wrote after the account's position (a reload, a new
+        // device): 7 in all, though this tab holds fewer of them.
+        let ServerFrame::Joined(mut rust) = joined("rust", "ann") else {
+            unreachable!()
+        };
+        (rust.read, rust.unread) = (Some(2), Some(7));
+        chat.apply(ServerFrame::Joined(rust), 0);
+        assert_eq!(chat.room("rust").unwrap().unread, 7);
+        for (id, name) in [(3, "bob"), (4, "ann"), (5, "bob")] {
+            chat.apply(message("rust", id, name), 0);
+        }
+        // Read up to 3 elsewhere: what others wrote after it is left, the reader's own not.
+        let read = |id| ServerFrame::Read {
+            room: "rust".into(),
+            id,
+        };
+        chat.apply(read(3), 0);
+        assert_eq!(chat.room("rust").unwrap().unread, 1);
+        // Never back.
+        chat.apply(read(1), 0);
+        assert_eq!(chat.room("rust").unwrap().read, 3);
+        chat.apply(read(5), 0);
+        assert_eq!(chat.room("rust").unwrap().unread, 0);
     }
 
     #[test]

@@ -71,8 +71,13 @@ pub fn start(page: PageState) {
         let path = window().location().pathname().unwrap_or_default();
         page.show_room(&room_from_path(&path), false);
     });
+    // The clock; and, each second, what a signed-in reader has seen is marked read (a tab
+    // coming back into view, a log scrolled to its end).
     let clock = set_interval_with_handle(
-        move || page.now.set(now_ms()),
+        move || {
+            page.now.set(now_ms());
+            page.mark_read();
+        },
         std::time::Duration::from_secs(1),
     )
     .ok();
@@ -183,6 +188,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
     } else if shown {
         if stick || mine {
             page.log.follow();
+            page.mark_read();
         } else {
             page.log.unseen.update(|n| *n += arrived);
         }

@@ -7,6 +7,7 @@
 mod actions;
 pub mod app;
 pub mod chat;
+mod coded;
 #[cfg(feature = "browser")]
 mod connect;
 #[cfg(feature = "browser")]

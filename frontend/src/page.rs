@@ -8,6 +8,7 @@ use chat_shared::{validate_room, ClientFrame, DEFAULT_ROOM};
 use leptos::prelude::*;
 
 use crate::chat::{Chat, InitialPage};
+use crate::coded::Coded;
 use crate::layout::Zone;
 use crate::room::Pending;
 use crate::scroll::LogView;
@@ -22,9 +23,9 @@ pub struct PageState {
     /// Rooms, messages, presence and the reader's name.
     pub chat: RwSignal<Chat>,
     /// The connection, as the badge shows it.
-    pub status: RwSignal<Status>,
+    pub status: Coded<Status>,
     /// UTC until the browser has taken over the server's HTML, then local time.
-    pub zone: RwSignal<Zone>,
+    pub zone: Coded<Zone>,
     /// The clock (ms since the epoch), ticking once a second, for typing notices.
     pub now: RwSignal<u64>,
     /// What the reader is typing.
@@ -84,8 +85,8 @@ impl PageState {
         PageState {
             viewer,
             chat: RwSignal::new(Chat::new(initial)),
-            status: RwSignal::new(Status::Connecting),
-            zone: RwSignal::new(zone),
+            status: Coded::new(Status::Connecting),
+            zone: Coded::new(zone),
             now: RwSignal::new(0),
             draft: RwSignal::new(String::new()),
             composer_error: RwSignal::new(None),
@@ -202,11 +203,35 @@ impl PageState {
     fn after_switch(&self, push_url: bool) {
         let room = self.current();
         self.log.restore_position(&room);
+        self.mark_read();
         self.drawer_open.set(false);
         self.composer_error.set(None);
         self.save_rooms();
         if push_url {
             set_url(&room);
+        }
+    }
+
+    /// A signed-in reader has seen the room on screen to its end (the tab visible, the log
+    /// scrolled to the bottom): the server is told, once per new last message, and tells every
+    /// tab and device of the account.
+    pub fn mark_read(&self) {
+        #[cfg(feature = "browser")]
+        if document().hidden() {
+            return;
+        }
+        if self.viewer.is_none() || !self.log.should_stick() {
+            return;
+        }
+        let read = self.chat.try_update_untracked(|chat| {
+            let room = chat.room_mut(&chat.current.clone())?;
+            (room.joined && room.last_id > room.read).then(|| {
+                room.read = room.last_id;
+                (room.name.clone(), room.last_id)
+            })
+        });
+        if let Some(Some((room, id))) = read {
+            self.send(&ClientFrame::Read { room, id });
         }
     }
 

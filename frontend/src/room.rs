@@ -90,8 +90,12 @@ pub struct RoomState {
     pub at_beginning: bool,
     /// A `history` request is on its way.
     pub loading_older: bool,
-    /// Messages that arrived while another room was on screen.
+    /// Messages that arrived while another room was on screen; for a signed-in reader, the
+    /// messages of others after the account's read position (the server's count, kept right
+    /// by its `read` frames from every tab and device of the account).
     pub unread: u32,
+    /// A signed-in reader's read position here: the last id the server was told or told us.
+    pub read: u64,
     /// Who is here now, each name once, sorted.
     pub members: Vec<String>,
     /// How many are here, when the room is too big for the server to list them (`members`
@@ -128,6 +132,7 @@ impl RoomState {
             at_beginning: false,
             loading_older: false,
             unread: 0,
+            read: 0,
             members: Vec::new(),
             crowd: None,
             typing: Vec::new(),
@@ -206,7 +211,26 @@ impl RoomState {
         }
         self.crowd = joined.count;
         self.joined = true;
+        if let Some(read) = joined.read {
+            self.read = read;
+            self.unread = joined.unread.unwrap_or(0) as u32;
+        }
         self.pending.clone()
+    }
+
+    /// The account has read the room up to `id` (in this tab or another, on any device): what
+    /// is unread is what others wrote after it.
+    pub fn read_to(&mut self, id: u64, mine: impl Fn(&str) -> bool) {
+        self.read = self.read.max(id);
+        let read = self.read;
+        self.unread = self
+            .entries
+            .iter()
+            .filter(|entry| match &entry.kind {
+                EntryKind::Message(m) => m.id > read && !m.is_deleted() && !mine(&m.name),
+                _ => false,
+            })
+            .count() as u32;
     }
 
     /// Adds a live message. One already seen (for instance after a reconnect) is ignored.

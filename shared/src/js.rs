@@ -240,9 +240,9 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             you: f.string("you")?.unwrap_or_default(),
             title: f.string("title")?.unwrap_or_default(),
             topic: f.string("topic")?.unwrap_or_default(),
-            // Read positions are not shown by the page yet.
-            read: None,
-            unread: None,
+            read: f.unsigned("read")?,
+            unread: f.unsigned("unread")?,
+            // The mark of a mention is not shown by the page yet.
             mentioned: false,
         }),
 
@@ -269,6 +269,10 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
         // The answers the page does nothing with: `members` (it never asks; it shows a crowd's
         // count) and `left` (it forgets a room when it leaves it). Not read, so not compiled
         // into the page (BENCHMARKS.md).
-        Kind::Members | Kind::Left | Kind::Read | Kind::Results => return Err(Unreadable),
+        Kind::Read => ServerFrame::Read {
+            room: need(f.string("room"))?,
+            id: need(f.unsigned("id"))?,
+        },
+        Kind::Members | Kind::Left | Kind::Results => return Err(Unreadable),
     })
 }

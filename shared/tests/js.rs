@@ -110,9 +110,9 @@ fn frames() -> Vec<ServerFrame> {
             you: "alice".into(),
             title: String::new(),
             topic: String::new(),
-            // Read positions are not read by the page yet (see `ignored`'s note).
-            read: None,
-            unread: None,
+            // A signed-in reader's read position; the mark of a mention is not read yet.
+            read: Some(40),
+            unread: Some(3),
             mentioned: false,
         }),
         ServerFrame::Joined(Joined {
@@ -199,15 +199,11 @@ fn limits_missing_from_an_older_server_read_as_the_defaults_and_unknown_ones_are
     );
 }
 
-/// The answers the page does nothing with, and so does not read (`js.rs`); read positions
-/// until the page shows unread counts.
+/// The answers the page does nothing with, and so does not read (`js.rs`).
 fn ignored(frame: &ServerFrame) -> bool {
     matches!(
         frame,
-        ServerFrame::Members { .. }
-            | ServerFrame::Left { .. }
-            | ServerFrame::Read { .. }
-            | ServerFrame::Results { .. }
+        ServerFrame::Members { .. } | ServerFrame::Left { .. } | ServerFrame::Results { .. }
     )
 }
 

@@ -46,6 +46,7 @@ pub fn MessageLog() -> impl IntoView {
         };
         if el.scroll_top() + el.client_height() >= el.scroll_height() - 2 {
             log.unseen.set(0);
+            page.mark_read();
         }
         if el.scroll_top() < 80 && el.scroll_height() > el.client_height() {
             page.load_older();

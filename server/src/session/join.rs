@@ -17,6 +17,7 @@ use tungstenite::Utf8Bytes;
 use crate::broker::Gap;
 use crate::rooms::{LatestPage, Retired, Room, Subscription};
 use crate::session::Session;
+use crate::store::read_positions::{self, ReadState};
 use axum::body::Bytes;
 
 /// An answer built for one client takes at most its budget divided by this (see
@@ -123,7 +124,7 @@ impl Session {
     /// [`Session::answer_join`]. Replaces an earlier membership of the same room.
     pub async fn attach(&mut self, room: &str) -> Result<PendingJoin, FrameError> {
         validate_room(room).map_err(|err| err.in_room(room))?;
-        let view = self.enter(room).await?;
+        let mut view = self.enter(room).await?;
         if let Some(old) = self.member.remove_room(room) {
             old.room.detach(&old, &self.name);
         } else if self.member.room_count() >= self.ctx.settings.max_rooms_per_connection {
@@ -149,6 +150,22 @@ impl Session {
             }
         };
         room.set_read_only(view.read_only);
+        // An account's first visit to the room: what is there already counts as read, what
+        // comes after as new (else every message of an old room would be unread at once).
+        if let (Some(account), None, Some(store)) = (self.account, view.read, &self.ctx.store) {
+            let (room_id, last) = (room.store_id, attached.last_id);
+            let kept = store
+                .write("keep a read position", move |conn| {
+                    read_positions::advance(conn, account, room_id, last)
+                })
+                .await;
+            if kept.is_ok() {
+                view.read = Some(ReadState {
+                    read: last,
+                    ..ReadState::default()
+                });
+            }
+        }
         Ok(PendingJoin {
             room,
             sub: Some(attached.sub),

@@ -1,0 +1,84 @@
+// What is new, for a signed-in account (issue 25): each room's unread count comes from the
+// account's read position on the server, so it is right after a reload and the same in every
+// tab and on every device; reading a room in one tab clears its count in the others at once.
+// The page's title carries the total.
+const { test, expect } = require("@playwright/test");
+const {
+  unique,
+  freshDataDir,
+  stopServer,
+  send,
+  startWithSetupLink,
+  fillCredentials,
+} = require("./helpers");
+
+const PORT = 8095;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+let server;
+test.beforeAll(async () => {
+  server = await startWithSetupLink(PORT, freshDataDir(), "accounts");
+});
+test.afterAll(async () => {
+  if (server) await stopServer(server.child);
+});
+
+/** The unread count the sidebar shows for `room` (0 when it shows none). */
+async function unread(page, room) {
+  const count = page.locator(`#room-list a[data-room="${room}"] .unread`);
+  if ((await count.count()) === 0) return 0;
+  return parseInt(await count.innerText(), 10);
+}
+
+test("two tabs of one account share what is read, live and after a reload", async ({
+  browser,
+}) => {
+  // The owner, then a second account through the invitation.
+  const owner = await (await browser.newContext()).newPage();
+  await owner.goto(server.link);
+  await fillCredentials(owner, unique("owner"), "correct horse battery");
+  await owner.waitForURL(`${BASE}/`);
+  await owner.goto(`${BASE}/admin`);
+  const invitation = await owner.getByLabel("Link").inputValue();
+  const readerContext = await browser.newContext();
+  const reader = await readerContext.newPage();
+  await reader.goto(invitation);
+  await fillCredentials(reader, unique("reader"), "battery staple horse");
+  await reader.waitForURL(`${BASE}/`);
+
+  // The reader has the room open once, so it is in the sidebar of both tabs, then goes back
+  // to the lobby; a second tab of the same account (the same browser's session).
+  const room = unique("news").toLowerCase();
+  await reader.goto(`${BASE}/r/${room}`);
+  await expect(reader.locator("#status")).toHaveAttribute("data-state", "connected");
+  await reader.goto(`${BASE}/`);
+  const other = await readerContext.newPage();
+  await other.goto(`${BASE}/`);
+  for (const tab of [reader, other]) {
+    await expect(tab.locator("#status")).toHaveAttribute("data-state", "connected");
+    await expect(tab.locator(`#room-list a[data-room="${room}"]`)).toBeVisible();
+  }
+
+  // Someone else writes three messages there.
+  await owner.goto(`${BASE}/r/${room}`);
+  await expect(owner.locator("#status")).toHaveAttribute("data-state", "connected");
+  for (const n of [1, 2, 3]) await send(owner, unique(`news ${n}`));
+  for (const tab of [reader, other]) {
+    await expect.poll(() => unread(tab, room)).toBe(3);
+    await expect(tab).toHaveTitle(/^\(3\) /);
+  }
+
+  // A reload counts from the server's read position, not from what the tab had seen.
+  await other.reload();
+  await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect.poll(() => unread(other, room)).toBe(3);
+
+  // Reading the room in one tab clears it in the other.
+  await reader.locator(`#room-list a[data-room="${room}"]`).click();
+  await expect(reader.locator("#room-title")).toHaveText(`#${room}`);
+  await expect.poll(() => unread(other, room)).toBe(0);
+  await expect(other).not.toHaveTitle(/^\(/);
+  await other.reload();
+  await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
+  await expect.poll(() => unread(other, room)).toBe(0);
+});
