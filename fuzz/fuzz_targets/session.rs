@@ -69,6 +69,10 @@ enum Step {
         room: u8,
         id: u64,
     },
+    Search {
+        q: String,
+        before: Option<u64>,
+    },
     Raw(String),
 }
 
@@ -136,6 +140,7 @@ fn raw(step: Step) -> String {
         Step::Delete { room: r, id } => ClientFrame::Delete { room: room(r), id },
         Step::Refresh { token } => ClientFrame::Refresh { token },
         Step::Read { room: r, id } => ClientFrame::Read { room: room(r), id },
+        Step::Search { q, before } => ClientFrame::Search { q, before },
     };
     encode_client(&frame).unwrap_or_default()
 }

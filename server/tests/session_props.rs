@@ -88,6 +88,11 @@ fn frame() -> impl Strategy<Value = String> {
         (room(), 0u64..40).prop_map(|(room, id)| ClientFrame::Delete { room, id }),
         ".{0,60}".prop_map(|token| ClientFrame::Refresh { token }),
         (room(), any::<u64>()).prop_map(|(room, id)| ClientFrame::Read { room, id }),
+        (
+            prop_oneof![3 => "[a-z]{1,10}( [a-z]{1,10}\\*?){0,2}", 1 => ".{0,80}"],
+            prop::option::of(any::<u64>())
+        )
+            .prop_map(|(q, before)| ClientFrame::Search { q, before }),
     ]
     .prop_map(|frame| encode_client(&frame).unwrap_or_default());
     prop_oneof![
@@ -108,6 +113,7 @@ fn answered(frame: &ServerFrame) -> Option<&'static str> {
         ServerFrame::Typing { .. } => "typing",
         ServerFrame::History { .. } => "history",
         ServerFrame::Members { .. } => "members",
+        ServerFrame::Results { .. } => "search",
         ServerFrame::Event(event) => match event.action {
             chat_shared::Action::Edit => "edit",
             chat_shared::Action::Delete => "delete",
