@@ -1,7 +1,8 @@
 // What is new, for a signed-in account (issue 25): each room's unread count comes from the
 // account's read position on the server, so it is right after a reload and the same in every
 // tab and on every device; reading a room in one tab clears its count in the others at once.
-// The page's title carries the total.
+// The page's title carries the total. A message that mentions the reader marks its room in the
+// sidebar and is highlighted in the log.
 const { test, expect } = require("@playwright/test");
 const {
   unique,
@@ -10,6 +11,7 @@ const {
   send,
   startWithSetupLink,
   fillCredentials,
+  checkPage,
 } = require("./helpers");
 
 const PORT = 8095;
@@ -43,7 +45,8 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   const readerContext = await browser.newContext();
   const reader = await readerContext.newPage();
   await reader.goto(invitation);
-  await fillCredentials(reader, unique("reader"), "battery staple horse");
+  const readerName = unique("reader");
+  await fillCredentials(reader, readerName, "battery staple horse");
   await reader.waitForURL(`${BASE}/`);
 
   // The reader has the room open once, so it is in the sidebar of both tabs, then goes back
@@ -81,4 +84,31 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await other.reload();
   await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
   await expect.poll(() => unread(other, room)).toBe(0);
+
+  // A mention: the room is marked where it is not on screen, also after a reload, and the
+  // message is highlighted where it is; reading it clears the mark everywhere.
+  await reader.goto(`${BASE}/`);
+  await expect(reader.locator("#status")).toHaveAttribute("data-state", "connected");
+  const mark = (tab) => tab.locator(`#room-list a[data-room="${room}"] .mention`);
+  const asked = unique("a question");
+  await send(owner, `@${readerName} ${asked}`);
+  await send(owner, "and something else");
+  for (const tab of [reader, other]) await expect(mark(tab)).toHaveCount(1);
+  await other.reload();
+  await expect(mark(other)).toHaveCount(1);
+  await expect(other.locator(`#room-list a[data-room="${room}"]`)).toContainText(
+    "you were mentioned",
+  );
+  await checkPage(other);
+  await other.locator(`#room-list a[data-room="${room}"]`).click();
+  const line = other.locator("#messages li.message").filter({ hasText: asked });
+  await expect(line).toHaveAttribute("data-mention", "");
+  await expect(
+    other.locator("#messages li.message").filter({ hasText: "and something else" }),
+  ).not.toHaveAttribute("data-mention", "");
+  await expect(mark(reader)).toHaveCount(0);
+  // Accessible with a highlighted line on screen.
+  await reader.locator(`#room-list a[data-room="${room}"]`).click();
+  await expect(reader.locator("#messages li[data-mention]")).toHaveCount(1);
+  await checkPage(reader);
 });

@@ -86,7 +86,7 @@ pub fn App() -> impl IntoView {
                     class="rooms-toggle"
                     aria-controls="sidebar"
                     aria-expanded=move || page.drawer_open.get().to_string()
-                    on:click=move |_| page.drawer_open.update(|open| *open = !*open)
+                    on:click=move |_| page.drawer_open.set(!page.drawer_open.get_untracked())
                 >
                     "Rooms"
                 </button>

@@ -122,6 +122,8 @@ pub struct Chat {
     /// The largest message the server takes, from its `limits` frame (the default until it
     /// arrives); the one limit of that frame the page checks against.
     pub max_frame_bytes: u64,
+    /// The signed-in reader's account (accounts and `jwt` modes): what mentions name.
+    pub account: Option<u64>,
 }
 
 impl Chat {
@@ -132,6 +134,7 @@ impl Chat {
         } else {
             DEFAULT_ROOM.to_string()
         };
+        let account = initial.account;
         let mut state = RoomState::new(room.clone());
         // A signed-in reader's page is rendered with their name in the snapshot.
         let me = initial
@@ -149,6 +152,7 @@ impl Chat {
             current: room,
             me,
             max_frame_bytes: Limits::DEFAULT.max_frame_bytes,
+            account,
         }
     }
 
@@ -194,6 +198,7 @@ impl Chat {
         self.current = name.to_string();
         if let Some(room) = self.room_mut(name) {
             room.unread = 0;
+            room.mentioned = false;
         }
     }
 
@@ -211,6 +216,12 @@ impl Chat {
                 .unwrap_or_else(|| DEFAULT_ROOM.to_string());
             self.switch_to(&next);
         }
+    }
+
+    /// Whether `mentions` (a message's) name the signed-in reader, or everyone.
+    pub fn mentions_me(&self, mentions: &[u64]) -> bool {
+        self.account
+            .is_some_and(|me| mentions.iter().any(|&a| a == me || a == 0))
     }
 
     /// True if `name` is this tab's own name.
@@ -254,6 +265,7 @@ impl Chat {
         match frame {
             ServerFrame::Message(message) => {
                 let mine = self.is_me(&message.name);
+                let mentions_me = !mine && self.mentions_me(&message.mentions);
                 let on_screen = message.room == self.current;
                 let room = self.room_mut(&message.room)?;
                 if !room.push_message(message) {
@@ -263,6 +275,7 @@ impl Chat {
                     Some(Reaction::Arrived { count: 1, mine })
                 } else {
                     room.unread = room.unread.saturating_add(1);
+                    room.mentioned |= mentions_me;
                     None
                 }
             }
@@ -468,6 +481,7 @@ mod tests {
     fn an_accounts_read_position_sets_the_count_from_any_tab_or_device() {
         let mut chat = Chat::new(InitialPage {
             room: "lobby".into(),
+            account: Some(5),
             ..Default::default()
         });
         chat.add_room("rust");
@@ -495,6 +509,27 @@ mod tests {
         assert_eq!(chat.room("rust").unwrap().read, 3);
         chat.apply(read(5), 0);
         assert_eq!(chat.room("rust").unwrap().unread, 0);
+
+        // A message that names the reader (or everyone) marks the room until it is read.
+        let ServerFrame::Message(mut named) = message("rust", 6, "bob") else {
+            unreachable!()
+        };
+        named.mentions = vec![2, 5];
+        chat.apply(ServerFrame::Message(named.clone()), 0);
+        assert!(chat.room("rust").unwrap().mentioned);
+        chat.apply(read(6), 0);
+        assert!(!chat.room("rust").unwrap().mentioned);
+        named.mentions = vec![2];
+        named.id = 7;
+        chat.apply(ServerFrame::Message(named.clone()), 0);
+        assert!(
+            !chat.room("rust").unwrap().mentioned,
+            "someone else's mention"
+        );
+        named.mentions = vec![0];
+        named.id = 8;
+        chat.apply(ServerFrame::Message(named), 0);
+        assert!(chat.room("rust").unwrap().mentioned, "everyone");
     }
 
     #[test]

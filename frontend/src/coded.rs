@@ -46,9 +46,24 @@ impl<T: Code> Coded<T> {
         T::decode(self.signal.get())
     }
 
+    /// The value, not tracked.
+    pub fn get_untracked(&self) -> T {
+        T::decode(self.signal.get_untracked())
+    }
+
     /// Sets the value, waking who read it.
     pub fn set(&self, value: T) {
         self.signal.set(value.code());
+    }
+}
+
+impl Code for bool {
+    fn code(self) -> u64 {
+        u64::from(self)
+    }
+
+    fn decode(code: u64) -> Self {
+        code != 0
     }
 }
 

@@ -35,7 +35,7 @@ pub struct PageState {
     /// Why the last name change was refused.
     pub name_error: RwSignal<Option<String>>,
     /// The sidebar, as a drawer on narrow screens.
-    pub drawer_open: RwSignal<bool>,
+    pub drawer_open: Coded<bool>,
     /// The scrolling log.
     pub log: LogView,
     /// The message the composer answers.
@@ -91,7 +91,7 @@ impl PageState {
             draft: RwSignal::new(String::new()),
             composer_error: RwSignal::new(None),
             name_error: RwSignal::new(None),
-            drawer_open: RwSignal::new(false),
+            drawer_open: Coded::new(false),
             log: LogView::new(),
             replying: StoredValue::new(None),
             editing: StoredValue::new(None),

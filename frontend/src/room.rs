@@ -96,6 +96,8 @@ pub struct RoomState {
     pub unread: u32,
     /// A signed-in reader's read position here: the last id the server was told or told us.
     pub read: u64,
+    /// Something unread here mentions the signed-in reader (or everyone).
+    pub mentioned: bool,
     /// Who is here now, each name once, sorted.
     pub members: Vec<String>,
     /// How many are here, when the room is too big for the server to list them (`members`
@@ -133,6 +135,7 @@ impl RoomState {
             loading_older: false,
             unread: 0,
             read: 0,
+            mentioned: false,
             members: Vec::new(),
             crowd: None,
             typing: Vec::new(),
@@ -214,6 +217,7 @@ impl RoomState {
         if let Some(read) = joined.read {
             self.read = read;
             self.unread = joined.unread.unwrap_or(0) as u32;
+            self.mentioned = joined.mentioned;
         }
         self.pending.clone()
     }
@@ -223,6 +227,8 @@ impl RoomState {
     pub fn read_to(&mut self, id: u64, mine: impl Fn(&str) -> bool) {
         self.read = self.read.max(id);
         let read = self.read;
+        // (A mention the rest still holds shows again with the next one.)
+        self.mentioned &= read < self.last_id;
         self.unread = self
             .entries
             .iter()

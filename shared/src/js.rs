@@ -149,9 +149,14 @@ fn message(value: &JsValue) -> Result<ChatMessage, Unreadable> {
             .transpose()?
             .unwrap_or_default(),
         format: format(f)?,
-        // Mentions are not highlighted by the page yet.
-        mentions: Vec::new(),
+        mentions: mentions(f)?,
     })
+}
+
+/// The accounts a message (or an edit) mentions.
+fn mentions(f: Fields<'_>) -> Result<Vec<u64>, Unreadable> {
+    f.value("mentions")
+        .map_or(Ok(Vec::new()), |value| list(&value, unsigned))
 }
 
 /// A message's (or an edit's) runs: `[["text", style], ...]`.
@@ -197,8 +202,7 @@ fn event(value: &JsValue) -> Result<Event, Unreadable> {
         text: f.string("text")?.unwrap_or_default(),
         emoji: f.string("emoji")?.unwrap_or_default(),
         format: format(f)?,
-        // Mentions are not highlighted by the page yet.
-        mentions: Vec::new(),
+        mentions: mentions(f)?,
     })
 }
 
@@ -242,8 +246,7 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             topic: f.string("topic")?.unwrap_or_default(),
             read: f.unsigned("read")?,
             unread: f.unsigned("unread")?,
-            // The mark of a mention is not shown by the page yet.
-            mentioned: false,
+            mentioned: f.flag("mentioned")?.unwrap_or_default(),
         }),
 
         Kind::Presence => ServerFrame::Presence {

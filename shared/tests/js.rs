@@ -48,8 +48,7 @@ fn message(i: usize) -> ChatMessage {
         format: (0..i % 3)
             .map(|r| (TEXTS[(i + r) % TEXTS.len()].to_string(), [1, 8, 255][r]))
             .collect(),
-        // Not read by the page yet (`js.rs`).
-        mentions: Vec::new(),
+        mentions: (0..i % 3).map(|n| [0, 7, MAX_SAFE][n]).collect(),
     }
 }
 
@@ -70,8 +69,7 @@ fn event(i: usize) -> Event {
         } else {
             Vec::new()
         },
-        // Not read by the page yet (`js.rs`).
-        mentions: Vec::new(),
+        mentions: if i % 2 == 0 { vec![9] } else { Vec::new() },
     }
 }
 
@@ -110,10 +108,10 @@ fn frames() -> Vec<ServerFrame> {
             you: "alice".into(),
             title: String::new(),
             topic: String::new(),
-            // A signed-in reader's read position; the mark of a mention is not read yet.
+            // A signed-in reader's read position, and a mention after it.
             read: Some(40),
             unread: Some(3),
-            mentioned: false,
+            mentioned: true,
         }),
         ServerFrame::Joined(Joined {
             room: "empty".into(),

@@ -163,6 +163,8 @@ fn LogLine(line: Line) -> impl IntoView {
     let mut reply = None;
     let mut reactions = Vec::new();
     // (id, sender, time, deleted) of a message; its text; what the line's markup depends on.
+    // A message that mentions the signed-in reader (or everyone) is marked for the stylesheet.
+    let mut mention = None;
     let (message, text, day, class, pending_cid) = match line {
         Line::Row(Row {
             entry,
@@ -190,6 +192,13 @@ fn LogLine(line: Line) -> impl IntoView {
                 } else {
                     class
                 };
+                if !mine
+                    && page
+                        .chat
+                        .with_untracked(|chat| chat.mentions_me(&m.mentions))
+                {
+                    mention = Some("");
+                }
                 let shown_name = (!grouped).then_some((m.name, mine));
                 let text = if deleted { DELETED.to_string() } else { m.text };
                 runs = m.format;
@@ -283,7 +292,7 @@ fn LogLine(line: Line) -> impl IntoView {
     // `text` and `name` become text nodes: markup in them is shown, never interpreted. (The "⋯"
     // of `.more` is the stylesheet's, so that a line's text is only what it says.)
     view! {
-        <li class=class id=anchor data-id=id data-cid=pending_cid>
+        <li class=class id=anchor data-id=id data-cid=pending_cid data-mention=mention>
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
             {quote}

@@ -50,6 +50,7 @@ fn RoomList() -> impl IntoView {
                         room.shown_name(),
                         room.name == chat.current,
                         room.unread,
+                        room.mentioned,
                     )
                 })
                 .collect::<Vec<_>>()
@@ -61,8 +62,8 @@ fn RoomList() -> impl IntoView {
                 links
                     .get()
                     .into_iter()
-                    .map(|(name, shown, current, unread)| {
-                        view! { <RoomLink name shown current unread/> }
+                    .map(|(name, shown, current, unread, mentioned)| {
+                        view! { <RoomLink name shown current unread mentioned/> }
                     })
                     .collect_view()
             }}
@@ -71,7 +72,13 @@ fn RoomList() -> impl IntoView {
 }
 
 #[component]
-fn RoomLink(name: String, shown: String, current: bool, unread: u32) -> impl IntoView {
+fn RoomLink(
+    name: String,
+    shown: String,
+    current: bool,
+    unread: u32,
+    mentioned: bool,
+) -> impl IntoView {
     let page = PageState::from_context();
     let on_click = {
         let name = name.clone();
@@ -100,6 +107,15 @@ fn RoomLink(name: String, shown: String, current: bool, unread: u32) -> impl Int
                             <span class="unread">
                                 {unread.to_string()}
                                 <span class="visually-hidden">" unread"</span>
+                                {mentioned
+                                    .then(|| {
+                                        view! {
+                                            <span class="mention">
+                                                <span aria-hidden="true">" @"</span>
+                                                <span class="visually-hidden">", you were mentioned"</span>
+                                            </span>
+                                        }
+                                    })}
                             </span>
                         }
                     })}
