@@ -344,3 +344,35 @@ test("a name being typed is not reset by messages arriving", async ({ browser })
   await expect(messageTexts(page)).toHaveCount(1);
   await expect(input).toHaveValue("Half-typed");
 });
+
+test("opening a room with unread messages shows a new line above the first, and starts there", async ({
+  browser,
+}) => {
+  const reader = await (await browser.newContext({ viewport: { width: 800, height: 500 } })).newPage();
+  const writer = await (await browser.newContext()).newPage();
+  const room = freshRoom("busy");
+  await openRoom(writer, room);
+  await flood(writer, room, unique("before"), 30);
+  await openRoom(reader, room);
+  await expect(messageTexts(reader)).toHaveCount(30);
+  await reader.locator("#room-input").fill(freshRoom("elsewhere"));
+  await reader.locator("#room-input").press("Enter");
+  await expect(reader.locator("#messages li.message")).toHaveCount(0);
+
+  // Forty messages while the reader is elsewhere: the first of them gets the line.
+  const first = unique("first new");
+  await send(writer, first);
+  await flood(writer, room, unique("after"), 39);
+  await expect(roomLink(reader, room).locator(".unread")).toContainText("40");
+  await roomLink(reader, room).click();
+  const marked = reader.locator("#messages li[data-new]");
+  await expect(marked).toHaveCount(1);
+  await expect(marked).toContainText(first);
+  await expect(marked).toBeInViewport();
+  // Not at the end: the last message is below the view until the reader scrolls down.
+  await expect(messageTexts(reader).last()).not.toBeInViewport();
+  // Opened again with nothing new: no line, and the end of the log.
+  await reader.goBack();
+  await roomLink(reader, room).click();
+  await expect(reader.locator("#messages li[data-new]")).toHaveCount(0);
+});

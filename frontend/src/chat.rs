@@ -192,11 +192,14 @@ impl Chat {
         true
     }
 
-    /// Puts `name` on screen (adding it if needed); its unread count is cleared.
+    /// Puts `name` on screen (adding it if needed): the "new" line above what was unread
+    /// there, and its count cleared.
     pub fn switch_to(&mut self, name: &str) {
         self.add_room(name);
         self.current = name.to_string();
+        let mine = self.mine();
         if let Some(room) = self.room_mut(name) {
+            room.mark_new(mine);
             room.unread = 0;
             room.mentioned = false;
         }
@@ -222,6 +225,12 @@ impl Chat {
     pub fn mentions_me(&self, mentions: &[u64]) -> bool {
         self.account
             .is_some_and(|me| mentions.iter().any(|&a| a == me || a == 0))
+    }
+
+    /// Tells this tab's own name from others', apart from the chat (to change a room with it).
+    fn mine(&self) -> impl Fn(&str) -> bool {
+        let me = self.me.clone();
+        move |name| me.as_deref().is_some_and(|me| same_name(me, name))
     }
 
     /// True if `name` is this tab's own name.
@@ -274,7 +283,10 @@ impl Chat {
                 if on_screen {
                     Some(Reaction::Arrived { count: 1, mine })
                 } else {
-                    room.unread = room.unread.saturating_add(1);
+                    // (The reader's own, from another tab, is not new to them.)
+                    if !mine {
+                        room.unread = room.unread.saturating_add(1);
+                    }
                     room.mentioned |= mentions_me;
                     None
                 }
@@ -327,8 +339,7 @@ impl Chat {
                 on_screen.then_some(Reaction::OlderLoaded)
             }
             ServerFrame::Read { room, id } => {
-                let me = self.me.clone();
-                let mine = |name: &str| me.as_deref().is_some_and(|me| same_name(me, name));
+                let mine = self.mine();
                 self.room_mut(&room)?.read_to(id, mine);
                 None
             }
@@ -530,6 +541,33 @@ mod tests {
         named.id = 8;
         chat.apply(ServerFrame::Message(named), 0);
         assert!(chat.room("rust").unwrap().mentioned, "everyone");
+    }
+
+    #[test]
+    fn opening_a_room_puts_the_new_line_above_the_first_unread_message() {
+        let mut chat = Chat::new(InitialPage {
+            room: "lobby".into(),
+            ..Default::default()
+        });
+        chat.add_room("rust");
+        chat.apply(joined("lobby", "ann"), 0);
+        chat.apply(joined("rust", "ann"), 0);
+        for (id, name) in [(1, "bob"), (2, "bob"), (3, "ann"), (4, "carl")] {
+            chat.apply(message("rust", id, name), 0);
+        }
+        // Three unread, the reader's own not among them: the line is above bob's second.
+        assert_eq!(chat.room("rust").unwrap().unread, 3);
+        chat.switch_to("rust");
+        let rust = chat.room("rust").unwrap();
+        assert_eq!((rust.new_line, rust.unread), (Some(1), 0));
+        chat.switch_to("lobby");
+        chat.apply(message("rust", 5, "bob"), 0);
+        chat.switch_to("rust");
+        assert_eq!(chat.room("rust").unwrap().new_line, Some(5));
+        // Nothing new: no line.
+        chat.switch_to("lobby");
+        chat.switch_to("rust");
+        assert_eq!(chat.room("rust").unwrap().new_line, None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Row {
     pub day: Option<String>,
     /// Sent under this tab's name.
     pub mine: bool,
+    /// The first message that was unread when the room was opened: the "new" line is above it.
+    pub new: bool,
 }
 
 /// A time zone: the reader's (in the browser, once hydrated), a fixed offset, or UTC.
@@ -65,6 +67,7 @@ pub fn rows<'a>(
     entries: impl Iterator<Item = &'a Entry>,
     zone: Zone,
     is_me: impl Fn(&str) -> bool,
+    new_line: Option<u64>,
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     // (sender, ts, day) of the previous message.
@@ -74,7 +77,10 @@ pub fn rows<'a>(
             EntryKind::Message(message) => {
                 let day = day_number(message.ts, zone);
                 let new_day = previous.as_ref().is_none_or(|(_, _, d)| *d != day);
+                let new = new_line == Some(message.id);
+                // The first unread message starts a group of its own, under the "new" line.
                 let grouped = !new_day
+                    && !new
                     && previous.as_ref().is_some_and(|(sender, ts, _)| {
                         same_name(sender, &message.name)
                             && message.ts.saturating_sub(*ts) < GROUP_WINDOW_MS
@@ -84,6 +90,7 @@ pub fn rows<'a>(
                     grouped,
                     day: new_day.then(|| day_label(message.ts, zone)),
                     mine: is_me(&message.name),
+                    new,
                 });
                 previous = Some((&message.name, message.ts, day));
             }
@@ -93,6 +100,7 @@ pub fn rows<'a>(
                     grouped: false,
                     day: None,
                     mine: false,
+                    new: false,
                 });
                 // A notice breaks a group, not a day.
                 if let Some(previous) = previous.as_mut() {
@@ -219,7 +227,7 @@ mod tests {
         room.push_notice("Connection closed.");
         say(&mut room, 5, "bob", T0 + 400_000 + GROUP_WINDOW_MS);
         say(&mut room, 6, "bob", T0 + DAY);
-        let rows = rows(room.entries(), Zone::Utc, |name| name == "bob");
+        let rows = rows(room.entries(), Zone::Utc, |name| name == "bob", None);
         let grouped: Vec<bool> = rows.iter().map(|r| r.grouped).collect();
         assert_eq!(
             grouped,

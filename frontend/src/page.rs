@@ -202,8 +202,14 @@ impl PageState {
 
     fn after_switch(&self, push_url: bool) {
         let room = self.current();
-        self.log.restore_position(&room);
-        self.mark_read();
+        let new_line = self
+            .chat
+            .with_untracked(|chat| chat.current_room().and_then(|room| room.new_line));
+        self.log.restore_position(&room, new_line);
+        // Read only once the reader has scrolled past what is new.
+        if new_line.is_none() {
+            self.mark_read();
+        }
         self.drawer_open.set(false);
         self.composer_error.set(None);
         self.save_rooms();

@@ -98,6 +98,9 @@ pub struct RoomState {
     pub read: u64,
     /// Something unread here mentions the signed-in reader (or everyone).
     pub mentioned: bool,
+    /// The first message that was unread when the room was last opened: the "new" line goes
+    /// above it, and the log opens there rather than at its end.
+    pub new_line: Option<u64>,
     /// Who is here now, each name once, sorted.
     pub members: Vec<String>,
     /// How many are here, when the room is too big for the server to list them (`members`
@@ -136,6 +139,7 @@ impl RoomState {
             unread: 0,
             read: 0,
             mentioned: false,
+            new_line: None,
             members: Vec::new(),
             crowd: None,
             typing: Vec::new(),
@@ -220,6 +224,24 @@ impl RoomState {
             self.mentioned = joined.mentioned;
         }
         self.pending.clone()
+    }
+
+    /// Puts the "new" line above the first of the `unread` last messages of others (the
+    /// oldest the log holds, if it holds fewer), or nowhere when nothing is unread.
+    pub fn mark_new(&mut self, mine: impl Fn(&str) -> bool) {
+        let mut left = self.unread;
+        self.new_line = None;
+        for entry in self.entries.iter().rev() {
+            if left == 0 {
+                break;
+            }
+            if let EntryKind::Message(m) = &entry.kind {
+                if !m.is_deleted() && !mine(&m.name) {
+                    self.new_line = Some(m.id);
+                    left -= 1;
+                }
+            }
+        }
     }
 
     /// The account has read the room up to `id` (in this tab or another, on any device): what

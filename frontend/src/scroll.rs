@@ -24,6 +24,8 @@ enum Scroll {
     To(i32),
     /// This far above the end of the content.
     AboveEnd(i32),
+    /// The top of message `id`'s line (the "new" line above it).
+    ToLine(u64),
 }
 
 /// The log element and its scroll state.
@@ -74,11 +76,16 @@ impl LogView {
             if scroll == Scroll::ToBottom {
                 this.follow_pending.set_value(false);
             }
-            if let Some(el) = this.list.get_untracked() {
+            if let Scroll::ToLine(id) = scroll {
+                if let Some(line) = document().get_element_by_id(&format!("m{id}")) {
+                    line.scroll_into_view();
+                }
+            } else if let Some(el) = this.list.get_untracked() {
                 el.set_scroll_top(match scroll {
                     Scroll::ToBottom => el.scroll_height(),
                     Scroll::To(top) => top,
                     Scroll::AboveEnd(distance) => el.scroll_height() - distance,
+                    Scroll::ToLine(_) => return,
                 });
             }
         });
@@ -112,18 +119,23 @@ impl LogView {
         });
     }
 
-    /// Scrolls `room`'s log back to where the reader left it (the bottom the first time).
-    pub fn restore_position(&self, room: &str) {
+    /// Scrolls `room`'s log back to where the reader left it (else to the "new" line above
+    /// message `new_line`, else to the bottom).
+    pub fn restore_position(&self, room: &str, new_line: Option<u64>) {
         self.unseen.set(0);
         let saved = self.saved.with_value(|all| {
             all.iter()
                 .find(|(name, _)| name == room)
                 .map(|(_, saved)| *saved)
         });
-        match saved {
-            Some(saved) if !saved.at_bottom => {
+        match (saved, new_line) {
+            (Some(saved), _) if !saved.at_bottom => {
                 self.follow_pending.set_value(false);
                 self.scroll_after_render(Scroll::To(saved.top));
+            }
+            (_, Some(id)) => {
+                self.follow_pending.set_value(false);
+                self.scroll_after_render(Scroll::ToLine(id));
             }
             _ => self.follow(),
         }

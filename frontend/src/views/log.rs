@@ -21,7 +21,8 @@ pub fn MessageLog() -> impl IntoView {
         page.chat.with(|chat| {
             chat.current_room()
                 .map(|room| {
-                    let laid_out = rows(room.entries(), zone, |name| chat.is_me(name));
+                    let laid_out =
+                        rows(room.entries(), zone, |name| chat.is_me(name), room.new_line);
                     let pending = room.pending.iter().cloned().map(Line::Pending);
                     laid_out
                         .into_iter()
@@ -140,11 +141,19 @@ enum Line {
 }
 
 impl Line {
-    /// Changes whenever the line's markup would: its entry, grouping, day separator and owner.
-    fn key(&self) -> (u64, bool, Option<String>, bool, Option<String>) {
+    /// Changes whenever the line's markup would: its entry, grouping, day separator, owner and
+    /// the "new" line above it.
+    fn key(&self) -> (u64, bool, Option<String>, bool, bool, Option<String>) {
         match self {
-            Line::Row(row) => (row.entry.key, row.grouped, row.day.clone(), row.mine, None),
-            Line::Pending(pending) => (0, false, None, false, Some(pending.cid.clone())),
+            Line::Row(row) => (
+                row.entry.key,
+                row.grouped,
+                row.day.clone(),
+                row.mine,
+                row.new,
+                None,
+            ),
+            Line::Pending(pending) => (0, false, None, false, false, Some(pending.cid.clone())),
         }
     }
 }
@@ -165,12 +174,14 @@ fn LogLine(line: Line) -> impl IntoView {
     // (id, sender, time, deleted) of a message; its text; what the line's markup depends on.
     // A message that mentions the signed-in reader (or everyone) is marked for the stylesheet.
     let mut mention = None;
+    let mut new = None;
     let (message, text, day, class, pending_cid) = match line {
         Line::Row(Row {
             entry,
             grouped,
             day,
             mine,
+            new: first_new,
         }) => match entry.kind {
             EntryKind::Message(m) => {
                 let class = match (grouped, mine) {
@@ -198,6 +209,9 @@ fn LogLine(line: Line) -> impl IntoView {
                         .with_untracked(|chat| chat.mentions_me(&m.mentions))
                 {
                     mention = Some("");
+                }
+                if first_new {
+                    new = Some("");
                 }
                 let shown_name = (!grouped).then_some((m.name, mine));
                 let text = if deleted { DELETED.to_string() } else { m.text };
@@ -292,7 +306,7 @@ fn LogLine(line: Line) -> impl IntoView {
     // `text` and `name` become text nodes: markup in them is shown, never interpreted. (The "⋯"
     // of `.more` is the stylesheet's, so that a line's text is only what it says.)
     view! {
-        <li class=class id=anchor data-id=id data-cid=pending_cid data-mention=mention>
+        <li class=class id=anchor data-id=id data-cid=pending_cid data-mention=mention data-new=new>
             {day.map(|day| view! { <div class="day"><span>{day}</span></div> })}
             {header}
             {quote}
