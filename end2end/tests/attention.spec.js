@@ -2,7 +2,8 @@
 // account's read position on the server, so it is right after a reload and the same in every
 // tab and on every device; reading a room in one tab clears its count in the others at once.
 // The page's title carries the total. A message that mentions the reader marks its room in the
-// sidebar and is highlighted in the log.
+// sidebar and is highlighted in the log; while the tab is hidden it shows as a notification
+// (once the reader allowed them), whose click opens the room at it.
 const { test, expect } = require("@playwright/test");
 const {
   unique,
@@ -25,6 +26,26 @@ test.afterAll(async () => {
   if (server) await stopServer(server.child);
 });
 
+/** Runs in every page of a context before its scripts: records the notifications the page
+ * creates (the real ones, which headless Chromium creates but does not show) and lets a test
+ * say the tab is hidden (`window.__hidden`). */
+function watchNotifications() {
+  window.__notes = [];
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({ title, body: options && options.body, note: this });
+    }
+  };
+  Object.defineProperty(window.Notification, "permission", { get: () => Real.permission });
+  window.Notification.requestPermission = (...args) => Real.requestPermission(...args);
+  Object.defineProperty(Document.prototype, "hidden", {
+    get: () => window.__hidden === true,
+    configurable: true,
+  });
+}
+
 /** The unread count the sidebar shows for `room` (0 when it shows none). */
 async function unread(page, room) {
   const count = page.locator(`#room-list a[data-room="${room}"] .unread`);
@@ -42,7 +63,9 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await owner.waitForURL(`${BASE}/`);
   await owner.goto(`${BASE}/admin`);
   const invitation = await owner.getByLabel("Link").inputValue();
-  const readerContext = await browser.newContext();
+  // The reader allowed notifications in this browser.
+  const readerContext = await browser.newContext({ permissions: ["notifications"] });
+  await readerContext.addInitScript(watchNotifications);
   const reader = await readerContext.newPage();
   await reader.goto(invitation);
   const readerName = unique("reader");
@@ -111,4 +134,27 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await reader.locator(`#room-list a[data-room="${room}"]`).click();
   await expect(reader.locator("#messages li[data-mention]")).toHaveCount(1);
   await checkPage(reader);
+
+  // Hidden, the other tab shows a mention as a notification (the visible one does not), and
+  // nothing else; its click opens the room at the message.
+  await other.goto(`${BASE}/`);
+  await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
+  await other.evaluate(() => (window.__hidden = true));
+  const ping = unique("ping");
+  await send(owner, "not for anyone");
+  await send(owner, `@${readerName} ${ping}`);
+  await expect.poll(() => other.evaluate(() => window.__notes.length)).toBe(1);
+  const note = await other.evaluate(() => ({ ...window.__notes[0], note: undefined }));
+  expect(note.title).toContain(`in #${room}`);
+  expect(note.body).toContain(ping);
+  expect(await reader.evaluate(() => window.__notes.length)).toBe(0);
+  await other.evaluate(() => window.__notes[0].note.onclick());
+  await expect(other.locator("#room-title")).toHaveText(`#${room}`);
+  await expect(other.locator("#messages li:target")).toContainText(ping);
+
+  // Where the reader has not decided yet, the account box offers to ask; asked, it goes.
+  const ask = owner.getByRole("button", { name: "Notify me of mentions in this browser" });
+  await expect(ask).toBeVisible();
+  await ask.click();
+  await expect(ask).toBeHidden();
 });

@@ -67,6 +67,28 @@ impl Code for bool {
     }
 }
 
+/// A flag kept as the page's stored `Option<u64>`s are (`None` off), for the same reason: a
+/// `StoredValue<bool>` compiled its own copy of the stored value's code.
+#[derive(Clone, Copy)]
+pub struct StoredFlag(StoredValue<Option<u64>>);
+
+impl StoredFlag {
+    /// A flag, off.
+    pub fn new() -> Self {
+        StoredFlag(StoredValue::new(None))
+    }
+
+    /// Whether it is on.
+    pub fn get(&self) -> bool {
+        self.0.get_value().is_some()
+    }
+
+    /// Turns it on or off.
+    pub fn set(&self, on: bool) {
+        self.0.set_value(on.then_some(1));
+    }
+}
+
 /// The connection's status, in the order of its variants.
 impl Code for Status {
     fn code(self) -> u64 {

@@ -26,6 +26,7 @@ pub fn start(page: PageState) {
     page.save_rooms();
     page.log.follow();
     crate::menu::wire(page);
+    crate::notify::wire();
     // An address that names a message (`?m=<id>`, a search result's link) opens the room
     // there, older pages loaded until it is in the log, then `#m<id>` highlights it. (Not the
     // fragment itself: one set before its element exists never becomes `:target`, and setting
@@ -142,6 +143,11 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
     let anchor = page.log.anchor();
     let now = now_ms();
     let mut reactions = Vec::new();
+    for frame in &frames {
+        if let ServerFrame::Message(message) = frame {
+            crate::notify::message(page, message);
+        }
+    }
     page.chat.update(|chat| {
         for frame in frames {
             if let Some(reaction) = chat.apply(frame, now) {

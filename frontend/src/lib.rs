@@ -15,6 +15,8 @@ pub mod json;
 pub mod layout;
 mod menu;
 mod names;
+#[cfg(feature = "browser")]
+mod notify;
 pub mod page;
 pub mod room;
 mod scroll;

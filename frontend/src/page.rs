@@ -51,8 +51,6 @@ pub struct PageState {
     /// Who reads the page, when they signed in (accounts mode); `None` for a guest.
     pub viewer: Option<Viewer>,
     socket: StoredValue<Option<SendFn>, LocalStorage>,
-    /// When a typing notice last went out, and for which room.
-    last_typing: StoredValue<(u64, String)>,
 }
 
 /// The signed-in reader, as the server rendered the page for them.
@@ -98,7 +96,6 @@ impl PageState {
             context: RwSignal::new(None),
             jump: StoredValue::new(None),
             socket: StoredValue::new_local(None),
-            last_typing: StoredValue::new((0, String::new())),
         }
     }
 
@@ -170,13 +167,17 @@ impl PageState {
 
     /// The reader typed: tell the room, at most as often as the server relays it.
     pub fn typing(&self) {
-        let room = self.current();
         let now = now_ms();
-        let due = self.last_typing.with_value(|(at, last_room)| {
-            *last_room != room || now >= at + chat_shared::TYPING_INTERVAL_MS
+        // When the room's last notice went out is kept with the room (untracked: nothing shows it).
+        let room = self.chat.try_update_untracked(|chat| {
+            let room = chat.room_mut(&chat.current.clone())?;
+            (now >= room.typing_sent + chat_shared::TYPING_INTERVAL_MS).then(|| {
+                room.typing_sent = now;
+                room.name.clone()
+            })
         });
-        if due && self.send(&ClientFrame::Typing { room: room.clone() }) {
-            self.last_typing.set_value((now, room));
+        if let Some(Some(room)) = room {
+            self.send(&ClientFrame::Typing { room });
         }
     }
 

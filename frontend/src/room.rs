@@ -98,6 +98,8 @@ pub struct RoomState {
     pub read: u64,
     /// Something unread here mentions the signed-in reader (or everyone).
     pub mentioned: bool,
+    /// When this tab last told the room its reader is typing (ms since the epoch).
+    pub typing_sent: u64,
     /// The first message that was unread when the room was last opened: the "new" line goes
     /// above it, and the log opens there rather than at its end.
     pub new_line: Option<u64>,
@@ -140,6 +142,7 @@ impl RoomState {
             read: 0,
             mentioned: false,
             new_line: None,
+            typing_sent: 0,
             members: Vec::new(),
             crowd: None,
             typing: Vec::new(),

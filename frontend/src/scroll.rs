@@ -8,6 +8,8 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::coded::StoredFlag;
+
 /// Where a room's log was scrolled when the reader left it.
 #[derive(Debug, Clone, Copy)]
 struct SavedScroll {
@@ -33,7 +35,7 @@ enum Scroll {
 pub struct LogView {
     /// The scrolling element (bound by the log view).
     pub(crate) list: NodeRef<html::Div>,
-    follow_pending: StoredValue<bool>,
+    follow_pending: StoredFlag,
     /// Messages that arrived below the reader's view.
     pub unseen: RwSignal<u64>,
     saved: StoredValue<Vec<(String, SavedScroll)>>,
@@ -43,7 +45,7 @@ impl LogView {
     pub(crate) fn new() -> Self {
         LogView {
             list: NodeRef::new(),
-            follow_pending: StoredValue::new(false),
+            follow_pending: StoredFlag::new(),
             unseen: RwSignal::new(0),
             saved: StoredValue::new(Vec::new()),
         }
@@ -58,12 +60,12 @@ impl LogView {
     /// Whether new lines should scroll into view: the reader is at the bottom now, or a follow
     /// is still on its way.
     pub fn should_stick(&self) -> bool {
-        self.follow_pending.get_value() || self.at_bottom()
+        self.follow_pending.get() || self.at_bottom()
     }
 
     /// Scrolls to the bottom once the new lines are rendered.
     pub fn follow(&self) {
-        self.follow_pending.set_value(true);
+        self.follow_pending.set(true);
         self.unseen.set(0);
         self.scroll_after_render(Scroll::ToBottom);
     }
@@ -74,7 +76,7 @@ impl LogView {
         let this = *self;
         request_animation_frame(move || {
             if scroll == Scroll::ToBottom {
-                this.follow_pending.set_value(false);
+                this.follow_pending.set(false);
             }
             if let Scroll::ToLine(id) = scroll {
                 if let Some(line) = document().get_element_by_id(&format!("m{id}")) {
@@ -130,11 +132,11 @@ impl LogView {
         });
         match (saved, new_line) {
             (Some(saved), _) if !saved.at_bottom => {
-                self.follow_pending.set_value(false);
+                self.follow_pending.set(false);
                 self.scroll_after_render(Scroll::To(saved.top));
             }
             (_, Some(id)) => {
-                self.follow_pending.set_value(false);
+                self.follow_pending.set(false);
                 self.scroll_after_render(Scroll::ToLine(id));
             }
             _ => self.follow(),
