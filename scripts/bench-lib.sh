@@ -50,3 +50,17 @@ start_chat_server() {
   started "$server_pid"
   wait_port "$port" "$work/server.log"
 }
+
+# server_at COMMIT: the commit's release server, built in a worktree of its own with its own
+# target folder (kept, so the next run for a nearby commit rebuilds little), copied under $work;
+# prints its path. For the side-by-side scripts (compare-bench.sh, search-bench.sh).
+server_at() {
+  local src="$CARGO_TARGET_DIR/../compare-src" target="$CARGO_TARGET_DIR/../compare-target"
+  rm -rf "$src"
+  git -C "$REPO" worktree prune
+  git -C "$REPO" worktree add --detach --force "$src" "$1" >&2
+  (cd "$src" && CARGO_TARGET_DIR="$target" cargo build --release --locked -p chat-server >&2)
+  cp "$target/release/chat-server" "$work/chat-server-$1"
+  git -C "$REPO" worktree remove --force "$src"
+  echo "$work/chat-server-$1"
+}

@@ -14,16 +14,7 @@ bash "$REPO/scripts/bootstrap.sh" cluster >&2
 PORTS=(9221 9222)
 REDIS_PORT=6392
 
-# The commit's server, built once in a worktree of its own (its own target folder, kept).
-old_src="$CARGO_TARGET_DIR/../compare-src"
-old_target="$CARGO_TARGET_DIR/../compare-target"
-rm -rf "$old_src"
-git -C "$REPO" worktree prune
-git -C "$REPO" worktree add --detach --force "$old_src" "$1" >&2
-(cd "$old_src" && CARGO_TARGET_DIR="$old_target" cargo build --release --locked -p chat-server >&2)
-OLD="$work/chat-server-$1"
-cp "$old_target/release/chat-server" "$OLD"
-git -C "$REPO" worktree remove --force "$old_src"
+OLD=$(server_at "$1")
 NEW="$SERVER"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

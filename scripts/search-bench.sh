@@ -14,16 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 PORT=9231
 FILL_SECONDS="${FILL_SECONDS:-65}"
 
-# The commit's server, built once in a worktree of its own (its own target folder, kept).
-old_src="$CARGO_TARGET_DIR/../compare-src"
-old_target="$CARGO_TARGET_DIR/../compare-target"
-rm -rf "$old_src"
-git -C "$REPO" worktree prune
-git -C "$REPO" worktree add --detach --force "$old_src" "$1" >&2
-(cd "$old_src" && CARGO_TARGET_DIR="$old_target" cargo build --release --locked -p chat-server >&2)
-OLD="$work/chat-server-$1"
-cp "$old_target/release/chat-server" "$OLD"
-git -C "$REPO" worktree remove --force "$old_src"
+OLD=$(server_at "$1")
 
 # serve BINARY DATA: a server on core 0 over the database in DATA; sets server_pid.
 serve() {
