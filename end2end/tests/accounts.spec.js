@@ -5,26 +5,16 @@
 const { test, expect } = require("@playwright/test");
 const {
   unique,
-  freshDataDir,
-  stopServer,
   send,
   messageTexts,
   openChat,
-  startWithSetupLink,
+  privateServer,
   checkPage,
   fillCredentials,
 } = require("./helpers");
 
-const PORT = 8093;
-const BASE = `http://127.0.0.1:${PORT}`;
-
-let server;
-test.beforeAll(async () => {
-  server = await startWithSetupLink(PORT, freshDataDir(), "accounts");
-});
-test.afterAll(async () => {
-  if (server) await stopServer(server.child);
-});
+const server = privateServer(8093, "accounts");
+const BASE = server.base;
 
 test("set up, invite someone, chat, and ban them", async ({ browser }) => {
   const small = { viewport: { width: 360, height: 740 } };

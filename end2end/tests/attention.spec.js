@@ -7,24 +7,14 @@
 const { test, expect } = require("@playwright/test");
 const {
   unique,
-  freshDataDir,
-  stopServer,
   send,
-  startWithSetupLink,
+  privateServer,
   fillCredentials,
   checkPage,
 } = require("./helpers");
 
-const PORT = 8095;
-const BASE = `http://127.0.0.1:${PORT}`;
-
-let server;
-test.beforeAll(async () => {
-  server = await startWithSetupLink(PORT, freshDataDir(), "accounts");
-});
-test.afterAll(async () => {
-  if (server) await stopServer(server.child);
-});
+const server = privateServer(8095, "accounts");
+const BASE = server.base;
 
 /** Runs in every page of a context before its scripts: records the notifications the page
  * creates (the real ones, which headless Chromium creates but does not show) and lets a test

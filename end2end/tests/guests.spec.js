@@ -5,27 +5,17 @@
 const { test, expect } = require("@playwright/test");
 const {
   unique,
-  freshDataDir,
-  stopServer,
   send,
   messageTexts,
   openChat,
   submitName,
-  startWithSetupLink,
+  privateServer,
   checkPage,
   fillCredentials,
 } = require("./helpers");
 
-const PORT = 8094;
-const BASE = `http://127.0.0.1:${PORT}`;
-
-let server;
-test.beforeAll(async () => {
-  server = await startWithSetupLink(PORT, freshDataDir(), "open");
-});
-test.afterAll(async () => {
-  if (server) await stopServer(server.child);
-});
+const server = privateServer(8094, "open");
+const BASE = server.base;
 
 test("an administrator bans a guest's name in open mode", async ({ browser }) => {
   const small = { viewport: { width: 360, height: 740 } };

@@ -1,5 +1,5 @@
 // Shared steps for the browser tests.
-const { expect } = require("@playwright/test");
+const { test, expect } = require("@playwright/test");
 const { spawn } = require("node:child_process");
 const { once } = require("node:events");
 const fs = require("node:fs");
@@ -182,6 +182,22 @@ async function startWithSetupLink(port, dataDir, access) {
   return { child, link };
 }
 
+/** A server of a spec file's own in `access` mode on `port`, started (with an empty database)
+ * before the file's tests and stopped after them. Returns `{ base, link }`: its address, and the
+ * set-up link it logged for its first administrator once it has started. */
+function privateServer(port, access) {
+  const server = { base: `http://127.0.0.1:${port}`, link: null, child: null };
+  test.beforeAll(async () => {
+    const started = await startWithSetupLink(port, freshDataDir(), access);
+    server.child = started.child;
+    server.link = started.link;
+  });
+  test.afterAll(async () => {
+    if (server.child) await stopServer(server.child);
+  });
+  return server;
+}
+
 /** Axe's findings, as short readable lines (empty when there are none). */
 async function violations(page) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -214,6 +230,7 @@ async function fillCredentials(page, name, password) {
   await page.keyboard.press("Enter");
 }
 module.exports = {
+  privateServer,
   startWithSetupLink,
   violations,
   checkPage,
