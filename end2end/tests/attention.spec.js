@@ -36,6 +36,12 @@ function watchNotifications() {
   });
 }
 
+/** Scrolls the log to its end, as a reader does to read what is new (the log opens at the
+ * "new" line). */
+async function readToEnd(page) {
+  await page.locator("#messages").evaluate((log) => (log.scrollTop = log.scrollHeight));
+}
+
 /** The unread count the sidebar shows for `room` (0 when it shows none). */
 async function unread(page, room) {
   const count = page.locator(`#room-list a[data-room="${room}"] .unread`);
@@ -92,6 +98,7 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   // Reading the room in one tab clears it in the other.
   await reader.locator(`#room-list a[data-room="${room}"]`).click();
   await expect(reader.locator("#room-title")).toHaveText(`#${room}`);
+  await readToEnd(reader);
   await expect.poll(() => unread(other, room)).toBe(0);
   await expect(other).not.toHaveTitle(/^\(/);
   await other.reload();
@@ -116,6 +123,7 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await other.locator(`#room-list a[data-room="${room}"]`).click();
   const line = other.locator("#messages li.message").filter({ hasText: asked });
   await expect(line).toHaveAttribute("data-mention", "");
+  await readToEnd(other);
   await expect(
     other.locator("#messages li.message").filter({ hasText: "and something else" }),
   ).not.toHaveAttribute("data-mention", "");

@@ -230,15 +230,23 @@ impl PageState {
         if self.viewer.is_none() || !self.log.should_stick() {
             return;
         }
-        let read = self.chat.try_update_untracked(|chat| {
-            let room = chat.room_mut(&chat.current.clone())?;
-            (room.joined && room.last_id > room.read).then(|| {
-                room.read = room.last_id;
-                (room.name.clone(), room.last_id)
-            })
+        let read = self.chat.with_untracked(|chat| {
+            let room = chat.current_room()?;
+            (room.joined && room.last_id > room.read).then(|| (room.name.clone(), room.last_id))
         });
-        if let Some(Some((room, id))) = read {
-            self.send(&ClientFrame::Read { room, id });
+        let Some((room, id)) = read else {
+            return;
+        };
+        // Noted as told only once it went out (else the next tick tries again).
+        if self.send(&ClientFrame::Read {
+            room: room.clone(),
+            id,
+        }) {
+            self.chat.update_untracked(|chat| {
+                if let Some(room) = chat.room_mut(&room) {
+                    room.read = room.read.max(id);
+                }
+            });
         }
     }
 
