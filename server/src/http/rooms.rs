@@ -63,7 +63,7 @@ fn refused_page(refused: &Refused) -> Response {
 }
 
 /// What a room is called: its title, else `#name`.
-fn shown_name(room: &str, title: &str) -> String {
+pub(super) fn shown_name(room: &str, title: &str) -> String {
     if title.is_empty() {
         format!("#{room}")
     } else {

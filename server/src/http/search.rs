@@ -13,13 +13,15 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chat_shared::search::{Query as Search, HIT};
-use chat_shared::{is_private_room, utc_date, Found};
+use chat_shared::Found;
 use serde::Deserialize;
 
 use super::accounts::Pages;
 use super::forms::{document, escape, message_page};
+use super::rooms::shown_name;
+use super::settings::iso;
 use super::Web;
-use crate::store::access::{self, RoomKind};
+use crate::store::access;
 use crate::store::search::{self, Searcher};
 
 /// The search page's route (none in `jwt` mode).
@@ -83,24 +85,20 @@ async fn page(
     let found = store
         .read("search", move |conn| {
             let page = search::find(conn, &query, &searcher, before)?;
-            // What each room is called for this reader: a private room's title, a direct
-            // conversation's other person.
+            // What each room is called for this reader, as its page calls it (a private room's
+            // title, a direct conversation's other person).
             let mut names = std::collections::HashMap::new();
             for found in &page.results {
                 if names.contains_key(&found.room) {
                     continue;
                 }
-                let mut shown = format!("#{}", found.room);
-                if let (Some(account), true) = (account, is_private_room(&found.room)) {
-                    if let Some(settings) = access::settings(conn, &found.room)? {
-                        shown = if settings.kind == RoomKind::Direct {
-                            access::other_person(conn, &found.room, account)?
-                        } else {
-                            settings.title
-                        };
-                    }
-                }
-                names.insert(found.room.clone(), shown);
+                let title = match account {
+                    Some(account) => access::visible(conn, &found.room, account)?
+                        .map(|view| view.title)
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                names.insert(found.room.clone(), shown_name(&found.room, &title));
             }
             Ok((page, names))
         })
@@ -129,7 +127,7 @@ async fn page(
     if let Some(next) = page.next {
         body.push_str(&format!(
             "<p><a href=\"/search?q={}&amp;before={next}\">Older results</a></p>",
-            escape(&encode(&asked.q))
+            form_urlencoded::byte_serialize(asked.q.as_bytes()).collect::<String>()
         ));
     }
     Html(document("Search", &body)).into_response()
@@ -151,13 +149,7 @@ fn form(q: &str) -> String {
 /// One result: where and when, who, and the snippet with its matches marked (every piece of
 /// text escaped).
 fn result(found: &Found, room: &str) -> String {
-    let (year, month, day) = utc_date(found.ts);
-    let minutes = (found.ts / 60_000) % (24 * 60);
-    let when = format!(
-        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes / 60,
-        minutes % 60
-    );
+    let when = iso(found.ts);
     let snippet: String = found
         .snippet
         .iter()
@@ -170,26 +162,11 @@ fn result(found: &Found, room: &str) -> String {
         })
         .collect();
     format!(
-        "<li><p><a href=\"/r/{room_name}?m={id}\">{room}</a> · {name} · <time>{when}</time></p>\
+        "<li><p><a href=\"/r/{room_name}?m={id}\">{room}</a> · {name} · <time datetime=\"{when}\">{when}</time></p>\
          <p>{snippet}</p></li>",
         room_name = found.room,
         id = found.id,
         room = escape(room),
         name = escape(&found.name),
     )
-}
-
-/// `text` as a query parameter's value.
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

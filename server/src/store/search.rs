@@ -202,13 +202,7 @@ pub fn find(
     let from = match &query.from {
         Some(name) => {
             let key = name_key(name);
-            let account: Option<i64> = conn
-                .query_row(
-                    "SELECT id FROM accounts WHERE name_key = ?1",
-                    params![key],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let account = super::accounts::by_key(conn, &key)?.map(|(account, _)| account.id);
             Some((key, account))
         }
         None => None,
