@@ -234,6 +234,37 @@ pub struct Config {
     #[arg(long, env = "CHAT_SIGN_INS_PER_IP_PER_MIN", default_value_t = 10)]
     pub sign_ins_per_ip_per_min: u32,
 
+    /// Web Push (accounts mode): messages waiting to be looked at, and pushes waiting to be
+    /// sent, at most each; beyond it a push is dropped and counted
+    /// (`chat_pushes{outcome="dropped"}`), never a message.
+    #[arg(long, env = "CHAT_PUSH_QUEUE", default_value_t = 1000)]
+    pub push_queue: usize,
+
+    /// Browsers one account may get push notifications in; beyond it a new one is refused
+    /// until one is turned off.
+    #[arg(
+        long,
+        env = "CHAT_PUSH_SUBSCRIPTIONS_PER_ACCOUNT",
+        default_value_t = 10
+    )]
+    pub push_subscriptions_per_account: u32,
+
+    /// A push its service did not take (no answer, 429, 5xx) is tried again after this, then
+    /// after four times this; a subscription failing five pushes in a row is forgotten.
+    #[arg(long, env = "CHAT_PUSH_RETRY_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub push_retry_delay: Duration,
+
+    /// Who push services may contact about this server (VAPID's subject): a `mailto:` or
+    /// `https:` URL. Default: `--public-url` when it is https, else `mailto:admin@localhost`.
+    #[arg(long, env = "CHAT_PUSH_CONTACT")]
+    pub push_contact: Option<String>,
+
+    /// Tests only: accept push endpoints anywhere, plain http and private addresses included
+    /// (otherwise only https URLs on the public internet, so that no one can make the server
+    /// send requests into its own network).
+    #[arg(long, env = "CHAT_PUSH_ENDPOINTS_ANYWHERE", hide = true)]
+    pub push_endpoints_anywhere: bool,
+
     /// What to do instead of serving: `user add NAME` prints a one-time link that makes the
     /// account NAME (accounts mode), for an owner who prefers the command line.
     #[command(subcommand)]
@@ -294,6 +325,17 @@ impl Config {
             room_creations_per_hour: self.room_creations_per_ip_per_hour,
             sign_ins_per_min: self.sign_ins_per_ip_per_min,
             trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    /// VAPID's subject: `--push-contact`, else an https `--public-url`, else a placeholder.
+    pub fn push_contact(&self) -> String {
+        if let Some(contact) = &self.push_contact {
+            return contact.clone();
+        }
+        match &self.public_url {
+            Some(url) if url.starts_with("https://") => url.clone(),
+            _ => "mailto:admin@localhost".into(),
         }
     }
 

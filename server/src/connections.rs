@@ -158,6 +158,17 @@ impl Connections {
             .count()
     }
 
+    /// Whether a connection of `account` reads `room`: a page open on it, which shows its
+    /// messages itself (Web Push is for when none is). Off the message path (the push worker).
+    pub fn reads_room(&self, account: i64, room: &str) -> bool {
+        let open = self.open.lock();
+        open.by_account.get(&account).is_some_and(|ids| {
+            ids.iter()
+                .filter_map(|id| open.by_id.get(id))
+                .any(|entry| entry.member.room(room).is_some())
+        })
+    }
+
     /// Closes every connection with "going away" and refuses new ones.
     pub fn shutdown(&self) {
         let mut open = self.open.lock();

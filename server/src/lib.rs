@@ -23,6 +23,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod peers;
+pub mod push;
 pub mod random;
 pub mod receipt;
 pub mod rooms;

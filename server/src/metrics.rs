@@ -30,6 +30,12 @@ struct Code {
     code: &'static str,
 }
 
+/// The label of pushes by outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PushOutcome {
+    outcome: &'static str,
+}
+
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -71,6 +77,8 @@ pub struct Metrics {
     pub redis_round_trips: Counter,
     /// Failed Redis commands and lost Redis connections (cluster mode).
     pub redis_errors: Counter,
+    /// Web Push, by outcome.
+    pushes: Family<PushOutcome, Counter>,
 }
 
 impl Default for Metrics {
@@ -101,6 +109,7 @@ impl Metrics {
             redis_publish_round_trips: Counter::default(),
             redis_round_trips: Counter::default(),
             redis_errors: Counter::default(),
+            pushes: Family::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -181,6 +190,12 @@ impl Metrics {
             "Failed Redis commands and lost Redis connections (cluster mode)",
             m.redis_errors.clone(),
         );
+        r.register(
+            "pushes",
+            "Web Push: pushes delivered, retried, failed (after every retry), gone (subscription \
+             forgotten) and dropped (queue full)",
+            m.pushes.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -190,6 +205,12 @@ impl Metrics {
     /// Counts a closed connection.
     pub fn closed(&self, reason: &'static str) {
         self.closes.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// The counter of pushes that ended as `outcome` (kept by whoever counts them, so counting
+    /// needs no lookup).
+    pub fn pushes(&self, outcome: &'static str) -> Counter {
+        self.pushes.get_or_create(&PushOutcome { outcome }).clone()
     }
 
     /// Counts an error sent to a client.

@@ -20,6 +20,7 @@ use crate::connections::Connections;
 use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::peers::Peers;
+use crate::push::{PushSettings, Reach, WebPush};
 use crate::rooms::RoomRegistry;
 use crate::session::bans::NameBans;
 use crate::session::{ChatContext, SessionSettings};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub accounts: Option<Arc<Accounts>>,
     /// The application's key and token rules (`--access jwt`; `None` in the other modes).
     pub jwt: Option<Arc<JwtAccess>>,
+    /// Web Push (accounts mode; `None` in the other modes).
+    pub push: Option<Arc<WebPush>>,
 }
 
 impl AppState {
@@ -93,6 +96,9 @@ impl AppState {
                 .with_presence_list_max(config.presence_list_max),
         );
         rooms.start_presence_flusher();
+        // Web Push is for accounts (accounts mode), whose database the single node keeps.
+        let push_tap = (config.access == Access::Accounts && config.redis_url.is_none())
+            .then(|| WebPush::tap(config.push_queue, &metrics));
         let (broker, store): (Arc<dyn Broker>, _) = match &config.redis_url {
             Some(url) => {
                 let settings = ClusterSettings {
@@ -122,6 +128,7 @@ impl AppState {
                         name_ttl: config.name_ttl,
                         empty_room_ttl: config.empty_room_ttl,
                         clock: clock.clone(),
+                        tap: push_tap.as_ref().map(|(tap, _)| tap.clone()),
                     },
                 )?);
                 (Arc::new(LocalBroker::new(store.clone())), Some(store))
@@ -159,6 +166,27 @@ impl AppState {
             _ => None,
         };
         let connections = Connections::new(config.client_buffer_bytes);
+        let push = match (push_tap, &store) {
+            (Some((tap, news)), Some(store)) => Some(WebPush::start(
+                store.clone(),
+                connections.clone(),
+                &metrics,
+                PushSettings {
+                    queue: config.push_queue,
+                    per_account: config.push_subscriptions_per_account,
+                    retry_delay: config.push_retry_delay,
+                    reach: if config.push_endpoints_anywhere {
+                        Reach::Anywhere
+                    } else {
+                        Reach::Public
+                    },
+                    contact: config.push_contact(),
+                },
+                &tap,
+                news,
+            )),
+            _ => None,
+        };
         let chat = Arc::new(ChatContext {
             rooms,
             broker,
@@ -196,6 +224,7 @@ impl AppState {
             clock,
             accounts,
             jwt,
+            push,
         }))
     }
 }

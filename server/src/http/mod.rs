@@ -13,6 +13,7 @@ mod jwt;
 mod origin;
 #[cfg(feature = "ssr")]
 mod page;
+mod push;
 mod rooms;
 mod search;
 mod serve;
@@ -78,6 +79,7 @@ pub fn router(app: Arc<AppState>) -> anyhow::Result<Router> {
         .merge(admin::routes(&web))
         .merge(rooms::routes(&web))
         .merge(search::routes(&web))
+        .merge(push::routes(&web))
         .merge(jwt::routes(&web));
     Ok(Router::new()
         .route("/ws", get(websocket))

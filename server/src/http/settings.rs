@@ -210,6 +210,10 @@ async fn page(
             )
         })
         .collect();
+    let push = match &settings.web.app.push {
+        Some(push) => super::push::section(push, live.account.id).await,
+        None => String::new(),
+    };
     let body = format!(
         "<h1>Your account</h1>{notice}\
          <p><a href=\"/\">Back to the chat</a></p>\
@@ -225,7 +229,7 @@ async fn page(
          <label for=\"password\">New password (at least {min} characters)</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\">\
          <button type=\"submit\">Change password</button></form>\
-         <h2>Signed-in browsers</h2><ul class=\"sessions\">{rows}</ul>\
+         {push}<h2>Signed-in browsers</h2><ul class=\"sessions\">{rows}</ul>\
          <form method=\"post\" action=\"/account/sessions/end-all\">\
          <button type=\"submit\">Sign out everywhere</button></form>",
         max_name = chat_shared::MAX_NAME_CHARS,

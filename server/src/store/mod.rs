@@ -12,6 +12,7 @@ mod events;
 pub mod mentions;
 pub mod moderation;
 pub mod notifications;
+pub mod push;
 pub mod read_positions;
 pub mod schema;
 pub mod search;
@@ -62,6 +63,8 @@ pub struct StoreSettings {
     pub empty_room_ttl: Duration,
     /// The clock that judges both.
     pub clock: Clock,
+    /// Where each committed message is told of, for Web Push (accounts mode).
+    pub tap: Option<push::PostTap>,
 }
 
 /// What the database holds.

@@ -90,6 +90,7 @@ pub fn open_writer(path: &Path, max_bytes: u64) -> rusqlite::Result<Connection> 
     conn.execute_batch(super::accounts::SCHEMA)?;
     conn.execute_batch(super::moderation::SCHEMA)?;
     conn.execute_batch(super::access::SCHEMA)?;
+    conn.execute_batch(super::push::SCHEMA)?;
     super::search::create(&conn)?;
     // Databases from before names expired: when a name was last used (0: only its creation).
     let has_used: i64 = conn.query_row(

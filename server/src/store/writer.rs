@@ -421,7 +421,12 @@ impl Writer {
                 }
                 for (post, written) in fresh {
                     let (id, frame) = match written {
-                        Written::Message(message) => (message.id, ServerFrame::Message(message)),
+                        Written::Message(message) => {
+                            if let Some(tap) = &self.settings.tap {
+                                tap.tell(post.message.room.store_id, &message);
+                            }
+                            (message.id, ServerFrame::Message(message))
+                        }
                         Written::Event(event) => (event.id, ServerFrame::Event(event)),
                     };
                     match encode(&frame) {
