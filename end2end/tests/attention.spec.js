@@ -151,7 +151,7 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await expect(other.locator("#messages li:target")).toContainText(ping);
 
   // Where the reader has not decided yet, the account box offers to ask; asked, it goes.
-  const ask = owner.getByRole("button", { name: "Notify me of mentions in this browser" });
+  const ask = owner.getByRole("button", { name: "Notify me in this browser" });
   await expect(ask).toBeVisible();
   await ask.click();
   await expect(ask).toBeHidden();

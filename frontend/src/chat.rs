@@ -414,6 +414,8 @@ mod tests {
             read: None,
             unread: None,
             mentioned: false,
+            notify_every: false,
+            muted: false,
         })
     }
 
@@ -606,6 +608,8 @@ mod tests {
             read: None,
             unread: None,
             mentioned: false,
+            notify_every: false,
+            muted: false,
         };
         let chat = Chat::new(InitialPage {
             room: "rust".into(),

@@ -1,7 +1,8 @@
 //! Notifications while the page is open but hidden (issue 25): a message that mentions the
-//! signed-in reader (or everyone) shows as a browser notification, once the reader allowed it
-//! from the button in the sidebar's account box (never asked on load); a click brings the tab
-//! forward at the message. The button's markup is the server's (hidden until the page knows the
+//! signed-in reader (or everyone), or any message of a room whose level is "everything" or of a
+//! direct conversation (none of a room whose level is "nothing"), shows as a browser
+//! notification, once the reader allowed it from the button in the sidebar's account box
+//! (never asked on load); a click brings the tab forward at the message. The button's markup is the server's (hidden until the page knows the
 //! browser can notify and the reader has not decided), and this module only wires it.
 
 use chat_shared::{quote, ChatMessage};
@@ -41,8 +42,8 @@ pub fn wire() {
     ask.forget();
 }
 
-/// Shows `message` as a notification if the page is hidden, the reader allowed it, and it
-/// mentions them (or everyone) and is not their own. A click opens its room at it.
+/// Shows `message` as a notification if the page is hidden, the reader allowed it, the room's
+/// level wants it (see the module's comment) and it is not their own. A click opens its room at it.
 pub fn message(page: PageState, message: &ChatMessage) {
     if !document().hidden()
         || !supported()
@@ -51,9 +52,9 @@ pub fn message(page: PageState, message: &ChatMessage) {
         return;
     }
     let room = page.chat.with_untracked(|chat| {
-        (!chat.is_me(&message.name) && chat.mentions_me(&message.mentions))
-            .then(|| chat.room(&message.room).map(|room| room.shown_name()))
-            .flatten()
+        let room = chat.room(&message.room)?;
+        let wanted = room.notifies(chat.mentions_me(&message.mentions));
+        (wanted && !chat.is_me(&message.name)).then(|| room.shown_name())
     });
     let Some(room) = room else {
         return;

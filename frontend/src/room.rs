@@ -98,6 +98,11 @@ pub struct RoomState {
     pub read: u64,
     /// Something unread here mentions the signed-in reader (or everyone).
     pub mentioned: bool,
+    /// Every message here notifies the signed-in reader while the page is hidden (its level
+    /// is "everything", or a direct conversation); else only mentions, unless `muted`.
+    pub notify_every: bool,
+    /// Nothing here notifies the signed-in reader (its level is "nothing").
+    pub muted: bool,
     /// When this tab last told the room its reader is typing (ms since the epoch).
     pub typing_sent: u64,
     /// The first message that was unread when the room was last opened: the "new" line goes
@@ -141,6 +146,8 @@ impl RoomState {
             unread: 0,
             read: 0,
             mentioned: false,
+            notify_every: false,
+            muted: false,
             new_line: None,
             typing_sent: 0,
             members: Vec::new(),
@@ -221,12 +228,20 @@ impl RoomState {
         }
         self.crowd = joined.count;
         self.joined = true;
+        self.notify_every = joined.notify_every;
+        self.muted = joined.muted;
         if let Some(read) = joined.read {
             self.read = read;
             self.unread = joined.unread.unwrap_or(0) as u32;
             self.mentioned = joined.mentioned;
         }
         self.pending.clone()
+    }
+
+    /// Whether a message of someone else here notifies the signed-in reader while the page is
+    /// hidden: not in a muted room; else every message, or those that mention the reader.
+    pub fn notifies(&self, mentions_me: bool) -> bool {
+        !self.muted && (self.notify_every || mentions_me)
     }
 
     /// Puts the "new" line above the first of the `unread` last messages of others (the
@@ -489,6 +504,8 @@ mod tests {
             read: None,
             unread: None,
             mentioned: false,
+            notify_every: false,
+            muted: false,
         }
     }
 
@@ -514,6 +531,26 @@ mod tests {
         assert_eq!(room.last_id, 5);
         assert_eq!(room.members, vec!["Alice".to_string(), "bob".to_string()]);
         assert!(room.joined);
+    }
+
+    #[test]
+    fn the_rooms_level_decides_what_notifies_the_reader() {
+        let mut room = RoomState::new("rust");
+        room.apply_joined(joined("e1", 3, false, &[]));
+        assert!(
+            room.notifies(true) && !room.notifies(false),
+            "mentions only"
+        );
+        room.apply_joined(Joined {
+            notify_every: true,
+            ..joined("e1", 3, false, &[])
+        });
+        assert!(room.notifies(true) && room.notifies(false), "everything");
+        room.apply_joined(Joined {
+            muted: true,
+            ..joined("e1", 3, false, &[])
+        });
+        assert!(!room.notifies(true) && !room.notifies(false), "nothing");
     }
 
     #[test]

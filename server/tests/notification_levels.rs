@@ -7,6 +7,19 @@ mod common;
 use common::accounts::*;
 use common::TestServer;
 
+/// What a join of `room` by `cookie` tells its page of the level: (every message notifies,
+/// nothing does).
+async fn joined_flags(server: &TestServer, cookie: &str, room: &str) -> (bool, bool) {
+    let mut client = connect_with(server, Some(cookie)).await.unwrap();
+    let lobby = client.rx.joined().await;
+    let joined = if room == "lobby" {
+        lobby
+    } else {
+        client.join(room, None, None).await
+    };
+    (joined.notify_every, joined.muted)
+}
+
 /// The level checked on `room`'s settings page as `cookie` sees it.
 async fn checked(server: &TestServer, cookie: &str, room: &str) -> Option<String> {
     let (status, _, body) = get_with_cookie(server, &format!("/r/{room}/settings"), cookie).await;
@@ -61,11 +74,16 @@ async fn each_account_chooses_its_level_per_room_and_keeps_it() {
         checked(&server, &ada, "lobby").await.as_deref(),
         Some("everything")
     );
+    assert_eq!(joined_flags(&server, &ada, "lobby").await, (true, false));
     assert_eq!(choose(&server, &ada, "lobby", "nothing").await, 303);
     assert_eq!(
         checked(&server, &ada, "lobby").await.as_deref(),
         Some("nothing")
     );
+    // The page hears of the level when it joins: it notifies of nothing now, the other
+    // account of mentions.
+    assert_eq!(joined_flags(&server, &ada, "lobby").await, (false, true));
+    assert_eq!(joined_flags(&server, &admin, "lobby").await, (false, false));
 }
 
 #[tokio::test]
@@ -101,6 +119,11 @@ async fn a_direct_conversation_always_notifies_and_a_hidden_room_has_no_level() 
         "no choice offered"
     );
     assert_eq!(choose(&server, &bob, &room, "nothing").await, 403);
+    assert_eq!(
+        joined_flags(&server, &bob, &room).await,
+        (true, false),
+        "always"
+    );
 
     let dave = invite(&server, "dave").await;
     assert_eq!(

@@ -247,6 +247,8 @@ pub fn read_frame(value: &JsValue) -> Result<ServerFrame, Unreadable> {
             read: f.unsigned("read")?,
             unread: f.unsigned("unread")?,
             mentioned: f.flag("mentioned")?.unwrap_or_default(),
+            notify_every: f.flag("notify_every")?.unwrap_or_default(),
+            muted: f.flag("muted")?.unwrap_or_default(),
         }),
 
         Kind::Presence => ServerFrame::Presence {

@@ -553,6 +553,14 @@ pub struct Joined {
     /// everyone): the room's mark beside its count.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mentioned: bool,
+    /// Signed-in accounts: every message of the room notifies the account (its level there is
+    /// "everything", or the room is a direct conversation), not only those that mention it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify_every: bool,
+    /// Signed-in accounts: nothing in the room notifies the account (its level there is
+    /// "nothing"), mentions included.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted: bool,
 }
 
 /// Why a client frame was refused.

@@ -42,6 +42,8 @@ struct Fields {
     mentions: Option<Vec<u64>>,
     unread: Option<u64>,
     mentioned: Option<bool>,
+    notify_every: Option<bool>,
+    muted: Option<bool>,
     title: Option<String>,
     topic: Option<String>,
     joined: Option<Vec<String>>,
@@ -128,6 +130,8 @@ impl<'de> Deserialize<'de> for ServerFrame {
                 read: f.read.take(),
                 unread: f.unread.take(),
                 mentioned: f.mentioned.take().unwrap_or_default(),
+                notify_every: f.notify_every.take().unwrap_or_default(),
+                muted: f.muted.take().unwrap_or_default(),
             }),
             Kind::Read => ServerFrame::Read {
                 room: need(f.room.take(), "room")?,

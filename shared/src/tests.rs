@@ -167,6 +167,8 @@ fn server_frames_have_documented_shapes() {
         read: None,
         unread: None,
         mentioned: false,
+        notify_every: false,
+        muted: false,
     });
     assert_eq!(
         encode(&joined).unwrap(),

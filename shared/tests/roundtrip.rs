@@ -152,6 +152,8 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
                         read: recovered.then_some(last_id / 2),
                         unread: recovered.then_some(last_id % 1000),
                         mentioned: recovered && last_id % 2 == 0,
+                        notify_every: last_id % 3 == 0,
+                        muted: last_id % 3 == 1,
                     })
                 }
             ),

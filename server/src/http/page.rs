@@ -146,7 +146,7 @@ fn account_box(account: &Account, pages: bool, search: bool) -> String {
     };
     format!(
         "{name}<p><button type=\"button\" id=\"notify-button\" class=\"secondary\" hidden>\
-         Notify me of mentions in this browser</button></p>\
+         Notify me in this browser</button></p>\
          <p class=\"account-links\"><a href=\"/account\">Your account</a>{admin}</p>\
          <form method=\"post\" action=\"/signout\">\
          <button type=\"submit\" class=\"secondary\">Sign out</button></form>\

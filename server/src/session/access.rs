@@ -1,11 +1,12 @@
 //! Which rooms a signed-in account may enter (accounts mode), checked at each join, never per
 //! message: a private room or direct conversation only by its members, and to anyone else it
 //! answers exactly as a room that does not exist. The same read brings the account's read
-//! position in the room.
+//! position in the room and its notification level there.
 
 use chat_shared::{ErrorCode, FrameError};
 
 use crate::store::access::{self, RoomView};
+use crate::store::notifications::{self, Level};
 use crate::store::read_positions;
 
 use super::Session;
@@ -29,6 +30,11 @@ impl Session {
                 let mut view = access::visible(conn, &name, account)?;
                 if let Some(view) = &mut view {
                     view.read = read_positions::state(conn, account, &name)?;
+                    if !view.notify_every {
+                        let level = notifications::level(conn, account, &name)?;
+                        view.notify_every = level == Level::Everything;
+                        view.muted = level == Level::Nothing;
+                    }
                 }
                 Ok(view)
             })

@@ -233,6 +233,8 @@ impl Session {
             read: pending.view.read.map(|state| state.read),
             unread: pending.view.read.map(|state| state.unread),
             mentioned: pending.view.read.is_some_and(|state| state.mentioned),
+            notify_every: pending.view.notify_every,
+            muted: pending.view.muted,
         });
         // Almost always the whole gap fits and is encoded once. If not, it is not recovered:
         // the latest page that fits goes instead.

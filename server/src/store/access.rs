@@ -93,6 +93,10 @@ pub struct RoomView {
     pub read_only: bool,
     /// What the account has read of the room, if it ever read there.
     pub read: Option<ReadState>,
+    /// Every message notifies the account (level "everything", or a direct conversation).
+    pub notify_every: bool,
+    /// Nothing notifies the account (level "nothing").
+    pub muted: bool,
 }
 
 /// What `account` sees of `room`, or `None` if for them it does not exist: a private room or
@@ -106,7 +110,8 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
     if settings.kind != RoomKind::Open && !is_member(conn, room, account)? {
         return Ok(None);
     }
-    let title = if settings.kind == RoomKind::Direct {
+    let direct = settings.kind == RoomKind::Direct;
+    let title = if direct {
         other_person(conn, room, account)?
     } else {
         settings.title
@@ -116,6 +121,8 @@ pub fn visible(conn: &Connection, room: &str, account: i64) -> rusqlite::Result<
         topic: settings.topic,
         read_only: settings.read_only,
         read: None,
+        notify_every: direct,
+        muted: false,
     }))
 }
 

@@ -258,6 +258,8 @@ impl HistoryStore {
                 read: None,
                 unread: None,
                 mentioned: false,
+                notify_every: false,
+                muted: false,
             }))
         })
         .await

@@ -285,6 +285,8 @@ impl Broker for RedisBroker {
                     read: None,
                     unread: None,
                     mentioned: false,
+                    notify_every: false,
+                    muted: false,
                 }))
             };
             read.await.map_err(|err: redis::RedisError| {
