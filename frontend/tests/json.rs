@@ -45,6 +45,8 @@ fn snapshot() -> Joined {
         read: None,
         unread: None,
         mentioned: false,
+        notify_every: false,
+        muted: false,
     }
 }
 

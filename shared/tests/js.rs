@@ -112,6 +112,9 @@ fn frames() -> Vec<ServerFrame> {
             read: Some(40),
             unread: Some(3),
             mentioned: true,
+            // Its level in the room: everything.
+            notify_every: true,
+            muted: false,
         }),
         ServerFrame::Joined(Joined {
             room: "empty".into(),
@@ -128,6 +131,8 @@ fn frames() -> Vec<ServerFrame> {
             read: None,
             unread: None,
             mentioned: false,
+            notify_every: false,
+            muted: true,
         }),
         ServerFrame::Left {
             room: "lobby".into(),
