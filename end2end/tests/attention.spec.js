@@ -3,7 +3,8 @@
 // tab and on every device; reading a room in one tab clears its count in the others at once.
 // The page's title carries the total. A message that mentions the reader marks its room in the
 // sidebar and is highlighted in the log; while the tab is hidden it shows as a notification
-// (once the reader allowed them), whose click opens the room at it.
+// (once the reader allowed them), whose click opens the room at it; in a room whose level the
+// reader set to "every message", every message does.
 const { test, expect } = require("@playwright/test");
 const {
   unique,
@@ -149,6 +150,19 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await other.evaluate(() => window.__notes[0].note.onclick());
   await expect(other.locator("#room-title")).toHaveText(`#${room}`);
   await expect(other.locator("#messages li:target")).toContainText(ping);
+
+  // The reader chooses "every message" for the room on its settings page: the hidden tab now
+  // shows a message that mentions no one too.
+  await reader.goto(`${BASE}/r/${room}/settings`);
+  await reader.getByLabel("Every message").check();
+  await reader.getByRole("button", { name: "Save" }).click();
+  await other.goto(`${BASE}/`);
+  await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
+  await other.evaluate(() => (window.__hidden = true));
+  const plain = unique("plain news");
+  await send(owner, plain);
+  await expect.poll(() => other.evaluate(() => window.__notes.length)).toBe(1);
+  expect(await other.evaluate(() => window.__notes[0].body)).toContain(plain);
 
   // Where the reader has not decided yet, the account box offers to ask; asked, it goes.
   const ask = owner.getByRole("button", { name: "Notify me in this browser" });

@@ -151,11 +151,11 @@ async function stopServer(child) {
 
 /** Starts a server on `port` with `--access access`; resolves with it and the set-up link it
  * logs (for its first administrator). */
-async function startWithSetupLink(port, dataDir, access) {
+async function startWithSetupLink(port, dataDir, access, extra = []) {
   const binary = process.env.CHAT_SERVER_BIN || path.join(repo, "target", "debug", "chat-server");
   const child = spawn(
     binary,
-    ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--access", access],
+    ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--access", access, ...extra],
     {
       cwd: repo,
       env: {
@@ -182,13 +182,13 @@ async function startWithSetupLink(port, dataDir, access) {
   return { child, link };
 }
 
-/** A server of a spec file's own in `access` mode on `port`, started (with an empty database)
- * before the file's tests and stopped after them. Returns `{ base, link }`: its address, and the
+/** A server of a spec file's own in `access` mode on `port` (with `extra` flags), started (with
+ * an empty database) before the file's tests and stopped after them. Returns `{ base, link }`: its address, and the
  * set-up link it logged for its first administrator once it has started. */
-function privateServer(port, access) {
+function privateServer(port, access, extra = []) {
   const server = { base: `http://127.0.0.1:${port}`, link: null, child: null };
   test.beforeAll(async () => {
-    const started = await startWithSetupLink(port, freshDataDir(), access);
+    const started = await startWithSetupLink(port, freshDataDir(), access, extra);
     server.child = started.child;
     server.link = started.link;
   });
