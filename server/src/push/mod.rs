@@ -168,11 +168,13 @@ impl WebPush {
         self.courier.get().map(|courier| courier.public_key())
     }
 
-    /// Keeps a browser's subscription for `account`: its push service's `endpoint`, its keys
-    /// as the browser gives them (base64url), and whether pushes may show the text.
+    /// Keeps a browser's subscription for `account`, signed in there as `session` (the
+    /// subscription ends with it): its push service's `endpoint`, its keys as the browser gives
+    /// them (base64url), and whether pushes may show the text.
     pub async fn subscribe(
         &self,
         account: i64,
+        session: i64,
         endpoint: &str,
         p256dh: &str,
         auth: &str,
@@ -191,6 +193,7 @@ impl WebPush {
             ));
         };
         let new = NewSubscription {
+            session,
             endpoint: endpoint.to_string(),
             p256dh,
             auth,

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS push_key (
 CREATE TABLE IF NOT EXISTS push_subscriptions (
     id INTEGER PRIMARY KEY,
     account_id INTEGER NOT NULL,
+    session_id INTEGER NOT NULL,
     endpoint TEXT NOT NULL UNIQUE,
     p256dh BLOB NOT NULL,
     auth BLOB NOT NULL,
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS push_subscriptions_by_account ON push_subscriptions (account_id);
+CREATE INDEX IF NOT EXISTS push_subscriptions_by_session ON push_subscriptions (session_id);
+-- A browser signed out (or whose session ended any other way) gets no more pushes: however the
+-- session goes, its subscriptions go with it.
+CREATE TRIGGER IF NOT EXISTS push_subscriptions_end_with_session AFTER DELETE ON sessions
+BEGIN
+    DELETE FROM push_subscriptions WHERE session_id = old.id;
+END;
 CREATE INDEX IF NOT EXISTS notification_levels_by_room ON notification_levels (room, level);
 CREATE INDEX IF NOT EXISTS read_positions_by_room ON read_positions (room_id);
 ";
@@ -55,6 +63,8 @@ pub fn keep_key(conn: &Connection, secret: &[u8]) -> rusqlite::Result<Vec<u8>> {
 /// What a browser gave when it subscribed: where to push, and its keys (RFC 8291).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSubscription {
+    /// The sign-in session of the browser: when it ends, so do the pushes.
+    pub session: i64,
     /// The push service's URL for this browser (already checked).
     pub endpoint: String,
     /// The browser's P-256 public key, uncompressed (65 bytes).
@@ -95,10 +105,12 @@ pub fn subscribe(
         return Ok(Err(NotKept::TooMany));
     }
     tx.execute(
-        "INSERT INTO push_subscriptions (account_id, endpoint, p256dh, auth, previews, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO push_subscriptions
+             (account_id, session_id, endpoint, p256dh, auth, previews, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             account,
+            new.session,
             new.endpoint,
             new.p256dh,
             new.auth,

@@ -89,6 +89,7 @@ async fn subscribe(
     let kept = push
         .subscribe(
             live.account.id,
+            live.session,
             &subscription.endpoint,
             &subscription.p256dh,
             &subscription.auth,
