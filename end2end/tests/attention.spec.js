@@ -1,7 +1,8 @@
 // What is new, for a signed-in account (issue 25): each room's unread count comes from the
 // account's read position on the server, so it is right after a reload and the same in every
 // tab and on every device; reading a room in one tab clears its count in the others at once.
-// The page's title carries the total. A message that mentions the reader marks its room in the
+// The page's title carries the total; a room's page loaded with unread messages opens at the
+// "new" line. A message that mentions the reader marks its room in the
 // sidebar and is highlighted in the log; while the tab is hidden it shows as a notification
 // (once the reader allowed them), whose click opens the room at it; in a room whose level the
 // reader set to "every message", every message does.
@@ -95,6 +96,14 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await other.reload();
   await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
   await expect.poll(() => unread(other, room)).toBe(3);
+
+  // Opened straight from its address, the room starts at the "new" line above what is unread.
+  await other.goto(`${BASE}/r/${room}`);
+  const newLine = other.locator("#messages li[data-new]");
+  await expect(newLine).toHaveCount(1);
+  await expect(newLine).toContainText("news 1");
+  await other.goto(`${BASE}/`);
+  await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
 
   // Reading the room in one tab clears it in the other.
   await reader.locator(`#room-list a[data-room="${room}"]`).click();

@@ -108,6 +108,9 @@ pub enum Reaction {
     },
     /// An older page was put above the room on screen.
     OlderLoaded,
+    /// The room on screen opened with messages the account had not read: the "new" line is
+    /// above this one, and the log starts there.
+    NewLine(u64),
 }
 
 /// The page's chat state.
@@ -301,13 +304,25 @@ impl Chat {
                 }
                 let on_screen = joined.room == self.current;
                 let name = joined.room.clone();
+                let mine = self.mine();
                 let room = self.room_mut(&name)?;
+                // The page's first word of where the account read to in the room on screen (a
+                // page just loaded): it opens at what is new, as a room opened from the sidebar.
+                let first_read = on_screen && room.read == 0 && joined.read.is_some();
                 let pending = room.apply_joined(joined);
                 if !pending.is_empty() {
                     return Some(Reaction::Resend {
                         room: name,
                         pending,
                     });
+                }
+                if first_read && room.unread > 0 {
+                    room.mark_new(mine);
+                    room.unread = 0;
+                    room.mentioned = false;
+                    if let Some(id) = room.new_line {
+                        return Some(Reaction::NewLine(id));
+                    }
                 }
                 on_screen.then_some(Reaction::Arrived {
                     count: 0,
@@ -570,6 +585,37 @@ mod tests {
         chat.switch_to("lobby");
         chat.switch_to("rust");
         assert_eq!(chat.room("rust").unwrap().new_line, None);
+    }
+
+    #[test]
+    fn a_page_opens_at_what_its_account_had_not_read() {
+        let mut chat = Chat::new(InitialPage {
+            room: "rust".into(),
+            ..Default::default()
+        });
+        let ServerFrame::Joined(mut first) = joined("rust", "ann") else {
+            unreachable!()
+        };
+        first.messages = [(1, "bob"), (2, "ann"), (3, "bob"), (4, "carl")]
+            .map(|(id, name)| match message("rust", id, name) {
+                ServerFrame::Message(m) => m,
+                _ => unreachable!(),
+            })
+            .to_vec();
+        first.last_id = 4;
+        (first.read, first.unread) = (Some(2), Some(2));
+        let again = first.clone();
+        assert_eq!(
+            chat.apply(ServerFrame::Joined(first), 0),
+            Some(Reaction::NewLine(3))
+        );
+        let rust = chat.room("rust").unwrap();
+        assert_eq!((rust.new_line, rust.unread), (Some(3), 0));
+        // A reconnect's join does not move the reader.
+        assert_ne!(
+            chat.apply(ServerFrame::Joined(again), 0),
+            Some(Reaction::NewLine(3))
+        );
     }
 
     #[test]

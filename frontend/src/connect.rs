@@ -156,6 +156,7 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
         }
     });
     let (mut arrived, mut shown, mut mine, mut older) = (0u64, false, false, false);
+    let mut new_line = None;
     for reaction in reactions {
         match reaction {
             Reaction::Resend { room, pending } => {
@@ -183,9 +184,12 @@ fn on_frames(page: PageState, frames: Vec<ServerFrame>) {
                 mine |= ours;
             }
             Reaction::OlderLoaded => older = true,
+            Reaction::NewLine(id) => new_line = Some(id),
         }
     }
-    if older {
+    if let Some(id) = new_line {
+        page.log.scroll_to_line(id);
+    } else if older {
         page.log.keep_anchor(anchor);
         page.go_on_jumping();
     } else if page.jump.get_value().is_some() {

@@ -54,6 +54,8 @@ pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Completion of names after "@" (server/src/http/complete.js).
+                <script src="/complete.js" defer></script>
             </head>
             <body>
                 <App/>

@@ -70,6 +70,12 @@ impl LogView {
         self.scroll_after_render(Scroll::ToBottom);
     }
 
+    /// Scrolls to the "new" line above message `id` once it is rendered.
+    pub fn scroll_to_line(&self, id: u64) {
+        self.follow_pending.set(false);
+        self.scroll_after_render(Scroll::ToLine(id));
+    }
+
     /// Scrolls the log once the next frame is rendered (one function for every scroll, so the
     /// WebAssembly has one copy of the frame callback's code).
     fn scroll_after_render(&self, scroll: Scroll) {
@@ -135,10 +141,7 @@ impl LogView {
                 self.follow_pending.set(false);
                 self.scroll_after_render(Scroll::To(saved.top));
             }
-            (_, Some(id)) => {
-                self.follow_pending.set(false);
-                self.scroll_after_render(Scroll::ToLine(id));
-            }
+            (_, Some(id)) => self.scroll_to_line(id),
             _ => self.follow(),
         }
     }

@@ -52,7 +52,8 @@ pub fn RoomHeader() -> impl IntoView {
                     }
                 })}
             </div>
-            <div class="presence">
+            // Focusable: on a narrow screen a crowded list scrolls, and keys must reach it.
+            <div class="presence" tabindex="0" role="group" aria-labelledby="members-label">
                 <span class="presence-label" id="members-label">
                     {move || {
                         let count = page.chat.with(|chat| {

@@ -159,11 +159,33 @@ fn site(web: &Arc<Web>) -> Router {
     let pages = Router::new()
         .route("/", get(page::lobby))
         .route("/r/{room}", get(page::room))
+        .route("/complete.js", get(|| async { javascript(COMPLETION) }))
         .with_state(web.clone());
     let files = Router::new()
         .fallback(file_and_error_handler(shell))
         .with_state(web.leptos.clone());
     pages.merge(files).layer(CompressionLayer::new())
+}
+
+/// The page's completion of names after `@` (plain JavaScript beside its WebAssembly; the file
+/// says why).
+#[cfg(feature = "ssr")]
+const COMPLETION: &str = include_str!("complete.js");
+
+/// A script of the site's own as a response; a new version reaches browsers on their next
+/// visit.
+fn javascript(text: &'static str) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// Without the `ssr` feature the server is the WebSocket backend alone (for `trunk serve`),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -30,24 +30,15 @@ pub fn routes(web: &Arc<Web>) -> Router {
         return Router::new();
     }
     let routes = Router::new()
-        .route("/sw.js", get(|| script(SERVICE_WORKER)))
-        .route("/push.js", get(|| script(SCRIPT)))
+        .route(
+            "/sw.js",
+            get(|| async { super::javascript(SERVICE_WORKER) }),
+        )
+        .route("/push.js", get(|| async { super::javascript(SCRIPT) }))
         .route("/push/subscriptions", post(subscribe))
         .route("/push/subscriptions/remove", post(unsubscribe))
         .route("/account/push/stop-all", post(stop_all));
     pages.serve(routes)
-}
-
-async fn script(text: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            // A new version reaches browsers on their next visit.
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        text,
-    )
-        .into_response()
 }
 
 /// What the script posts: the browser's `PushSubscription`, and the person's choice of
