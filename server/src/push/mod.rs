@@ -14,9 +14,10 @@ pub mod deliver;
 pub mod endpoint;
 pub mod vapid;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -267,7 +268,18 @@ impl WebPush {
         self.recount().await;
         let waiting = Arc::new(Semaphore::new(self.settings.queue.max(1)));
         let sending = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut everything = EverythingRooms::default();
         while let Some(posted) = news.recv().await {
+            // Most messages concern no one: no mention, an open room, nobody there who wants
+            // every message. Those cost no query (after one per room per `EVERYTHING_TTL`).
+            let message = &posted.message;
+            let private = chat_shared::is_private_room(&message.room);
+            if message.mentions.is_empty()
+                && !private
+                && !everything.any(&self.store, &message.room).await
+            {
+                continue;
+            }
             let (targets, room_title) = match self.targets(&posted).await {
                 Ok(found) => found,
                 Err(err) => {
@@ -275,7 +287,6 @@ impl WebPush {
                     continue;
                 }
             };
-            let message = &posted.message;
             for target in targets {
                 if connections.reads_room(target.account, &message.room) {
                     continue;
@@ -403,6 +414,37 @@ impl WebPush {
             );
             self.recount().await;
         }
+    }
+}
+
+/// How long the worker trusts what it read of a room's "everything" levels: a level chosen
+/// now applies to pushes within this long.
+const EVERYTHING_TTL: Duration = Duration::from_secs(10);
+
+/// Which open rooms have someone with a subscription who chose "everything" there, as the
+/// worker last read it (one entry per room a message was written in; at most `--max-rooms`).
+#[derive(Default)]
+struct EverythingRooms {
+    read: HashMap<String, (Instant, bool)>,
+}
+
+impl EverythingRooms {
+    async fn any(&mut self, store: &HistoryStore, room: &str) -> bool {
+        if let Some((at, any)) = self.read.get(room) {
+            if at.elapsed() < EVERYTHING_TTL {
+                return *any;
+            }
+        }
+        let name = room.to_string();
+        // A failed read counts as yes: the full query then decides.
+        let any = store
+            .read("find who wants every message", move |conn| {
+                push::anyone_wants_everything(conn, &name)
+            })
+            .await
+            .unwrap_or(true);
+        self.read.insert(room.to_string(), (Instant::now(), any));
+        any
     }
 }
 

@@ -292,6 +292,16 @@ pub fn targets(conn: &Connection, heard: &Heard) -> rusqlite::Result<Vec<Target>
     Ok(found)
 }
 
+/// Whether anyone with a subscription chose "everything" in `room`.
+pub fn anyone_wants_everything(conn: &Connection, room: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM notification_levels l
+             JOIN push_subscriptions s ON s.account_id = l.account_id
+             WHERE l.room = ?1 AND l.level = 'everything')",
+    )?
+    .query_row(params![room], |r| r.get(0))
+}
+
 /// Adds the subscriptions of `account`, unless it is banned, to `found`.
 fn subscriptions_of(
     conn: &Connection,
