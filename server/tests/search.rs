@@ -10,6 +10,7 @@ use chat_shared::{ClientFrame, ErrorCode, Found, ServerFrame};
 use common::accounts::{
     accounts_server, get_with_cookie, id_of, invite, private_room, set_up, socket,
 };
+use common::redis_server::RedisServer;
 use common::{Client, TestServer};
 
 /// A page of results for `q` (after `before`), and where the next starts.
@@ -298,4 +299,77 @@ async fn private_rooms_reach_their_members_and_deleted_words_nobody() {
         snippets(&search(&mut carol, "plan", None).await.0),
         ["the public plan"]
     );
+}
+
+#[tokio::test]
+async fn in_cluster_mode_a_search_reads_the_recent_history_of_the_rooms_one_is_in() {
+    let redis = RedisServer::start().await;
+    let node = || {
+        let url = redis.url();
+        TestServer::start_with(move |config| config.redis_url = Some(url))
+    };
+    let (a, b) = (node().await, node().await);
+    let (mut ann, _) = a.connect_to("room=ops").await;
+    ann.hello("ann", None).await;
+    let (mut bob, _) = b.connect_to("room=ops").await;
+    bob.hello("bob", None).await;
+    for (by_ann, text) in [
+        (true, "the deploy went fine"),
+        (true, "Deploying **now**"),
+        (true, "nothing to see"),
+        (false, "deploy failed in Zurich"),
+    ] {
+        let client = if by_ann { &mut ann } else { &mut bob };
+        client.say_in("ops", text).await;
+        ann.rx.messages_until(text).await;
+        bob.rx.messages_until(text).await;
+    }
+    // An edit and a deletion, on node a; then a room bob is not in.
+    for frame in [
+        ClientFrame::Edit {
+            room: "ops".into(),
+            id: 3,
+            text: "now a deploy too".into(),
+        },
+        ClientFrame::Delete {
+            room: "ops".into(),
+            id: 1,
+        },
+    ] {
+        ann.tx.send(&frame).await;
+        ann.rx.change().await;
+        bob.rx.change().await;
+    }
+    ann.join("elsewhere", None, None).await;
+    ann.say_in("elsewhere", "deploy elsewhere").await;
+    ann.rx.messages_until("deploy elsewhere").await;
+
+    // From node b: the stream Redis keeps, newest first, the deleted message gone, the edited
+    // one found by its new words, the text as shown.
+    let (found, next) = search(&mut bob, "deploy*", None).await;
+    let ids: Vec<(String, u64)> = found.iter().map(|f| (f.room.clone(), f.id)).collect();
+    assert_eq!(
+        ids,
+        [("ops".to_string(), 4), ("ops".into(), 3), ("ops".into(), 2)]
+    );
+    assert_eq!(next, None, "one page in cluster mode");
+    assert_eq!(snippets(&found)[2], "Deploying now");
+    assert_eq!(hits(&found[2]), ["Deploying"]);
+    assert_eq!(found[0].name, "bob");
+    for (q, want) in [
+        (r#""deploy failed""#, vec![4]),
+        ("from:ann deploy*", vec![3, 2]),
+        ("went", vec![]),
+        ("in:elsewhere deploy", vec![]),
+    ] {
+        let (found, _) = search(&mut bob, q, None).await;
+        let ids: Vec<u64> = found.iter().map(|f| f.id).collect();
+        assert_eq!(ids, want, "{q}");
+    }
+    // Ann is in both rooms: she finds both, and `in:` narrows it.
+    let (found, _) = search(&mut ann, "deploy", None).await;
+    let rooms: Vec<&str> = found.iter().map(|f| f.room.as_str()).collect();
+    assert_eq!(rooms, ["elsewhere", "ops", "ops"]);
+    let (found, _) = search(&mut ann, "in:ops deploy", None).await;
+    assert_eq!(found.len(), 2);
 }

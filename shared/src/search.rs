@@ -125,6 +125,28 @@ impl Query {
         out
     }
 
+    /// Whether `text` (as shown) holds every term: the search without an index that cluster mode
+    /// runs over the recent messages Redis keeps. Case does not count; accents do here (the
+    /// index folds them, this has no Unicode tables to).
+    pub fn matches(&self, text: &str) -> bool {
+        let found = words(text);
+        self.terms.iter().all(|term| {
+            let last = term.words.len() - 1;
+            found.windows(term.words.len()).any(|run| {
+                run.iter()
+                    .zip(&term.words)
+                    .enumerate()
+                    .all(|(n, (word, wanted))| {
+                        if n == last && term.prefix {
+                            word.starts_with(wanted.as_str())
+                        } else {
+                            word == wanted
+                        }
+                    })
+            })
+        })
+    }
+
     /// Whether `word` (lowercase) is one of the words searched for.
     fn hits(&self, word: &str) -> bool {
         self.terms.iter().any(|term| {
@@ -243,6 +265,24 @@ mod tests {
         // Punctuation splits words as the index does; a short prefix is a whole word.
         let q = Query::parse("don't a*").unwrap();
         assert_eq!(q.terms, [term(&["don", "t"], false), term(&["a"], false)]);
+    }
+
+    #[test]
+    fn a_message_matches_when_it_holds_every_term() {
+        let query = Query::parse(r#"deploy* "went fine" friday"#).unwrap();
+        assert!(query.matches("Friday: the deployment went fine!"));
+        assert!(query.matches("DEPLOYED friday, it went fine"));
+        assert!(
+            !query.matches("friday deployment went very fine"),
+            "a phrase is one run"
+        );
+        assert!(!query.matches("the deployment went fine"), "every term");
+        assert!(
+            !query.matches("friday redeploy went fine"),
+            "a prefix starts a word"
+        );
+        assert!(Query::parse("fine").unwrap().matches("fine"));
+        assert!(!Query::parse("fine").unwrap().matches("finest"));
     }
 
     #[test]
