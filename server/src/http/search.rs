@@ -60,7 +60,9 @@ async fn page(
         return message_page(
             StatusCode::NOT_FOUND,
             "Search",
-            "Search is not available in cluster mode. <a href=\"/\">Back to the chat</a>.",
+            "This page searches a single node's index. In cluster mode a client searches the \
+             recent messages of the rooms it is in through its connection (the <code>search</code> \
+             frame). <a href=\"/\">Back to the chat</a>.",
         );
     };
     let form = form(&asked.q);
