@@ -23,6 +23,10 @@ const BASE = server.base;
  * say the tab is hidden (`window.__hidden`). */
 function watchNotifications() {
   window.__notes = [];
+  // The app badge's calls (`setAppBadge`, where Chromium has it).
+  window.__badges = [];
+  navigator.setAppBadge = async (count) => window.__badges.push(count);
+  navigator.clearAppBadge = async () => window.__badges.push(0);
   const Real = window.Notification;
   window.Notification = class extends Real {
     constructor(title, options) {
@@ -90,6 +94,8 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   for (const tab of [reader, other]) {
     await expect.poll(() => unread(tab, room)).toBe(3);
     await expect(tab).toHaveTitle(/^\(3\) /);
+    // The same total on the app's badge.
+    await expect.poll(() => tab.evaluate(() => window.__badges.at(-1))).toBe(3);
   }
 
   // A reload counts from the server's read position, not from what the tab had seen.
@@ -111,6 +117,7 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await readToEnd(reader);
   await expect.poll(() => unread(other, room)).toBe(0);
   await expect(other).not.toHaveTitle(/^\(/);
+  await expect.poll(() => other.evaluate(() => window.__badges.at(-1))).toBe(0);
   await other.reload();
   await expect(other.locator("#status")).toHaveAttribute("data-state", "connected");
   await expect.poll(() => unread(other, room)).toBe(0);

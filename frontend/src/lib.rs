@@ -54,8 +54,10 @@ pub fn shell(options: leptos::prelude::LeptosOptions) -> impl leptos::IntoView {
                 <link rel="stylesheet" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                // Completion of names after "@" (server/src/http/complete.js).
+                // Completion of names after "@", and the unread total on the app's badge
+                // (server/src/http/complete.js, badge.js).
                 <script src="/complete.js" defer></script>
+                <script src="/badge.js" defer></script>
             </head>
             <body>
                 <App/>

@@ -160,6 +160,7 @@ fn site(web: &Arc<Web>) -> Router {
         .route("/", get(page::lobby))
         .route("/r/{room}", get(page::room))
         .route("/complete.js", get(|| async { javascript(COMPLETION) }))
+        .route("/badge.js", get(|| async { javascript(BADGE) }))
         .with_state(web.clone());
     let files = Router::new()
         .fallback(file_and_error_handler(shell))
@@ -171,6 +172,10 @@ fn site(web: &Arc<Web>) -> Router {
 /// says why).
 #[cfg(feature = "ssr")]
 const COMPLETION: &str = include_str!("complete.js");
+
+/// The unread total on the app's badge (plain JavaScript that follows the page's title).
+#[cfg(feature = "ssr")]
+const BADGE: &str = include_str!("badge.js");
 
 /// A script of the site's own as a response; a new version reaches browsers on their next
 /// visit.
