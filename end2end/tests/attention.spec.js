@@ -1,9 +1,10 @@
 // What is new, for a signed-in account (issue 25): each room's unread count comes from the
 // account's read position on the server, so it is right after a reload and the same in every
 // tab and on every device; reading a room in one tab clears its count in the others at once.
-// The page's title carries the total; a room's page loaded with unread messages opens at the
-// "new" line. A message that mentions the reader marks its room in the
-// sidebar and is highlighted in the log; while the tab is hidden it shows as a notification
+// Two browser contexts of one account stand for two devices. The page's title (and the app's
+// badge) carries the total; a room's page loaded with unread messages opens at the "new" line.
+// A message that mentions the reader marks its room in the sidebar and is highlighted in the
+// log; while the tab is hidden it shows as a notification
 // (once the reader allowed them), whose click opens the room at it; in a room whose level the
 // reader set to "every message", every message does.
 const { test, expect } = require("@playwright/test");
@@ -55,7 +56,7 @@ async function unread(page, room) {
   return parseInt(await count.innerText(), 10);
 }
 
-test("two tabs of one account share what is read, live and after a reload", async ({
+test("two browsers of one account share what is read, live and after a reload", async ({
   browser,
 }) => {
   // The owner, then a second account through the invitation.
@@ -74,14 +75,18 @@ test("two tabs of one account share what is read, live and after a reload", asyn
   await fillCredentials(reader, readerName, "battery staple horse");
   await reader.waitForURL(`${BASE}/`);
 
-  // The reader has the room open once, so it is in the sidebar of both tabs, then goes back
-  // to the lobby; a second tab of the same account (the same browser's session).
+  // The reader has the room open once, so it is in the sidebar, then goes back to the lobby.
   const room = unique("news").toLowerCase();
   await reader.goto(`${BASE}/r/${room}`);
   await expect(reader.locator("#status")).toHaveAttribute("data-state", "connected");
   await reader.goto(`${BASE}/`);
-  const other = await readerContext.newPage();
-  await other.goto(`${BASE}/`);
+  // A second device of the same account: another browser context, signed in on its own.
+  const otherContext = await browser.newContext({ permissions: ["notifications"] });
+  await otherContext.addInitScript(watchNotifications);
+  const other = await otherContext.newPage();
+  await other.goto(`${BASE}/signin`);
+  await fillCredentials(other, readerName, "battery staple horse");
+  await other.waitForURL(`${BASE}/`);
   for (const tab of [reader, other]) {
     await expect(tab.locator("#status")).toHaveAttribute("data-state", "connected");
     await expect(tab.locator(`#room-list a[data-room="${room}"]`)).toBeVisible();

@@ -31,6 +31,10 @@ pub struct InitialPage {
     /// administrators' page.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
+    /// The signed-in reader's rooms (those it has read in, its private rooms and direct
+    /// conversations), so that a browser it never used lists them with their unread counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
 }
 
 /// [`InitialPage::snapshot`] as a `joined` frame.
@@ -138,6 +142,7 @@ impl Chat {
             DEFAULT_ROOM.to_string()
         };
         let account = initial.account;
+        let others = initial.rooms;
         let mut state = RoomState::new(room.clone());
         // A signed-in reader's page is rendered with their name in the snapshot.
         let me = initial
@@ -150,13 +155,18 @@ impl Chat {
             // Rendered, not joined: the socket still has to join (and resumes from here).
             state.joined = false;
         }
-        Chat {
+        let mut chat = Chat {
             rooms: vec![state],
             current: room,
             me,
             max_frame_bytes: Limits::DEFAULT.max_frame_bytes,
             account,
+        };
+        // Names the server chose among its own rooms: valid.
+        for other in others {
+            chat.add_room(&other);
         }
+        chat
     }
 
     /// The joined rooms' names, in sidebar order.
@@ -304,7 +314,6 @@ impl Chat {
                 }
                 let on_screen = joined.room == self.current;
                 let name = joined.room.clone();
-                let mine = self.mine();
                 let room = self.room_mut(&name)?;
                 // The page's first word of where the account read to in the room on screen (a
                 // page just loaded): it opens at what is new, as a room opened from the sidebar.
@@ -317,10 +326,9 @@ impl Chat {
                     });
                 }
                 if first_read && room.unread > 0 {
-                    room.mark_new(mine);
-                    room.unread = 0;
-                    room.mentioned = false;
-                    if let Some(id) = room.new_line {
+                    // As if opened from the sidebar.
+                    self.switch_to(&name);
+                    if let Some(id) = self.current_room()?.new_line {
                         return Some(Reaction::NewLine(id));
                     }
                 }
@@ -687,7 +695,10 @@ mod tests {
             utc_offset_minutes: Some(60),
             account: Some(7),
             admin: true,
+            rooms: vec!["ops".into()],
         };
+        // The account's rooms are in the sidebar from the start.
+        assert_eq!(Chat::new(initial.clone()).room_names(), ["rust", "ops"]);
         let json = serde_json::to_value(&initial).unwrap();
         assert_eq!(
             serde_json::from_value::<ServerFrame>(json["snapshot"].clone()).unwrap(),

@@ -36,6 +36,7 @@ pub fn initial_page(text: &str) -> Option<InitialPage> {
         },
         account: f.unsigned("account").ok()?,
         admin: f.flag("admin").ok()?.unwrap_or(false),
+        rooms: f.strings("rooms").ok()?.unwrap_or_default(),
     })
 }
 

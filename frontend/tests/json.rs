@@ -60,6 +60,7 @@ fn the_page_the_server_embeds_reads_back_as_written() {
             utc_offset_minutes: Some(-300),
             account: Some(3),
             admin: true,
+            rooms: vec!["lobby".into(), "_0123456789abcdef".into()],
         },
         InitialPage {
             room: "lobby".into(),
@@ -67,6 +68,7 @@ fn the_page_the_server_embeds_reads_back_as_written() {
             utc_offset_minutes: None,
             account: Some(9),
             admin: false,
+            rooms: vec![],
         },
     ] {
         let embedded = initial_page_json(&initial);

@@ -168,3 +168,59 @@ async fn a_join_counts_the_messages_of_others_after_the_read_position() {
     // position, and what others wrote since, ada's, is unread.
     assert_eq!(unread(&server, &admin).await, (Some(0), Some(1)));
 }
+
+/// The rooms the page at `/` embeds for `cookie`'s sidebar.
+async fn sidebar(server: &TestServer, cookie: &str) -> Vec<String> {
+    let (status, _, body) = common::accounts::get_with_cookie(server, "/", cookie).await;
+    assert_eq!(status, 200, "{body}");
+    let start = body.find("id=\"chat-initial\"").expect("the page's start");
+    let json = &body[body[start..].find('>').unwrap() + start + 1..];
+    let json = &json[..json.find("</script>").unwrap()];
+    let initial: serde_json::Value = serde_json::from_str(json).unwrap();
+    initial["rooms"]
+        .as_array()
+        .map(|rooms| {
+            rooms
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_browser_of_an_account_lists_its_rooms_and_no_one_elses() {
+    let server = accounts_server().await;
+    let admin = set_up(&server).await;
+    let ada = invite(&server, "ada").await;
+    let mut her = socket(&server, &ada).await;
+    her.join("news", None, None).await;
+    let private = common::accounts::private_room(&server, &admin, "team", "ada").await;
+    let secret = common::accounts::private_room(&server, &admin, "secret", "").await;
+    // Another browser of ada's (a fresh sign-in) lists what she has read in and her private
+    // room, not the administrator's.
+    let (status, head, _) =
+        common::accounts::post_form(&server, "/signin", "name=ada&password=battery+staple", "")
+            .await;
+    assert_eq!(status, 303, "{head}");
+    let phone = common::accounts::session_pair(&head);
+    let mut listed = sidebar(&server, &phone).await;
+    listed.sort();
+    let mut want = vec!["lobby".to_string(), "news".into(), private.clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    assert!(!sidebar(&server, &admin).await.is_empty());
+    assert!(!sidebar(&server, &phone).await.contains(&secret));
+    // Removed from the private room, she no longer finds it listed, though she read there.
+    her.join(&private, None, None).await;
+    let ada_id = common::accounts::id_of(&server, "ada").await;
+    let (status, _, _) = common::accounts::post_form(
+        &server,
+        &format!("/r/{private}/members/{ada_id}/remove"),
+        "",
+        &common::accounts::cookie_header(&admin),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(!sidebar(&server, &phone).await.contains(&private));
+}

@@ -145,6 +145,18 @@ impl Accounts {
             .map_err(|_| Refused::Unavailable)
     }
 
+    /// The rooms `actor`'s sidebar lists on any device (its private rooms and conversations,
+    /// the open rooms it has read in), up to `limit`; none if they cannot be read now.
+    pub async fn sidebar_rooms(&self, actor: &Account, limit: usize) -> Vec<String> {
+        let me = actor.id;
+        self.store
+            .read("an account's rooms", move |conn| {
+                access::rooms_of_account(conn, me, limit)
+            })
+            .await
+            .unwrap_or_default()
+    }
+
     /// What `actor` sees of `room`; [`Refused::NoSuchRoom`] if for them it does not exist.
     pub async fn room_view(
         &self,

@@ -105,9 +105,18 @@ async fn render(
         snapshot.title = view.title;
         snapshot.topic = view.topic;
     }
+    // Every device of the account lists its rooms (each joined, so their counts are live).
+    let rooms = match (&account, &web.app.accounts) {
+        (Some(account), Some(accounts)) => {
+            let limit = web.app.config.max_rooms_per_connection.saturating_sub(1);
+            accounts.sidebar_rooms(account, limit).await
+        }
+        _ => Vec::new(),
+    };
     let initial = InitialPage {
         room,
         snapshot,
+        rooms,
         utc_offset_minutes,
         account: account
             .as_ref()

@@ -251,6 +251,33 @@ pub fn rooms_of(
     rows.collect()
 }
 
+/// The rooms `account` would find in its sidebar on any device, up to `limit`: its private rooms
+/// and direct conversations, then the open rooms it has read in, each by name.
+pub fn rooms_of_account(
+    conn: &Connection,
+    account: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    let mut rooms: Vec<String> = rooms_of(conn, account)?
+        .into_iter()
+        .map(|(room, _, _)| room)
+        .collect();
+    let mut statement = conn.prepare_cached(
+        "SELECT r.name FROM read_positions p JOIN rooms r ON r.id = p.room_id
+         WHERE p.account_id = ?1 ORDER BY r.name",
+    )?;
+    let read = statement.query_map(params![account], |r| r.get::<_, String>(0))?;
+    for room in read {
+        let room = room?;
+        // A private room counts only while the account is a member (above).
+        if !is_private_room(&room) {
+            rooms.push(room);
+        }
+    }
+    rooms.truncate(limit);
+    Ok(rooms)
+}
+
 /// Up to `limit` open rooms that have a history, newest first.
 pub fn open_rooms(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<String>> {
     let mut statement = conn.prepare(
