@@ -236,7 +236,7 @@ pub struct Config {
 
     /// Web Push (accounts mode): messages waiting to be looked at, and pushes waiting to be
     /// sent, at most each; beyond it a push is dropped and counted
-    /// (`chat_pushes{outcome="dropped"}`), never a message.
+    /// (`chat_pushes_total{outcome="dropped"}`), never a message.
     #[arg(long, env = "CHAT_PUSH_QUEUE", default_value_t = 1000)]
     pub push_queue: usize,
 

@@ -58,6 +58,8 @@
   const close = (input) => {
     list.hidden = true;
     list.replaceChildren();
+    // Only a combobox (a signed-in reader's input) has these.
+    if (input.getAttribute("role") !== "combobox") return;
     input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
   };

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::accounts::Pages;
 use super::forms::{escape, see_other};
 use super::Web;
-use crate::push::WebPush;
+use crate::accounts::Live;
+use crate::push::{Refused, WebPush};
 
 /// The service worker: shows pushes, opens the room on a click.
 const SERVICE_WORKER: &str = include_str!("sw.js");
@@ -57,13 +58,16 @@ struct Endpoint {
     endpoint: String,
 }
 
-/// The push side of `pages`' app (routes exist only when it does).
-fn push_of(pages: &Pages) -> Option<&Arc<WebPush>> {
-    pages.web.app.push.as_ref()
-}
-
-fn sign_in_first() -> Response {
-    (StatusCode::UNAUTHORIZED, "Sign in first.").into_response()
+/// The signed-in person and the push side of the app, else the answer: 401 for a visitor (the
+/// script's requests are not pages to redirect), 404 without push.
+async fn signed_in(pages: &Pages, headers: &HeaderMap) -> Result<(Live, Arc<WebPush>), Response> {
+    let Ok(live) = pages.live(headers, "/account").await else {
+        return Err((StatusCode::UNAUTHORIZED, "Sign in first.").into_response());
+    };
+    match &pages.web.app.push {
+        Some(push) => Ok((live, push.clone())),
+        None => Err(StatusCode::NOT_FOUND.into_response()),
+    }
 }
 
 async fn subscribe(
@@ -71,11 +75,9 @@ async fn subscribe(
     headers: HeaderMap,
     Json(subscription): Json<Subscription>,
 ) -> Response {
-    let Ok(live) = pages.live(&headers, "/account").await else {
-        return sign_in_first();
-    };
-    let Some(push) = push_of(&pages) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (live, push) = match signed_in(&pages, &headers).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let kept = push
         .subscribe(
@@ -87,17 +89,17 @@ async fn subscribe(
             subscription.previews,
         )
         .await;
-    match kept {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(refused) => {
-            let status = match refused {
-                crate::push::Refused::Invalid(_) => StatusCode::BAD_REQUEST,
-                crate::push::Refused::TooMany(_) => StatusCode::CONFLICT,
-                crate::push::Refused::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            (status, refused.message()).into_response()
-        }
-    }
+    let status = match &kept {
+        Ok(()) => return StatusCode::NO_CONTENT.into_response(),
+        Err(Refused::Invalid(_)) => StatusCode::BAD_REQUEST,
+        Err(Refused::TooMany(_)) => StatusCode::CONFLICT,
+        Err(Refused::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let why = kept
+        .err()
+        .map(|refused| refused.message())
+        .unwrap_or_default();
+    (status, why).into_response()
 }
 
 async fn unsubscribe(
@@ -105,11 +107,9 @@ async fn unsubscribe(
     headers: HeaderMap,
     Json(endpoint): Json<Endpoint>,
 ) -> Response {
-    let Ok(live) = pages.live(&headers, "/account").await else {
-        return sign_in_first();
-    };
-    let Some(push) = push_of(&pages) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (live, push) = match signed_in(&pages, &headers).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     match push
         .unsubscribe(live.account.id, Some(endpoint.endpoint))
@@ -125,7 +125,7 @@ async fn stop_all(State(pages): State<Pages>, headers: HeaderMap) -> Response {
         Ok(live) => live,
         Err(answer) => return answer,
     };
-    if let Some(push) = push_of(&pages) {
+    if let Some(push) = &pages.web.app.push {
         let _ = push.unsubscribe(live.account.id, None).await;
     }
     see_other("/account")
