@@ -523,7 +523,7 @@ async fn endpoints_outside_the_public_internet_are_refused_and_subscriptions_bou
     let ada_id = id_of(&server, "ada").await;
     assert_eq!(push_of(&server).count_of(ada_id).await.unwrap(), 0);
     // A browser that signs out gets no more pushes: its subscription ends with its session.
-    let phone = sign_in_again(&server, "ada").await;
+    let phone = sign_in(&server, "ada").await;
     assert_eq!(
         subscribe(&server, &ada, good[0], &browser, false).await.0,
         204
@@ -536,17 +536,4 @@ async fn endpoints_outside_the_public_internet_are_refused_and_subscriptions_bou
     assert_eq!(status, 303);
     let (_, _, page) = get_with_cookie(&server, "/account", &phone).await;
     assert!(page.contains("On in 1 browser."), "{page}");
-}
-
-/// Signs in to the account `name` again, as another browser would; its session cookie.
-async fn sign_in_again(server: &TestServer, name: &str) -> String {
-    let (status, head, _) = post_form(
-        server,
-        "/signin",
-        &format!("name={name}&password=battery+staple"),
-        "",
-    )
-    .await;
-    assert_eq!(status, 303, "{head}");
-    session_pair(&head)
 }

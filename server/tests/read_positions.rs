@@ -199,11 +199,7 @@ async fn every_browser_of_an_account_lists_its_rooms_and_no_one_elses() {
     let secret = common::accounts::private_room(&server, &admin, "secret", "").await;
     // Another browser of ada's (a fresh sign-in) lists what she has read in and her private
     // room, not the administrator's.
-    let (status, head, _) =
-        common::accounts::post_form(&server, "/signin", "name=ada&password=battery+staple", "")
-            .await;
-    assert_eq!(status, 303, "{head}");
-    let phone = common::accounts::session_pair(&head);
+    let phone = common::accounts::sign_in(&server, "ada").await;
     let mut listed = sidebar(&server, &phone).await;
     listed.sort();
     let mut want = vec!["lobby".to_string(), "news".into(), private.clone()];

@@ -117,6 +117,20 @@ pub async fn invite(server: &TestServer, name: &str) -> String {
     session_pair(&head)
 }
 
+/// Signs in to the account `name` (password `battery staple`, as [`invite`] makes it) as
+/// another browser would; that browser's session cookie.
+pub async fn sign_in(server: &TestServer, name: &str) -> String {
+    let (status, head, _) = post_form(
+        server,
+        "/signin",
+        &format!("name={name}&password=battery+staple"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 303, "{head}");
+    session_pair(&head)
+}
+
 /// A socket of `cookie`, in the lobby (its `joined` read).
 pub async fn socket(server: &TestServer, cookie: &str) -> Client {
     let mut client = connect_with(server, Some(cookie)).await.unwrap();
