@@ -2,7 +2,7 @@
 // and the composer offers the room's people whose names start so; arrows choose, Enter or Tab
 // takes the name (nothing is sent), Escape closes the list, a click takes a name too. The
 // mention reaches the person named: the message is highlighted on their page. At 360 px,
-// accessible with the list open.
+// accessible with the list open. A guest, whose mentions reach no account, is offered none.
 const { test, expect } = require("@playwright/test");
 const { unique, privateServer, fillCredentials, checkPage } = require("./helpers");
 
@@ -89,4 +89,18 @@ test("names are completed after @ by keyboard and pointer", async ({ browser }) 
       pages[name].locator("#messages li.message").filter({ hasText: "welcome" }),
     ).toHaveAttribute("data-mention", "");
   }
+});
+
+test("a guest's composer offers no names: guests mention no accounts", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("#status")).toHaveAttribute("data-state", "connected");
+  const input = page.locator("#composer-input");
+  await input.focus();
+  await page.keyboard.type("hi @");
+  await expect(input).toHaveValue("hi @");
+  await expect(page.locator("#mention-list")).toBeHidden();
+  // A plain text box, not a combobox, for assistive technology, also once left.
+  await input.blur();
+  await expect(input).not.toHaveAttribute("role", "combobox");
+  await expect(input).not.toHaveAttribute("aria-expanded", /.*/);
 });
