@@ -11,6 +11,7 @@ const { test, expect } = require("@playwright/test");
 const {
   unique,
   send,
+  afterFrames,
   privateServer,
   fillCredentials,
   checkPage,
@@ -44,8 +45,10 @@ function watchNotifications() {
 }
 
 /** Scrolls the log to its end, as a reader does to read what is new (the log opens at the
- * "new" line). */
+ * "new" line): after the page's own scroll to that line, which comes in the frame after the room
+ * is shown, so that it cannot undo this one. */
 async function readToEnd(page) {
+  await afterFrames(page);
   await page.locator("#messages").evaluate((log) => (log.scrollTop = log.scrollHeight));
 }
 
