@@ -359,6 +359,15 @@ impl ChatMessage {
     pub fn is_deleted(&self) -> bool {
         self.text.is_empty()
     }
+
+    /// Its text as shown: without the Markdown markers its `format` took out.
+    pub fn shown(&self) -> std::borrow::Cow<'_, str> {
+        if self.format.is_empty() {
+            self.text.as_str().into()
+        } else {
+            self.format.iter().map(|(run, _)| run.as_str()).collect()
+        }
+    }
 }
 
 /// A message that matches a search.

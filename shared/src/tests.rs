@@ -558,3 +558,18 @@ fn an_action_reads_back_by_its_name_and_no_other() {
     assert_eq!(Action::from_name("explode"), None);
     assert_eq!(Action::from_name("Edit"), None);
 }
+
+#[test]
+fn a_message_is_shown_without_the_markers_its_format_took_out() {
+    let mut message = ChatMessage {
+        text: "**bold** and `code`".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        message.shown(),
+        "**bold** and `code`",
+        "no format: as it is"
+    );
+    message.format = crate::markdown::runs(&message.text).unwrap();
+    assert_eq!(message.shown(), "bold and code");
+}

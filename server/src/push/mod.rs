@@ -2,8 +2,8 @@
 //! open on the room, through the browsers' push services.
 //!
 //! Off the message path: the store's writer tells of each committed message through a bounded
-//! queue ([`PostTap`], a `try_send`, only while any subscription exists); one worker task asks
-//! the database whom it concerns ([`push::targets`]), leaves out accounts with a page open on
+//! queue ([`PostTap`], a `try_send` of the message itself, only while any subscription exists);
+//! one worker task (`worker.rs`) asks the database whom it concerns ([`push::targets`]), leaves out accounts with a page open on
 //! the room, and hands each push to a delivery task, at most `--push-queue` waiting and
 //! [`IN_FLIGHT`] sending at once. A push that fails is tried again after `--push-retry-delay`,
 //! then four times that ([`ATTEMPTS`] in all); a subscription whose push service says it is
@@ -13,27 +13,24 @@
 pub mod deliver;
 pub mod endpoint;
 pub mod vapid;
+mod worker;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chat_shared::{quote, FrameError};
+use chat_shared::{ChatMessage, FrameError};
 use prometheus_client::metrics::counter::Counter;
-use serde::Serialize;
-use tokio::sync::{mpsc, Semaphore};
-use tracing::{debug, error, warn};
+use tokio::sync::mpsc;
 
 use crate::clock::unix_millis;
 use crate::connections::Connections;
 use crate::metrics::Metrics;
-use crate::store::access;
-use crate::store::push::{self, Heard, NewSubscription, NotKept, PostTap, Posted, Target};
+use crate::store::push::{self, NewSubscription, NotKept, PostTap};
 use crate::store::HistoryStore;
-use deliver::{Attempt, Courier};
+use deliver::Courier;
 pub use endpoint::Reach;
 
 /// Pushes being sent at once (each an HTTPS request to a push service).
@@ -73,7 +70,7 @@ pub struct WebPush {
     outcomes: Outcomes,
 }
 
-/// Counters of what became of pushes (`chat_pushes{outcome}`).
+/// Counters of what became of pushes (`chat_pushes_total{outcome}`).
 #[derive(Debug, Clone)]
 struct Outcomes {
     delivered: Counter,
@@ -93,17 +90,6 @@ impl Outcomes {
             dropped: metrics.pushes("dropped"),
         }
     }
-}
-
-/// What the page's service worker shows.
-#[derive(Debug, Serialize)]
-struct Payload<'a> {
-    title: &'a str,
-    body: &'a str,
-    /// Where a click goes: the room, at the message.
-    url: &'a str,
-    /// One notification per room: a newer one replaces it.
-    tag: &'a str,
 }
 
 /// Why a subscription was refused (said to the person).
@@ -133,7 +119,7 @@ impl Refused {
 impl WebPush {
     /// The writer's side of the queue, and the worker's. Made before the store opens (the
     /// store takes the tap).
-    pub fn tap(queue: usize, metrics: &Metrics) -> (PostTap, mpsc::Receiver<Posted>) {
+    pub fn tap(queue: usize, metrics: &Metrics) -> (PostTap, mpsc::Receiver<ChatMessage>) {
         let (sender, news) = mpsc::channel(queue.max(1));
         let tap = PostTap {
             sender,
@@ -151,7 +137,7 @@ impl WebPush {
         metrics: &Metrics,
         settings: PushSettings,
         tap: &PostTap,
-        news: mpsc::Receiver<Posted>,
+        news: mpsc::Receiver<ChatMessage>,
     ) -> Arc<Self> {
         let push = Arc::new(WebPush {
             store,
@@ -253,235 +239,6 @@ impl WebPush {
             self.wanted.store(n > 0, Ordering::Relaxed);
         }
     }
-
-    async fn run(self: Arc<Self>, connections: Arc<Connections>, mut news: mpsc::Receiver<Posted>) {
-        let courier = loop {
-            match self.load_key().await {
-                Ok(courier) => break Arc::new(courier),
-                Err(err) => {
-                    error!(error = %err, "cannot read or make the push key; trying again in 10 s");
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                }
-            }
-        };
-        let _ = self.courier.set(courier.clone());
-        self.recount().await;
-        let waiting = Arc::new(Semaphore::new(self.settings.queue.max(1)));
-        let sending = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut everything = EverythingRooms::default();
-        while let Some(posted) = news.recv().await {
-            // Most messages concern no one: no mention, an open room, nobody there who wants
-            // every message. Those cost no query (after one per room per `EVERYTHING_TTL`).
-            let message = &posted.message;
-            let private = chat_shared::is_private_room(&message.room);
-            if message.mentions.is_empty()
-                && !private
-                && !everything.any(&self.store, &message.room).await
-            {
-                continue;
-            }
-            let (targets, room_title) = match self.targets(&posted).await {
-                Ok(found) => found,
-                Err(err) => {
-                    warn!(error = %err.message, "cannot find whom to push a message to");
-                    continue;
-                }
-            };
-            for target in targets {
-                if connections.reads_room(target.account, &message.room) {
-                    continue;
-                }
-                let Ok(permit) = waiting.clone().try_acquire_owned() else {
-                    self.outcomes.dropped.inc();
-                    continue;
-                };
-                let payload = payload(&posted, &room_title, &target);
-                let push = self.clone();
-                let (courier, sending) = (courier.clone(), sending.clone());
-                tokio::spawn(async move {
-                    push.deliver(&courier, &sending, &target, &payload).await;
-                    drop(permit);
-                });
-            }
-        }
-    }
-
-    /// Reads the key, making and keeping one if there is none yet.
-    async fn load_key(&self) -> anyhow::Result<Courier> {
-        let fresh = vapid::new_secret()?;
-        let secret = self
-            .store
-            .write("keep the push key", move |conn| {
-                push::keep_key(conn, &fresh)
-            })
-            .await
-            .map_err(|err| anyhow::anyhow!(err.message))?;
-        let vapid = vapid::Vapid::new(&secret, &self.settings.contact)?;
-        Ok(Courier::new(vapid, self.settings.reach))
-    }
-
-    /// The subscriptions `posted` goes to, and what its room is called (for the title).
-    async fn targets(&self, posted: &Posted) -> Result<(Vec<Target>, String), FrameError> {
-        let message = &posted.message;
-        let room = message.room.clone();
-        let room_id = posted.room_id;
-        let author = message.account.and_then(|a| i64::try_from(a).ok());
-        let mentions = message.mentions.clone();
-        self.store
-            .read("find whom to push to", move |conn| {
-                let heard = Heard {
-                    room: &room,
-                    room_id,
-                    author,
-                    mentions: &mentions,
-                };
-                let targets = push::targets(conn, &heard)?;
-                let title = match access::settings(conn, &room)? {
-                    Some(settings) if settings.kind == access::RoomKind::Direct => String::new(),
-                    Some(settings) if !settings.title.is_empty() => settings.title,
-                    _ => format!("#{room}"),
-                };
-                Ok((targets, title))
-            })
-            .await
-    }
-
-    /// Sends one push, with its retries, and notes the outcome.
-    async fn deliver(
-        &self,
-        courier: &Courier,
-        sending: &Semaphore,
-        target: &Target,
-        payload: &[u8],
-    ) {
-        let mut wait = self.settings.retry_delay;
-        for attempt in 1..=ATTEMPTS {
-            let outcome = match sending.acquire().await {
-                Ok(_permit) => courier.send(target, payload).await,
-                Err(_) => return,
-            };
-            match outcome {
-                Attempt::Delivered => {
-                    self.outcomes.delivered.inc();
-                    if target.failures > 0 {
-                        self.note(target.id, true).await;
-                    }
-                    return;
-                }
-                Attempt::Gone => {
-                    self.outcomes.gone.inc();
-                    let id = target.id;
-                    let _ = self
-                        .store
-                        .write("forget a push subscription", move |conn| {
-                            push::remove(conn, id)
-                        })
-                        .await;
-                    self.recount().await;
-                    return;
-                }
-                Attempt::Refused(why) => {
-                    debug!(subscription = target.id, %why, "a push was refused");
-                    break;
-                }
-                Attempt::Later(why) => {
-                    debug!(subscription = target.id, attempt, %why, "a push failed");
-                    if attempt == ATTEMPTS {
-                        break;
-                    }
-                    self.outcomes.retried.inc();
-                    tokio::time::sleep(wait).await;
-                    wait = wait.saturating_mul(4);
-                }
-            }
-        }
-        self.outcomes.failed.inc();
-        self.note(target.id, false).await;
-    }
-
-    /// Notes a push's outcome on its subscription; forgets one that keeps failing.
-    async fn note(&self, id: i64, delivered: bool) {
-        let removed = self
-            .store
-            .write("note a push's outcome", move |conn| {
-                push::note_outcome(conn, id, delivered, MAX_FAILURES)
-            })
-            .await;
-        if removed == Ok(true) {
-            warn!(
-                subscription = id,
-                "forgot a push subscription whose pushes failed {MAX_FAILURES} times in a row"
-            );
-            self.recount().await;
-        }
-    }
-}
-
-/// How long the worker trusts what it read of a room's "everything" levels: a level chosen
-/// now applies to pushes within this long.
-const EVERYTHING_TTL: Duration = Duration::from_secs(10);
-
-/// Which open rooms have someone with a subscription who chose "everything" there, as the
-/// worker last read it (one entry per room a message was written in; at most `--max-rooms`).
-#[derive(Default)]
-struct EverythingRooms {
-    read: HashMap<String, (Instant, bool)>,
-}
-
-impl EverythingRooms {
-    async fn any(&mut self, store: &HistoryStore, room: &str) -> bool {
-        if let Some((at, any)) = self.read.get(room) {
-            if at.elapsed() < EVERYTHING_TTL {
-                return *any;
-            }
-        }
-        let name = room.to_string();
-        // A failed read counts as yes: the full query then decides.
-        let any = store
-            .read("find who wants every message", move |conn| {
-                push::anyone_wants_everything(conn, &name)
-            })
-            .await
-            .unwrap_or(true);
-        self.read.insert(room.to_string(), (Instant::now(), any));
-        any
-    }
-}
-
-/// What one browser is sent of a message: who wrote where, the text only with previews.
-fn payload(posted: &Posted, room_title: &str, target: &Target) -> Vec<u8> {
-    let message = &posted.message;
-    let title = if room_title.is_empty() {
-        message.name.clone()
-    } else {
-        format!("{} in {room_title}", message.name)
-    };
-    let mentioned = message
-        .mentions
-        .iter()
-        .any(|&id| id == 0 || i64::try_from(id) == Ok(target.account));
-    let body = if target.previews {
-        // The text as shown: without its Markdown markers.
-        let shown = if message.format.is_empty() {
-            message.text.clone()
-        } else {
-            message.format.iter().map(|(run, _)| run.as_str()).collect()
-        };
-        // As long as a reply's quote: a push is a glance, not the message.
-        quote(&shown)
-    } else if mentioned {
-        "Mentioned you".to_string()
-    } else {
-        "New message".to_string()
-    };
-    let url = format!("/r/{}?m={}", message.room, message.id);
-    let payload = Payload {
-        title: &title,
-        body: &body,
-        url: &url,
-        tag: &message.room,
-    };
-    serde_json::to_vec(&payload).unwrap_or_default()
 }
 
 /// Bytes a browser gave in base64url (with or without padding).

@@ -100,17 +100,13 @@ impl Session {
                     if message.ts >= before || message.is_deleted() || !by {
                         continue;
                     }
-                    let shown = if message.format.is_empty() {
-                        message.text.clone()
-                    } else {
-                        message.format.iter().map(|(run, _)| run.as_str()).collect()
-                    };
+                    let shown = message.shown();
                     if query.matches(&shown) {
                         in_room += 1;
                         found.push(Found {
                             room: room.name.clone(),
                             id: message.id,
-                            name: message.name,
+                            name: message.name.clone(),
                             ts: message.ts,
                             snippet: snippet(&shown, query),
                         });

@@ -2,7 +2,7 @@
 //! subscription, by account. Also who a new message is pushed to, which the push worker asks
 //! off the message path.
 
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +12,7 @@ use chat_shared::ChatMessage;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
-use super::access;
+use super::access::{self, RoomKind};
 use super::notifications::{self, Level};
 use super::schema::clamp;
 
@@ -213,8 +213,8 @@ pub struct Target {
 pub struct Heard<'a> {
     /// Its room.
     pub room: &'a str,
-    /// The room's store id (read positions are kept by it).
-    pub room_id: i64,
+    /// What kind of room (who may read it).
+    pub kind: RoomKind,
     /// Its author's account (never pushed its own message).
     pub author: Option<i64>,
     /// The accounts it mentions; `0` for everyone.
@@ -231,12 +231,8 @@ pub struct Heard<'a> {
 /// `everything` in the room, a direct conversation's two), not from every subscription; only a
 /// mention of everyone, once a minute per person and room at most, reads all the room's people.
 pub fn targets(conn: &Connection, heard: &Heard) -> rusqlite::Result<Vec<Target>> {
-    let kind: Option<String> = conn
-        .prepare_cached("SELECT kind FROM room_settings WHERE room = ?1")?
-        .query_row(params![heard.room], |r| r.get(0))
-        .optional()?;
-    let open = !matches!(kind.as_deref(), Some("private" | "direct"));
-    let direct = kind.as_deref() == Some("direct");
+    let open = heard.kind == RoomKind::Open;
+    let direct = heard.kind == RoomKind::Direct;
     let everyone = heard.mentions.contains(&0);
     let named: Vec<i64> = heard
         .mentions
@@ -247,7 +243,8 @@ pub fn targets(conn: &Connection, heard: &Heard) -> rusqlite::Result<Vec<Target>
     // Who may be in the room's audience at all: a private room's members; those who have
     // been in an open room (their read position there).
     let people = if open {
-        "SELECT account_id FROM read_positions WHERE room_id = ?1"
+        "SELECT p.account_id FROM read_positions p JOIN rooms r ON r.id = p.room_id
+         WHERE r.name = ?1"
     } else {
         "SELECT account_id FROM room_members WHERE room = ?1"
     };
@@ -255,35 +252,28 @@ pub fn targets(conn: &Connection, heard: &Heard) -> rusqlite::Result<Vec<Target>
         people.to_string()
     } else {
         format!(
-            "SELECT account_id FROM notification_levels WHERE room = ?2 AND level = 'everything'
+            "SELECT account_id FROM notification_levels WHERE room = ?1 AND level = 'everything'
              AND account_id IN ({people})"
         )
     };
+    let mut candidates: BTreeSet<i64> = named.iter().copied().collect();
     let mut query = conn.prepare_cached(&sql)?;
-    let audience: &dyn ToSql = if open { &heard.room_id } else { &heard.room };
-    let found: Vec<i64> = if everyone || direct {
-        query
-            .query_map(params![audience], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    } else {
-        query
-            .query_map(params![audience, heard.room], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
-    let mut candidates: BTreeSet<i64> = named.iter().copied().chain(found).collect();
+    for account in query.query_map(params![heard.room], |r| r.get(0))? {
+        candidates.insert(account?);
+    }
     if let Some(author) = heard.author {
         candidates.remove(&author);
     }
     let mut found = Vec::new();
     for account in candidates {
         let mentioned = everyone || named.contains(&account);
-        let wanted = if direct {
-            access::is_member(conn, heard.room, account)?
-        } else if open {
-            wants(notifications::level(conn, account, heard.room)?, mentioned)
-        } else {
-            access::is_member(conn, heard.room, account)?
-                && wants(notifications::level(conn, account, heard.room)?, mentioned)
+        let wanted = match heard.kind {
+            RoomKind::Direct => access::is_member(conn, heard.room, account)?,
+            RoomKind::Open => wants(notifications::level(conn, account, heard.room)?, mentioned),
+            RoomKind::Private => {
+                access::is_member(conn, heard.room, account)?
+                    && wants(notifications::level(conn, account, heard.room)?, mentioned)
+            }
         };
         if wanted {
             subscriptions_of(conn, account, &mut found)?;
@@ -340,39 +330,27 @@ fn wants(level: Level, mentioned: bool) -> bool {
     }
 }
 
-/// A message just committed, as the writer tells whoever listens (the push worker).
-#[derive(Debug, Clone)]
-pub struct Posted {
-    /// Its room's store id.
-    pub room_id: i64,
-    /// The message as its room's members were sent it.
-    pub message: ChatMessage,
-}
-
 /// Where the writer tells of each message it commits, while `wanted` (someone has a push
-/// subscription): one `try_send` per message then, nothing at all otherwise. A full queue drops
-/// the news (and counts it), never the message: pushing must not slow storing.
+/// subscription): one `try_send` per message then (of the message itself, once its room has
+/// it), nothing at all otherwise. A full queue drops the news (and counts it), never the
+/// message: pushing must not slow storing.
 #[derive(Debug, Clone)]
 pub struct PostTap {
     /// The push worker's queue.
-    pub sender: mpsc::Sender<Posted>,
+    pub sender: mpsc::Sender<ChatMessage>,
     /// Whether any subscription exists.
     pub wanted: Arc<AtomicBool>,
-    /// News dropped because the queue was full (`chat_pushes{outcome="dropped"}`).
+    /// News dropped because the queue was full (`chat_pushes_total{outcome="dropped"}`).
     pub dropped: Counter,
 }
 
 impl PostTap {
-    /// Tells of `message`, stored in room `room_id`, if anyone may want it.
-    pub fn tell(&self, room_id: i64, message: &ChatMessage) {
+    /// Tells of `message`, just stored and released, if anyone may want it.
+    pub fn tell(&self, message: ChatMessage) {
         if !self.wanted.load(Ordering::Relaxed) {
             return;
         }
-        let posted = Posted {
-            room_id,
-            message: message.clone(),
-        };
-        if self.sender.try_send(posted).is_err() {
+        if self.sender.try_send(message).is_err() {
             self.dropped.inc();
         }
     }

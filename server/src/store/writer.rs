@@ -421,12 +421,7 @@ impl Writer {
                 }
                 for (post, written) in fresh {
                     let (id, frame) = match written {
-                        Written::Message(message) => {
-                            if let Some(tap) = &self.settings.tap {
-                                tap.tell(post.message.room.store_id, &message);
-                            }
-                            (message.id, ServerFrame::Message(message))
-                        }
+                        Written::Message(message) => (message.id, ServerFrame::Message(message)),
                         Written::Event(event) => (event.id, ServerFrame::Event(event)),
                     };
                     match encode(&frame) {
@@ -434,6 +429,11 @@ impl Writer {
                         Err(err) => warn!(error = %err, "could not encode a message"),
                     }
                     let _ = post.reply.send(Outcome::Stored);
+                    // Released: the push worker may have the message itself, not a copy.
+                    if let (Some(tap), ServerFrame::Message(message)) = (&self.settings.tap, frame)
+                    {
+                        tap.tell(message);
+                    }
                 }
                 for (post, room, id) in repeats {
                     self.answer_repeat(post, &room, id);
